@@ -1,0 +1,188 @@
+/**
+ * The one definition of every message between the CLI and the daemon (newline-delimited JSON over the
+ * Unix socket). Both sides import this module; validation is hand-written because the daemon cannot
+ * afford zod's memory.
+ *
+ * Exchange: the client sends `hello`, the daemon answers with its versions; then each request frame
+ * `{id, request}` gets exactly one reply frame `{id, ok, result|error}`, except `logs` with `follow`,
+ * which gets `{id, log}` frames until the client closes the connection.
+ */
+import type { LogEntry, ProfileStatus } from "../supervisor/types.ts";
+import type { Diagnostic } from "../config/types.ts";
+import type { ErrorCode } from "../errors.ts";
+
+/** Bumped on any incompatible change of the messages below. */
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame either side accepts, in bytes (newline excluded). */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** First message on every connection. */
+export interface HelloRequest {
+  type: "hello";
+  protocolVersion: number;
+  clientVersion: string;
+}
+
+/** The daemon's answer to hello. `ok` is false on a protocol mismatch (then the connection closes). */
+export interface HelloResponse {
+  type: "hello";
+  ok: boolean;
+  protocolVersion: number;
+  daemonVersion: string;
+  pid: number;
+  message?: string;
+}
+
+/** Every request after the hello. `profiles: []` means "all" where the verb allows it. */
+export type Request =
+  | { type: "status"; profiles: string[] }
+  | { type: "start"; profiles: string[] }
+  | { type: "stop"; profiles: string[] }
+  | { type: "restart"; profiles: string[] }
+  | { type: "enable"; profiles: string[] }
+  | { type: "disable"; profiles: string[] }
+  | { type: "reload" }
+  | { type: "shutdown" }
+  | { type: "logs"; profile?: string; lines: number; follow: boolean };
+
+/** The request type names, for exhaustive handling. */
+export type RequestType = Request["type"];
+
+/** Daemon identity and paths as shown in `status`. */
+export interface DaemonInfo {
+  pid: number;
+  version: string;
+  startedAt: string;
+  uptimeSeconds: number;
+  configPath: string;
+  socketPath: string;
+}
+
+/** `status --json` shape (issue #4). */
+export interface StatusResult {
+  daemon: DaemonInfo;
+  profiles: ProfileStatus[];
+}
+
+/** What one profile verb did to one profile. */
+export interface ProfileActionResult {
+  profile: string;
+  /** e.g. "started", "already running", "stopped", "enabled". */
+  outcome: string;
+}
+
+/** What `reload` changed. */
+export interface ReloadResult {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+  warnings: Diagnostic[];
+}
+
+/** Result payload per request type. */
+export interface ResultMap {
+  status: StatusResult;
+  start: { results: ProfileActionResult[] };
+  stop: { results: ProfileActionResult[] };
+  restart: { results: ProfileActionResult[] };
+  enable: { results: ProfileActionResult[] };
+  disable: { results: ProfileActionResult[] };
+  reload: ReloadResult;
+  shutdown: { stopping: true };
+  logs: { entries: LogEntry[] };
+}
+
+/** A failure reply; `details` carries e.g. config diagnostics for `config_invalid`. */
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+  details?: unknown;
+}
+
+/** A request frame. */
+export interface RequestFrame {
+  id: number;
+  request: Request;
+}
+
+/** A reply frame. */
+export type ResponseFrame =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: ErrorBody }
+  | { id: number; log: LogEntry };
+
+/** Raised when a frame is not valid protocol; the daemon replies with it and closes the connection. */
+export class ProtocolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function stringArray(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v.length > 0 && v.length < 256)) {
+    throw new ProtocolError(`${field} must be an array of non-empty strings`);
+  }
+  return value as string[];
+}
+
+const PROFILE_VERBS = new Set(["status", "start", "stop", "restart", "enable", "disable"]);
+
+/** Validate a decoded hello; throws ProtocolError. */
+export function parseHello(value: unknown): HelloRequest {
+  if (!isRecord(value) || value.type !== "hello") throw new ProtocolError("expected a hello message first");
+  if (typeof value.protocolVersion !== "number" || typeof value.clientVersion !== "string") {
+    throw new ProtocolError("hello needs protocolVersion (number) and clientVersion (string)");
+  }
+  return { type: "hello", protocolVersion: value.protocolVersion, clientVersion: value.clientVersion };
+}
+
+/** Validate a decoded request frame; throws ProtocolError with a message fit for the reply. */
+export function parseRequestFrame(value: unknown): RequestFrame {
+  if (!isRecord(value)) throw new ProtocolError("frame must be a JSON object");
+  const id = value.id;
+  if (typeof id !== "number" || !Number.isSafeInteger(id)) {
+    throw new ProtocolError("frame needs an integer id");
+  }
+  const req = value.request;
+  if (!isRecord(req) || typeof req.type !== "string") {
+    throw new ProtocolError("frame needs a request with a type");
+  }
+  if (PROFILE_VERBS.has(req.type)) {
+    return {
+      id,
+      request: { type: req.type as "status", profiles: stringArray(req.profiles ?? [], "profiles") },
+    };
+  }
+  switch (req.type) {
+    case "reload":
+    case "shutdown":
+      return { id, request: { type: req.type } };
+    case "logs": {
+      const lines = req.lines ?? 100;
+      if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0 || lines > 100_000) {
+        throw new ProtocolError("logs.lines must be an integer in [0, 100000]");
+      }
+      if (req.profile !== undefined && typeof req.profile !== "string") {
+        throw new ProtocolError("logs.profile must be a string");
+      }
+      return {
+        id,
+        request: {
+          type: "logs",
+          profile: req.profile as string | undefined,
+          lines,
+          follow: req.follow === true,
+        },
+      };
+    }
+    default:
+      throw new ProtocolError(`unknown request type ${JSON.stringify(req.type).slice(0, 64)}`);
+  }
+}

@@ -1,0 +1,43 @@
+import type { ProfileCounters, TransitionEvent } from "../supervisor/types.ts";
+
+/** Bumped when the persisted shape changes incompatibly; older files are migrated or moved aside. */
+export const STATE_VERSION = 1;
+
+/** Most events kept per profile in the state file. */
+export const MAX_PERSISTED_EVENTS = 200;
+
+/** A kubefwd child the daemon owns; used to kill orphans after a daemon crash. */
+export interface OwnedChild {
+  /** The process the daemon spawned (sudo when privileged through sudo); also its process-group id. */
+  pid: number;
+  /** /proc/<pid>/cmdline joined with NUL at spawn time, to verify identity before killing. */
+  cmdline: string;
+  startedAt: string;
+  viaSudo: boolean;
+  /** Hosts entries the child announced, to clean after an unclean exit. */
+  announcedIps: string[];
+  announcedHostnames: string[];
+}
+
+/** What the daemon remembers about one profile across restarts. */
+export interface PersistedProfile {
+  /** The CLI's enable/disable choice; absent = the config decides. */
+  enabledOverride?: boolean;
+  counters: ProfileCounters;
+  /** Last {@link MAX_PERSISTED_EVENTS} transitions, oldest first. */
+  events: TransitionEvent[];
+  /** Stable `baseUnreservedIP` for the profile's `-z` file. */
+  baseIp?: string;
+  child?: OwnedChild;
+}
+
+/** The whole state file. */
+export interface PersistedState {
+  version: typeof STATE_VERSION;
+  profiles: Record<string, PersistedProfile>;
+}
+
+/** A fresh, empty state. */
+export function emptyState(): PersistedState {
+  return { version: STATE_VERSION, profiles: {} };
+}
