@@ -1,0 +1,208 @@
+/**
+ * Builds kubefwd's argv from a profile. The result is an array handed to the spawner (never a shell), so
+ * profile fields with shell metacharacters stay single arguments. Flags the detected kubefwd lacks are
+ * never emitted: an unknown flag is a cobra usage error (exit 1) that would put the profile in `failed`.
+ * See kubefwd-behaviour.md §1.2, §1.3 and §10.
+ */
+import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
+import type { KubefwdVersion } from "./types.ts";
+import { kubefwdAtLeast, kubefwdSupports } from "./version.ts";
+
+/** The hosts file kubefwd edits when `--hosts-path` is not given. */
+export const DEFAULT_HOSTS_PATH = "/etc/hosts";
+
+/** Raised when a profile or extra_args cannot be turned into a safe kubefwd command line. */
+export class KubefwdArgsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "KubefwdArgsError";
+  }
+}
+
+/** What {@link buildKubefwdArgs} needs besides the profile: the generated `-z` file and the exclude selector. */
+export interface KubefwdArgsExtra {
+  fwdConfPath: string;
+  /** `metadata.name!=a,…` from the resolved exclude globs; omitted when nothing is excluded. */
+  fieldSelector?: string;
+}
+
+/** Flags a supervised kubefwd must never get, with the reason shown to the user. */
+const FORBIDDEN: { long: string; short?: string; why: string }[] = [
+  {
+    long: "--purge-stale-ips",
+    short: "p",
+    why: "it deletes every hosts entry in 127.1.27.0+ including other profiles' entries",
+  },
+  { long: "--tui", why: "the full-screen UI needs a terminal and hides the log output the daemon parses" },
+  { long: "--api", why: "the API binds the fixed address 127.2.27.1:80, which only one process can own" },
+];
+
+/** Flags that exist only from a given release (§1.3, §0). */
+const VERSIONED: { long: string; short?: string; since: [number, number, number] }[] = [
+  { long: "--timeout", short: "t", since: [1, 23, 0] },
+  { long: "--hosts-path", since: [1, 23, 0] },
+  { long: "--refresh-backup", short: "b", since: [1, 23, 0] },
+  { long: "--auto-reconnect", short: "a", since: [1, 24, 0] },
+  { long: "--resync-interval", since: [1, 24, 0] },
+  { long: "--retry-interval", since: [1, 24, 0] },
+  { long: "--theme", since: [1, 25, 12] },
+];
+
+/** kubefwd `svc` shorthand flags that take a value (the rest of a combined `-xyz` group is that value). */
+const SHORT_WITH_VALUE = new Set(["c", "x", "n", "l", "f", "d", "m", "r", "z", "t"]);
+/** kubefwd `svc` long flags that take a value as the next argument when not written `--flag=value`. */
+const LONG_WITH_VALUE = new Set([
+  "--kubeconfig",
+  "--context",
+  "--namespace",
+  "--selector",
+  "--field-selector",
+  "--domain",
+  "--mapping",
+  "--reserve",
+  "--fwd-conf",
+  "--timeout",
+  "--hosts-path",
+  "--resync-interval",
+  "--retry-interval",
+  "--theme",
+]);
+
+function versionText(v: KubefwdVersion): string {
+  return v.sourceBuild ? "0.0.0 (source build)" : v.raw;
+}
+
+/**
+ * Lists the flags used in an extra_args array, understanding pflag syntax: `--flag=value`, `--flag value`,
+ * combined booleans `-ab`, and `-nvalue`. Values are skipped so that e.g. `-l --tui` (label `--tui`) is not
+ * mistaken for the flag.
+ */
+export function flagsInArgs(args: string[]): { long?: string; short?: string; arg: string }[] {
+  const found: { long?: string; short?: string; arg: string }[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") break;
+    if (arg.startsWith("--")) {
+      const eq = arg.indexOf("=");
+      const long = eq >= 0 ? arg.slice(0, eq) : arg;
+      found.push({ long, arg });
+      if (eq < 0 && LONG_WITH_VALUE.has(long)) i++;
+      continue;
+    }
+    if (arg.startsWith("-") && arg.length > 1) {
+      for (let j = 1; j < arg.length; j++) {
+        const ch = arg[j];
+        found.push({ short: ch, arg });
+        if (SHORT_WITH_VALUE.has(ch)) {
+          if (j === arg.length - 1) i++;
+          break;
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** Throws {@link KubefwdArgsError} when extra args contain a forbidden flag or one this kubefwd lacks. */
+export function checkExtraArgs(args: string[], version: KubefwdVersion, origin: string): void {
+  for (const flag of flagsInArgs(args)) {
+    const bad = FORBIDDEN.find((f) =>
+      flag.long === f.long || (flag.short !== undefined && flag.short === f.short)
+    );
+    if (bad) {
+      throw new KubefwdArgsError(
+        `${origin}: ${flag.arg} is not allowed under kubefwd-daemon (${bad.long}: ${bad.why})`,
+      );
+    }
+    const gated = VERSIONED.find((f) =>
+      flag.long === f.long || (flag.short !== undefined && flag.short === f.short)
+    );
+    if (gated && !kubefwdAtLeast(version, ...gated.since)) {
+      throw new KubefwdArgsError(
+        `${origin}: ${flag.arg} needs kubefwd >= ${gated.since.join(".")}, but the installed kubefwd is ${
+          versionText(version)
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * The arguments after the kubefwd binary for one profile:
+ * `svc -n <ns>… [-l <labels>] -c <kubeconfig> [-x <ctx>] -z <fwdconf> [-f <sel>] [-a] [--hosts-path <p>]
+ * [-d <domain>] [-m <map>]… <settings.extraArgs> <profile.extraArgs>`.
+ * `-n` is always present (v1.25 without `-n` enters idle API mode and forwards nothing); `-a` only on ≥ 1.24;
+ * `--hosts-path` only on ≥ 1.23 and only for a non-default path.
+ */
+export function buildKubefwdArgs(
+  profile: ProfileSpec,
+  settings: KubefwdSettings,
+  version: KubefwdVersion,
+  extra: KubefwdArgsExtra,
+): string[] {
+  if (profile.namespaces.length === 0) {
+    throw new KubefwdArgsError(`profile ${profile.name}: at least one namespace is required`);
+  }
+  for (const ns of profile.namespaces) {
+    if (ns === "") throw new KubefwdArgsError(`profile ${profile.name}: empty namespace name`);
+  }
+  if (!profile.kubeconfig.startsWith("/")) {
+    throw new KubefwdArgsError(
+      `profile ${profile.name}: kubeconfig path must be absolute (got ${JSON.stringify(profile.kubeconfig)})`,
+    );
+  }
+  if (extra.fwdConfPath === "") throw new KubefwdArgsError(`profile ${profile.name}: missing -z file path`);
+  checkExtraArgs(settings.extraArgs, version, "kubefwd.extra_args");
+  checkExtraArgs(profile.extraArgs, version, `profile ${profile.name} extra_args`);
+  if (extra.fieldSelector !== undefined && extra.fieldSelector !== "") {
+    const userSelector = flagsInArgs([...settings.extraArgs, ...profile.extraArgs]).find((f) =>
+      f.short === "f" || f.long === "--field-selector"
+    );
+    if (userSelector) {
+      // pflag keeps only the last -f, so a user selector would silently drop the exclusions.
+      throw new KubefwdArgsError(
+        `profile ${profile.name}: ${userSelector.arg} in extra_args would override the field selector that ` +
+          `implements exclude_services; remove it or express it through labels`,
+      );
+    }
+  }
+
+  const args = ["svc"];
+  for (const ns of profile.namespaces) args.push("-n", ns);
+  const labels = profile.labels.filter((l) => l !== "");
+  if (labels.length > 0) args.push("-l", labels.join(","));
+  args.push("-c", profile.kubeconfig);
+  if (profile.context !== undefined && profile.context !== "") args.push("-x", profile.context);
+  args.push("-z", extra.fwdConfPath);
+  if (extra.fieldSelector !== undefined && extra.fieldSelector !== "") args.push("-f", extra.fieldSelector);
+  if (kubefwdSupports(version, "autoReconnect")) args.push("-a");
+  if (
+    kubefwdSupports(version, "hostsPath") && settings.hostsPath !== "" &&
+    settings.hostsPath !== DEFAULT_HOSTS_PATH
+  ) {
+    args.push("--hosts-path", settings.hostsPath);
+  }
+  if (profile.domain !== undefined && profile.domain !== "") args.push("-d", profile.domain);
+  for (const mapping of profile.mappings) args.push("-m", mapping);
+  args.push(...settings.extraArgs, ...profile.extraArgs);
+  return args;
+}
+
+/**
+ * Non-fatal caveats of running this kubefwd with these settings, for the daemon log: a custom hosts path
+ * that kubefwd 1.22.x cannot honour (it always edits the OS default file).
+ */
+export function kubefwdArgsWarnings(settings: KubefwdSettings, version: KubefwdVersion): string[] {
+  const warnings: string[] = [];
+  if (
+    !kubefwdSupports(version, "hostsPath") && settings.hostsPath !== "" &&
+    settings.hostsPath !== DEFAULT_HOSTS_PATH
+  ) {
+    warnings.push(
+      `kubefwd ${
+        versionText(version)
+      } has no --hosts-path: it edits ${DEFAULT_HOSTS_PATH}, not ${settings.hostsPath}`,
+    );
+  }
+  return warnings;
+}

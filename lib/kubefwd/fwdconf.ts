@@ -1,0 +1,54 @@
+/**
+ * The generated `-z` file that gives each profile its own IP range. kubefwd has no CLI flag for the base
+ * address (issue #248), so a file with `baseUnreservedIP` is the only way to keep two kubefwd processes off
+ * each other's 127.1.27.x addresses. Built by string concatenation: the daemon must not load a YAML library.
+ */
+
+/** A dotted IPv4 address with octets 0–255 and no leading zeros. */
+const IPV4 =
+  /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/**
+ * Whether `ip` is usable as a `baseUnreservedIP`: inside 127.0.0.0/8 (kubefwd panics or dies otherwise),
+ * not in 127.0.0.0/24 (real localhost services live there), not in 127.2.27.0/24 (kubefwd's fixed API
+ * address 127.2.27.1), and with a last octet in 1..254 so the first allocation is a host address.
+ */
+export function isValidBaseIp(ip: string): boolean {
+  const m = IPV4.exec(ip);
+  if (!m) return false;
+  const [a, b, c, d] = m.slice(1, 5).map(Number);
+  if (a !== 127) return false;
+  if (b === 0 && c === 0) return false;
+  if (b === 2 && c === 27) return false;
+  return d >= 1 && d <= 254;
+}
+
+/**
+ * The `-z` file content. The keys are exactly `baseUnreservedIP` and `serviceConfigurations` (kubefwd's own
+ * troubleshooting doc shows wrong keys that make it panic, §3.3).
+ */
+export function renderFwdConf(baseIp: string): string {
+  if (!isValidBaseIp(baseIp)) throw new Error(`invalid baseUnreservedIP ${JSON.stringify(baseIp)}`);
+  return `baseUnreservedIP: ${baseIp}\nserviceConfigurations: []\n`;
+}
+
+/** The file name used for a profile's `-z` file, refusing names that could escape `dir`. */
+export function fwdConfFileName(profile: string): string {
+  if (profile === "" || profile.startsWith(".") || /[\/\\\0]/.test(profile)) {
+    throw new Error(`profile name ${JSON.stringify(profile)} cannot be used in a file name`);
+  }
+  return `${profile}.fwdconf.yml`;
+}
+
+/**
+ * Writes `<dir>/<profile>.fwdconf.yml` with mode 0600 (created 0700 if missing) and returns its path. The
+ * file is rewritten in place on each start; root kubefwd under sudo can read a 0600 user file.
+ */
+export async function writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string> {
+  const text = renderFwdConf(baseIp);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = `${dir.replace(/\/+$/, "")}/${fwdConfFileName(profile)}`;
+  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+  return path;
+}
