@@ -1,0 +1,216 @@
+/**
+ * Daemon lifecycle verbs: `daemon` (foreground), `start`, `stop`, `restart` — each without profiles
+ * acting on the daemon, with profiles acting on those profiles' children (transiently).
+ */
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+import { connect, type DaemonLocation, locateDaemon } from "../connect.ts";
+import { isDaemonRunning } from "../../lib/ipc/client.ts";
+import { UserError } from "../../lib/errors.ts";
+import { selfCommand } from "../../lib/self_command.ts";
+import { runProfileVerb } from "./profile_verbs.ts";
+
+/** How long `start` waits for the socket to answer. */
+const START_TIMEOUT_MS = 5000;
+/** How long `stop` waits for the daemon and its children to be gone. */
+const STOP_TIMEOUT_MS = 60_000;
+
+/** File that catches the detached daemon's stdout/stderr (crashes before its logger is up). */
+export function stdioLogPath(loc: DaemonLocation): string {
+  return `${loc.settings.stateDir}/daemon.out`;
+}
+
+async function readTail(path: string, maxLines: number): Promise<string[]> {
+  try {
+    const text = await Deno.readTextFile(path);
+    return text.trimEnd().split("\n").slice(-maxLines);
+  } catch {
+    return [];
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch (e) {
+    return !(e instanceof Deno.errors.NotFound);
+  }
+}
+
+async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+  stepMs = 50,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+/** Start the daemon detached and wait until its socket answers; returns its pid. */
+export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> {
+  await Deno.mkdir(loc.settings.stateDir, { recursive: true, mode: 0o700 });
+  const outPath = stdioLogPath(loc);
+  const outStart = await Deno.stat(outPath).then((s) => s.size).catch(() => 0);
+  const args = [
+    ...selfCommand(),
+    "daemon",
+    "--detached",
+    "--config",
+    loc.configPath,
+    "--socket",
+    loc.settings.socketPath,
+  ];
+  // sh redirects the daemon's stdio to a file: Deno.Command cannot, and a pipe would break when we exit.
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$@" </dev/null >>"$KFD_STDIO_LOG" 2>&1', "kubefwd-daemon", ...args],
+    env: { KFD_STDIO_LOG: outPath },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  let exited: Deno.CommandStatus | undefined;
+  child.status.then((s) => exited = s);
+  child.unref();
+  const ready = await waitFor(
+    async () => exited !== undefined || await isDaemonRunning(loc.settings.socketPath),
+    START_TIMEOUT_MS,
+  );
+  if (ready && exited === undefined) return child.pid;
+  const out = (await Deno.readTextFile(outPath).catch(() => "")).slice(outStart).trim().split("\n").slice(
+    -15,
+  );
+  const logTail = await readTail(loc.settings.logFile, 5);
+  const reason = out.filter(Boolean).join("\n") || logTail.join("\n") || "no output";
+  if (!ready) {
+    try {
+      Deno.kill(-child.pid, "SIGTERM");
+    } catch { /* already gone */ }
+  }
+  const what = exited
+    ? `daemon exited with code ${exited.code} during startup`
+    : `daemon did not answer within ${START_TIMEOUT_MS / 1000}s`;
+  throw new UserError(exited?.code === 4 ? "config_invalid" : "error", `${what}:\n${reason}`);
+}
+
+/** Make sure the daemon runs, starting it if needed; returns whether it was started now. */
+async function ensureDaemon(ctx: CliContext, loc: DaemonLocation): Promise<boolean> {
+  if (await isDaemonRunning(loc.settings.socketPath)) return false;
+  await startDetachedDaemon(loc);
+  return true;
+}
+
+/** Ask the daemon to shut down and wait until it and its children are gone. */
+async function stopDaemon(ctx: CliContext, loc: DaemonLocation): Promise<number | undefined> {
+  if (!(await isDaemonRunning(loc.settings.socketPath))) return undefined;
+  const client = await connect(ctx, loc);
+  const pid = client.daemonPid;
+  try {
+    await client.request({ type: "shutdown" });
+  } finally {
+    client.close();
+  }
+  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, 50);
+  if (!gone) {
+    throw new UserError("error", `daemon (pid ${pid}) is still running after ${STOP_TIMEOUT_MS / 1000}s`);
+  }
+  return pid;
+}
+
+/** Register `daemon`, `start`, `stop`, `restart`. */
+export function registerDaemonCommands(program: Command, ctx: CliContext): void {
+  program.command("daemon")
+    .description("run the daemon in the foreground (for systemd/launchd); logs to stderr and the log file")
+    .option("--detached", "internal: started by `start`, log only to the log file")
+    .action(async () => {
+      const { runDaemonFromArgs } = await import("../../lib/daemon/main.ts");
+      const g = ctx.globals();
+      const args = [...(g.config ? ["--config", g.config] : []), ...(g.socket ? ["--socket", g.socket] : [])];
+      const code = await runDaemonFromArgs(args);
+      if (code !== 0) {
+        throw new UserError("error", `daemon exited with code ${code}`, {
+          details: { alreadyPrinted: true },
+        });
+      }
+    });
+
+  program.command("start")
+    .description("start the daemon in the background, or start the given profiles now (transient)")
+    .argument("[profiles...]", "profiles to start (the daemon is started first if needed)")
+    .action(async (profiles: string[]) => {
+      const g = ctx.globals();
+      const loc = await locateDaemon(ctx);
+      if (profiles.length === 0) {
+        const client = await isDaemonRunning(loc.settings.socketPath) ? await connect(ctx, loc) : undefined;
+        if (client) {
+          const pid = client.daemonPid;
+          client.close();
+          if (g.json) ctx.json({ started: false, pid, socketPath: loc.settings.socketPath });
+          else ctx.out(`daemon already running (pid ${pid})`);
+          return;
+        }
+        const pid = await startDetachedDaemon(loc);
+        if (g.json) ctx.json({ started: true, pid, socketPath: loc.settings.socketPath });
+        else ctx.out(`daemon started (pid ${pid}, socket ${loc.settings.socketPath})`);
+        return;
+      }
+      await ensureDaemon(ctx, loc);
+      const client = await connect(ctx, loc);
+      try {
+        await runProfileVerb(ctx, client, "start", profiles);
+      } finally {
+        client.close();
+      }
+    });
+
+  program.command("stop")
+    .description("stop the daemon and all children, or stop the given profiles (transient)")
+    .argument("[profiles...]", "profiles to stop")
+    .action(async (profiles: string[]) => {
+      const g = ctx.globals();
+      const loc = await locateDaemon(ctx);
+      if (profiles.length === 0) {
+        const pid = await stopDaemon(ctx, loc);
+        if (pid === undefined) {
+          if (g.json) ctx.json({ stopped: false });
+          else ctx.out("daemon is not running");
+          return;
+        }
+        if (g.json) ctx.json({ stopped: true, pid });
+        else ctx.out(`daemon stopped (pid ${pid})`);
+        return;
+      }
+      const client = await connect(ctx, loc);
+      try {
+        await runProfileVerb(ctx, client, "stop", profiles);
+      } finally {
+        client.close();
+      }
+    });
+
+  program.command("restart")
+    .description("restart the daemon, or just the given profiles' children")
+    .argument("[profiles...]", "profiles to restart")
+    .action(async (profiles: string[]) => {
+      const g = ctx.globals();
+      const loc = await locateDaemon(ctx);
+      if (profiles.length === 0) {
+        const oldPid = await stopDaemon(ctx, loc);
+        const pid = await startDetachedDaemon(loc);
+        if (g.json) ctx.json({ restarted: true, oldPid: oldPid ?? null, pid });
+        else ctx.out(`daemon restarted (pid ${pid})`);
+        return;
+      }
+      const client = await connect(ctx, loc);
+      try {
+        await runProfileVerb(ctx, client, "restart", profiles);
+      } finally {
+        client.close();
+      }
+    });
+}

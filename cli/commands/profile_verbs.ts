@@ -1,0 +1,42 @@
+/**
+ * `enable PROFILE…` / `disable PROFILE…`: persisted choices that override the config's `enabled`.
+ * Also the shared printing of per-profile action results used by start/stop/restart.
+ */
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+import { withClient } from "../connect.ts";
+import type { ProfileActionResult } from "../../lib/ipc/protocol.ts";
+import type { DaemonClient } from "../../lib/ipc/client.ts";
+
+/** Print what a profile verb did, one line per profile (or the JSON result). */
+export function printActionResults(ctx: CliContext, results: ProfileActionResult[]): void {
+  if (ctx.globals().json) ctx.json({ results });
+  else for (const r of results) ctx.out(`${r.profile}: ${r.outcome}`);
+}
+
+/** Send a profile verb and print its results. */
+export async function runProfileVerb(
+  ctx: CliContext,
+  client: DaemonClient,
+  type: "start" | "stop" | "restart" | "enable" | "disable",
+  profiles: string[],
+): Promise<void> {
+  const { results } = await client.request({ type, profiles });
+  printActionResults(ctx, results);
+}
+
+/** Register `enable` and `disable`. */
+export function registerProfileCommands(program: Command, ctx: CliContext): void {
+  for (const type of ["enable", "disable"] as const) {
+    program.command(type)
+      .description(
+        type === "enable"
+          ? "enable profiles and start them (persisted: survives daemon restarts and reloads)"
+          : "stop profiles and keep them disabled (persisted: survives daemon restarts and reloads)",
+      )
+      .argument("<profiles...>", "profile names")
+      .action(async (profiles: string[]) => {
+        await withClient(ctx, (client) => runProfileVerb(ctx, client, type, profiles));
+      });
+  }
+}
