@@ -1,0 +1,104 @@
+/**
+ * `deno task bench`: measures the budgets of issue #4 and prints numbers (never asserts timings):
+ * daemon start → socket ready, `status` round trip (median of 20; protocol only and whole CLI process),
+ * and daemon RSS after a settle period with 3 simulator profiles. BENCH_SETTLE_SECONDS overrides 60.
+ */
+import { TestEnv, waitFor } from "../integration/harness.ts";
+import { connectDaemon } from "../../lib/ipc/client.ts";
+import { VERSION } from "../../lib/version.ts";
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+function rssKb(pid: number): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
+  return m ? Number(m[1]) : NaN;
+}
+
+const settleSeconds = Number(Deno.env.get("BENCH_SETTLE_SECONDS") ?? "60");
+const scenario = {
+  namespaces: {
+    team: { services: [{ name: "api", ports: [{ port: 80 }] }, { name: "web", ports: [{ port: 8080 }] }] },
+  },
+};
+const env = await TestEnv.create({ scenario });
+try {
+  await env.writeConfig(
+    env.configHeader() +
+      ["one", "two", "three"].map((name, i) =>
+        `  ${name}:\n    kubeconfig: ${env.dir}/.kube/config\n    context: ${
+          i === 0 ? "sim" : "other"
+        }\n    namespaces: [team${i}]\n`
+      ).join("").replace(/^/, "profiles:\n"),
+  );
+
+  // Start → socket ready, measured from spawn to the first successful hello.
+  const t0 = performance.now();
+  const daemon = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", new URL("../../main.ts", import.meta.url).pathname, "daemon"],
+    env: env.env,
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  env.daemon = daemon;
+  await waitFor(
+    async () => {
+      try {
+        const c = await connectDaemon(env.socketPath, { clientVersion: VERSION });
+        c.close();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    "socket ready",
+    20_000,
+    5,
+  );
+  const startMs = performance.now() - t0;
+
+  // status round trip: protocol only, then the whole CLI process.
+  const client = await connectDaemon(env.socketPath, { clientVersion: VERSION });
+  const proto: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    await client.request({ type: "status", profiles: [] });
+    proto.push(performance.now() - t);
+  }
+  const cli: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    const t = performance.now();
+    const r = await env.cli("status");
+    if (r.code !== 0) throw new Error(r.stderr);
+    cli.push(performance.now() - t);
+  }
+
+  await waitFor(
+    async () => {
+      const s = await client.request({ type: "status", profiles: [] });
+      return s.profiles.every((p) => p.state === "running");
+    },
+    "3 profiles running",
+    30_000,
+  );
+  const runningRss = rssKb(daemon.pid);
+  await new Promise((r) => setTimeout(r, settleSeconds * 1000));
+  const settledRss = rssKb(daemon.pid);
+  client.close();
+
+  console.log(`daemon start -> socket ready:         ${startMs.toFixed(0)} ms   (budget < 300 ms)`);
+  console.log(`status round trip, protocol (median): ${median(proto).toFixed(1)} ms`);
+  console.log(`status round trip, CLI process (med): ${median(cli).toFixed(0)} ms   (budget < 150 ms)`);
+  console.log(`daemon RSS, 3 profiles running:       ${(runningRss / 1024).toFixed(1)} MB`);
+  console.log(
+    `daemon RSS after ${settleSeconds} s:              ${
+      (settledRss / 1024).toFixed(1)
+    } MB   (budget < 40 MB, hard 50 MB)`,
+  );
+} finally {
+  await env.cleanup();
+}
