@@ -43,7 +43,7 @@ export type KubefwdEvent =
   | { kind: "no_running_pods"; serviceKey: string }
   | { kind: "pods_available"; serviceKey: string }
   /** `unable to listen on any of the requested ports` / `address already in use`. */
-  | { kind: "listen_conflict"; error: string }
+  | { kind: "listen_conflict"; error: string; namespace?: string; pod?: string }
   | { kind: "ip_exhausted"; message: string }
   | { kind: "list_failed"; message: string }
   | { kind: "fatal"; message: string }

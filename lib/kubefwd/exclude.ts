@@ -1,0 +1,233 @@
+/**
+ * exclude_services: kubefwd has no exclude flag, so the daemon resolves the profile's glob patterns against
+ * the services that exist (same kubeconfig, context, namespaces and labels) at every (re)start and passes
+ * the matches as a field selector `metadata.name!=a,metadata.name!=b`. If resolution fails the start fails:
+ * excluded services must never be forwarded silently. Daemon-side: no yaml, the listing runs in a
+ * short-lived CLI subprocess (`kube list-services`).
+ */
+import type { ProfileSpec } from "../config/types.ts";
+import { selfCommand } from "../self_command.ts";
+
+/**
+ * Compiles a shell-style glob to an anchored RegExp: `*` any run, `?` one char, `[abc]`, `[a-z]`,
+ * `[!x]`/`[^x]` classes; everything else literal. An unclosed `[` is a literal bracket.
+ */
+export function globToRegExp(pattern: string): RegExp {
+  let re = "^";
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i];
+    if (ch === "*") {
+      re += ".*";
+    } else if (ch === "?") {
+      re += ".";
+    } else if (ch === "[") {
+      let j = i + 1;
+      if (pattern[j] === "!" || pattern[j] === "^") j++;
+      if (pattern[j] === "]") j++; // a leading ] is a member
+      while (j < pattern.length && pattern[j] !== "]") j++;
+      if (j >= pattern.length) {
+        re += "\\[";
+        continue;
+      }
+      let body = pattern.slice(i + 1, j);
+      let negate = false;
+      if (body.startsWith("!") || body.startsWith("^")) {
+        negate = true;
+        body = body.slice(1);
+      }
+      const escaped = body.replace(/[\\\]\[^]/g, (c) => "\\" + c);
+      re += `[${negate ? "^" : ""}${escaped}]`;
+      i = j;
+    } else {
+      re += ch.replace(/[.+^${}()|\\\/]/g, (c) => "\\" + c);
+    }
+  }
+  return new RegExp(re + "$");
+}
+
+/** True when `pattern` contains glob syntax (so it needs the service list to resolve). */
+export function isGlob(pattern: string): boolean {
+  return /[*?\[]/.test(pattern);
+}
+
+/** True when `name` matches at least one of the glob `patterns`. */
+export function matchesGlob(name: string, patterns: string[]): boolean {
+  return patterns.some((p) => globToRegExp(p).test(name));
+}
+
+/** Escapes what apimachinery's `fields.EscapeValue` escapes in a field selector value: `\`, `,` and `=`. */
+function escapeSelectorValue(value: string): string {
+  return value.replace(/[\\,=]/g, (c) => "\\" + c);
+}
+
+/**
+ * `metadata.name!=a,metadata.name!=b` for the given names (deduplicated and sorted so the argv is stable
+ * across restarts), or undefined when there is nothing to exclude.
+ */
+export function buildExcludeFieldSelector(serviceNames: string[]): string | undefined {
+  const names = [...new Set(serviceNames.filter((n) => n !== ""))].sort();
+  if (names.length === 0) return undefined;
+  return names.map((n) => `metadata.name!=${escapeSelectorValue(n)}`).join(",");
+}
+
+/** Lists service names in one namespace of a profile's cluster (the profile's labels applied). */
+export interface ServiceLister {
+  list(profile: ProfileSpec, namespace: string): Promise<string[]>;
+}
+
+/** Raised when the services needed to apply exclude_services cannot be listed. */
+export class ServiceListError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "ServiceListError";
+  }
+}
+
+/**
+ * The service names a profile must not forward. Literal patterns are taken as they are (no API call);
+ * glob patterns are matched against every namespace's services, listed through `lister`. Throws
+ * {@link ServiceListError} when a listing fails.
+ */
+export async function resolveExcludedServices(
+  lister: ServiceLister,
+  profile: ProfileSpec,
+): Promise<string[]> {
+  const patterns = profile.excludeServices.filter((p) => p !== "");
+  const literal = patterns.filter((p) => !isGlob(p));
+  const globs = patterns.filter(isGlob);
+  const out = new Set(literal);
+  if (globs.length > 0) {
+    const regexps = globs.map(globToRegExp);
+    for (const ns of profile.namespaces) {
+      let names: string[];
+      try {
+        names = await lister.list(profile, ns);
+      } catch (e) {
+        if (e instanceof ServiceListError) throw e;
+        throw new ServiceListError(`listing services in ${ns}: ${(e as Error).message}`, { cause: e });
+      }
+      for (const name of names) if (regexps.some((r) => r.test(name))) out.add(name);
+    }
+  }
+  return [...out].sort();
+}
+
+/** Result of running a subprocess, as the lister needs it. */
+export interface ListerRunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@link SubprocessServiceLister}. */
+export interface SubprocessServiceListerOptions {
+  /** argv prefix that runs this program (default {@link selfCommand}). */
+  command?: string[];
+  timeoutMs?: number;
+  /** Replaces the process runner (tests). */
+  run?: (argv: string[], timeoutMs: number) => Promise<ListerRunResult>;
+}
+
+async function runProcess(argv: string[], timeoutMs: number): Promise<ListerRunResult> {
+  const child = new Deno.Command(argv[0], {
+    args: argv.slice(1),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  try {
+    const out = await child.output();
+    if (timedOut) throw new ServiceListError(`listing services timed out after ${timeoutMs} ms`);
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Lists services by running this program's hidden `kube list-services` verb, which loads the kubeconfig
+ * (yaml) and queries the API in its own short-lived process and prints `{"services":[…]}`.
+ */
+export class SubprocessServiceLister implements ServiceLister {
+  readonly #command: string[] | undefined;
+  readonly #timeoutMs: number;
+  readonly #run: (argv: string[], timeoutMs: number) => Promise<ListerRunResult>;
+
+  constructor(opts: SubprocessServiceListerOptions = {}) {
+    this.#command = opts.command;
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
+    this.#run = opts.run ?? runProcess;
+  }
+
+  /** The full argv used for one listing (exposed for tests and logs). */
+  argv(profile: ProfileSpec, namespace: string): string[] {
+    const argv = [...(this.#command ?? selfCommand()), "kube", "list-services"];
+    argv.push("--kubeconfig", profile.kubeconfig);
+    if (profile.context !== undefined && profile.context !== "") argv.push("--context", profile.context);
+    argv.push("--namespace", namespace);
+    const labels = profile.labels.filter((l) => l !== "");
+    if (labels.length > 0) argv.push("--selector", labels.join(","));
+    return argv;
+  }
+
+  async list(profile: ProfileSpec, namespace: string): Promise<string[]> {
+    const argv = this.argv(profile, namespace);
+    let result: ListerRunResult;
+    try {
+      result = await this.#run(argv, this.#timeoutMs);
+    } catch (e) {
+      if (e instanceof ServiceListError) throw e;
+      throw new ServiceListError(`cannot run ${argv[0]}: ${(e as Error).message}`, { cause: e });
+    }
+    if (result.code !== 0) {
+      const lines = result.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+      const detail = (lines.find((l) => l.startsWith("error:")) ?? lines[lines.length - 1] ?? "")
+        .replace(/^error:\s*/, "");
+      throw new ServiceListError(
+        `listing services in namespace ${namespace} failed (exit ${result.code})${
+          detail ? `: ${detail}` : ""
+        }`,
+      );
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(result.stdout);
+    } catch {
+      throw new ServiceListError(`listing services in namespace ${namespace}: output is not JSON`);
+    }
+    const services = (doc as { services?: unknown })?.services;
+    if (!Array.isArray(services) || !services.every((s) => typeof s === "string")) {
+      throw new ServiceListError(`listing services in namespace ${namespace}: unexpected output shape`);
+    }
+    return services as string[];
+  }
+}
+
+/** In-memory lister for tests: services per namespace, optional failure, and a record of calls. */
+export class FakeServiceLister implements ServiceLister {
+  readonly calls: { profile: string; namespace: string }[] = [];
+  services: Record<string, string[]>;
+  /** When set, every list() rejects with this message. */
+  failWith: string | undefined;
+
+  constructor(services: Record<string, string[]> = {}, failWith?: string) {
+    this.services = services;
+    this.failWith = failWith;
+  }
+
+  list(profile: ProfileSpec, namespace: string): Promise<string[]> {
+    this.calls.push({ profile: profile.name, namespace });
+    if (this.failWith !== undefined) return Promise.reject(new ServiceListError(this.failWith));
+    return Promise.resolve([...(this.services[namespace] ?? [])]);
+  }
+}

@@ -1,0 +1,237 @@
+/**
+ * Hosts-file cleanup after an unclean kubefwd exit (SIGKILL, crash, a 1.22.x forward that died): kubefwd
+ * leaves its `127.x.y.z name…` lines behind and never restores its backup (kubefwd-behaviour.md §2.4, §10.10).
+ * The daemon removes exactly the lines of the IPs and the names that child announced, and leaves every
+ * other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
+ * break bind-mounted hosts files (containers) and lose the file's owner and mode.
+ */
+
+/** Removes a child's entries from a hosts file through the configured privilege path. */
+export interface HostsFile {
+  /**
+   * Removes every line whose address is in `ips`, and every occurrence of a name in `hostnames` on other
+   * lines (a line left without names goes too). Returns the number of names removed; 0 means the file was
+   * not written.
+   */
+  removeEntries(ips: string[], hostnames: string[]): Promise<number>;
+}
+
+/** Result of {@link removeHostsEntries}. */
+export interface HostsEdit {
+  text: string;
+  /** Names removed (all names of removed IP lines plus individually removed names). */
+  removed: number;
+}
+
+/**
+ * Pure edit of hosts-file text. Comments, blank lines, tabs and unrelated lines stay byte-for-byte; a line
+ * whose address is in `ips` is dropped whole (with its end of line); names in `hostnames` (compared
+ * case-insensitively) are cut from other lines together with the whitespace before them, and a line left
+ * with no names is dropped. Lines whose first field is not an IP address are never touched.
+ */
+export function removeHostsEntries(text: string, ips: string[], hostnames: string[]): HostsEdit {
+  const ipSet = new Set(ips.map(normalizeIp));
+  const nameSet = new Set(hostnames.map((h) => h.toLowerCase()));
+  if (ipSet.size === 0 && nameSet.size === 0) return { text, removed: 0 };
+  let removed = 0;
+  let out = "";
+  let pos = 0;
+  while (pos < text.length) {
+    const nl = text.indexOf("\n", pos);
+    const end = nl < 0 ? text.length : nl + 1;
+    const segment = text.slice(pos, end);
+    pos = end;
+    const edit = editLine(segment, ipSet, nameSet);
+    removed += edit.removed;
+    if (edit.line !== null) out += edit.line;
+  }
+  return { text: out, removed };
+}
+
+/** Splits a line segment into its body, its comment (`#…`) and its end-of-line (`\n`, `\r\n` or nothing). */
+function splitSegment(segment: string): { body: string; comment: string; eol: string } {
+  let eol = "";
+  let rest = segment;
+  if (rest.endsWith("\r\n")) {
+    eol = "\r\n";
+    rest = rest.slice(0, -2);
+  } else if (rest.endsWith("\n")) {
+    eol = "\n";
+    rest = rest.slice(0, -1);
+  }
+  const hash = rest.indexOf("#");
+  if (hash < 0) return { body: rest, comment: "", eol };
+  return { body: rest.slice(0, hash), comment: rest.slice(hash), eol };
+}
+
+const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(%\S+)?$/;
+
+function normalizeIp(ip: string): string {
+  return ip.trim().toLowerCase();
+}
+
+function editLine(
+  segment: string,
+  ips: Set<string>,
+  names: Set<string>,
+): { line: string | null; removed: number } {
+  const { body, comment, eol } = splitSegment(segment);
+  const tokens = [...body.matchAll(/(\s*)(\S+)/g)];
+  if (tokens.length === 0) return { line: segment, removed: 0 };
+  const address = tokens[0][2];
+  if (!IPV4.test(address) && !IPV6.test(address)) return { line: segment, removed: 0 };
+  const hostTokens = tokens.slice(1);
+  if (ips.has(normalizeIp(address))) return { line: null, removed: hostTokens.length };
+  if (names.size === 0) return { line: segment, removed: 0 };
+  const kept = hostTokens.filter((t) => !names.has(t[2].toLowerCase()));
+  const removed = hostTokens.length - kept.length;
+  if (removed === 0) return { line: segment, removed: 0 };
+  if (kept.length === 0) return { line: null, removed };
+  const trailing = body.slice((tokens[tokens.length - 1].index ?? 0) + tokens[tokens.length - 1][0].length);
+  const rebuilt = tokens[0][0] + kept.map((t) => t[0]).join("") + trailing + comment + eol;
+  return { line: rebuilt, removed };
+}
+
+/** A hosts file the daemon may write directly (daemon runs as root, or a test file). */
+export class FileHostsFile implements HostsFile {
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  async removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+    const text = await Deno.readTextFile(this.path);
+    const edit = removeHostsEntries(text, ips, hostnames);
+    if (edit.removed === 0) return 0;
+    // Deno.writeTextFile opens with O_TRUNC on the existing inode: in place, owner and mode kept.
+    await Deno.writeTextFile(this.path, edit.text);
+    return edit.removed;
+  }
+}
+
+/** Options of {@link SudoHostsFile}. */
+export interface SudoHostsFileOptions {
+  /** sudo binary (default `sudo`, found on PATH). */
+  sudo?: string;
+  timeoutMs?: number;
+}
+
+/** Raised when the privileged read or write of the hosts file fails. */
+export class HostsFileError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "HostsFileError";
+  }
+}
+
+/**
+ * A root-owned hosts file edited by a non-root daemon: read directly (hosts files are world-readable;
+ * falls back to `sudo -n cat`), written with `sudo -n tee <path>` taking the new content on stdin (tee
+ * truncates and writes in place). `-n` never prompts: a missing sudoers rule is an error, not a hang.
+ */
+export class SudoHostsFile implements HostsFile {
+  readonly path: string;
+  readonly #sudo: string;
+  readonly #timeoutMs: number;
+
+  constructor(path: string, opts: SudoHostsFileOptions = {}) {
+    this.path = path;
+    this.#sudo = opts.sudo ?? "sudo";
+    this.#timeoutMs = opts.timeoutMs ?? 15_000;
+  }
+
+  async removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+    const text = await this.#read();
+    const edit = removeHostsEntries(text, ips, hostnames);
+    if (edit.removed === 0) return 0;
+    const result = await this.#sudoRun(["tee", this.path], new TextEncoder().encode(edit.text), false);
+    if (result.code !== 0) {
+      throw new HostsFileError(
+        `sudo -n tee ${this.path} failed (exit ${result.code}): ${result.stderr.trim()}`,
+      );
+    }
+    return edit.removed;
+  }
+
+  async #read(): Promise<string> {
+    try {
+      return await Deno.readTextFile(this.path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    }
+    const result = await this.#sudoRun(["cat", this.path], undefined, true);
+    if (result.code !== 0) {
+      throw new HostsFileError(
+        `sudo -n cat ${this.path} failed (exit ${result.code}): ${result.stderr.trim()}`,
+      );
+    }
+    return result.stdout;
+  }
+
+  async #sudoRun(
+    args: string[],
+    input: Uint8Array | undefined,
+    wantStdout: boolean,
+  ): Promise<{ code: number; stdout: string; stderr: string }> {
+    const child = new Deno.Command(this.#sudo, {
+      args: ["-n", ...args],
+      stdin: input ? "piped" : "null",
+      stdout: wantStdout ? "piped" : "null",
+      stderr: "piped",
+    }).spawn();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, this.#timeoutMs);
+    try {
+      if (input) {
+        const writer = child.stdin.getWriter();
+        try {
+          await writer.write(input);
+          await writer.close();
+        } catch {
+          // the child died early; its exit status tells why
+        }
+      }
+      const out = await child.output();
+      if (timedOut) {
+        throw new HostsFileError(`sudo ${args[0]} ${this.path} timed out after ${this.#timeoutMs} ms`);
+      }
+      const dec = new TextDecoder();
+      return {
+        code: out.code,
+        stdout: wantStdout ? dec.decode(out.stdout) : "",
+        stderr: dec.decode(out.stderr),
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** In-memory hosts file for tests: holds the text and records every call. */
+export class FakeHostsFile implements HostsFile {
+  text: string;
+  readonly calls: { ips: string[]; hostnames: string[] }[] = [];
+  /** When set, removeEntries rejects with this message. */
+  failWith: string | undefined;
+
+  constructor(text = "127.0.0.1 localhost\n") {
+    this.text = text;
+  }
+
+  removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+    this.calls.push({ ips: [...ips], hostnames: [...hostnames] });
+    if (this.failWith !== undefined) return Promise.reject(new HostsFileError(this.failWith));
+    const edit = removeHostsEntries(this.text, ips, hostnames);
+    this.text = edit.text;
+    return Promise.resolve(edit.removed);
+  }
+}
