@@ -1,0 +1,44 @@
+/**
+ * Hidden `kube` verbs used by the daemon, not by people. `kube list-services` lists a namespace's service
+ * names with a profile's kubeconfig and prints `{"services":[…]}`: the daemon runs it as a short-lived
+ * subprocess so the yaml library never loads into the daemon (lib/kubefwd/exclude.ts).
+ */
+import type { Command } from "commander";
+import type { CliContext } from "../context.ts";
+import { UserError } from "../../lib/errors.ts";
+import { KubeApiError, listServiceNames } from "../../lib/kube/services.ts";
+
+/** Registers the hidden `kube` command group. */
+export function registerKubeCommands(program: Command, ctx: CliContext): void {
+  const kube = program.command("kube", { hidden: true }).description("internal Kubernetes helpers");
+  kube.command("list-services")
+    .description("print the service names of a namespace as JSON")
+    .requiredOption("--kubeconfig <path>", "kubeconfig file")
+    .option("--context <name>", "context (default: current-context)")
+    .requiredOption("--namespace <ns>", "namespace")
+    .option("--selector <labels>", "label selector")
+    .option("--timeout <ms>", "request timeout in milliseconds", "20000")
+    .action(
+      async (
+        opts: { kubeconfig: string; context?: string; namespace: string; selector?: string; timeout: string },
+      ) => {
+        const timeoutMs = Number(opts.timeout);
+        if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+          throw new UserError("usage", "--timeout must be a positive number");
+        }
+        try {
+          const services = await listServiceNames({
+            kubeconfig: opts.kubeconfig,
+            namespace: opts.namespace,
+            timeoutMs,
+            ...(opts.context !== undefined ? { context: opts.context } : {}),
+            ...(opts.selector !== undefined ? { labelSelector: opts.selector } : {}),
+          });
+          ctx.out(JSON.stringify({ services }));
+        } catch (e) {
+          if (e instanceof KubeApiError) throw new UserError("error", e.message, { cause: e });
+          throw e;
+        }
+      },
+    );
+}

@@ -1,0 +1,327 @@
+/**
+ * A minimal Kubernetes API client for one job: list the service names of a namespace, so exclude_services
+ * globs can be resolved before kubefwd starts. CLI-side (it reads the kubeconfig with yaml through
+ * kubeconfig.ts); the daemon reaches it through the hidden `kube list-services` verb. Plain `fetch` with
+ * `Deno.createHttpClient` covers client certificates, CA bundles, bearer tokens, basic auth and exec
+ * credential plugins; what it cannot do (insecure-skip-tls-verify, tls-server-name, legacy auth-provider)
+ * fails with a message saying so.
+ */
+import { type KubeCluster, type Kubeconfig, type KubeUser, readKubeconfig } from "./kubeconfig.ts";
+
+/** What to list. `context` defaults to the kubeconfig's current-context. */
+export interface ListServicesOptions {
+  kubeconfig: string;
+  context?: string;
+  namespace: string;
+  labelSelector?: string;
+  /** Whole-request budget, exec plugin included (default 20 s). */
+  timeoutMs?: number;
+}
+
+/** A failure to list services, phrased for the user (it ends up as the profile's start error). */
+export class KubeApiError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "KubeApiError";
+  }
+}
+
+/** Credentials and TLS material resolved from a kubeconfig user and cluster. */
+export interface ResolvedAuth {
+  server: string;
+  caCerts: string[];
+  cert?: string;
+  key?: string;
+  /** Value of the Authorization header, if any. */
+  authorization?: string;
+  proxyUrl?: string;
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+function decodeBase64(data: string, what: string): string {
+  try {
+    const bin = atob(data.replace(/\s+/g, ""));
+    const bytes = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    return new TextDecoder().decode(bytes);
+  } catch (e) {
+    throw new KubeApiError(`${what} is not valid base64`, { cause: e });
+  }
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/** kubeconfig file references are relative to the kubeconfig's own directory. */
+function resolvePath(baseDir: string, p: string): string {
+  return p.startsWith("/") ? p : `${baseDir}/${p}`;
+}
+
+async function readRef(baseDir: string, p: string, what: string): Promise<string> {
+  const path = resolvePath(baseDir, p);
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new KubeApiError(`cannot read ${what} ${path}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Runs a kubeconfig exec credential plugin and returns the ExecCredential status. */
+async function runExecPlugin(
+  exec: Record<string, unknown>,
+  baseDir: string,
+  timeoutMs: number,
+): Promise<{ token?: string; clientCertificateData?: string; clientKeyData?: string }> {
+  const command = str(exec.command);
+  if (!command) throw new KubeApiError("exec credential plugin has no command");
+  const args = Array.isArray(exec.args) ? exec.args.filter((a): a is string => typeof a === "string") : [];
+  const env: Record<string, string> = {};
+  if (Array.isArray(exec.env)) {
+    for (const e of exec.env) {
+      const rec = e as Record<string, unknown>;
+      const name = str(rec?.name);
+      if (name !== undefined && typeof rec.value === "string") env[name] = rec.value;
+    }
+  }
+  const apiVersion = str(exec.apiVersion) ?? "client.authentication.k8s.io/v1";
+  env.KUBERNETES_EXEC_INFO = JSON.stringify({
+    apiVersion,
+    kind: "ExecCredential",
+    spec: { interactive: false },
+  });
+  // A relative command containing a slash is relative to the kubeconfig, like client-go does.
+  const bin = command.includes("/") && !command.startsWith("/") ? resolvePath(baseDir, command) : command;
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(bin, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      const hint = str(exec.installHint);
+      throw new KubeApiError(
+        `exec credential plugin ${JSON.stringify(command)} not found on PATH${
+          hint ? ` (${hint.trim()})` : ""
+        }`,
+        { cause: e },
+      );
+    }
+    throw new KubeApiError(`cannot run exec credential plugin ${command}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+  }, timeoutMs);
+  let out: Deno.CommandOutput;
+  try {
+    out = await child.output();
+  } finally {
+    clearTimeout(timer);
+  }
+  if (timedOut) throw new KubeApiError(`exec credential plugin ${command} timed out after ${timeoutMs} ms`);
+  const dec = new TextDecoder();
+  if (out.code !== 0) {
+    const detail = dec.decode(out.stderr).trim().split("\n").slice(-1)[0] ?? "";
+    throw new KubeApiError(
+      `exec credential plugin ${command} failed (exit ${out.code})${detail ? `: ${detail}` : ""}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(dec.decode(out.stdout));
+  } catch {
+    throw new KubeApiError(`exec credential plugin ${command} did not print an ExecCredential JSON document`);
+  }
+  const status = (doc as { status?: Record<string, unknown> })?.status ?? {};
+  const token = str(status.token);
+  const clientCertificateData = str(status.clientCertificateData);
+  const clientKeyData = str(status.clientKeyData);
+  if (!token && !(clientCertificateData && clientKeyData)) {
+    throw new KubeApiError(
+      `exec credential plugin ${command} returned neither a token nor a client certificate`,
+    );
+  }
+  return { token, clientCertificateData, clientKeyData };
+}
+
+/**
+ * Resolves TLS material and credentials for a (cluster, user) pair. Unsupported kubeconfig features are
+ * errors, not silent fallbacks: a wrong listing would forward services the user excluded.
+ */
+export async function resolveAuth(
+  cluster: KubeCluster,
+  user: KubeUser | undefined,
+  kubeconfigPath: string,
+  timeoutMs = 20_000,
+): Promise<ResolvedAuth> {
+  const baseDir = dirOf(kubeconfigPath);
+  const server = cluster.server;
+  if (!server) throw new KubeApiError(`cluster ${cluster.name} has no server`);
+  if (cluster.insecureSkipTlsVerify) {
+    throw new KubeApiError(
+      `cluster ${cluster.name} uses insecure-skip-tls-verify, which kubefwd-daemon's API client does not ` +
+        `support; use literal names (no globs) in exclude_services, or add the cluster's CA`,
+    );
+  }
+  if (str(cluster.raw["tls-server-name"])) {
+    throw new KubeApiError(
+      `cluster ${cluster.name} uses tls-server-name, which kubefwd-daemon's API client does not support; ` +
+        `use literal names (no globs) in exclude_services`,
+    );
+  }
+  const auth: ResolvedAuth = { server: server.replace(/\/+$/, ""), caCerts: [] };
+  if (cluster.certificateAuthorityData) {
+    auth.caCerts.push(
+      decodeBase64(cluster.certificateAuthorityData, `cluster ${cluster.name} certificate-authority-data`),
+    );
+  } else if (cluster.certificateAuthority) {
+    auth.caCerts.push(await readRef(baseDir, cluster.certificateAuthority, "certificate-authority"));
+  }
+  const proxy = str(cluster.raw["proxy-url"]);
+  if (proxy) auth.proxyUrl = proxy;
+  if (!user) return auth;
+  const u = user.raw;
+  if (u["auth-provider"] !== undefined) {
+    throw new KubeApiError(
+      `user ${user.name} uses a legacy auth-provider, which kubefwd-daemon's API client does not support; ` +
+        `use literal names (no globs) in exclude_services`,
+    );
+  }
+  const certData = str(u["client-certificate-data"]);
+  const keyData = str(u["client-key-data"]);
+  const certFile = str(u["client-certificate"]);
+  const keyFile = str(u["client-key"]);
+  if (certData) auth.cert = decodeBase64(certData, `user ${user.name} client-certificate-data`);
+  else if (certFile) auth.cert = await readRef(baseDir, certFile, "client-certificate");
+  if (keyData) auth.key = decodeBase64(keyData, `user ${user.name} client-key-data`);
+  else if (keyFile) auth.key = await readRef(baseDir, keyFile, "client-key");
+  const token = str(u.token);
+  const tokenFile = str(u.tokenFile);
+  if (token) auth.authorization = `Bearer ${token}`;
+  else if (tokenFile) {
+    auth.authorization = `Bearer ${(await readRef(baseDir, tokenFile, "tokenFile")).trim()}`;
+  } else if (str(u.username) && typeof u.password === "string") {
+    auth.authorization = `Basic ${btoa(`${u.username}:${u.password}`)}`;
+  }
+  const exec = u.exec;
+  if (exec !== undefined && exec !== null && typeof exec === "object" && !auth.authorization && !auth.cert) {
+    const cred = await runExecPlugin(exec as Record<string, unknown>, baseDir, timeoutMs);
+    if (cred.token) auth.authorization = `Bearer ${cred.token}`;
+    else {
+      auth.cert = cred.clientCertificateData;
+      auth.key = cred.clientKeyData;
+    }
+  }
+  if ((auth.cert === undefined) !== (auth.key === undefined)) {
+    throw new KubeApiError(
+      `user ${user.name} has a client certificate without a key, or a key without a certificate`,
+    );
+  }
+  return auth;
+}
+
+/** Picks the context, cluster and user a listing uses, with user-facing errors for each gap. */
+export function selectContext(
+  config: Kubeconfig,
+  context?: string,
+): { contextName: string; cluster: KubeCluster; user: KubeUser | undefined } {
+  const name = context ?? config.currentContext;
+  if (!name) throw new KubeApiError(`${config.path} has no current-context; set a context in the profile`);
+  const ctx = config.contexts.find((c) => c.name === name);
+  if (!ctx) throw new KubeApiError(`context ${JSON.stringify(name)} not found in ${config.path}`);
+  const cluster = config.clusters.find((c) => c.name === ctx.cluster);
+  if (!cluster) throw new KubeApiError(`cluster ${JSON.stringify(ctx.cluster)} of context ${name} not found`);
+  const user = ctx.user === "" ? undefined : config.users.find((u) => u.name === ctx.user);
+  if (ctx.user !== "" && !user) {
+    throw new KubeApiError(`user ${JSON.stringify(ctx.user)} of context ${name} not found`);
+  }
+  return { contextName: name, cluster, user };
+}
+
+/** Builds the services list URL: `<server>/api/v1/namespaces/<ns>/services[?labelSelector=…]`. */
+export function servicesUrl(server: string, namespace: string, labelSelector?: string): string {
+  const base = `${server.replace(/\/+$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/services`;
+  return labelSelector ? `${base}?labelSelector=${encodeURIComponent(labelSelector)}` : base;
+}
+
+/**
+ * Lists the names of the services in one namespace (label selector applied server-side), using the
+ * kubeconfig's credentials for the given or current context.
+ */
+export async function listServiceNames(opts: ListServicesOptions): Promise<string[]> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  let config: Kubeconfig;
+  try {
+    config = await readKubeconfig(opts.kubeconfig);
+  } catch (e) {
+    throw new KubeApiError(`cannot load kubeconfig ${opts.kubeconfig}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  const { contextName, cluster, user } = selectContext(config, opts.context);
+  const auth = await resolveAuth(cluster, user, opts.kubeconfig, timeoutMs);
+  const clientOptions: Deno.CreateHttpClientOptions = {};
+  if (auth.caCerts.length > 0) clientOptions.caCerts = auth.caCerts;
+  if (auth.proxyUrl) clientOptions.proxy = { url: auth.proxyUrl };
+  const client = auth.cert && auth.key
+    ? Deno.createHttpClient({ ...clientOptions, cert: auth.cert, key: auth.key })
+    : Deno.createHttpClient(clientOptions);
+  const url = servicesUrl(auth.server, opts.namespace, opts.labelSelector);
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (auth.authorization) headers.Authorization = auth.authorization;
+  try {
+    let res: Response;
+    try {
+      res = await fetch(url, { client, headers, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      const err = e as Error;
+      const why = err.name === "TimeoutError" ? `timed out after ${timeoutMs} ms` : err.message;
+      throw new KubeApiError(
+        `cannot reach the API server of context ${contextName} (${auth.server}): ${why}`,
+        {
+          cause: e,
+        },
+      );
+    }
+    const body = await res.text();
+    if (!res.ok) {
+      let detail = body.slice(0, 300);
+      try {
+        const status = JSON.parse(body) as { message?: string };
+        if (status.message) detail = status.message;
+      } catch {
+        // not a Status object
+      }
+      throw new KubeApiError(
+        `listing services in ${opts.namespace} (context ${contextName}) failed: HTTP ${res.status}${
+          detail ? `: ${detail}` : ""
+        }`,
+      );
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(body);
+    } catch {
+      throw new KubeApiError(`the API server returned a non-JSON service list`);
+    }
+    const items = (doc as { items?: unknown })?.items;
+    if (!Array.isArray(items)) throw new KubeApiError(`the API server returned no items array`);
+    const names: string[] = [];
+    for (const item of items) {
+      const name = (item as { metadata?: { name?: unknown } })?.metadata?.name;
+      if (typeof name === "string") names.push(name);
+    }
+    return names.sort();
+  } finally {
+    client.close();
+  }
+}
