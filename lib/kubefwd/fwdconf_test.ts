@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { fwdConfFileName, isValidBaseIp, renderFwdConf, writeFwdConf } from "./fwdconf.ts";
+
+Deno.test("isValidBaseIp", () => {
+  for (const ok of ["127.1.27.1", "127.10.0.1", "127.255.255.254", "127.0.1.1"]) {
+    assert.equal(isValidBaseIp(ok), true, ok);
+  }
+  for (
+    const bad of [
+      "10.0.0.1",
+      "127.0.0.1",
+      "127.2.27.1",
+      "127.2.27.50",
+      "127.1.27.0",
+      "127.1.27.255",
+      "127.1.27",
+      "127.01.27.1",
+      "127.1.256.1",
+      " 127.1.27.1",
+      "127.1.27.1\n",
+    ]
+  ) {
+    assert.equal(isValidBaseIp(bad), false, JSON.stringify(bad));
+  }
+});
+
+Deno.test("renderFwdConf: exactly the two keys kubefwd reads", () => {
+  assert.equal(renderFwdConf("127.3.27.1"), "baseUnreservedIP: 127.3.27.1\nserviceConfigurations: []\n");
+  assert.throws(() => renderFwdConf("127.0.0.1"));
+  assert.throws(() => renderFwdConf("127.3.27.1\nserviceConfigurations: [x]"));
+});
+
+Deno.test("writeFwdConf: mode 0600, rewritten in place, unsafe profile names refused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = await writeFwdConf(`${dir}/state`, "dev", "127.3.27.1");
+    assert.equal(path, `${dir}/state/dev.fwdconf.yml`);
+    assert.equal(await Deno.readTextFile(path), "baseUnreservedIP: 127.3.27.1\nserviceConfigurations: []\n");
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(`${dir}/state`)).mode! & 0o777, 0o700);
+    await Deno.chmod(path, 0o644);
+    await writeFwdConf(`${dir}/state`, "dev", "127.4.27.1");
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.match(await Deno.readTextFile(path), /127\.4\.27\.1/);
+    for (const bad of ["", "../x", "a/b", ".hidden"]) assert.throws(() => fwdConfFileName(bad), bad);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
