@@ -1,0 +1,79 @@
+/**
+ * The restart policy as pure functions: what to do after a kubefwd child exits and how long to wait.
+ * Kept free of timers and state so that every rule of issue #3 item 7 is table-tested in isolation; the
+ * ProfileRunner only applies the decisions.
+ */
+import type { RetryPolicy } from "../config/types.ts";
+
+/** How an exit was classified (see `classifyExit` in lib/kubefwd/output.ts). */
+export type ExitKind = "clean" | "not_root" | "permanent" | "transient";
+
+/** What the runner does next after a child exit. */
+export type ExitDecision =
+  | { action: "restart"; delayMs: number; attempt: number }
+  | { action: "fail"; reason: string }
+  | { action: "stop" };
+
+/** Inputs of {@link decideAfterExit}. */
+export interface ExitDecisionInput {
+  policy: RetryPolicy;
+  /** Consecutive automatic restarts already made since the last stable run (0 after a fresh start). */
+  attempt: number;
+  exitKind: ExitKind;
+  /** True when the supervisor itself sent the stop signal. */
+  stoppedByUs: boolean;
+  /** A number in [0, 1) that drives the jitter (injected so tests are exact). */
+  random: number;
+}
+
+/**
+ * Delay before restart number `attempt + 1`: min(maxDelay, initialDelay × multiplier^attempt), then
+ * varied by ±jitter×delay so that several profiles failing together (VPN drop, laptop wake) do not
+ * restart in lockstep. `random` in [0, 1): 0 gives −jitter, 0.5 gives the exact delay. Whole
+ * milliseconds, never negative.
+ */
+export function restartDelayMs(policy: RetryPolicy, attempt: number, random: number): number {
+  const n = Math.max(0, Math.floor(attempt));
+  const multiplier = Math.max(1, policy.multiplier);
+  const initial = Math.max(0, policy.initialDelayMs);
+  const max = Math.max(initial, policy.maxDelayMs);
+  // multiplier^n overflows to Infinity for large n; min() then yields max, which is what we want.
+  const base = Math.min(max, initial * Math.pow(multiplier, n));
+  const jitter = Math.min(1, Math.max(0, policy.jitter));
+  const r = Math.min(1, Math.max(0, random));
+  const varied = base * (1 + jitter * (2 * r - 1));
+  return Math.max(0, Math.round(varied));
+}
+
+/**
+ * Decides what follows a child exit:
+ * - stopped by us, or a clean exit → `stop` (never restart what the user stopped);
+ * - not root → `fail`: restarting cannot help until sudoers or the privilege setting changes;
+ * - permanent (bad kubeconfig, missing context, RBAC, unknown flag) → `fail`: retried only when the
+ *   config or kubeconfig changes, by the runner;
+ * - transient → `restart` after {@link restartDelayMs}, unless `maxAttempts` (> 0) restarts were already
+ *   made, then `fail`. `maxAttempts: 0` retries forever.
+ */
+export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
+  const { policy, attempt, exitKind, stoppedByUs, random } = input;
+  if (stoppedByUs || exitKind === "clean") return { action: "stop" };
+  if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
+  if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
+  if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
+    return {
+      action: "fail",
+      reason: `gave up after ${attempt} restart attempt${
+        attempt === 1 ? "" : "s"
+      } (max_attempts ${policy.maxAttempts})`,
+    };
+  }
+  return { action: "restart", delayMs: restartDelayMs(policy, attempt, random), attempt: attempt + 1 };
+}
+
+/**
+ * The attempt counter after a run that lasted `runningMs` in running/degraded: a run of at least
+ * `resetAfterMs` proves the setup works, so the next crash starts the backoff from the beginning.
+ */
+export function attemptsAfterStableRun(attempt: number, runningMs: number, policy: RetryPolicy): number {
+  return runningMs >= policy.resetAfterMs ? 0 : attempt;
+}

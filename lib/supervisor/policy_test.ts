@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import type { RetryPolicy } from "../config/types.ts";
+import { attemptsAfterStableRun, decideAfterExit, type ExitKind, restartDelayMs } from "./policy.ts";
+
+const policy: RetryPolicy = {
+  initialDelayMs: 1000,
+  maxDelayMs: 60_000,
+  multiplier: 2,
+  maxAttempts: 0,
+  jitter: 0.2,
+  resetAfterMs: 300_000,
+};
+
+Deno.test("restartDelayMs: exponential, capped, jittered", () => {
+  const table: [Partial<RetryPolicy>, number, number, number][] = [
+    // [policy overrides, attempt, random, expected]
+    [{}, 0, 0.5, 1000],
+    [{}, 1, 0.5, 2000],
+    [{}, 2, 0.5, 4000],
+    [{}, 5, 0.5, 32_000],
+    [{}, 6, 0.5, 60_000], // 64 s capped at 60 s
+    [{}, 60, 0.5, 60_000],
+    [{}, 2000, 0.5, 60_000], // 2^2000 = Infinity, still capped
+    [{}, 0, 0, 800], // -20 %
+    [{}, 0, 0.999999, 1200], // ~+20 %
+    [{}, 6, 0, 48_000], // jitter applies after the cap
+    [{ jitter: 0 }, 3, 0, 8000],
+    [{ jitter: 0 }, 3, 0.99, 8000],
+    [{ multiplier: 1 }, 10, 0.5, 1000],
+    [{ multiplier: 1.5 }, 2, 0.5, 2250],
+    [{ initialDelayMs: 0 }, 4, 0.5, 0],
+    [{ jitter: 5 }, 0, 0, 0], // jitter clamped to 1: never negative
+    [{ maxDelayMs: 10 }, 0, 0.5, 1000], // max below initial: initial wins
+    [{}, -3, 0.5, 1000], // negative attempt treated as 0
+  ];
+  for (const [override, attempt, random, expected] of table) {
+    assert.equal(
+      restartDelayMs({ ...policy, ...override }, attempt, random),
+      expected,
+      `${JSON.stringify(override)} attempt=${attempt} random=${random}`,
+    );
+  }
+});
+
+Deno.test("decideAfterExit: table", () => {
+  type Row = {
+    kind: ExitKind;
+    stoppedByUs?: boolean;
+    attempt: number;
+    maxAttempts?: number;
+    expect: ReturnType<typeof decideAfterExit>["action"];
+    delayMs?: number;
+    nextAttempt?: number;
+  };
+  const rows: Row[] = [
+    { kind: "transient", attempt: 0, expect: "restart", delayMs: 1000, nextAttempt: 1 },
+    { kind: "transient", attempt: 3, expect: "restart", delayMs: 8000, nextAttempt: 4 },
+    { kind: "transient", attempt: 100, expect: "restart", delayMs: 60_000, nextAttempt: 101 }, // forever
+    { kind: "transient", attempt: 2, maxAttempts: 3, expect: "restart", nextAttempt: 3 },
+    { kind: "transient", attempt: 3, maxAttempts: 3, expect: "fail" },
+    { kind: "transient", attempt: 0, maxAttempts: 1, expect: "restart", nextAttempt: 1 },
+    { kind: "transient", attempt: 1, maxAttempts: 1, expect: "fail" },
+    { kind: "transient", attempt: 0, stoppedByUs: true, expect: "stop" },
+    { kind: "clean", attempt: 0, expect: "stop" },
+    { kind: "not_root", attempt: 0, expect: "fail" },
+    { kind: "not_root", attempt: 0, stoppedByUs: true, expect: "stop" },
+    { kind: "permanent", attempt: 0, expect: "fail" },
+    { kind: "permanent", attempt: 0, maxAttempts: 0, expect: "fail" },
+  ];
+  for (const row of rows) {
+    const d = decideAfterExit({
+      policy: { ...policy, maxAttempts: row.maxAttempts ?? 0 },
+      attempt: row.attempt,
+      exitKind: row.kind,
+      stoppedByUs: row.stoppedByUs ?? false,
+      random: 0.5,
+    });
+    const label = JSON.stringify(row);
+    assert.equal(d.action, row.expect, label);
+    if (d.action === "restart") {
+      if (row.delayMs !== undefined) assert.equal(d.delayMs, row.delayMs, label);
+      assert.equal(d.attempt, row.nextAttempt, label);
+    }
+    if (d.action === "fail") assert.ok(d.reason.length > 0, label);
+  }
+});
+
+Deno.test("decideAfterExit: max_attempts failure names the limit", () => {
+  const d = decideAfterExit({
+    policy: { ...policy, maxAttempts: 2 },
+    attempt: 2,
+    exitKind: "transient",
+    stoppedByUs: false,
+    random: 0.5,
+  });
+  assert.deepEqual(d, { action: "fail", reason: "gave up after 2 restart attempts (max_attempts 2)" });
+});
+
+Deno.test("attemptsAfterStableRun: reset only after reset_after", () => {
+  assert.equal(attemptsAfterStableRun(5, 0, policy), 5);
+  assert.equal(attemptsAfterStableRun(5, 299_999, policy), 5);
+  assert.equal(attemptsAfterStableRun(5, 300_000, policy), 0);
+  assert.equal(attemptsAfterStableRun(0, 10, policy), 0);
+});
