@@ -1,0 +1,158 @@
+/**
+ * How kubefwd gets root, and the environment it runs in (issue #3 item 3, kubefwd-behaviour.md §1.4, §2.1,
+ * §10.2–10.3). kubefwd needs root for /etc/hosts and low ports. We never use `sudo -E` (it needs a sudoers
+ * SETENV tag, otherwise sudo refuses with "not allowed to set the following environment variables"): every
+ * path kubefwd needs is passed as a flag (`-c`, `-z`, `--hosts-path`), so plain `sudo -n` with a NOPASSWD
+ * rule is enough.
+ */
+import type { KubefwdSettings } from "../config/types.ts";
+
+/** The command prefix that runs kubefwd with the right privilege. */
+export interface Invocation {
+  /** Arguments before the kubefwd path, e.g. `["sudo", "-n"]`, or empty. */
+  prefix: string[];
+  viaSudo: boolean;
+}
+
+/**
+ * `auto`: direct when the daemon is root, else `sudo -n` (non-interactive: a missing NOPASSWD rule fails
+ * at once instead of waiting for a password nobody can type); `sudo`: always; `none`: never (kubefwd then
+ * reports that it needs root, which becomes an actionable `failed`).
+ */
+export function planInvocation(settings: KubefwdSettings, isRoot: boolean): Invocation {
+  const sudo = settings.privilege === "sudo" || (settings.privilege === "auto" && !isRoot);
+  return sudo ? { prefix: ["sudo", "-n"], viaSudo: true } : { prefix: [], viaSudo: false };
+}
+
+/** Directories every kubefwd needs on PATH: `id` for its root check, `ip`/`ifconfig`, sudo itself. */
+export const SYSTEM_PATH_DIRS = ["/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"];
+
+/**
+ * Where kubeconfig exec credential plugins usually live (aws, gke-gcloud-auth-plugin, kubectl-oidc_login,
+ * kubelogin); `~` is the user's home. Added only when they exist.
+ */
+export const CREDENTIAL_PLUGIN_DIRS = [
+  "~/.krew/bin",
+  "~/google-cloud-sdk/bin",
+  "~/.local/bin",
+  "~/bin",
+  "~/go/bin",
+  "~/.nix-profile/bin",
+  "/opt/homebrew/bin",
+  "/usr/local/google-cloud-sdk/bin",
+  "/usr/lib/google-cloud-sdk/bin",
+  "/snap/bin",
+  "/nix/var/nix/profiles/default/bin",
+  "/run/current-system/sw/bin",
+];
+
+/** Daemon-only variables that must not leak into kubefwd (systemd activation, Deno internals). */
+const DROPPED_ENV =
+  /^(NOTIFY_SOCKET|LISTEN_FDS|LISTEN_PID|LISTEN_FDNAMES|WATCHDOG_USEC|WATCHDOG_PID|DENO_.*)$/;
+
+function dirExists(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The child's environment: the daemon's own (so credential plugins see AWS_PROFILE, CLOUDSDK_* and the like,
+ * and KUBECONFIG passes through), minus daemon-only variables, with HOME set (kubefwd fails at its hosts
+ * backup without it) and PATH = daemon PATH + system dirs + existing credential-plugin dirs, deduplicated in
+ * that order. `exists` is injectable for tests.
+ */
+export function childEnvironment(
+  base: Record<string, string>,
+  home: string,
+  exists: (dir: string) => boolean = dirExists,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(base)) if (!DROPPED_ENV.test(k)) env[k] = v;
+  env.HOME = home;
+  const dirs: string[] = [];
+  const add = (d: string) => {
+    if (d !== "" && !dirs.includes(d)) dirs.push(d);
+  };
+  for (const d of (base.PATH ?? "").split(":")) add(d);
+  for (const d of SYSTEM_PATH_DIRS) add(d);
+  for (const d of CREDENTIAL_PLUGIN_DIRS) {
+    const dir = d.startsWith("~/") ? `${home.replace(/\/+$/, "")}${d.slice(1)}` : d;
+    if (exists(dir)) add(dir);
+  }
+  env.PATH = dirs.join(":");
+  return env;
+}
+
+function isExecutableFile(path: string): boolean {
+  try {
+    const st = Deno.statSync(path);
+    return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The absolute path of `command` as PATH lookup would find it, or undefined. Paths with a slash are only
+ * checked. Needed because sudo searches its own secure_path (not ours), because the sudoers hint needs an
+ * absolute path, and because orphan detection compares /proc cmdlines with what we spawned.
+ */
+export function resolveExecutable(
+  command: string,
+  path: string,
+  isExecutable: (p: string) => boolean = isExecutableFile,
+): string | undefined {
+  if (command.includes("/")) return isExecutable(command) ? command : undefined;
+  for (const dir of path.split(":")) {
+    if (dir === "") continue;
+    const candidate = `${dir.replace(/\/+$/, "")}/${command}`;
+    if (isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** Who the daemon runs as, for the sudoers hint: a name, or `#uid` (sudoers accepts both). */
+export function currentUserName(env: Record<string, string>): string {
+  const name = env.USER ?? env.LOGNAME;
+  if (name && /^[A-Za-z0-9._-]+$/.test(name)) return name;
+  const uid = Deno.uid();
+  return uid === null ? "<user>" : `#${uid}`;
+}
+
+/** The sudoers rule that lets the daemon run kubefwd with `sudo -n`. */
+export function sudoersLine(user: string, kubefwdPath: string): string {
+  return `${user} ALL=(root) NOPASSWD: ${kubefwdPath}`;
+}
+
+/**
+ * The `failed` message after kubefwd reported it is not root, or sudo refused to run it. It says what
+ * happened and exactly what to change, per privilege setting.
+ */
+export function notRootMessage(opts: {
+  settings: KubefwdSettings;
+  viaSudo: boolean;
+  user: string;
+  kubefwdPath: string;
+  /** The sudo or kubefwd text that triggered it, when there is one beyond the standard not-root text. */
+  detail?: string;
+}): string {
+  const { settings, viaSudo, user, kubefwdPath, detail } = opts;
+  const rule = sudoersLine(user, kubefwdPath);
+  const suffix = detail ? ` (${detail})` : "";
+  if (viaSudo) {
+    return `kubefwd could not get root through \`sudo -n\`${suffix}. Allow it without a password: run ` +
+      `\`sudo visudo -f /etc/sudoers.d/kubefwd-daemon\` and add: ${rule}` +
+      ` — then run \`kubefwd-daemon start <profile>\`.`;
+  }
+  if (settings.privilege === "none") {
+    return `kubefwd requires superuser privileges and kubefwd.privilege is "none"${suffix}. Either run the ` +
+      `daemon as root, or set kubefwd.privilege to "auto" and add this sudoers rule ` +
+      `(\`sudo visudo -f /etc/sudoers.d/kubefwd-daemon\`): ${rule}`;
+  }
+  return `kubefwd requires superuser privileges but reported it is not root${suffix}. Check that ` +
+    `${kubefwdPath} is not a wrapper that drops privileges, or set kubefwd.privilege to "sudo" with the ` +
+    `sudoers rule: ${rule}`;
+}
