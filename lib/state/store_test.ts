@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import type { TransitionEvent } from "../supervisor/types.ts";
+import { atomicWriteFile, capEvents, parseState, StateStore } from "./store.ts";
+import { emptyState, MAX_PERSISTED_EVENTS, type PersistedState, STATE_VERSION } from "./types.ts";
+
+function event(i: number, profile = "web"): TransitionEvent {
+  return {
+    at: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    profile,
+    from: "starting",
+    to: "running",
+    reason: `r${i}`,
+  };
+}
+
+function sample(): PersistedState {
+  return {
+    version: STATE_VERSION,
+    profiles: {
+      web: {
+        enabledOverride: false,
+        counters: { restarts: 3, failures: 1, totalUptimeMs: 12345 },
+        events: [event(1), { ...event(2), detail: "exit code 1" }],
+        baseIp: "127.1.27.1",
+        child: {
+          pid: 999,
+          cmdline: "sudo\0kubefwd\0svc",
+          startedAt: "2026-01-01T00:00:00.000Z",
+          viaSudo: true,
+          announcedIps: ["127.1.27.1"],
+          announcedHostnames: ["api"],
+        },
+      },
+      db: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] },
+    },
+  };
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "kfd-state-" });
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  return names.sort();
+}
+
+Deno.test("store: missing file loads as empty state without warnings", async () => {
+  await withDir(async (dir) => {
+    const loaded = await new StateStore(`${dir}/state.json`).load();
+    assert.deepEqual(loaded, { state: emptyState(), warnings: [] });
+  });
+});
+
+Deno.test("store: save then load round-trips; file is 0600 and no temp files remain", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/sub/state.json`;
+    const store = new StateStore(path);
+    await store.save(sample());
+    assert.deepEqual(await listDir(`${dir}/sub`), ["state.json"]);
+    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+    assert.equal((await Deno.stat(`${dir}/sub`)).mode! & 0o777, 0o700);
+    const loaded = await new StateStore(path).load();
+    assert.deepEqual(loaded.warnings, []);
+    assert.deepEqual(loaded.state, sample());
+    // overwrite keeps it atomic and clean
+    const next = sample();
+    next.profiles.web.counters.restarts = 4;
+    await store.save(next);
+    assert.deepEqual(await listDir(`${dir}/sub`), ["state.json"]);
+    assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 4);
+  });
+});
+
+Deno.test("store: atomicWriteFile removes its temp file when the rename fails", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/target-is-a-dir`);
+    await Deno.writeTextFile(`${dir}/target-is-a-dir/x`, "keep");
+    await assert.rejects(atomicWriteFile(`${dir}/target-is-a-dir`, "data"));
+    assert.deepEqual(await listDir(dir), ["target-is-a-dir"]);
+  });
+});
+
+for (
+  const [name, content, reason] of [
+    ["garbage", "{not json", /is not valid JSON/],
+    ["truncated", '{"version":1,"profiles":{"web":{"coun', /is not valid JSON/],
+    ["wrong version", '{"version":99,"profiles":{}}', /has version 99, this daemon reads version 1/],
+    ["not an object", "[1,2,3]", /is not a JSON object/],
+    ["no profiles", '{"version":1}', /has no profiles object/],
+  ] as const
+) {
+  Deno.test(`store: corrupt file (${name}) is moved aside with a warning`, async () => {
+    await withDir(async (dir) => {
+      const path = `${dir}/state.json`;
+      await Deno.writeTextFile(path, content);
+      const store = new StateStore(path, { now: () => new Date("2026-02-03T04:05:06.789Z") });
+      const loaded = await store.load();
+      assert.deepEqual(loaded.state, emptyState());
+      assert.equal(loaded.warnings.length, 1);
+      assert.match(loaded.warnings[0], reason);
+      const aside = `${path}.corrupt-2026-02-03T04-05-06.789Z`;
+      assert.match(loaded.warnings[0], new RegExp(`moved it to ${aside.replaceAll(".", "\\.")}`));
+      assert.equal(await Deno.readTextFile(aside), content);
+      assert.deepEqual(await listDir(dir), ["state.json.corrupt-2026-02-03T04-05-06.789Z"]);
+    });
+  });
+}
+
+Deno.test("store: malformed parts are dropped field by field with warnings", () => {
+  const raw = {
+    version: 1,
+    profiles: {
+      ok: { counters: { restarts: 1, failures: 2, totalUptimeMs: 3 }, events: [event(1, "ok")] },
+      bad: "nope",
+      partial: {
+        enabledOverride: "yes",
+        counters: { restarts: -1, failures: 0, totalUptimeMs: 0 },
+        events: [event(1, "partial"), { at: 1 }, { ...event(2, "partial"), to: "exploded" }],
+        baseIp: 7,
+        child: { pid: "x" },
+      },
+    },
+  };
+  const warnings: string[] = [];
+  const text = JSON.stringify(raw).replace('"profiles":{', '"profiles":{"__proto__":{"counters":{}},');
+  const state = parseState(JSON.parse(text), warnings)!;
+  assert.deepEqual(Object.keys(state.profiles).sort(), ["ok", "partial"]);
+  assert.deepEqual(state.profiles.partial, {
+    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
+    events: [event(1, "partial")],
+  });
+  assert.deepEqual(state.profiles.ok.counters, { restarts: 1, failures: 2, totalUptimeMs: 3 });
+  assert.equal(Object.getPrototypeOf(state.profiles), Object.prototype);
+  const all = warnings.join("\n");
+  assert.match(all, /profile "bad" was malformed and was dropped/);
+  assert.match(all, /profile "__proto__" was malformed and was dropped/);
+  assert.match(all, /profile "partial": counters were malformed/);
+  assert.match(all, /profile "partial": 2 malformed event\(s\) dropped/);
+  assert.match(all, /profile "partial": enabledOverride was not a boolean/);
+  assert.match(all, /profile "partial": baseIp was not a string/);
+  assert.match(all, /profile "partial": owned child record was malformed/);
+});
+
+Deno.test("store: events are capped to the newest MAX_PERSISTED_EVENTS per profile on save", async () => {
+  await withDir(async (dir) => {
+    const state = emptyState();
+    const events = Array.from({ length: MAX_PERSISTED_EVENTS + 50 }, (_, i) => event(i));
+    state.profiles.web = { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events };
+    const store = new StateStore(`${dir}/state.json`);
+    await store.save(state);
+    assert.equal(
+      state.profiles.web.events.length,
+      MAX_PERSISTED_EVENTS + 50,
+      "the caller's state is not mutated",
+    );
+    const saved = (await store.load()).state.profiles.web.events;
+    assert.equal(saved.length, MAX_PERSISTED_EVENTS);
+    assert.deepEqual(saved[0], event(50));
+    assert.deepEqual(saved.at(-1), event(MAX_PERSISTED_EVENTS + 49));
+    const small = sample();
+    assert.equal(capEvents(small).profiles.web, small.profiles.web, "profiles under the cap are not copied");
+  });
+});
+
+Deno.test("store: scheduleSave coalesces a burst into one write of the latest state", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/state.json`;
+    const store = new StateStore(path, { debounceMs: 40 });
+    const state = sample();
+    for (let i = 0; i < 50; i++) {
+      state.profiles.web.counters.restarts = i;
+      store.scheduleSave(state);
+    }
+    assert.equal(store.writes, 0);
+    const deadline = Date.now() + 5000;
+    while (store.writes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(store.writes, 1);
+    assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 49);
+    await store.close();
+    assert.equal(store.writes, 1, "nothing pending: close writes nothing");
+  });
+});
+
+Deno.test("store: flush writes pending state at once and leaves no timer", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/state.json`;
+    const store = new StateStore(path, { debounceMs: 60_000 });
+    const state = sample();
+    store.scheduleSave(state);
+    state.profiles.db.enabledOverride = true;
+    store.scheduleSave(state);
+    await store.flush();
+    assert.equal(store.writes, 1);
+    assert.equal((await new StateStore(path).load()).state.profiles.db.enabledOverride, true);
+    // after close, scheduleSave arms no timer (the op sanitizer would catch one); flush still writes
+    await store.close();
+    state.profiles.db.enabledOverride = false;
+    store.scheduleSave(state);
+    await store.flush();
+    assert.equal((await new StateStore(path).load()).state.profiles.db.enabledOverride, false);
+  });
+});
+
+Deno.test("store: a failed debounced save is reported and retried by flush; explicit saves run in order", async () => {
+  await withDir(async (dir) => {
+    const errors: unknown[] = [];
+    const path = `${dir}/blocked/state.json`;
+    await Deno.writeTextFile(`${dir}/blocked`, "a file where the directory should be");
+    const store = new StateStore(path, { debounceMs: 5, onError: (e) => errors.push(e) });
+    store.scheduleSave(sample());
+    const deadline = Date.now() + 5000;
+    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.equal(errors.length, 1);
+    await Deno.remove(`${dir}/blocked`);
+    await store.flush();
+    assert.deepEqual((await new StateStore(path).load()).state, sample());
+    // concurrent explicit saves are serialised: the last one wins
+    const a = sample();
+    a.profiles.web.counters.restarts = 100;
+    const b = sample();
+    b.profiles.web.counters.restarts = 200;
+    await Promise.all([store.save(a), store.save(b)]);
+    assert.equal((await store.load()).state.profiles.web.counters.restarts, 200);
+    await store.close();
+  });
+});
