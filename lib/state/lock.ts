@@ -65,12 +65,15 @@ export async function acquireLock(dir: string, pid: number = Deno.pid): Promise<
   return {
     path,
     pid,
+    /** Never rejects: it runs last in shutdown, and the kernel drops the lock with the process anyway. */
     async release() {
       if (released) return;
       released = true;
       try {
         await file.truncate(0);
         await file.unlock();
+      } catch {
+        // closing the file below releases the flock too
       } finally {
         file.close();
       }
