@@ -40,7 +40,7 @@ Deno.test("lock: a lock held by another process is detected, and freed when that
     await f.lock(true);
     await f.write(new TextEncoder().encode(Deno.pid + "\\n"));
     console.log("locked");
-    await new Promise(() => {});
+    setInterval(() => {}, 60_000); // keep running (a bare pending promise would end the process)
   `;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["eval", script],
