@@ -10,6 +10,7 @@
  * load.ts calls; everything here is pure.
  */
 import { didYouMean, suggest } from "./did_you_mean.ts";
+import { keyPathText } from "./format.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
 import { checkGlob, impossibleServiceChars } from "./glob.ts";
 import { dirname, type EnvLike, MAX_SOCKET_PATH_BYTES, resolvePath } from "./paths.ts";
@@ -122,16 +123,6 @@ function describe(node: SourceNode): string {
   return `number ${String(v)}`;
 }
 
-/** `profiles.dev.namespaces[1]` — the form used in human messages. */
-export function formatKeyPath(path: KeyPath): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") out += `[${seg}]`;
-    else out += out === "" ? seg : `.${seg}`;
-  }
-  return out;
-}
-
 /** Flags the daemon derives from profile keys; passing them again via extra_args fights the daemon. */
 const MANAGED_FLAGS: Readonly<Record<string, string>> = {
   "-n": "namespaces",
@@ -238,7 +229,7 @@ class Walker {
   }
 
   unknownKeyMessage(key: string, spec: SectionSpec, path: KeyPath): string {
-    const where = path.length === 0 ? "at the top level" : `in "${formatKeyPath(path)}"`;
+    const where = path.length === 0 ? "at the top level" : `in "${keyPathText(path)}"`;
     let hint = suggest(key, Object.keys(spec.fields));
     if (hint === undefined) {
       // A key that belongs one level down, e.g. `max_delay` written directly in a profile.
@@ -259,7 +250,7 @@ class Walker {
   }
 
   namedMap(node: SourceNode, spec: NamedMapSpec, path: KeyPath, keyPos: Pos | undefined): [string, Raw][] {
-    const map = this.asMap(node, path, keyPos, `"${formatKeyPath(path)}"`);
+    const map = this.asMap(node, path, keyPos, `"${keyPathText(path)}"`);
     const out: [string, Raw][] = [];
     for (const entry of map?.entries ?? []) {
       const name = entry.key;
@@ -733,6 +724,7 @@ export function checkKubeconfigs(
   statusOf: (kubeconfig: string) => KubeconfigStatus | undefined,
   home: string,
 ): void {
+  const reported = new Set<string>();
   for (const p of v.config.profiles) {
     const status = statusOf(p.kubeconfig);
     if (!status) continue;
@@ -742,12 +734,17 @@ export function checkKubeconfigs(
       : keyPosition(v.root, ["profiles", p.name]);
     const shown = displayPath(p.kubeconfig, home);
     if (!status.ok) {
+      // One warning per kubeconfig, at its first user: five profiles sharing a missing file is one problem.
+      if (reported.has(p.kubeconfig)) continue;
+      reported.add(p.kubeconfig);
+      const users = v.config.profiles.filter((q) => q.kubeconfig === p.kubeconfig).map((q) => q.name);
       const what = status.problem === "missing"
         ? "does not exist"
         : status.problem === "unreadable"
         ? `cannot be read (${status.detail})`
         : `is not a valid kubeconfig (${status.detail})`;
-      v.warnings.push({ path: kcPath, ...kcPos, message: `kubeconfig ${shown} ${what}` });
+      const also = users.length > 1 ? ` (used by profiles ${users.join(", ")})` : "";
+      v.warnings.push({ path: kcPath, ...kcPos, message: `kubeconfig ${shown} ${what}${also}` });
       continue;
     }
     if (p.context !== undefined) {

@@ -1,0 +1,176 @@
+/**
+ * `config validate | show | init` and the hidden `config resolve` the daemon runs as a subprocess.
+ *
+ * Failure contract: an invalid config exits 4. `validate` prints its own report (human or the single
+ * validate JSON object) and then throws `UserError("config_invalid", …, {details: {alreadyPrinted: true}})`
+ * so the top-level handler sets the exit code without printing a second document.
+ */
+import type { Command } from "commander";
+import { stringify } from "yaml";
+import type { CliContext } from "../context.ts";
+import { UserError } from "../../lib/errors.ts";
+import { formatHuman, toValidateJson } from "../../lib/config/format.ts";
+import { loadConfigFileWithSource, type LoadOutcome } from "../../lib/config/load.ts";
+import { maskPath } from "../../lib/config/mask.ts";
+import { defaultConfigPath, dirname, homeDir, processEnv, resolvePath } from "../../lib/config/paths.ts";
+import { maskConfig, toFileShape } from "../../lib/config/show.ts";
+import { starterConfig } from "../../lib/config/starter.ts";
+import { displayPath } from "../../lib/config/validate.ts";
+import { type Kubeconfig, readKubeconfig } from "../../lib/kube/kubeconfig.ts";
+
+/** The config file this invocation means: argument, then --config, then env/XDG default. */
+function configPathFor(ctx: CliContext, arg?: string): string {
+  return arg ?? ctx.globals().config ?? defaultConfigPath();
+}
+
+/** Turns "cannot read the file at all" into exit 1 with a hint, leaving invalid content to the caller. */
+function requireReadable(outcome: LoadOutcome, path: string): void {
+  if (!outcome.readError) return;
+  if (outcome.readError instanceof Deno.errors.NotFound) {
+    throw new UserError(
+      "error",
+      `config file not found: ${path} (create one with \`kubefwd-daemon config init\`)`,
+      {
+        cause: outcome.readError,
+      },
+    );
+  }
+  throw new UserError("error", `cannot read config file ${path}: ${outcome.readError.message}`, {
+    cause: outcome.readError,
+  });
+}
+
+/** Where `config init` looks for contexts: the first file of $KUBECONFIG, else ~/.kube/config. */
+function userKubeconfigPath(home: string): string {
+  const fromEnv = (Deno.env.get("KUBECONFIG") ?? "").split(":").find((p) => p !== "");
+  return fromEnv ? resolvePath(fromEnv, Deno.cwd(), home) : `${home}/.kube/config`;
+}
+
+async function validateAction(ctx: CliContext, pathArg?: string): Promise<void> {
+  const g = ctx.globals();
+  const path = configPathFor(ctx, pathArg);
+  const outcome = await loadConfigFileWithSource(path, { checkEnvironment: true });
+  requireReadable(outcome, path);
+  const { result } = outcome;
+  if (g.json) ctx.json(toValidateJson(result));
+  else {
+    const report = formatHuman(result, { color: g.color, source: outcome.source });
+    if (result.errors.length > 0) ctx.err(report);
+    else ctx.out(report);
+  }
+  if (result.errors.length > 0) {
+    throw new UserError(
+      "config_invalid",
+      `${result.errors.length} error${result.errors.length === 1 ? "" : "s"} in ${path}`,
+      { details: { alreadyPrinted: true } },
+    );
+  }
+}
+
+async function showAction(ctx: CliContext): Promise<void> {
+  const g = ctx.globals();
+  const path = configPathFor(ctx);
+  const outcome = await loadConfigFileWithSource(path, { checkEnvironment: false });
+  requireReadable(outcome, path);
+  const { result } = outcome;
+  if (!result.config) {
+    if (!g.json) ctx.err(formatHuman(result, { color: g.color, source: outcome.source }));
+    throw new UserError(
+      "config_invalid",
+      `${path} is invalid (${result.errors.length} error${result.errors.length === 1 ? "" : "s"}); ` +
+        "run `kubefwd-daemon config validate` for details",
+      { details: { alreadyPrinted: !g.json, ...toValidateJson(result) } },
+    );
+  }
+  const home = homeDir(processEnv);
+  const masked = maskConfig(result.config, home);
+  if (g.json) return ctx.json(masked);
+  ctx.out(
+    `# Effective configuration from ${result.config.path}\n` +
+      "# (defaults merged into every profile; kubeconfig paths masked)\n" +
+      stringify(toFileShape(masked), { lineWidth: 0 }).trimEnd(),
+  );
+}
+
+async function initAction(ctx: CliContext): Promise<void> {
+  const g = ctx.globals();
+  const path = resolvePath(configPathFor(ctx), Deno.cwd(), homeDir(processEnv));
+  const home = homeDir(processEnv);
+  const kubeconfigPath = userKubeconfigPath(home);
+  let kube: Kubeconfig | undefined;
+  try {
+    kube = await readKubeconfig(kubeconfigPath);
+  } catch {
+    kube = undefined; // the starter then says it found no kubeconfig
+  }
+  const text = starterConfig({
+    kubeconfig: displayPath(kubeconfigPath, home),
+    kubeconfigFound: kube !== undefined,
+    contexts: (kube?.contexts ?? []).map((c) => ({
+      name: c.name,
+      ...(c.namespace !== undefined ? { namespace: c.namespace } : {}),
+    })),
+    ...(kube?.currentContext !== undefined ? { currentContext: kube.currentContext } : {}),
+  });
+  await Deno.mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  try {
+    // createNew = O_EXCL: never overwrite, even if the file appears between a check and the write.
+    await Deno.writeTextFile(path, text, { createNew: true, mode: 0o600 });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new UserError(
+        "error",
+        `${path} already exists; not overwriting it (check it with \`kubefwd-daemon config validate\`)`,
+      );
+    }
+    throw e;
+  }
+  await Deno.chmod(path, 0o600); // the umask may not be what we assume; 0600 keeps kubeconfig paths private
+  const contexts = (kube?.contexts ?? []).map((c) => c.name);
+  if (g.json) {
+    return ctx.json({
+      path,
+      kubeconfig: maskPath(kubeconfigPath, home),
+      contexts,
+      currentContext: kube?.currentContext ?? null,
+    });
+  }
+  ctx.out(`wrote ${path} (mode 0600)`);
+  if (kube === undefined) {
+    ctx.out(
+      `no kubeconfig found at ${
+        displayPath(kubeconfigPath, home)
+      }; edit the profile's kubeconfig and context`,
+    );
+  } else if (contexts.length === 0) ctx.out(`${displayPath(kubeconfigPath, home)} defines no contexts`);
+  else {
+    ctx.out(`contexts in ${displayPath(kubeconfigPath, home)}:`);
+    for (const name of contexts) ctx.out(`  ${name}${name === kube.currentContext ? " (current)" : ""}`);
+  }
+  ctx.out("the example profile is disabled: edit it, then `kubefwd-daemon config validate`");
+}
+
+async function resolveAction(ctx: CliContext, pathArg?: string): Promise<void> {
+  const path = configPathFor(ctx, pathArg);
+  const outcome = await loadConfigFileWithSource(path, { checkEnvironment: true });
+  requireReadable(outcome, path);
+  // Always one compact line, whatever the terminal: the daemon parses it.
+  ctx.out(JSON.stringify(outcome.result));
+}
+
+/** Registers `config validate|show|init` and the hidden `config resolve`. */
+export function registerConfigCommands(program: Command, ctx: CliContext): void {
+  const config = program.command("config").description("check, show or create the config file");
+  config.command("validate [path]")
+    .description("check a config file; prints file:line:col for every problem and exits 4 if it is invalid")
+    .action((path?: string) => validateAction(ctx, path));
+  config.command("show")
+    .description("print the effective config (defaults merged, kubeconfig paths masked)")
+    .action(() => showAction(ctx));
+  config.command("init")
+    .description("write a commented starter config (mode 0600) at the config path; never overwrites")
+    .action(() => initAction(ctx));
+  config.command("resolve [path]", { hidden: true })
+    .description("internal: print the validated, resolved config as one JSON line (used by the daemon)")
+    .action((path?: string) => resolveAction(ctx, path));
+}
