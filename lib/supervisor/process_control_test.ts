@@ -1,0 +1,277 @@
+import assert from "node:assert/strict";
+import { FakeClock, realClock } from "../clock.ts";
+import {
+  cmdlineOf,
+  findChildPids,
+  isSameProcess,
+  killOrphans,
+  processGroupMembers,
+  readCmdline,
+  stopChild,
+} from "./process_control.ts";
+import { DenoSpawner, FakeSpawner } from "./spawner.ts";
+
+/** Lets pending promise callbacks run (FakeChild resolutions, awaits inside stopChild). */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
+
+function fakeChild() {
+  const spawner = new FakeSpawner();
+  const handle = spawner.spawn({ argv: ["/k"], env: {}, onOutput: () => {} });
+  return { handle, fake: spawner.last! };
+}
+
+Deno.test("stopChild: exits on the first SIGTERM (group when direct)", async () => {
+  const clock = new FakeClock();
+  const { handle, fake } = fakeChild();
+  const result = await stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 10_000 });
+  assert.deepEqual(result, { exit: { code: 0, signal: null }, escalation: "term" });
+  assert.deepEqual(fake.signals, [{ signal: "SIGTERM", group: true }]);
+  assert.equal(clock.pending, 0, "no timer left behind");
+});
+
+Deno.test("stopChild: second SIGTERM exactly after stop_timeout, then exits", async () => {
+  const clock = new FakeClock();
+  const { handle, fake } = fakeChild();
+  let terms = 0;
+  fake.onSignal = (s) => {
+    if (s === "SIGTERM" && ++terms === 2) fake.exit(1);
+    return true;
+  };
+  const steps: string[] = [];
+  const p = stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 10_000, onStep: (m) => steps.push(m) });
+  await flush();
+  clock.advance(9_999);
+  await flush();
+  assert.equal(fake.signals.length, 1);
+  clock.advance(1);
+  await flush();
+  assert.equal(fake.signals.length, 2);
+  const result = await p;
+  assert.deepEqual(result, { exit: { code: 1, signal: null }, escalation: "second_term" });
+  assert.equal(steps.length, 1);
+  assert.equal(clock.pending, 0);
+});
+
+Deno.test("stopChild: direct child ignoring SIGTERM gets SIGKILL on its group; never SIGHUP", async () => {
+  const clock = new FakeClock();
+  const { handle, fake } = fakeChild();
+  fake.exitOnTerm = false;
+  const p = stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 1000, secondTermWaitMs: 500 });
+  await flush();
+  clock.advance(1000);
+  await flush();
+  clock.advance(500);
+  const result = await p;
+  assert.deepEqual(result, { exit: { code: null, signal: "SIGKILL" }, escalation: "kill" });
+  assert.deepEqual(fake.signals, [
+    { signal: "SIGTERM", group: true },
+    { signal: "SIGTERM", group: true },
+    { signal: "SIGKILL", group: true },
+  ]);
+});
+
+Deno.test("stopChild via sudo: SIGTERMs to sudo only, SIGKILL of kubefwd through sudo -n kill", async () => {
+  const clock = new FakeClock();
+  const { handle, fake } = fakeChild();
+  fake.exitOnTerm = false;
+  const sudoKilled: number[] = [];
+  const p = stopChild(handle, {
+    clock,
+    viaSudo: true,
+    stopTimeoutMs: 1000,
+    secondTermWaitMs: 500,
+    findChildren: (pid) => (pid === fake.pid ? [777] : []),
+    sudoKill: (pid) => {
+      sudoKilled.push(pid);
+      fake.exit(null, "SIGKILL"); // sudo mirrors kubefwd's death
+      return Promise.resolve(true);
+    },
+  });
+  await flush();
+  clock.advance(1000);
+  await flush();
+  clock.advance(500);
+  const result = await p;
+  assert.equal(result.escalation, "kill");
+  assert.deepEqual(sudoKilled, [777]);
+  assert.deepEqual(fake.signals, [{ signal: "SIGTERM", group: false }, { signal: "SIGTERM", group: false }]);
+});
+
+Deno.test("stopChild via sudo: without a kill rule, sudo itself is killed as a last resort", async () => {
+  const clock = new FakeClock();
+  const { handle, fake } = fakeChild();
+  fake.exitOnTerm = false;
+  const steps: string[] = [];
+  const p = stopChild(handle, {
+    clock,
+    viaSudo: true,
+    stopTimeoutMs: 10,
+    secondTermWaitMs: 10,
+    findChildren: () => [777],
+    sudoKill: () => Promise.resolve(false),
+    onStep: (m) => steps.push(m),
+  });
+  await flush();
+  clock.advance(10);
+  await flush();
+  clock.advance(10);
+  await flush();
+  const result = await p;
+  assert.equal(result.exit?.signal, "SIGKILL");
+  assert.match(steps.at(-1)!, /orphaned/);
+});
+
+async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const env = { PATH: "/usr/bin:/bin" };
+// A "kubefwd" that ignores SIGTERM, with a grandchild that ignores it too.
+const STUBBORN =
+  "trap '' TERM; sh -c \"trap '' TERM; echo gc; while :; do sleep 0.05; done\" & echo up; while :; do sleep 0.05; done";
+
+Deno.test("stopChild (real): a SIGTERM-ignoring process tree is gone after the escalation", async () => {
+  let out = "";
+  const child = new DenoSpawner().spawn({
+    argv: ["/bin/sh", "-c", STUBBORN],
+    env,
+    onOutput: (_s, c) => out += new TextDecoder().decode(c),
+  });
+  await waitFor(() => out.includes("up") && out.includes("gc"));
+  const t0 = Date.now();
+  const result = await stopChild(child, {
+    clock: realClock,
+    viaSudo: false,
+    stopTimeoutMs: 300,
+    secondTermWaitMs: 200,
+  });
+  assert.equal(result.escalation, "kill");
+  assert.equal(result.exit?.signal, "SIGKILL");
+  assert.ok(Date.now() - t0 >= 500);
+  await waitFor(() => processGroupMembers(child.pid).length === 0);
+  assert.equal(isSameProcess(child.pid, cmdlineOf(child.argv)), false);
+});
+
+Deno.test("stopChild (real, through a sudo-like relay): kubefwd itself is SIGKILLed, not orphaned", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Relays TERM to its command like sudo does, and mirrors its exit.
+    const relay = `${dir}/relay`;
+    await Deno.writeTextFile(
+      relay,
+      "#!/bin/sh\n\"$@\" &\nc=$!\ntrap 'kill -TERM $c' TERM INT\nwhile kill -0 $c 2>/dev/null; do wait $c; done\n",
+      { mode: 0o755 },
+    );
+    let out = "";
+    const child = new DenoSpawner().spawn({
+      argv: [relay, "/bin/sh", "-c", STUBBORN],
+      env,
+      onOutput: (_s, c) => out += new TextDecoder().decode(c),
+    });
+    await waitFor(() => out.includes("up") && out.includes("gc"));
+    const inner = findChildPids(child.pid);
+    assert.equal(inner.length, 1, `relay has one child: ${inner}`);
+    const result = await stopChild(child, {
+      clock: realClock,
+      viaSudo: true,
+      stopTimeoutMs: 300,
+      secondTermWaitMs: 200,
+      sudoKill: (pid) => {
+        Deno.kill(pid, "SIGKILL");
+        return Promise.resolve(true);
+      },
+    });
+    assert.equal(result.escalation, "kill");
+    assert.ok(result.exit !== null, "relay exited once its command died");
+    await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "");
+    // The grandchild is in the same group (no setsid in between); clean it up like a group kill would.
+    for (const pid of processGroupMembers(child.pid)) Deno.kill(pid, "SIGKILL");
+    await waitFor(() => processGroupMembers(child.pid).length === 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readCmdline / findChildPids / isSameProcess on this process", () => {
+  const mine = readCmdline(Deno.pid);
+  assert.ok(mine !== null && mine.includes("\0"));
+  assert.ok(isSameProcess(Deno.pid, mine!));
+  assert.ok(isSameProcess(Deno.pid, mine!.replace(/\0$/, "")), "trailing NUL is not significant");
+  assert.equal(isSameProcess(Deno.pid, "/usr/bin/kubefwd\0svc"), false);
+  assert.equal(readCmdline(2 ** 22 + 12345), null);
+  assert.deepEqual(findChildPids(2 ** 22 + 12345), []);
+});
+
+Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing pids are gone", async () => {
+  const spawn = (script: string) =>
+    new Deno.Command("/bin/sh", {
+      args: ["-c", script],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+  const stubborn = spawn(STUBBORN);
+  const polite = spawn("exec sleep 300");
+  const other = spawn("exec sleep 301");
+  try {
+    await waitFor(() =>
+      (readCmdline(polite.pid) ?? "").includes("sleep") && (readCmdline(other.pid) ?? "").includes("sleep")
+    );
+    await waitFor(() => processGroupMembers(stubborn.pid).length >= 2);
+    const reports = await killOrphans([
+      {
+        pid: stubborn.pid,
+        cmdline: readCmdline(stubborn.pid)!,
+        startedAt: "",
+        viaSudo: false,
+        announcedIps: [],
+        announcedHostnames: [],
+      },
+      {
+        pid: polite.pid,
+        cmdline: cmdlineOf(["sleep", "300"]),
+        startedAt: "",
+        viaSudo: false,
+        announcedIps: [],
+        announcedHostnames: [],
+      },
+      {
+        pid: other.pid,
+        cmdline: cmdlineOf(["/usr/bin/kubefwd", "svc"]),
+        startedAt: "",
+        viaSudo: false,
+        announcedIps: [],
+        announcedHostnames: [],
+      },
+      {
+        pid: 2 ** 22 + 12345,
+        cmdline: "x",
+        startedAt: "",
+        viaSudo: false,
+        announcedIps: [],
+        announcedHostnames: [],
+      },
+    ], { termWaitMs: 300, secondTermWaitMs: 200, killWaitMs: 3000 });
+    assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);
+    assert.equal((await stubborn.status).signal, "SIGKILL");
+    assert.equal((await polite.status).signal, "SIGTERM");
+    await waitFor(() => processGroupMembers(stubborn.pid).length === 0);
+    assert.ok(isSameProcess(other.pid, readCmdline(other.pid)!), "the unverified process is untouched");
+  } finally {
+    for (const c of [stubborn, polite, other]) {
+      try {
+        Deno.kill(-c.pid, "SIGKILL");
+      } catch {
+        // gone
+      }
+      await c.status;
+    }
+  }
+});
