@@ -222,7 +222,8 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
   const other = spawn("exec sleep 301");
   try {
     await waitFor(() =>
-      (readCmdline(polite.pid) ?? "").includes("sleep") && (readCmdline(other.pid) ?? "").includes("sleep")
+      (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
+      (readCmdline(other.pid) ?? "").startsWith("sleep")
     );
     await waitFor(() => processGroupMembers(stubborn.pid).length >= 2);
     const reports = await killOrphans([
