@@ -1,0 +1,60 @@
+/**
+ * Readiness of a forward: kubefwd's `Port-Forward:` line means "attempting", not "up" (kubefwd-behaviour.md
+ * §4.1, §10.6), so the supervisor connects to ip:port itself. A successful connect proves kubefwd's local
+ * listener; it does not prove the pod side.
+ */
+
+/** Checks whether something accepts TCP connections on ip:port within the timeout. */
+export interface Prober {
+  probe(ip: string, port: number, timeoutMs: number): Promise<boolean>;
+}
+
+/** The real prober: connect, close at once. Never throws. */
+export class TcpProber implements Prober {
+  async probe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), Math.max(1, timeoutMs));
+    try {
+      const conn = await Deno.connect({ hostname: ip, port, signal: abort.signal });
+      conn.close();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** A prober for tests: answers from a table (default down) and records every call. */
+export class FakeProber implements Prober {
+  readonly calls: { ip: string; port: number; timeoutMs: number }[] = [];
+  readonly #up = new Set<string>();
+  /** When true, every address is up unless set down explicitly. */
+  defaultUp: boolean;
+  readonly #down = new Set<string>();
+
+  constructor(defaultUp = false) {
+    this.defaultUp = defaultUp;
+  }
+
+  /** Marks ip:port up or down. */
+  set(ip: string, port: number, up: boolean): void {
+    const key = `${ip}:${port}`;
+    if (up) {
+      this.#up.add(key);
+      this.#down.delete(key);
+    } else {
+      this.#down.add(key);
+      this.#up.delete(key);
+    }
+  }
+
+  probe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+    this.calls.push({ ip, port, timeoutMs });
+    const key = `${ip}:${port}`;
+    if (this.#up.has(key)) return Promise.resolve(true);
+    if (this.#down.has(key)) return Promise.resolve(false);
+    return Promise.resolve(this.defaultUp);
+  }
+}
