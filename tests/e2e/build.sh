@@ -96,8 +96,18 @@ b_kwok() {
 
 b_kubefwd() {
   # Same ldflags as upstream goreleaser, so `kubefwd version quiet` prints the version.
-  cd "$1" && CGO_ENABLED=0 GOBIN="$1" "$GO" install -trimpath -ldflags "-s -w -X main.Version=$2" \
-    "github.com/txn2/kubefwd/cmd/kubefwd@v$2"
+  # `go install github.com/txn2/kubefwd/cmd/kubefwd@vX` fails here even for a served version: go install looks up
+  # the module's deprecation through @v/list, which the proxy refuses (403). A wrapper module (gomod/kubefwd-<v>,
+  # requiring exactly that version, so the same dependency set as upstream's go.mod) avoids the lookup.
+  local ld="-s -w -X main.Version=$2"
+  if [ -f "$GOMODS/kubefwd-$2/go.mod" ]; then
+    cd "$GOMODS/kubefwd-$2" || return 1
+    grep -q "github.com/txn2/kubefwd v$2" go.mod || { echo "gomod/kubefwd-$2 pins another kubefwd"; return 1; }
+    CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ld" -o "$1/kubefwd.tmp" github.com/txn2/kubefwd/cmd/kubefwd \
+      && mv "$1/kubefwd.tmp" "$1/kubefwd"
+  else
+    cd "$1" && CGO_ENABLED=0 GOBIN="$1" "$GO" install -trimpath -ldflags "$ld" "github.com/txn2/kubefwd/cmd/kubefwd@v$2"
+  fi
 }
 
 # --- main ------------------------------------------------------------------------------------------
