@@ -19,6 +19,8 @@ Deno.test("suggest finds plausible typos, style variants, and nothing for unrela
   assert.equal(suggest("namespace", ["namespaces", "labels"]), "namespaces");
   assert.equal(suggest("x", ["y"]), "y"); // one edit is always allowed
   assert.equal(suggest("ab", ["xy"]), undefined);
+  assert.equal(suggest("warning", ["debug", "info", "warn", "error"]), "warn");
+  assert.equal(suggest("namespace", ["name", "namespaces"]), "namespaces");
   assert.equal(didYouMean("a"), ' (did you mean "a"?)');
   assert.equal(didYouMean(undefined), "");
 });

@@ -163,6 +163,9 @@ const FORWARD_FAILURE_KEYS: Record<keyof ForwardFailurePolicy, string> = {
 
 type Raw = Record<string, unknown>;
 
+/** Prefix of top-level keys the validator ignores (documented in docs/config-reference.md). */
+export const EXTENSION_PREFIX = "x-";
+
 function merge<T extends object>(base: Readonly<T>, raw: Raw | undefined, keys: Record<keyof T, string>): T {
   const out = { ...base } as T;
   if (!raw) return out;
@@ -209,6 +212,8 @@ class Walker {
     for (const entry of map?.entries ?? []) {
       const childPath = [...path, entry.key];
       const childSpec = spec.fields[entry.key];
+      // Top-level `x-…` keys are free-form, as in docker compose: a home for YAML anchors to merge from.
+      if (path.length === 0 && entry.key.startsWith(EXTENSION_PREFIX)) continue;
       if (childSpec === undefined) {
         this.error(childPath, entry.keyPos ?? map?.pos, this.unknownKeyMessage(entry.key, spec, path));
         continue;
@@ -616,7 +621,7 @@ export function validateTree(root: SourceNode, opts: ValidateOptions): Validatio
     rawDefaults.forward_failures as Raw,
     FORWARD_FAILURE_KEYS,
   );
-  checkPolicies(w, root, ["defaults"], rawDefaults, baseRetry, baseHealth, "built-in default");
+  checkPolicies(w, root, ["defaults"], rawDefaults, baseRetry, baseHealth, () => "is the built-in default");
 
   const explicitKubeconfig = new Set<string>();
   const profiles: ProfileSpec[] = [];
@@ -625,7 +630,11 @@ export function validateTree(root: SourceNode, opts: ValidateOptions): Validatio
     if (p.kubeconfig !== undefined) explicitKubeconfig.add(name);
     const retry = merge(baseRetry, p.retry as Raw, RETRY_KEYS);
     const health = merge(baseHealth, p.health as Raw, HEALTH_KEYS);
-    checkPolicies(w, root, ["profiles", name], p, retry, health, "defaults");
+    const inherited = (key: string) =>
+      ((rawDefaults.retry ?? {}) as Raw)[key] !== undefined
+        ? "comes from defaults.retry"
+        : "is the built-in default";
+    checkPolicies(w, root, ["profiles", name], p, retry, health, inherited);
     profiles.push({
       name,
       enabled: (p.enabled as boolean) ?? true,
@@ -666,7 +675,7 @@ function checkPolicies(
   raw: Raw,
   retry: RetryPolicy,
   health: HealthPolicy,
-  inheritedFrom: string,
+  inherited: (key: string) => string,
 ): void {
   const rawRetry = (raw.retry ?? {}) as Raw;
   if (
@@ -674,17 +683,17 @@ function checkPolicies(
     retry.initialDelayMs > retry.maxDelayMs
   ) {
     const key = rawRetry.initial_delay !== undefined ? "initial_delay" : "max_delay";
-    const inherited = rawRetry.initial_delay === undefined
-      ? ` (initial_delay is the ${inheritedFrom})`
+    const note = rawRetry.initial_delay === undefined
+      ? ` (initial_delay ${inherited("initial_delay")})`
       : rawRetry.max_delay === undefined
-      ? ` (max_delay is the ${inheritedFrom})`
+      ? ` (max_delay ${inherited("max_delay")})`
       : "";
     const path = [...owner, "retry", key];
     w.error(
       path,
       valuePosition(root, path),
       `initial_delay (${formatDuration(retry.initialDelayMs)}) is greater than max_delay ` +
-        `(${formatDuration(retry.maxDelayMs)})${inherited}`,
+        `(${formatDuration(retry.maxDelayMs)})${note}`,
     );
   }
   const rawHealth = (raw.health ?? {}) as Raw;
@@ -742,7 +751,7 @@ export function checkKubeconfigs(
         ? "does not exist"
         : status.problem === "unreadable"
         ? `cannot be read (${status.detail})`
-        : `is not a valid kubeconfig (${status.detail})`;
+        : `is not usable: ${status.detail}`;
       const also = users.length > 1 ? ` (used by profiles ${users.join(", ")})` : "";
       v.warnings.push({ path: kcPath, ...kcPos, message: `kubeconfig ${shown} ${what}${also}` });
       continue;
