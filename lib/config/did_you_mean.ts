@@ -44,9 +44,12 @@ export function suggest(input: string, candidates: readonly string[]): string | 
   let bestDistance = Infinity;
   for (const candidate of candidates) {
     if (candidate === input) continue;
-    const distance = normalize(candidate) === norm
-      ? 0
-      : editDistance(input.toLowerCase(), candidate.toLowerCase());
+    const c = normalize(candidate);
+    // A longer or shorter spelling of the same word ("warning" for "warn") counts as about one edit.
+    const prefix = Math.min(c.length, norm.length) >= 3 && (c.startsWith(norm) || norm.startsWith(c));
+    const edits = c === norm ? 0 : editDistance(input.toLowerCase(), candidate.toLowerCase());
+    // Just over one edit, growing with the length difference, so closer spellings still win ties.
+    const distance = prefix ? Math.min(edits, 1 + Math.abs(c.length - norm.length) / 10) : edits;
     if (distance < bestDistance) {
       best = candidate;
       bestDistance = distance;

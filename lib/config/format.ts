@@ -56,14 +56,17 @@ export function formatDiagnosticLine(
 export function codeFrame(source: string, line: number, column: number, color = false): string[] {
   const lines = source.split(/\r?\n/);
   const text = lines[line - 1];
-  if (text === undefined) return [];
+  if (text === undefined || text.trim() === "") return [];
   // The gutter fits the file's last line number so frames of one report line up with each other.
   const gutter = String(lines.length).length + 1;
   const bar = color ? `${DIM}|${RESET}` : "|";
   // Tabs are kept so the caret lines up under the same characters in a terminal.
   const pad = text.slice(0, Math.max(0, column - 1)).replace(/[^\t]/g, " ");
   const caret = color ? `${RED}^${RESET}` : "^";
-  return [`${String(line).padStart(gutter)} ${bar} ${text}`, `${" ".repeat(gutter)} ${bar} ${pad}${caret}`];
+  return [
+    `${String(line).padStart(gutter)} ${bar} ${text.trimEnd()}`,
+    `${" ".repeat(gutter)} ${bar} ${pad}${caret}`,
+  ];
 }
 
 function plural(n: number, word: string): string {

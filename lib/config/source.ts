@@ -94,8 +94,12 @@ export function parseYamlSource(text: string): ParsedSource {
   };
   const errors: Diagnostic[] = [];
   const warnings: Diagnostic[] = [];
+  // Errors found at end of input ("never closed") point just past the last real character, not at the
+  // blank line after it, so the code frame shows the line that needs the fix.
+  const contentEnd = text.trimEnd().length;
   for (const e of doc.errors) {
-    errors.push({ path: [], ...at(e.pos[0]), message: `YAML syntax error: ${yamlMessage(e.message)}` });
+    const offset = e.pos[0] >= contentEnd && contentEnd > 0 ? contentEnd : e.pos[0];
+    errors.push({ path: [], ...at(offset), message: `YAML syntax error: ${yamlMessage(e.message)}` });
   }
   for (const w of doc.warnings) {
     warnings.push({ path: [], ...at(w.pos[0]), message: `YAML: ${yamlMessage(w.message)}` });
@@ -267,7 +271,12 @@ export function parseTomlSource(text: string): ParsedSource {
     value = parseToml(text) as Record<string, unknown>;
   } catch (e) {
     if (e instanceof TomlError) {
-      const message = e.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+      let message = e.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+      // smol-toml reports an unclosed one-line string as a control character (the newline) in it.
+      const lineText = text.split("\n")[e.line - 1] ?? "";
+      if (/control characters/.test(message) && e.column > lineText.replace(/\r$/, "").length) {
+        message = "string is not closed before the end of the line";
+      }
       return {
         empty: false,
         errors: [{ path: [], line: e.line, column: e.column, message: `TOML syntax error: ${message}` }],

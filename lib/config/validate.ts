@@ -397,7 +397,6 @@ class Walker {
     }
     const out: string[] = [];
     const seen = new Map<string, number>();
-    let ok = true;
     items.forEach((item, i) => {
       const itemPath = [...path, i];
       const itemPos = item.pos ?? pos;
@@ -405,36 +404,33 @@ class Walker {
         const v = item.kind === "scalar" ? item.value : undefined;
         const quote = typeof v === "number" || typeof v === "boolean" ? ` (quote it: "${String(v)}")` : "";
         this.error(itemPath, itemPos, `expected a string, got ${describe(item)}${quote}`);
-        ok = false;
         return;
       }
       const s = item.value;
       if (s === "" && spec.check !== "label_selector" && spec.check !== "glob") {
         this.error(itemPath, itemPos, "must not be empty");
-        ok = false;
         return;
       }
       if (spec.check && !this.itemCheck(s, spec, itemPath, itemPos)) {
-        ok = false;
         return;
       }
       if (spec.check === "namespace" && seen.has(s)) {
         this.error(itemPath, itemPos, `namespace "${s}" is listed twice (also item ${seen.get(s)})`);
-        ok = false;
         return;
       }
       seen.set(s, i);
       out.push(s);
     });
-    if (spec.check === "port_mapping") ok = this.mappingConflicts(items, out, path) && ok;
-    return ok ? out : undefined;
+    if (spec.check === "port_mapping") this.mappingConflicts(items, out, path);
+    // With bad items the config is rejected anyway; the good ones still feed cross-profile checks
+    // (duplicate context/namespace pairs), so the user sees those problems in the same run.
+    return out;
   }
 
-  mappingConflicts(items: SourceNode[], values: string[], path: KeyPath): boolean {
-    if (values.length !== items.length) return true; // item errors already reported
+  mappingConflicts(items: SourceNode[], values: string[], path: KeyPath): void {
+    if (values.length !== items.length) return; // item errors already reported
     const bySvc = new Map<string, number>();
     const byLocal = new Map<string, number>();
-    let ok = true;
     values.forEach((m, i) => {
       const [svc, local] = m.split(":");
       if (bySvc.has(svc)) {
@@ -443,19 +439,16 @@ class Walker {
           items[i].pos,
           `service port ${svc} is already mapped by item ${bySvc.get(svc)}`,
         );
-        ok = false;
       } else if (byLocal.has(local)) {
         this.error(
           [...path, i],
           items[i].pos,
           `local port ${local} is already used by item ${byLocal.get(local)}`,
         );
-        ok = false;
       }
       bySvc.set(svc, i);
       byLocal.set(local, i);
     });
-    return ok;
   }
 
   /** Returns false (after reporting) when the value fails its semantic check; warnings do not fail. */
