@@ -30,7 +30,8 @@ export interface ByteSink {
 }
 
 const NEWLINE = 0x0a;
-const READ_CHUNK_BYTES = 64 * 1024;
+/** Default read buffer; the server uses a smaller one per connection (requests are tiny). */
+export const DEFAULT_READ_BUFFER_BYTES = 64 * 1024;
 const encoder = new TextEncoder();
 
 /**
@@ -52,7 +53,7 @@ function isClosedError(err: unknown): boolean {
 export class FrameReader {
   readonly #source: ByteSource;
   readonly #maxBytes: number;
-  readonly #buffer = new Uint8Array(READ_CHUNK_BYTES);
+  readonly #buffer: Uint8Array;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
   #start = 0;
   #end = 0;
@@ -61,9 +62,10 @@ export class FrameReader {
   #discarding = false;
   #eof = false;
 
-  constructor(source: ByteSource, options: { maxBytes?: number } = {}) {
+  constructor(source: ByteSource, options: { maxBytes?: number; bufferBytes?: number } = {}) {
     this.#source = source;
     this.#maxBytes = options.maxBytes ?? MAX_FRAME_BYTES;
+    this.#buffer = new Uint8Array(options.bufferBytes ?? DEFAULT_READ_BUFFER_BYTES);
   }
 
   /**

@@ -123,6 +123,14 @@ Deno.test("framing: a 1 MiB frame in 64 KiB reads decodes (default limit)", asyn
   await expectFrameError(new FrameReader(chunks(`"${big}z"\n`)).next(), "oversized");
 });
 
+Deno.test("framing: a small read buffer still assembles large frames", async () => {
+  const value = { s: "é".repeat(5000), n: [1, 2, 3] };
+  const r = new FrameReader(chunks(JSON.stringify(value) + "\n" + JSON.stringify(value) + "\n"), {
+    bufferBytes: 7,
+  });
+  assert.deepEqual(await readAll(r), [value, value]);
+});
+
 Deno.test("framing: connection reset reads as EOF", async () => {
   const r = new FrameReader({ read: () => Promise.reject(new Deno.errors.ConnectionReset("reset")) });
   assert.equal(await r.next(), undefined);

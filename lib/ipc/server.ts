@@ -79,6 +79,8 @@ export const MAX_IN_FLIGHT_PER_CONNECTION = 16;
 export const MAX_PENDING_WRITES = 1000;
 /** Default connection cap: far above any real CLI use, far below the file-descriptor limit. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
+/** Per-connection read buffer: requests are a few hundred bytes, and 200 clients × 64 KiB would be 13 MB. */
+const CONNECTION_READ_BUFFER_BYTES = 4 * 1024;
 /** Longest socket path the kernel accepts (sun_path is 108 bytes including the NUL). */
 const MAX_SOCKET_PATH_BYTES = 107;
 /** How long a goodbye frame to a client that does not read may take before we just hang up. */
@@ -196,7 +198,10 @@ class Connection {
   constructor(conn: Deno.Conn, settings: ConnectionSettings) {
     this.#conn = conn;
     this.#settings = settings;
-    this.#reader = new FrameReader(conn, { maxBytes: MAX_FRAME_BYTES });
+    this.#reader = new FrameReader(conn, {
+      maxBytes: MAX_FRAME_BYTES,
+      bufferBytes: CONNECTION_READ_BUFFER_BYTES,
+    });
   }
 
   async serve(): Promise<void> {
