@@ -182,7 +182,7 @@ export const CONFIG_SCHEMA: SectionSpec = {
           kind: "field",
           type: "path",
           default: "$XDG_STATE_HOME/kubefwd-daemon/daemon.log",
-          doc: "Daemon log (JSON lines). `$XDG_STATE_HOME` defaults to `~/.local/state`.",
+          doc: "Daemon log file. `$XDG_STATE_HOME` defaults to `~/.local/state`.",
         },
         pid_file: {
           kind: "field",
@@ -201,7 +201,8 @@ export const CONFIG_SCHEMA: SectionSpec = {
           kind: "field",
           type: "path",
           default: "$XDG_STATE_HOME/kubefwd-daemon",
-          doc: "Directory of the persisted state (enabled/disabled profiles, last errors).",
+          doc:
+            "Directory of the daemon's persisted state (e.g. which profiles were enabled or disabled at run time).",
         },
       },
     },
