@@ -590,6 +590,32 @@ Deno.test("ipc: requests sent while the server closes get a shutdown error or th
   await Deno.remove(f.dir, { recursive: true });
 });
 
+Deno.test("ipc: close() does not hang on handlers that ignore the abort signal", async () => {
+  const never = Promise.withResolvers<void>();
+  const started: number[] = [];
+  const f = await fixture({
+    closeGraceMs: 20,
+    handle: async (req) => {
+      started.push(req.type === "enable" ? 1 : 0);
+      await never.promise;
+      return null;
+    },
+  });
+  const r = await raw(f.socketPath);
+  // More requests than may run at once on one connection: the reader is parked waiting for a slot.
+  const frames = Array.from(
+    { length: 20 },
+    (_, i) => JSON.stringify({ id: i + 1, request: { type: "enable", profiles: ["p"] } }),
+  );
+  await writeAll(r.conn, enc.encode(frames.join("\n") + "\n"));
+  await waitFor("16 running requests", () => started.length === 16);
+  await f.server.close();
+  assert.deepEqual(await r.rest(), []);
+  r.close();
+  never.resolve();
+  await Deno.remove(f.dir, { recursive: true });
+});
+
 Deno.test("ipc: connections beyond maxConnections are refused with a reason", async () => {
   await using f = await fixture({ maxConnections: 2 });
   const a = await connect(f.socketPath);

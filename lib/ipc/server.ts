@@ -283,7 +283,10 @@ class Connection {
   async #requestLoop(): Promise<void> {
     const idleSeconds = this.#settings.idleTimeoutMs / 1000;
     for (;;) {
-      while (this.#inFlight.size >= MAX_IN_FLIGHT_PER_CONNECTION) await Promise.race(this.#inFlight);
+      while (this.#inFlight.size >= MAX_IN_FLIGHT_PER_CONNECTION && !this.#closed) {
+        await Promise.race([...this.#inFlight, this.#forced.promise]);
+      }
+      if (this.#closed) return;
       this.#waitingForFrame = true;
       if (this.#inFlight.size === 0) this.#armIdle(idleSeconds);
       let value: unknown;
