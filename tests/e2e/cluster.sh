@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # A local Kubernetes control plane for the e2e tests, on 127.0.0.1 only, no containers:
 #   etcd + kube-apiserver (real, built by build.sh) + kwok as the only node, plus loopback HTTP echo servers
-#   that kwok's ClusterPortForward sends the fake pods' ports to.
+#   that kwok's per-pod PortForwards send the fake pods' ports to.
 #
 # usage: tests/e2e/cluster.sh up       start everything, create the test namespace, verify kubectl port-forward
 #        tests/e2e/cluster.sh down     stop everything this run dir started (pid files), leave nothing running
 #        tests/e2e/cluster.sh env      print `export ...` lines for an up cluster (eval "$(cluster.sh env)")
 #        tests/e2e/cluster.sh status   show which processes are running
-#        tests/e2e/cluster.sh stop|start apiserver|kwok|etcd|echo   stop/start one component (fault injection)
+#        tests/e2e/cluster.sh stop|start apiserver|kwok|etcd   stop/start one component (fault injection)
+#        tests/e2e/cluster.sh pod-create NAME APP    create a pod (and its kwok PortForward) for service APP, wait Ready
+#        tests/e2e/cluster.sh pod-delete NAME        delete a pod and its PortForward (its streams then fail)
 #
 # env: KFD_E2E_RUN (run dir, default /tmp/kfd-e2e), KFD_E2E_CACHE (binaries), KFD_E2E_ETCD_PORT (23790),
 #      KFD_E2E_APISERVER_PORT (26443), KFD_E2E_KWOK_PORT (20250), KFD_E2E_NAMESPACE (kfd-e2e)
@@ -16,8 +18,8 @@
 #   Service echo-a  ClusterIP  8080->8081                 Pod echo-a-0
 #   Service echo-b  ClusterIP  8080->8082, 9090->8084     Pod echo-b-0
 #   Service echo-h  headless   8080->8083                 Pods echo-h-0, echo-h-1
-# and ClusterPortForward kfd-e2e-echo: pod port 8081 -> echo server "echo-a", 8082 -> "echo-b",
-# 8084 -> "echo-b-alt", 8083 -> "echo-h" (every pod of the namespace, so replacement pods work unchanged).
+# and per pod a kwok PortForward of the same name: pod port 8081 -> echo server "echo-a", 8082 -> "echo-b",
+# 8084 -> "echo-b-alt", 8083 -> "echo-h". Use pod-create/pod-delete to replace pods (they keep the two in step).
 # Each echo server answers "echo name=<name> method=... path=... host=...".
 set -Eeuo pipefail
 # shellcheck source=lib.sh
@@ -230,9 +232,41 @@ start_echo() {
 }
 echo_port() { grep -o "\"$1\":[0-9]*" "$RUN/echo-ports.json" | cut -d: -f2; }
 
+# app_ports APP: "<pod port>:<echo server name> ..." for the pods of service APP
+app_ports() {
+  case "$1" in
+    echo-a) echo "8081:echo-a" ;;
+    echo-b) echo "8082:echo-b 8084:echo-b-alt" ;;
+    echo-h) echo "8083:echo-h" ;;
+    *) e2e_die "unknown app $1 (echo-a, echo-b, echo-h)" ;;
+  esac
+}
+
+# pod_manifest NAME APP: a Pod on kwok-node-0 plus the kwok PortForward (same name) that sends its ports to the
+# app's echo servers. kwok's port-forward does not check that the pod exists, so the PortForward is per pod and
+# is deleted with it: a stream to a deleted pod then fails ("no forward found ..."), like a real kubelet's would.
+pod_manifest() {
+  local name="$1" app="$2" pp
+  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: %s\n  labels: {app: %s}\n' "$name" "$NS" "$app"
+  printf 'spec:\n  nodeName: kwok-node-0\n  containers:\n  - name: app\n    image: kfd-e2e/fake:0\n    ports:\n'
+  for pp in $(app_ports "$app"); do printf '    - containerPort: %s\n' "${pp%%:*}"; done
+  printf -- '---\napiVersion: kwok.x-k8s.io/v1alpha1\nkind: PortForward\nmetadata:\n  name: %s\n  namespace: %s\n' "$name" "$NS"
+  printf 'spec:\n  forwards:\n'
+  for pp in $(app_ports "$app"); do
+    printf '  - ports: [%s]\n    target: {address: 127.0.0.1, port: %s}\n' "${pp%%:*}" "$(echo_port "${pp#*:}")"
+  done
+}
+
+# pod_create NAME APP [--no-wait]; pod_delete NAME: what tests use to replace pods
+pod_create() {
+  pod_manifest "$1" "$2" | k apply -f - >/dev/null
+  [ "${3:-}" = --no-wait ] || k -n "$NS" wait --for=condition=Ready --timeout=30s "pod/$1" >/dev/null
+}
+pod_delete() {
+  k -n "$NS" delete --wait=false "portforward.kwok.x-k8s.io/$1" "pod/$1" >/dev/null
+}
+
 apply_objects() {
-  local pa pb pb2 ph
-  pa="$(echo_port echo-a)"; pb="$(echo_port echo-b)"; pb2="$(echo_port echo-b-alt)"; ph="$(echo_port echo-h)"
   k apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node
@@ -243,21 +277,6 @@ metadata:
 apiVersion: v1
 kind: Namespace
 metadata: {name: $NS}
----
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: ClusterPortForward
-metadata: {name: kfd-e2e-echo}
-spec:
-  selector: {matchNamespaces: [$NS]}
-  forwards:
-  - ports: [8081]
-    target: {address: 127.0.0.1, port: $pa}
-  - ports: [8082]
-    target: {address: 127.0.0.1, port: $pb}
-  - ports: [8084]
-    target: {address: 127.0.0.1, port: $pb2}
-  - ports: [8083]
-    target: {address: 127.0.0.1, port: $ph}
 ---
 apiVersion: v1
 kind: Service
@@ -281,19 +300,10 @@ spec:
   selector: {app: echo-h}
   ports: [{name: http, port: 8080, targetPort: 8083}]
 EOF
-  local p app port
-  for p in echo-a-0:echo-a:8081 echo-b-0:echo-b:8082,8084 echo-h-0:echo-h:8083 echo-h-1:echo-h:8083; do
-    IFS=: read -r name app port <<<"$p"
-    pod_manifest "$name" "$app" "$port" | k apply -f - >/dev/null
+  local p
+  for p in echo-a-0:echo-a echo-b-0:echo-b echo-h-0:echo-h echo-h-1:echo-h; do
+    pod_create "${p%%:*}" "${p#*:}" --no-wait
   done
-}
-
-# pod_manifest NAME APP PORTS(comma-separated): a pod for kwok-node-0 (tests use it to create replacements)
-pod_manifest() {
-  local name="$1" app="$2" ports="$3" p
-  printf 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: %s\n  namespace: %s\n  labels: {app: %s}\n' "$name" "$NS" "$app"
-  printf 'spec:\n  nodeName: kwok-node-0\n  containers:\n  - name: app\n    image: kfd-e2e/fake:0\n    ports:\n'
-  for p in ${ports//,/ }; do printf '    - containerPort: %s\n' "$p"; done
 }
 
 # verify_port_forward TARGET REMOTE_PORT EXPECT: kubectl port-forward TARGET, GET / through it, expect body EXPECT
@@ -379,7 +389,10 @@ cmd_down() {
   trap - ERR
   local name f
   [ -d "$PIDS" ] || { e2e_log "nothing to stop in $RUN"; return 0; }
-  for name in "${all_names[@]}"; do stop_proc "$name"; done
+  # SIGTERM everything first (kwok and the apiserver first), then wait for each; stop_proc escalates to SIGKILL.
+  for name in "${all_names[@]}"; do
+    pid_alive "$name" && kill -TERM -- "-$(pid_of "$name")" 2>/dev/null || true
+  done
   for f in "$PIDS"/*.pid; do [ -e "$f" ] && stop_proc "$(basename "$f" .pid)"; done
   return 0
 }
@@ -416,6 +429,7 @@ case "${1:-}" in
   env) [ -f "$RUN/env" ] || e2e_die "no cluster in $RUN (run: $0 up)"; cat "$RUN/env" ;;
   status) cmd_status ;;
   stop|start) [ $# -ge 2 ] || e2e_die "usage: $0 $1 apiserver|kwok|etcd"; cmd_component "$1" "$2" ;;
-  pod-manifest) shift; pod_manifest "$@" ;;
-  *) sed -n '2,22p' "$0" >&2; exit 2 ;;
+  pod-create) [ $# -ge 3 ] || e2e_die "usage: $0 pod-create NAME APP"; pod_create "$2" "$3" ;;
+  pod-delete) [ $# -ge 2 ] || e2e_die "usage: $0 pod-delete NAME"; pod_delete "$2" ;;
+  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
 esac
