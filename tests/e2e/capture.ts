@@ -78,12 +78,18 @@ async function pump(stream: ReadableStream<Uint8Array>, fd: 1 | 2) {
     partial = buf.slice(start);
   }
   if (partial.length > 0) {
-    writeAll(timeline, enc.encode(JSON.stringify({ ms: Date.now(), fd, line: dec.decode(partial), eol: false }) + "\n"));
+    writeAll(
+      timeline,
+      enc.encode(JSON.stringify({ ms: Date.now(), fd, line: dec.decode(partial), eol: false }) + "\n"),
+    );
   }
 }
 
 const [status] = await Promise.all([child.status, pump(child.stdout, 1), pump(child.stderr, 2)]);
-writeAll(timeline, enc.encode(JSON.stringify({ ms: Date.now(), exit: { code: status.code, signal: status.signal } }) + "\n"));
+writeAll(
+  timeline,
+  enc.encode(JSON.stringify({ ms: Date.now(), exit: { code: status.code, signal: status.signal } }) + "\n"),
+);
 combined.close();
 timeline.close();
 stderrFile?.close();
