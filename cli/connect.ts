@@ -52,6 +52,6 @@ export async function withClient<T>(ctx: CliContext, fn: (client: DaemonClient) 
   try {
     return await fn(client);
   } finally {
-    client.close();
+    await client.close();
   }
 }

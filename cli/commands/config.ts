@@ -12,15 +12,32 @@ import { UserError } from "../../lib/errors.ts";
 import { formatHuman, toValidateJson } from "../../lib/config/format.ts";
 import { loadConfigFileWithSource, type LoadOutcome } from "../../lib/config/load.ts";
 import { maskPath } from "../../lib/config/mask.ts";
-import { defaultConfigPath, dirname, homeDir, processEnv, resolvePath } from "../../lib/config/paths.ts";
+import {
+  defaultConfigPath,
+  dirname,
+  type EnvLike,
+  homeDir,
+  processEnv,
+  resolvePath,
+} from "../../lib/config/paths.ts";
 import { maskConfig, toFileShape } from "../../lib/config/show.ts";
 import { starterConfig } from "../../lib/config/starter.ts";
 import { displayPath } from "../../lib/config/validate.ts";
 import { type Kubeconfig, readKubeconfig } from "../../lib/kube/kubeconfig.ts";
 
+/** Environment seams of the config verbs; tests pass a fake home instead of mutating the process env. */
+export interface ConfigCommandOptions {
+  env?: EnvLike;
+}
+
+interface Deps {
+  env: EnvLike;
+  home: () => string;
+}
+
 /** The config file this invocation means: argument, then --config, then env/XDG default. */
-function configPathFor(ctx: CliContext, arg?: string): string {
-  return arg ?? ctx.globals().config ?? defaultConfigPath();
+function configPathFor(ctx: CliContext, deps: Deps, arg?: string): string {
+  return arg ?? ctx.globals().config ?? defaultConfigPath(deps.env, deps.home());
 }
 
 /** Turns "cannot read the file at all" into exit 1 with a hint, leaving invalid content to the caller. */
@@ -41,15 +58,19 @@ function requireReadable(outcome: LoadOutcome, path: string): void {
 }
 
 /** Where `config init` looks for contexts: the first file of $KUBECONFIG, else ~/.kube/config. */
-function userKubeconfigPath(home: string): string {
-  const fromEnv = (Deno.env.get("KUBECONFIG") ?? "").split(":").find((p) => p !== "");
+function userKubeconfigPath(env: EnvLike, home: string): string {
+  const fromEnv = (env.get("KUBECONFIG") ?? "").split(":").find((p) => p !== "");
   return fromEnv ? resolvePath(fromEnv, Deno.cwd(), home) : `${home}/.kube/config`;
 }
 
-async function validateAction(ctx: CliContext, pathArg?: string): Promise<void> {
+async function validateAction(ctx: CliContext, deps: Deps, pathArg?: string): Promise<void> {
   const g = ctx.globals();
-  const path = configPathFor(ctx, pathArg);
-  const outcome = await loadConfigFileWithSource(path, { checkEnvironment: true });
+  const path = configPathFor(ctx, deps, pathArg);
+  const outcome = await loadConfigFileWithSource(path, {
+    env: deps.env,
+    home: deps.home(),
+    checkEnvironment: true,
+  });
   requireReadable(outcome, path);
   const { result } = outcome;
   if (g.json) ctx.json(toValidateJson(result));
@@ -67,10 +88,14 @@ async function validateAction(ctx: CliContext, pathArg?: string): Promise<void> 
   }
 }
 
-async function showAction(ctx: CliContext): Promise<void> {
+async function showAction(ctx: CliContext, deps: Deps): Promise<void> {
   const g = ctx.globals();
-  const path = configPathFor(ctx);
-  const outcome = await loadConfigFileWithSource(path, { checkEnvironment: false });
+  const path = configPathFor(ctx, deps);
+  const outcome = await loadConfigFileWithSource(path, {
+    env: deps.env,
+    home: deps.home(),
+    checkEnvironment: false,
+  });
   requireReadable(outcome, path);
   const { result } = outcome;
   if (!result.config) {
@@ -82,8 +107,7 @@ async function showAction(ctx: CliContext): Promise<void> {
       { details: { alreadyPrinted: !g.json, ...toValidateJson(result) } },
     );
   }
-  const home = homeDir(processEnv);
-  const masked = maskConfig(result.config, home);
+  const masked = maskConfig(result.config, deps.home());
   if (g.json) return ctx.json(masked);
   ctx.out(
     `# Effective configuration from ${result.config.path}\n` +
@@ -92,11 +116,11 @@ async function showAction(ctx: CliContext): Promise<void> {
   );
 }
 
-async function initAction(ctx: CliContext): Promise<void> {
+async function initAction(ctx: CliContext, deps: Deps): Promise<void> {
   const g = ctx.globals();
-  const path = resolvePath(configPathFor(ctx), Deno.cwd(), homeDir(processEnv));
-  const home = homeDir(processEnv);
-  const kubeconfigPath = userKubeconfigPath(home);
+  const home = deps.home();
+  const path = resolvePath(configPathFor(ctx, deps), Deno.cwd(), home);
+  const kubeconfigPath = userKubeconfigPath(deps.env, home);
   let kube: Kubeconfig | undefined;
   try {
     kube = await readKubeconfig(kubeconfigPath);
@@ -150,27 +174,38 @@ async function initAction(ctx: CliContext): Promise<void> {
   ctx.out("the example profile is disabled: edit it, then `kubefwd-daemon config validate`");
 }
 
-async function resolveAction(ctx: CliContext, pathArg?: string): Promise<void> {
-  const path = configPathFor(ctx, pathArg);
-  const outcome = await loadConfigFileWithSource(path, { checkEnvironment: true });
+async function resolveAction(ctx: CliContext, deps: Deps, pathArg?: string): Promise<void> {
+  const path = configPathFor(ctx, deps, pathArg);
+  const outcome = await loadConfigFileWithSource(path, {
+    env: deps.env,
+    home: deps.home(),
+    checkEnvironment: true,
+  });
   requireReadable(outcome, path);
   // Always one compact line, whatever the terminal: the daemon parses it.
   ctx.out(JSON.stringify(outcome.result));
 }
 
 /** Registers `config validate|show|init` and the hidden `config resolve`. */
-export function registerConfigCommands(program: Command, ctx: CliContext): void {
+export function registerConfigCommands(
+  program: Command,
+  ctx: CliContext,
+  options: ConfigCommandOptions = {},
+): void {
+  const env = options.env ?? processEnv;
+  // Lazily: HOME is only required when a verb actually runs, not to build the command tree for --help.
+  const deps: Deps = { env, home: () => homeDir(env) };
   const config = program.command("config").description("check, show or create the config file");
   config.command("validate [path]")
     .description("check a config file; prints file:line:col for every problem and exits 4 if it is invalid")
-    .action((path?: string) => validateAction(ctx, path));
+    .action((path?: string) => validateAction(ctx, deps, path));
   config.command("show")
     .description("print the effective config (defaults merged, kubeconfig paths masked)")
-    .action(() => showAction(ctx));
+    .action(() => showAction(ctx, deps));
   config.command("init")
     .description("write a commented starter config (mode 0600) at the config path; never overwrites")
-    .action(() => initAction(ctx));
+    .action(() => initAction(ctx, deps));
   config.command("resolve [path]", { hidden: true })
     .description("internal: print the validated, resolved config as one JSON line (used by the daemon)")
-    .action((path?: string) => resolveAction(ctx, path));
+    .action((path?: string) => resolveAction(ctx, deps, path));
 }

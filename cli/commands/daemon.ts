@@ -113,7 +113,7 @@ async function stopDaemon(ctx: CliContext, loc: DaemonLocation): Promise<number 
   try {
     await client.request({ type: "shutdown" });
   } finally {
-    client.close();
+    await client.close();
   }
   const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, 50);
   if (!gone) {
@@ -149,7 +149,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         const client = await isDaemonRunning(loc.settings.socketPath) ? await connect(ctx, loc) : undefined;
         if (client) {
           const pid = client.daemonPid;
-          client.close();
+          await client.close();
           if (g.json) ctx.json({ started: false, pid, socketPath: loc.settings.socketPath });
           else ctx.out(`daemon already running (pid ${pid})`);
           return;
@@ -164,7 +164,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
       try {
         await runProfileVerb(ctx, client, "start", profiles);
       } finally {
-        client.close();
+        await client.close();
       }
     });
 
@@ -189,7 +189,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
       try {
         await runProfileVerb(ctx, client, "stop", profiles);
       } finally {
-        client.close();
+        await client.close();
       }
     });
 
@@ -210,7 +210,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
       try {
         await runProfileVerb(ctx, client, "restart", profiles);
       } finally {
-        client.close();
+        await client.close();
       }
     });
 }

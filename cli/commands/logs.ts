@@ -41,10 +41,11 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
           entries.forEach(print);
           return;
         }
-        const onSignal = () => client.close();
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
         Deno.addSignalListener("SIGINT", onSignal);
         try {
-          await client.stream({ type: "logs", profile, lines, follow: true }, print);
+          await client.stream({ type: "logs", profile, lines, follow: true }, print, { signal: stop.signal });
         } finally {
           Deno.removeSignalListener("SIGINT", onSignal);
         }

@@ -8,6 +8,9 @@ import { withClient } from "../connect.ts";
 import type { ProfileActionResult } from "../../lib/ipc/protocol.ts";
 import type { DaemonClient } from "../../lib/ipc/client.ts";
 
+/** Upper bound for a profile verb: two stop timeouts plus kill escalation, for several profiles. */
+const PROFILE_VERB_TIMEOUT_MS = 120_000;
+
 /** Print what a profile verb did, one line per profile (or the JSON result). */
 export function printActionResults(ctx: CliContext, results: ProfileActionResult[]): void {
   if (ctx.globals().json) ctx.json({ results });
@@ -21,7 +24,8 @@ export async function runProfileVerb(
   type: "start" | "stop" | "restart" | "enable" | "disable",
   profiles: string[],
 ): Promise<void> {
-  const { results } = await client.request({ type, profiles });
+  // Stopping waits for kubefwd's graceful shutdown (stop_timeout, then escalation): allow for it.
+  const { results } = await client.request({ type, profiles }, { timeoutMs: PROFILE_VERB_TIMEOUT_MS });
   printActionResults(ctx, results);
 }
 

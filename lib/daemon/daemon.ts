@@ -5,9 +5,10 @@
  */
 import { realClock } from "../clock.ts";
 import { defaultConfigPath, defaultDaemonSettings } from "../config/paths.ts";
+import { defaultKubefwdSettings } from "../config/defaults.ts";
 import type { Diagnostic, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
-import { startIpcServer } from "../ipc/server.ts";
+import { type HandlerContext, startIpcServer } from "../ipc/server.ts";
 import type { Request, ResultMap, StatusResult } from "../ipc/protocol.ts";
 import { DaemonLog } from "../log/logger.ts";
 import { acquireLock } from "../state/lock.ts";
@@ -19,6 +20,7 @@ import { TcpProber } from "../health/tcp_probe.ts";
 import { FileHostsFile, type HostsFile, SudoHostsFile } from "../kubefwd/hosts.ts";
 import { SubprocessServiceLister } from "../kubefwd/exclude.ts";
 import type { KubefwdSettings } from "../config/types.ts";
+import type { LogEntry } from "../supervisor/types.ts";
 import { VERSION } from "../version.ts";
 import { ConfigSourceError, resolveConfigViaSubprocess } from "./config_source.ts";
 
@@ -29,15 +31,6 @@ export interface DaemonOptions {
   /** Started by `start`: no human log on stderr (it goes to a file nobody reads). */
   detached: boolean;
 }
-
-/** kubefwd settings used while no config file exists (no profiles run then anyway). */
-const FALLBACK_KUBEFWD: KubefwdSettings = {
-  path: "kubefwd",
-  privilege: "auto",
-  extraArgs: [],
-  hostsPath: "/etc/hosts",
-  stopTimeoutMs: 10_000,
-};
 
 function isRoot(): boolean {
   return Deno.uid() === 0;
@@ -59,7 +52,7 @@ async function loadConfig(path: string, socketOverride?: string): Promise<LoadOu
     if (socketOverride) daemon.socketPath = socketOverride;
     return {
       kind: "ok",
-      config: { path, daemon, kubefwd: FALLBACK_KUBEFWD, profiles: [] },
+      config: { path, daemon, kubefwd: defaultKubefwdSettings(), profiles: [] },
       warnings: [],
       missing: true,
     };
@@ -75,6 +68,27 @@ async function loadConfig(path: string, socketOverride?: string): Promise<LoadOu
 function hostsFileFor(settings: KubefwdSettings): HostsFile {
   const needsSudo = !isRoot() && settings.privilege !== "none";
   return needsSudo ? new SudoHostsFile(settings.hostsPath) : new FileHostsFile(settings.hostsPath);
+}
+
+/** Stream past entries, then every new one, until the client goes away or the daemon stops. */
+async function followLog(
+  log: DaemonLog,
+  profile: string | undefined,
+  past: LogEntry[],
+  ctx: HandlerContext,
+): Promise<{ entries: LogEntry[] }> {
+  for (const e of past) await ctx.sendLog(e);
+  await new Promise<void>((resolve) => {
+    if (ctx.signal.aborted) return resolve();
+    const unsubscribe = log.subscribe((e) => {
+      if (profile === undefined || e.profile === profile) void ctx.sendLog(e);
+    });
+    ctx.signal.addEventListener("abort", () => {
+      unsubscribe();
+      resolve();
+    }, { once: true });
+  });
+  return { entries: [] };
 }
 
 /** Run the daemon until it is told to stop; returns the process exit code. */
@@ -212,16 +226,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       await Deno.remove(settings.pidFile).catch(() => {});
       info("daemon stopped");
       await log.close();
-      lock.release();
+      await lock.release();
       resolveDone();
     })();
     return shuttingDown;
   };
 
-  const handle = async (
-    req: Request,
-    ctx: { signal: AbortSignal; send: (frame: { id: number; log: never } | unknown) => Promise<void> },
-  ): Promise<unknown> => {
+  const handle = async (req: Request, ctx: HandlerContext): Promise<unknown> => {
     switch (req.type) {
       case "status":
         return status(req.profiles);
@@ -246,8 +257,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         }
         const entries = log.tail(req.lines, req.profile);
         if (!req.follow) return { entries };
-        void ctx;
-        return { entries };
+        return await followLog(log, req.profile, entries, ctx);
       }
       default: {
         const never: never = req;
@@ -267,7 +277,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (e) {
     info(`cannot open control socket ${settings.socketPath}: ${(e as Error).message}`, "error");
     await log.close();
-    lock.release();
+    await lock.release();
     console.error(`error: cannot open control socket ${settings.socketPath}: ${(e as Error).message}`);
     return 1;
   }

@@ -11,6 +11,10 @@ export const MAIN = `${ROOT}/main.ts`;
 /** The simulator's `kubefwd` wrapper script. */
 export const SIMULATOR = `${ROOT}/tests/simulator/kubefwd`;
 
+/** Deno's cache directory of this test process. */
+const DENO_DIR = Deno.env.get("DENO_DIR") ??
+  (Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`) + "/deno";
+
 /** Result of one CLI run. */
 export interface CliResult {
   code: number;
@@ -107,7 +111,8 @@ export class TestEnv {
       NO_COLOR: "1",
       KUBEFWD_SIM_HOSTS: this.hostsPath,
       KUBEFWD_SIM_PIDFILE: this.simPidFile,
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+      // HOME is a temp dir: keep Deno's module cache where it is, or every run would re-download.
+      DENO_DIR: DENO_DIR,
       ...extraEnv,
     };
   }
