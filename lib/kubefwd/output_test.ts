@@ -381,6 +381,12 @@ Deno.test("classifyExit: table", () => {
       "permanent",
       /context was not found/,
     ],
+    // recorded from kubefwd 1.22.3 (tests/fixtures/kubefwd_output/1.22.3/bad-context.log)
+    [
+      [one, 'Error generating REST configuration: context "no-such-context" does not exist'],
+      "permanent",
+      /does not exist/,
+    ],
     [[one, "Error in get rawConfig: open /x: no such file or directory"], "permanent", /rawConfig/],
     [[one, "Error connecting to k8s cluster: missing RBAC permission: {get pods}"], "permanent", /RBAC/],
     [[one, "Error: unknown flag: --hosts-path"], "permanent", /unknown flag/],

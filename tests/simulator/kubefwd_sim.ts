@@ -68,7 +68,7 @@ export type ScenarioAction =
 /** The scenario file (KUBEFWD_SIM_SCENARIO). Every field is optional. */
 export interface Scenario {
   currentContext?: string;
-  /** When given, `-x` must name one of these (else the client-go "context was not found" fatal). */
+  /** When given, `-x` must name one of these (else the client-go `context "x" does not exist` fatal). */
   contexts?: string[];
   /** Namespace of the current context (1.22.x uses it without -n). */
   contextNamespace?: string;
@@ -105,6 +105,7 @@ function atLeast(major: number, minor: number, patch = 0): boolean {
 const V123 = atLeast(1, 23);
 const V124 = atLeast(1, 24);
 const V125 = atLeast(1, 25);
+const DASHED_TWINS = atLeast(1, 22, 4);
 
 // ---------------------------------------------------------------------------------------------------------
 // Output
@@ -535,6 +536,8 @@ interface Forward {
   listener?: Deno.Listener;
   conns: Set<Deno.Conn>;
   alive: boolean;
+  /** 1.22.x after its pod was deleted: the next connection gets an empty reply and the forward dies. */
+  broken?: boolean;
 }
 
 interface ServiceState {
@@ -593,7 +596,7 @@ function hostnamesFor(
   const add = (h: string) => {
     names.push(h);
     const s = sanitizeHost(h);
-    if (s !== h) names.push(s);
+    if (s !== h && DASHED_TWINS) names.push(s); // dashed copies date from 1.22.4 (recorded 1.22.3 has none)
   };
   const domain = state.domain;
   if (clusterN === 0 && namespaceN === 0) {
@@ -663,6 +666,21 @@ function httpResponse(fwd: Forward): Uint8Array {
 }
 
 async function handleConn(fwd: Forward, conn: Deno.Conn): Promise<void> {
+  if (fwd.broken) {
+    // Recorded from 1.22.3 (pod-replace): an empty reply, then the stream error kills the forward.
+    try {
+      conn.close();
+    } catch {
+      // closed already
+    }
+    if (!fwd.alive) return;
+    log(
+      "ERRO",
+      `Runtime: an error occurred forwarding ${fwd.localPort} -> ${fwd.podPort}: error forwarding port ${fwd.podPort} to pod ${fwd.pod}/${fwd.service.namespace}, uid : no forward found for port ${fwd.podPort} in pod "${fwd.service.namespace}/${fwd.pod}"`,
+    );
+    forwardDied(fwd, "lost connection to pod", true);
+    return;
+  }
   fwd.conns.add(conn);
   const timer = setTimeout(() => {
     try {
@@ -892,7 +910,12 @@ function runAction(action: ScenarioAction): void {
       const replacement = action.newPod ??
         `${svc.spec.name}-${(++state.podSerial).toString(36)}${Date.now().toString(36).slice(-5)}`;
       svc.pods = [replacement, ...svc.pods.slice(1)];
-      if (!V123) return; // 1.22.x has no pod watch: nothing is printed, the old forward stays
+      if (!V123) {
+        // 1.22.x has no pod watch: nothing is printed and nothing is re-forwarded; the old forward
+        // dies at its next connection (see handleConn).
+        for (const fwd of svc.forwards) if (fwd.pod === old) fwd.broken = true;
+        return;
+      }
       log("WARN", `Pod ${old} deleted, resyncing the ${svc.key} service pods.`);
       for (const fwd of svc.forwards.filter((f) => f.pod === old)) {
         closeForward(fwd);
@@ -1208,9 +1231,8 @@ async function runSvc(args: string[]): Promise<void> {
   let namespaceCounter = 0;
   for (const [clusterN, ctx] of contexts.entries()) {
     if (scenario.contexts && !scenario.contexts.includes(ctx)) {
-      fatal(
-        `Error generating REST configuration: context was not found for specified context: ${ctx}\n`,
-      );
+      // client-go's wording, as recorded from kubefwd 1.22.3
+      fatal(`Error generating REST configuration: context "${ctx}" does not exist\n`);
     }
     let ctxNamespaces = namespaces;
     if (allNs) {

@@ -319,6 +319,15 @@ Deno.test("simulator 1.25: pod replaced → deleted line and a forward on a new 
     await sim22.waitForMessage(/^marker$/);
     assert.equal(sim22.events("pod_deleted").length, 0);
     assert.equal(sim22.events("forward").length, 3);
+    // like the 1.22.3 recording: the next connection gets an empty reply and the forward dies for good
+    await assert.rejects(httpGet("127.81.27.1", 18080));
+    await sim22.waitForEvent("stopped_forwarding");
+    assert.deepEqual(sim22.events("lost_connection"), [{
+      kind: "lost_connection",
+      error: "lost connection to pod",
+    }]);
+    assert.equal(sim22.events("forward").length, 3, "1.22.x never re-forwards");
+    assert.equal(await canConnect("127.81.27.1", 18080), false);
   } finally {
     sim22.signal("SIGTERM");
     await sim22.wait();
@@ -508,7 +517,7 @@ Deno.test("simulator: startup fatals (HOME unset, /etc/hosts refused, missing ku
       [
         { args: ["svc", "-n", "default", "-x", "other"], scenarioPath, hostsPath },
         1,
-        /context was not found for specified context: other/,
+        /^Error generating REST configuration: context "other" does not exist$/,
         "permanent",
       ],
       [
