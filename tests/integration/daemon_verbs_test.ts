@@ -1,0 +1,311 @@
+/**
+ * Issue #4 end to end through the real CLI: the daemon started detached by `start`, every verb, reload
+ * semantics (added/removed/changed/unchanged, invalid config keeps everything running), SIGHUP, socket
+ * permissions, and a clean `stop` that leaves no kubefwd behind.
+ */
+import assert from "node:assert/strict";
+import { TestEnv, waitFor } from "./harness.ts";
+import type { StatusResult } from "../../lib/ipc/protocol.ts";
+import type { ProfileStatus } from "../../lib/supervisor/types.ts";
+
+const SCENARIO = {
+  namespaces: {
+    "team-a": {
+      services: [{ name: "api", ports: [{ port: 80, targetPort: 8080 }], pods: ["api-7d9f-aaaaa"] }],
+    },
+    "team-b": { services: [{ name: "web", ports: [{ port: 8080 }], pods: ["web-5c6d-bbbbb"] }] },
+    "team-c": { services: [{ name: "db", ports: [{ port: 5432 }], pods: ["db-0"] }] },
+  },
+};
+
+function profileYaml(env: TestEnv, name: string, namespace: string, extra = ""): string {
+  return `  ${name}:\n    kubeconfig: ${env.dir}/.kube/config\n    context: sim\n    namespaces: [${namespace}]\n${extra}`;
+}
+
+function profileOf(status: StatusResult, name: string): ProfileStatus {
+  const p = status.profiles.find((x) => x.name === name);
+  assert.ok(p, `profile ${name} in status`);
+  return p;
+}
+
+async function runningWithForwards(env: TestEnv, name: string): Promise<ProfileStatus | undefined> {
+  const p = profileOf(await env.status(), name);
+  return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
+    ? p
+    : undefined;
+}
+
+Deno.test("daemon verbs through the real CLI", async (t) => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  const fast =
+    "    retry: { initial_delay: 200ms, max_delay: 1s }\n    health: { interval: 500ms, timeout: 500ms }\n";
+  const config = (profiles: string) => env.configHeader() + "profiles:\n" + profiles;
+  await env.writeConfig(
+    config(profileYaml(env, "alpha", "team-a", fast) + profileYaml(env, "beta", "team-b", fast)),
+  );
+  let daemonPid = 0;
+  try {
+    await t.step("start detaches, waits for the socket, and is idempotent", async () => {
+      const r = await env.cli("start");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /daemon started \(pid \d+/);
+      const again = await env.cli("--json", "start");
+      assert.equal(again.code, 0);
+      const body = JSON.parse(again.stdout);
+      assert.equal(body.started, false);
+      daemonPid = body.pid;
+      assert.ok(daemonPid > 0);
+    });
+
+    await t.step("socket is 0600 inside a 0700 directory", async () => {
+      const sock = await Deno.stat(env.socketPath);
+      assert.equal(sock.mode! & 0o777, 0o600);
+      const dir = await Deno.stat(env.socketPath.replace(/\/[^/]+$/, ""));
+      assert.equal(dir.mode! & 0o777, 0o700);
+    });
+
+    await t.step("status --wait-healthy returns once every forward is up", async () => {
+      const r = await env.cli("status", "--wait-healthy", "--timeout", "30s");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /healthy: alpha, beta/);
+    });
+
+    await t.step("status --json has the documented shape", async () => {
+      const status = await env.status();
+      assert.deepEqual(Object.keys(status.daemon).sort(), [
+        "configPath",
+        "pid",
+        "socketPath",
+        "startedAt",
+        "uptimeSeconds",
+        "version",
+      ]);
+      assert.equal(status.daemon.pid, daemonPid);
+      assert.equal(status.daemon.socketPath, env.socketPath);
+      const alpha = profileOf(status, "alpha");
+      for (
+        const key of [
+          "name",
+          "enabled",
+          "enabledSource",
+          "state",
+          "pid",
+          "startedAt",
+          "uptimeSeconds",
+          "restarts",
+          "failures",
+          "lastError",
+          "nextRetryAt",
+          "context",
+          "namespaces",
+          "kubefwdVersion",
+          "forwards",
+        ]
+      ) assert.ok(key in alpha, `profile has ${key}`);
+      assert.equal(alpha.enabledSource, "config");
+      assert.equal(alpha.kubefwdVersion, "1.25.16");
+      assert.deepEqual(alpha.namespaces, ["team-a"]);
+      assert.ok(!Number.isNaN(Date.parse(alpha.startedAt!)));
+      const fwd = alpha.forwards[0];
+      assert.deepEqual(Object.keys(fwd).sort(), [
+        "hostname",
+        "ip",
+        "namespace",
+        "pod",
+        "podPort",
+        "port",
+        "since",
+        "state",
+      ]);
+      assert.equal(fwd.hostname, "api");
+      assert.equal(fwd.namespace, "team-a");
+      assert.equal(fwd.port, 80);
+      assert.equal(fwd.pod, "api-7d9f-aaaaa");
+      assert.equal(fwd.podPort, "8080");
+      assert.match(fwd.ip, /^127\.(\d+)\.27\.1$/);
+      const beta = profileOf(status, "beta");
+      assert.notEqual(
+        beta.forwards[0].ip.split(".")[1],
+        fwd.ip.split(".")[1],
+        "profiles get disjoint IP ranges",
+      );
+    });
+
+    await t.step("status PROFILE shows its detail; unknown profile exits 5", async () => {
+      const r = await env.cli("status", "alpha");
+      assert.equal(r.code, 0);
+      assert.match(r.stdout, /^alpha\s+running/m);
+      assert.match(r.stdout, /api\s+127\.\d+\.27\.1:80\s+api-7d9f-aaaaa:8080\s+up/);
+      assert.match(r.stdout, /recent events:\n.*stopped → starting/);
+      const j = JSON.parse((await env.cli("--json", "status", "alpha")).stdout) as StatusResult;
+      assert.ok(j.profiles[0].events!.length >= 2);
+      const bad = await env.cli("status", "alpah");
+      assert.equal(bad.code, 5);
+      assert.match(bad.stderr, /unknown profile.*alpah.*alpha/);
+    });
+
+    await t.step("logs shows kubefwd output attributed to its profile", async () => {
+      const r = await env.cli("logs", "alpha", "-n", "200");
+      assert.equal(r.code, 0);
+      assert.match(
+        r.stdout,
+        /alpha\/stdout Port-Forward: +127\.\d+\.27\.1 api:80 to pod api-7d9f-aaaaa:8080/,
+      );
+      assert.doesNotMatch(r.stdout, /beta\//);
+      const all = await env.cli("--json", "logs", "-n", "500");
+      const entries = all.stdout.trim().split("\n").map((l) => JSON.parse(l));
+      assert.ok(
+        entries.some((e) => e.profile === "beta" && e.source === "stdout" && /Port-Forward/.test(e.message)),
+      );
+      assert.ok(entries.some((e) => e.source === "daemon" && e.profile === undefined));
+    });
+
+    await t.step("logs -f streams new lines until interrupted", async () => {
+      const follower = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--no-prompt",
+          new URL("../../main.ts", import.meta.url).pathname,
+          "logs",
+          "-f",
+          "-n",
+          "0",
+          "alpha",
+        ],
+        env: env.env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "null",
+      }).spawn();
+      const reader = follower.stdout.getReader();
+      const restarted = env.cli("restart", "alpha");
+      let seen = "";
+      const dec = new TextDecoder();
+      while (!/Port-Forward/.test(seen)) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        seen += dec.decode(value);
+      }
+      assert.equal((await restarted).code, 0);
+      follower.kill("SIGINT");
+      await reader.cancel();
+      const st = await follower.status;
+      assert.equal(st.code, 0);
+      assert.match(seen, /alpha\/daemon .*running → stopping|alpha\/stdout/);
+      assert.match(seen, /Port-Forward/);
+    });
+
+    await t.step("restart PROFILE replaces only that child", async () => {
+      await waitFor(() => runningWithForwards(env, "alpha"), "alpha running again");
+      const before = await env.status();
+      const r = await env.cli("restart", "alpha");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^alpha: /);
+      const alpha = await waitFor(() => runningWithForwards(env, "alpha"), "alpha running after restart");
+      assert.notEqual(alpha.pid, profileOf(before, "alpha").pid);
+      assert.equal(alpha.restarts, profileOf(before, "alpha").restarts + 1);
+      assert.equal(profileOf(await env.status(), "beta").pid, profileOf(before, "beta").pid);
+    });
+
+    await t.step("stop/start PROFILE are transient", async () => {
+      assert.equal((await env.cli("stop", "alpha")).code, 0);
+      const stopped = profileOf(await env.status(), "alpha");
+      assert.equal(stopped.state, "stopped");
+      assert.equal(stopped.pid, null);
+      assert.equal(stopped.enabledSource, "config");
+      assert.equal((await env.cli("start", "alpha")).code, 0);
+      await waitFor(() => runningWithForwards(env, "alpha"), "alpha running after start");
+    });
+
+    await t.step("disable/enable are persisted overrides shown in status", async () => {
+      const r = await env.cli("disable", "beta");
+      assert.equal(r.code, 0, r.stderr);
+      const beta = profileOf(await env.status(), "beta");
+      assert.equal(beta.state, "disabled");
+      assert.equal(beta.enabled, false);
+      assert.equal(beta.enabledSource, "cli");
+      const state = JSON.parse(await Deno.readTextFile(`${env.stateDir}/state.json`));
+      await waitFor(
+        async () =>
+          JSON.parse(await Deno.readTextFile(`${env.stateDir}/state.json`)).profiles.beta.enabledOverride ===
+            false,
+        "override persisted",
+      );
+      assert.ok(state);
+      assert.equal((await env.cli("enable", "nope")).code, 5);
+      assert.equal((await env.cli("enable", "beta")).code, 0);
+      await waitFor(() => runningWithForwards(env, "beta"), "beta running after enable");
+      assert.equal(profileOf(await env.status(), "beta").enabledSource, "cli");
+    });
+
+    await t.step("reload applies only the difference", async () => {
+      const before = await env.status();
+      await env.writeConfig(
+        config(
+          profileYaml(env, "alpha", "team-a", fast) + // unchanged
+            profileYaml(env, "gamma", "team-c", fast), // added; beta removed
+        ),
+      );
+      const r = await env.cli("--json", "reload");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const diff = JSON.parse(r.stdout);
+      assert.deepEqual(diff.added, ["gamma"]);
+      assert.deepEqual(diff.removed, ["beta"]);
+      assert.deepEqual(diff.changed, []);
+      assert.deepEqual(diff.unchanged, ["alpha"]);
+      await waitFor(() => runningWithForwards(env, "gamma"), "gamma running");
+      const after = await env.status();
+      assert.equal(
+        profileOf(after, "alpha").pid,
+        profileOf(before, "alpha").pid,
+        "unchanged profile untouched",
+      );
+      assert.ok(!after.profiles.some((p) => p.name === "beta"));
+      assert.ok(
+        !env.liveSimulators().includes(profileOf(before, "beta").pid!),
+        "removed profile's kubefwd stopped",
+      );
+    });
+
+    await t.step("an invalid reload changes nothing and exits 4", async () => {
+      const before = await env.status();
+      await env.writeConfig(
+        config(profileYaml(env, "alpha", "team-a", fast).replace("namespaces:", "namespacez:")),
+      );
+      const r = await env.cli("reload");
+      assert.equal(r.code, 4);
+      assert.match(r.stderr, /config\.yaml:\d+:\d+: error: .*namespacez.*did you mean "namespaces"/);
+      const after = await env.status();
+      for (const name of ["alpha", "gamma"]) {
+        assert.equal(profileOf(after, name).pid, profileOf(before, name).pid, `${name} untouched`);
+        assert.equal(profileOf(after, name).state, "running");
+      }
+    });
+
+    await t.step("SIGHUP reloads the config", async () => {
+      await env.writeConfig(config(profileYaml(env, "alpha", "team-a", fast.replace("200ms", "300ms"))));
+      Deno.kill(daemonPid, "SIGHUP");
+      await waitFor(
+        async () => !(await env.status()).profiles.some((p) => p.name === "gamma"),
+        "gamma removed by SIGHUP",
+      );
+      await waitFor(() => runningWithForwards(env, "alpha"), "alpha (changed) running again");
+      const logs = await env.cli("logs", "-n", "50");
+      assert.match(logs.stdout, /changed \[alpha\]/);
+    });
+
+    await t.step("stop shuts the daemon down and leaves no kubefwd and no hosts lines", async () => {
+      const r = await env.cli("stop");
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /daemon stopped \(pid \d+\)/);
+      assert.deepEqual(env.liveSimulators(), []);
+      assert.equal((await env.cli("status")).code, 3);
+      const hosts = await Deno.readTextFile(env.hostsPath);
+      assert.doesNotMatch(hosts, /127\.\d+\.27\./);
+      await assert.rejects(Deno.stat(env.socketPath));
+    });
+  } finally {
+    await env.cleanup();
+  }
+});
