@@ -198,9 +198,18 @@ export function registerConfigCommands(
   const config = program.command("config").description("check, show or create the config file");
   config.command("validate [path]")
     .description("check a config file; prints file:line:col for every problem and exits 4 if it is invalid")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 valid, 4 invalid, 1 the file cannot be read.\n" +
+        'With the global --json: one object {"valid":bool,"errors":[{"path","line","column","message"}],"warnings":[…]}.',
+    )
     .action((path?: string) => validateAction(ctx, deps, path));
   config.command("show")
     .description("print the effective config (defaults merged, kubeconfig paths masked)")
+    .addHelpText(
+      "after",
+      "\nWith the global --json: the resolved config as JSON (durations in ms, paths absolute).",
+    )
     .action(() => showAction(ctx, deps));
   config.command("init")
     .description("write a commented starter config (mode 0600) at the config path; never overwrites")
