@@ -808,6 +808,8 @@ function startForward(svc: ServiceState, pod: string): void {
       state.podWatchNamespaces.add(svc.namespace);
       log("INFO", `Watching pod events in namespace ${svc.namespace}`);
     }
+    // kubefwd resets the reconnect backoff before the listen (§5.3), so bind conflicts retry at the base delay.
+    svc.backoffMs = 0;
     try {
       fwd.listener = Deno.listen({ hostname: ip, port: localPort, transport: "tcp" });
     } catch (e) {
@@ -818,7 +820,6 @@ function startForward(svc: ServiceState, pod: string): void {
       forwardDied(fwd, why, true);
       continue;
     }
-    svc.backoffMs = 0;
     const listener = fwd.listener;
     (async () => {
       for await (const conn of listener) void handleConn(fwd, conn);
