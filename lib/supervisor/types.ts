@@ -90,4 +90,8 @@ export interface ProfileStatus {
   events?: TransitionEvent[];
   /** Total uptime across runs, seconds. */
   totalUptimeSeconds?: number;
+  /** kubefwd's own reconnect attempts (`Scheduling reconnection`, v1.24+) since the daemon started. */
+  reconnects?: number;
+  /** The profile's `baseUnreservedIP` (its 127.N.x.x range). */
+  baseIp?: string;
 }

@@ -1,0 +1,411 @@
+/**
+ * The Supervisor: the one owner of mutable runtime state. It keeps one ProfileRunner per configured profile,
+ * applies config reloads as a diff (added start, removed stop, changed restart, unchanged untouched), routes
+ * the user verbs, assigns each profile its own stable IP range, caches kubefwd version detection, staggers
+ * child starts (/etc/hosts has no cross-process locking), and stops everything on shutdown. Daemon handlers
+ * call only these methods.
+ */
+import type { Clock } from "../clock.ts";
+import { didYouMean, suggest } from "../config/did_you_mean.ts";
+import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
+import { UserError } from "../errors.ts";
+import type { Prober } from "../health/tcp_probe.ts";
+import type { ServiceLister } from "../kubefwd/exclude.ts";
+import type { HostsFile } from "../kubefwd/hosts.ts";
+import type { KubefwdVersion } from "../kubefwd/types.ts";
+import { detectKubefwdVersion } from "../kubefwd/version.ts";
+import type { LogSink } from "../log/types.ts";
+import type { PersistedProfile, PersistedState } from "../state/types.ts";
+import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
+import { DEFAULT_TUNING, ProfileRunner, type RunnerDeps, type RunnerTuning } from "./profile_runner.ts";
+import type { Spawner } from "./spawner.ts";
+import type { ProfileStatus, TransitionEvent } from "./types.ts";
+
+/** What the Supervisor is built from; fakes in tests, real implementations in lib/daemon. */
+export interface SupervisorDeps {
+  spawner: Spawner;
+  clock: Clock;
+  log: LogSink;
+  prober: Prober;
+  serviceLister: ServiceLister;
+  /** The hosts file for the given settings (its path and privilege path). */
+  hostsFile: (settings: KubefwdSettings) => HostsFile;
+  /** Default: `kubefwd version quiet` through detectKubefwdVersion. */
+  detectVersion?: (path: string) => Promise<KubefwdVersion>;
+  isRoot: boolean;
+  /** Generated `-z` files go to `<stateDir>/fwdconf/`. */
+  stateDir: string;
+  /** Mutated in place: counters, events, enabledOverride, baseIp, child. */
+  state: PersistedState;
+  /** Called after every mutation of `state`; the daemon debounces the atomic write. */
+  persist: () => void;
+  random?: () => number;
+  /** Base environment of children (default: the daemon's). */
+  env?: Record<string, string>;
+  /** HOME given to children (default: env.HOME, else /root for root). */
+  home?: string;
+  /** File fingerprint for change detection (default: mtime + size via Deno.stat). */
+  fingerprint?: (path: string) => Promise<string>;
+  /** Stop escalation overrides (tests; sudo kill). */
+  stopOptions?: RunnerDeps["stopOptions"];
+  tuning?: Partial<RunnerTuning>;
+}
+
+/** What a reconcile did, by profile name. */
+export interface ReconcileResult {
+  added: string[];
+  removed: string[];
+  changed: string[];
+  unchanged: string[];
+}
+
+/** One profile's outcome of a verb (the protocol's ProfileActionResult). */
+export interface ActionResult {
+  profile: string;
+  outcome: string;
+}
+
+/** mtime + size of a file, or "missing": cheap change detection for kubeconfig and the kubefwd binary. */
+export async function statFingerprint(path: string): Promise<string> {
+  try {
+    const st = await Deno.stat(path);
+    return `${st.mtime?.getTime() ?? 0}:${st.size}`;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "missing";
+    throw e;
+  }
+}
+
+/** JSON with sorted keys, so two specs compare equal whatever their key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_k, v) =>
+      v !== null && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+        : v,
+  );
+}
+
+/** Spec equality ignoring `enabled` (handled separately: it starts/stops rather than restarts). */
+function sameSpec(a: ProfileSpec, b: ProfileSpec): boolean {
+  return stableJson({ ...a, enabled: null }) === stableJson({ ...b, enabled: null });
+}
+
+function newPersistedProfile(): PersistedProfile {
+  return { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] };
+}
+
+/** Owns all ProfileRunners. See the module comment. */
+export class Supervisor {
+  readonly #deps: SupervisorDeps;
+  readonly #runners = new Map<string, ProfileRunner>();
+  /** Runners of profiles removed from the config, still stopping. */
+  readonly #retiring = new Map<string, Promise<void>>();
+  readonly #listeners = new Set<(e: TransitionEvent) => void>();
+  readonly #versions = new Map<string, { fingerprint: string; version: Promise<KubefwdVersion> }>();
+  readonly #tuning: RunnerTuning;
+  #gate: Promise<void> = Promise.resolve();
+  #settings: KubefwdSettings | undefined;
+  #shuttingDown: Promise<void> | undefined;
+
+  constructor(deps: SupervisorDeps) {
+    this.#deps = deps;
+    this.#tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+    deps.state.profiles ??= {};
+  }
+
+  /** Whether `name` is a configured profile. */
+  hasProfile(name: string): boolean {
+    return this.#runners.has(name);
+  }
+
+  /** Subscribes to every state transition; returns the unsubscribe function. */
+  onEvent(listener: (e: TransitionEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Applies a (re)loaded config: new profiles start if enabled, removed ones stop (and their persisted state
+   * goes), changed ones (spec or kubefwd settings, deep-compared) restart if they were running, backing off
+   * or failed — a changed config re-arms a permanent failure — and unchanged ones are not touched. A change
+   * of only `enabled` starts or stops. Returns at once; the stops and starts proceed in the background.
+   */
+  reconcile(config: ResolvedConfig): ReconcileResult {
+    this.#assertRunning();
+    const settings = config.kubefwd;
+    const settingsChanged = this.#settings !== undefined &&
+      stableJson(this.#settings) !== stableJson(settings);
+    this.#settings = settings;
+    const result: ReconcileResult = { added: [], removed: [], changed: [], unchanged: [] };
+    const wanted = new Set(config.profiles.map((p) => p.name));
+
+    for (const [name, runner] of this.#runners) {
+      if (wanted.has(name)) continue;
+      result.removed.push(name);
+      this.#runners.delete(name);
+      const done = runner.dispose("removed from the config").then(() => {
+        this.#retiring.delete(name);
+        if (!this.#runners.has(name)) {
+          delete this.#deps.state.profiles[name];
+          this.#deps.persist();
+        }
+      }).catch((e) => this.#logError(`stopping removed profile ${name}: ${(e as Error).message}`));
+      this.#retiring.set(name, done);
+    }
+    for (const name of Object.keys(this.#deps.state.profiles)) {
+      if (!wanted.has(name) && !this.#retiring.has(name)) delete this.#deps.state.profiles[name];
+    }
+    this.#assignBaseIps(config.profiles);
+
+    for (const spec of config.profiles) {
+      const existing = this.#runners.get(spec.name);
+      if (!existing) {
+        const runner = this.#createRunner(spec, settings);
+        result.added.push(spec.name);
+        if (runner.enabled) {
+          const retiring = this.#retiring.get(spec.name);
+          const start = () =>
+            runner.start("profile loaded from the config").catch((e) =>
+              this.#logError(`starting ${spec.name}: ${(e as Error).message}`)
+            );
+          if (retiring) void retiring.then(start);
+          else void start();
+        }
+        continue;
+      }
+      const wasEnabled = existing.enabled;
+      const specChanged = settingsChanged || !sameSpec(existing.spec, spec);
+      const nowEnabled = this.#persisted(spec.name).enabledOverride ?? spec.enabled;
+      const enabledChanged = wasEnabled !== nowEnabled;
+      if (!specChanged && !enabledChanged && existing.spec.enabled === spec.enabled) {
+        result.unchanged.push(spec.name);
+        continue;
+      }
+      if (!specChanged && !enabledChanged) {
+        // Only the config's `enabled` changed, and the CLI override hides it: nothing to do but remember.
+        void existing.update(spec, settings, { specChanged: false, enabledChanged: false });
+        result.unchanged.push(spec.name);
+        continue;
+      }
+      result.changed.push(spec.name);
+      void existing.update(spec, settings, { specChanged, enabledChanged }).catch((e) =>
+        this.#logError(`applying the new config of ${spec.name}: ${(e as Error).message}`)
+      );
+    }
+    this.#deps.persist();
+    return result;
+  }
+
+  /**
+   * Starts profiles now (all when `names` is empty), resetting their attempt counter: a failed or
+   * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists).
+   */
+  async start(names: string[]): Promise<ActionResult[]> {
+    this.#assertRunning();
+    const runners = this.#select(names);
+    return await Promise.all(
+      runners.map(async (r) => ({ profile: r.name, outcome: await r.start("start requested") })),
+    );
+  }
+
+  /** Stops profiles (all when empty) until the next start, enable, reload change or daemon restart. */
+  async stop(names: string[]): Promise<ActionResult[]> {
+    this.#assertRunning();
+    const runners = this.#select(names);
+    return await Promise.all(
+      runners.map(async (r) => ({ profile: r.name, outcome: await r.stop("stop requested") })),
+    );
+  }
+
+  /** Restarts profiles' children (all when empty); stopped ones just start. */
+  async restart(names: string[]): Promise<ActionResult[]> {
+    this.#assertRunning();
+    const runners = this.#select(names);
+    return await Promise.all(
+      runners.map(async (r) => ({ profile: r.name, outcome: await r.restart("restart requested") })),
+    );
+  }
+
+  /**
+   * Persists the CLI's enable/disable choice (it overrides the config until changed again); enabling starts
+   * the profile, disabling stops it into `disabled`.
+   */
+  async setEnabled(names: string[], enabled: boolean): Promise<ActionResult[]> {
+    this.#assertRunning();
+    if (names.length === 0) {
+      throw new UserError("usage", `${enabled ? "enable" : "disable"} needs at least one profile name`);
+    }
+    const runners = this.#select(names);
+    for (const r of runners) this.#persisted(r.name).enabledOverride = enabled;
+    this.#deps.persist();
+    return await Promise.all(runners.map(async (r) => {
+      if (enabled) {
+        const outcome = await r.start("enabled");
+        return {
+          profile: r.name,
+          outcome: /^already/.test(outcome) ? `enabled (${outcome})` : "enabled and started",
+        };
+      }
+      const outcome = await r.stop("disabled");
+      return { profile: r.name, outcome: outcome === "stopped" ? "disabled and stopped" : "disabled" };
+    }));
+  }
+
+  /** Status of the named profiles (all, in config order, when empty); `details` adds recent events. */
+  status(names: string[] = [], opts: { details?: boolean } = {}): ProfileStatus[] {
+    return this.#select(names).map((r) => r.status(opts.details ?? false));
+  }
+
+  /**
+   * Stops every child in parallel with the full escalation and waits until all are gone (hosts leftovers
+   * cleaned), clearing every timer. Idempotent; afterwards the verbs refuse to act.
+   */
+  shutdown(): Promise<void> {
+    this.#shuttingDown ??= (async () => {
+      const runners = [...this.#runners.values()];
+      await Promise.all([
+        ...runners.map((r) =>
+          r.dispose("daemon shutting down").catch((e) =>
+            this.#logError(`stopping ${r.name}: ${(e as Error).message}`)
+          )
+        ),
+        ...this.#retiring.values(),
+      ]);
+      this.#deps.persist();
+    })();
+    return this.#shuttingDown;
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+
+  #assertRunning(): void {
+    if (this.#shuttingDown) throw new UserError("error", "the daemon is shutting down");
+  }
+
+  #select(names: string[]): ProfileRunner[] {
+    if (names.length === 0) return [...this.#runners.values()];
+    const known = [...this.#runners.keys()];
+    const unknown = names.filter((n) => !this.#runners.has(n));
+    if (unknown.length > 0) {
+      const first = unknown[0];
+      const list = known.length > 0 ? known.join(", ") : "none configured";
+      throw new UserError(
+        "unknown_profile",
+        `unknown profile${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => JSON.stringify(n)).join(", ")}${
+          didYouMean(suggest(first, known))
+        }; known profiles: ${list}`,
+        { details: { unknown, known } },
+      );
+    }
+    return [...new Set(names)].map((n) => this.#runners.get(n)!);
+  }
+
+  #persisted(name: string): PersistedProfile {
+    const profiles = this.#deps.state.profiles;
+    let p = profiles[name];
+    if (!p) {
+      p = newPersistedProfile();
+      profiles[name] = p;
+    }
+    p.counters ??= { restarts: 0, failures: 0, totalUptimeMs: 0 };
+    p.events ??= [];
+    return p;
+  }
+
+  /** Keeps every valid, unshared persisted base IP; gives the others the lowest free 127.N.27.1. */
+  #assignBaseIps(specs: ProfileSpec[]): void {
+    const profiles = this.#deps.state.profiles;
+    const used: string[] = [];
+    for (const name of this.#retiring.keys()) {
+      const ip = profiles[name]?.baseIp;
+      if (ip) used.push(ip);
+    }
+    const needing: PersistedProfile[] = [];
+    for (const spec of specs) {
+      const p = this.#persisted(spec.name);
+      if (isUsableBaseIp(p.baseIp, used)) used.push(p.baseIp);
+      else needing.push(p);
+    }
+    for (const p of needing) {
+      p.baseIp = allocateBaseIp(used);
+      used.push(p.baseIp);
+    }
+  }
+
+  #createRunner(spec: ProfileSpec, settings: KubefwdSettings): ProfileRunner {
+    const deps = this.#deps;
+    const env = deps.env ?? Deno.env.toObject();
+    const home = deps.home ?? env.HOME ?? (deps.isRoot ? "/root" : "/");
+    const runner = new ProfileRunner(spec, settings, {
+      spawner: deps.spawner,
+      clock: deps.clock,
+      log: deps.log,
+      prober: deps.prober,
+      serviceLister: deps.serviceLister,
+      hostsFile: deps.hostsFile,
+      resolveVersion: (path) => this.#resolveVersion(path),
+      isRoot: deps.isRoot,
+      fwdConfDir: `${deps.stateDir.replace(/\/+$/, "")}/fwdconf`,
+      env,
+      home,
+      random: deps.random ?? Math.random,
+      persisted: this.#persisted(spec.name),
+      persist: deps.persist,
+      emit: (e) => {
+        for (const l of this.#listeners) {
+          try {
+            l(e);
+          } catch {
+            // listeners must not break the state machine
+          }
+        }
+      },
+      startGate: () => this.#startGate(),
+      fingerprint: deps.fingerprint ?? statFingerprint,
+      stopOptions: deps.stopOptions,
+      tuning: this.#tuning,
+    });
+    this.#runners.set(spec.name, runner);
+    return runner;
+  }
+
+  /** Version per binary path, re-detected when the binary's mtime/size changes (an upgrade). */
+  async #resolveVersion(path: string): Promise<KubefwdVersion> {
+    const fp = await (this.#deps.fingerprint ?? statFingerprint)(path).catch(() => "unknown");
+    const cached = this.#versions.get(path);
+    if (cached && cached.fingerprint === fp) return cached.version;
+    const detect = this.#deps.detectVersion ?? ((p: string) => detectKubefwdVersion(p));
+    const version = detect(path);
+    const entry = { fingerprint: fp, version };
+    this.#versions.set(path, entry);
+    version.catch(() => {
+      if (this.#versions.get(path) === entry) this.#versions.delete(path);
+    });
+    return await version;
+  }
+
+  /** One child start at a time: the next waits until the previous released (timer, exit, or stop). */
+  #startGate(): Promise<() => void> {
+    let release!: () => void;
+    const released = new Promise<void>((r) => release = r);
+    const previous = this.#gate;
+    this.#gate = previous.then(() => released);
+    let done = false;
+    return previous.then(() => () => {
+      if (done) return;
+      done = true;
+      release();
+    });
+  }
+
+  #logError(message: string): void {
+    this.#deps.log.write({
+      at: new Date(this.#deps.clock.now()).toISOString(),
+      level: "error",
+      source: "daemon",
+      message,
+    });
+  }
+}

@@ -1,0 +1,823 @@
+/**
+ * State-machine tests of the Supervisor + ProfileRunner with fake children, a fake clock, a fake prober,
+ * fake hosts file and fake service lister: every timing is exact, nothing sleeps.
+ */
+import assert from "node:assert/strict";
+import { FakeClock } from "../clock.ts";
+import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
+import { UserError } from "../errors.ts";
+import { FakeProber } from "../health/tcp_probe.ts";
+import { FakeServiceLister } from "../kubefwd/exclude.ts";
+import { FakeHostsFile } from "../kubefwd/hosts.ts";
+import { parseKubefwdVersion } from "../kubefwd/version.ts";
+import { emptyState, type PersistedState } from "../state/types.ts";
+import { formatLogrusLine, type LogrusLevel } from "../../tests/simulator/logrus.ts";
+import { type FakeChild, FakeSpawner } from "./spawner.ts";
+import { Supervisor, type SupervisorDeps } from "./supervisor.ts";
+import type { LogEntry, TransitionEvent } from "./types.ts";
+
+// ---------------------------------------------------------------------------------------------------------
+// Harness
+
+function profile(name: string, over: Partial<ProfileSpec> = {}): ProfileSpec {
+  return {
+    name,
+    enabled: true,
+    kubeconfig: "/home/u/.kube/config",
+    context: "ctx",
+    namespaces: ["ns"],
+    labels: [],
+    excludeServices: [],
+    mappings: [],
+    extraArgs: [],
+    retry: {
+      initialDelayMs: 1000,
+      maxDelayMs: 30_000,
+      multiplier: 2,
+      maxAttempts: 0,
+      jitter: 0.2,
+      resetAfterMs: 60_000,
+    },
+    health: { intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 2 },
+    forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 2000 },
+    ...over,
+  };
+}
+
+interface Harness {
+  clock: FakeClock;
+  spawner: FakeSpawner;
+  prober: FakeProber;
+  hosts: FakeHostsFile;
+  lister: FakeServiceLister;
+  logs: LogEntry[];
+  events: TransitionEvent[];
+  state: PersistedState;
+  sup: Supervisor;
+  dir: string;
+  settings: KubefwdSettings;
+  fingerprints: Record<string, string>;
+  config(profiles: ProfileSpec[], settings?: Partial<KubefwdSettings>): ResolvedConfig;
+  dispose(): Promise<void>;
+}
+
+async function harness(
+  opts: { version?: string; isRoot?: boolean; state?: PersistedState; deps?: Partial<SupervisorDeps> } = {},
+): Promise<Harness> {
+  const dir = await Deno.makeTempDir({ prefix: "sup_test_" });
+  const kubefwd = `${dir}/bin/kubefwd`;
+  await Deno.mkdir(`${dir}/bin`);
+  await Deno.writeTextFile(kubefwd, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  await Deno.writeTextFile(`${dir}/bin/sudo`, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  const clock = new FakeClock(Date.UTC(2026, 0, 1, 12));
+  const spawner = new FakeSpawner();
+  const prober = new FakeProber(true);
+  const hosts = new FakeHostsFile("127.0.0.1 localhost\n10.0.0.5 db.example\n");
+  const lister = new FakeServiceLister({});
+  const logs: LogEntry[] = [];
+  const events: TransitionEvent[] = [];
+  const state = opts.state ?? emptyState();
+  const fingerprints: Record<string, string> = {};
+  const settings: KubefwdSettings = {
+    path: kubefwd,
+    privilege: "auto",
+    extraArgs: [],
+    hostsPath: "/etc/hosts",
+    stopTimeoutMs: 10_000,
+  };
+  const sup = new Supervisor({
+    spawner,
+    clock,
+    log: { write: (e) => logs.push(e) },
+    prober,
+    serviceLister: lister,
+    hostsFile: () => hosts,
+    detectVersion: () => Promise.resolve(parseKubefwdVersion(opts.version ?? "1.25.16")),
+    isRoot: opts.isRoot ?? true,
+    stateDir: dir,
+    state,
+    persist: () => {},
+    random: () => 0.5,
+    env: { PATH: `${dir}/bin:/usr/bin:/bin`, USER: "alice" },
+    home: "/home/u",
+    fingerprint: (p) => Promise.resolve(fingerprints[p] ?? "v1"),
+    tuning: { startStaggerMs: 0, startupGraceMs: 20_000, firstProbeDelayMs: 500 },
+    ...opts.deps,
+  });
+  sup.onEvent((e) => events.push(e));
+  return {
+    clock,
+    spawner,
+    prober,
+    hosts,
+    lister,
+    logs,
+    events,
+    state,
+    sup,
+    dir,
+    settings,
+    fingerprints,
+    config: (profiles, s = {}) => ({
+      path: `${dir}/config.yaml`,
+      daemon: {
+        logLevel: "info",
+        logFile: `${dir}/log`,
+        pidFile: `${dir}/pid`,
+        socketPath: `${dir}/sock`,
+        stateDir: dir,
+      },
+      kubefwd: { ...settings, ...s },
+      profiles,
+    }),
+    dispose: async () => {
+      await sup.shutdown();
+      assert.equal(clock.pending, 0, "no timer left after shutdown");
+      assert.equal(spawner.alive.length, 0, "no child left after shutdown");
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Waits (in real time, bounded) for async work driven by fakes and real file I/O. */
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Lets queued promise callbacks run without advancing the fake clock. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setTimeout(r, 0));
+}
+
+function say(child: FakeChild, level: LogrusLevel, message: string): void {
+  child.stdout(formatLogrusLine(level, message, new Date(2026, 0, 1, 12)));
+}
+
+function portForward(
+  child: FakeChild,
+  ip: string,
+  host: string,
+  port: number,
+  pod: string,
+  podPort = "8080",
+) {
+  say(child, "INFO", `Port-Forward: ${ip.padStart(16)} ${host}:${port} to pod ${pod}:${podPort}`);
+}
+
+/** Makes a fake child answer SIGTERM like kubefwd: shutdown lines, `Clean exit`, exit 0. */
+function graceful(child: FakeChild): void {
+  child.onSignal = (sig) => {
+    if (sig !== "SIGTERM") return false;
+    say(child, "INFO", "Shutting down... (press Ctrl+C again to force)");
+    say(child, "INFO", "Clean exit");
+    child.exit(0);
+    return true;
+  };
+}
+
+/** The assembler holds a line until the next one or 100 ms of quiet. */
+function flushOutput(h: Harness): void {
+  h.clock.advance(100);
+}
+
+async function spawned(h: Harness, n: number): Promise<FakeChild> {
+  await until(() => h.spawner.children.length >= n, `spawn #${n}`);
+  return h.spawner.children[n - 1];
+}
+
+function st(h: Harness, name = "a") {
+  return h.sup.status([name])[0];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+Deno.test("start → running on the first Port-Forward; probe → up; argv, env, -z file, log attribution", async () => {
+  const h = await harness();
+  try {
+    const diff = h.sup.reconcile(h.config([profile("a")]));
+    assert.deepEqual(diff, { added: ["a"], removed: [], changed: [], unchanged: [] });
+    assert.equal(st(h).state, "starting");
+    const child = await spawned(h, 1);
+    const baseIp = h.state.profiles.a.baseIp;
+    assert.equal(baseIp, "127.3.27.1");
+    assert.equal(child.argv[0], h.settings.path);
+    const z = child.argv[child.argv.indexOf("-z") + 1];
+    assert.equal(z, `${h.dir}/fwdconf/a.fwdconf.yml`);
+    assert.match(await Deno.readTextFile(z), /^baseUnreservedIP: 127\.3\.27\.1$/m);
+    assert.ok(child.argv.includes("-a"), "1.25 gets -a");
+    assert.equal(child.env.HOME, "/home/u");
+    assert.match(child.env.PATH, /\/usr\/sbin/);
+    assert.equal(h.state.profiles.a.child?.pid, child.pid);
+
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    child.stderr("some stderr text\n");
+    flushOutput(h);
+    assert.equal(st(h).state, "running");
+    assert.deepEqual(st(h).forwards.map((f) => [f.hostname, f.ip, f.port, f.pod, f.state, f.namespace]), [
+      ["web", "127.3.27.1", 80, "web-1", "pending", "ns"],
+    ]);
+    h.clock.advance(500);
+    await settle();
+    assert.equal(st(h).forwards[0].state, "up");
+    assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000 });
+    assert.deepEqual(h.state.profiles.a.child?.announcedIps, ["127.3.27.1"]);
+
+    const childLines = h.logs.filter((l) => l.source !== "daemon");
+    assert.ok(
+      childLines.some((l) =>
+        l.profile === "a" && l.source === "stdout" && l.message.startsWith("Port-Forward:")
+      ),
+    );
+    assert.ok(
+      childLines.some((l) => l.profile === "a" && l.source === "stderr" && l.message === "some stderr text"),
+    );
+    assert.deepEqual(h.events.map((e) => `${e.from}>${e.to}`), ["stopped>starting", "starting>running"]);
+    const s = st(h);
+    assert.equal(s.pid, child.pid);
+    assert.equal(s.kubefwdVersion, "1.25.16");
+    assert.equal(s.baseIp, "127.3.27.1");
+    assert.equal(s.enabledSource, "config");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("crash → backoff on the exact schedule; counters; nextRetryAt", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")])); // initial 1000, ×2, jitter ±20 %, random 0.5 → exact
+    const expected = [1000, 2000, 4000, 8000, 16_000, 30_000, 30_000];
+    for (let i = 0; i < expected.length; i++) {
+      const child = await spawned(h, i + 1);
+      child.exit(null, "SIGKILL");
+      await until(() => st(h).state === "backoff", `backoff #${i + 1}`);
+      const s = st(h);
+      assert.equal(s.nextRetryAt, new Date(h.clock.now() + expected[i]).toISOString());
+      assert.equal(s.failures, i + 1);
+      assert.equal(s.restarts, i);
+      assert.equal(s.lastError, "kubefwd killed by SIGKILL");
+      h.clock.advance(expected[i] - 1);
+      await settle();
+      assert.equal(h.spawner.children.length, i + 1, `no respawn before ${expected[i]} ms`);
+      h.clock.advance(1);
+    }
+    await spawned(h, expected.length + 1);
+    assert.equal(st(h).restarts, expected.length);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("reset_after: a run of at least reset_after restarts the backoff from initial_delay", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    let child = await spawned(h, 1);
+    child.exit(2);
+    await until(() => st(h).state === "backoff", "backoff 1");
+    h.clock.advance(1000);
+    child = await spawned(h, 2);
+    child.exit(2);
+    await until(() => st(h).state === "backoff", "backoff 2");
+    assert.equal(st(h).nextRetryAt, new Date(h.clock.now() + 2000).toISOString());
+    h.clock.advance(2000);
+    child = await spawned(h, 3);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    assert.equal(st(h).state, "running");
+    h.clock.advance(60_000); // stable for reset_after
+    await settle();
+    child.exit(2);
+    await until(() => st(h).state === "backoff", "backoff 3");
+    assert.equal(st(h).nextRetryAt, new Date(h.clock.now() + 1000).toISOString());
+    assert.ok(st(h).totalUptimeSeconds! >= 60);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("not root → failed with a sudoers line; no restart loop", async () => {
+  const h = await harness({ isRoot: false, deps: { env: { PATH: "", USER: "alice" } } });
+  try {
+    // privilege none + not root: kubefwd runs directly and refuses.
+    h.sup.reconcile(h.config([profile("a")], { privilege: "none" }));
+    const child = await spawned(h, 1);
+    assert.equal(child.argv[0], h.settings.path, "no sudo with privilege none");
+    child.stdout(
+      formatLogrusLine(
+        "ERRO",
+        "\nThis program requires superuser privileges to run. These privileges are required",
+      ) +
+        "to add IP address aliases to your loopback interface.\n\nTry:\n - sudo -E kubefwd services (Unix)\n",
+    );
+    child.exit(0);
+    await until(() => st(h).state === "failed", "failed");
+    const s = st(h);
+    assert.match(s.lastError!, /alice ALL=\(root\) NOPASSWD: .*\/bin\/kubefwd/);
+    assert.match(s.lastError!, /privilege is "none"/);
+    h.clock.advance(3_600_000);
+    await settle();
+    assert.equal(h.spawner.children.length, 1, "no respawn");
+    // The user fixes it and starts again by hand.
+    const [r] = await h.sup.start(["a"]);
+    assert.equal(r.outcome, "started (was failed)");
+    await spawned(h, 2);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("via sudo: argv is sudo -n <abs kubefwd>; sudo refusal → failed, actionable", async () => {
+  const h = await harness({ isRoot: false });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    assert.deepEqual(child.argv.slice(0, 3), [`${h.dir}/bin/sudo`, "-n", h.settings.path]);
+    child.stderr("sudo: a password is required\n");
+    child.exit(1);
+    await until(() => st(h).state === "failed", "failed");
+    assert.match(st(h).lastError!, /sudo: a password is required/);
+    assert.match(st(h).lastError!, /visudo/);
+    // Stopping a via-sudo child signals sudo only, not its group.
+    await h.sup.start(["a"]);
+    const c2 = await spawned(h, 2);
+    await h.sup.stop(["a"]);
+    assert.deepEqual(c2.signals, [{ signal: "SIGTERM", group: false }]);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("permanent fatal → failed with the FATA text; re-armed by a kubeconfig change or a changed spec", async () => {
+  const h = await harness();
+  try {
+    const spec = profile("a");
+    h.sup.reconcile(h.config([spec]));
+    let child = await spawned(h, 1);
+    const fata = 'Error generating REST configuration: context was not found for specified context: "ctx"';
+    say(child, "FATA", fata);
+    child.exit(1);
+    await until(() => st(h).state === "failed", "failed");
+    assert.equal(st(h).lastError, fata);
+    h.clock.advance(60_000);
+    await settle();
+    assert.equal(h.spawner.children.length, 1, "permanent: no retry while nothing changes");
+
+    h.fingerprints[spec.kubeconfig] = "v2";
+    h.clock.advance(5000);
+    child = await spawned(h, 2);
+    assert.equal(st(h).state, "starting");
+    assert.equal(h.events.at(-1)!.reason, "kubeconfig changed");
+
+    say(child, "FATA", fata);
+    child.exit(1);
+    await until(() => st(h).state === "failed", "failed again");
+    const diff = h.sup.reconcile(h.config([{ ...spec, context: "other" }]));
+    assert.deepEqual(diff.changed, ["a"]);
+    child = await spawned(h, 3);
+    assert.equal(child.argv[child.argv.indexOf("-x") + 1], "other");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("max_attempts exceeded → failed", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, maxAttempts: 2 } })]));
+    for (let i = 1; i <= 3; i++) {
+      const child = await spawned(h, i);
+      say(
+        child,
+        "FATA",
+        "Error connecting to k8s cluster: dial tcp 10.0.0.1:443: connect: connection refused",
+      );
+      child.exit(1);
+      if (i < 3) {
+        await until(() => st(h).state === "backoff", `backoff ${i}`);
+        h.clock.advance(i === 1 ? 1000 : 2000);
+      }
+    }
+    await until(() => st(h).state === "failed", "failed");
+    assert.match(
+      st(h).lastError!,
+      /gave up after 2 restart attempts \(max_attempts 2\); last error: Error connecting/,
+    );
+    h.clock.advance(600_000);
+    await settle();
+    assert.equal(h.spawner.children.length, 3);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("1.22: a dead forward → degraded, restart after the debounce, counted as a reconnect", async () => {
+  const h = await harness({ version: "1.22.5" });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    assert.ok(!child.argv.includes("-a"), "1.22 has no -a");
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "api", 8080, "api-1");
+    flushOutput(h);
+    h.clock.advance(500);
+    await settle();
+    say(child, "ERRO", "Runtime: lost connection to pod");
+    say(child, "WARN", "Stopped forwarding pod web-1 for web.ns.ctx");
+    flushOutput(h);
+    assert.equal(st(h).state, "degraded");
+    assert.deepEqual(st(h).forwards.map((f) => `${f.hostname}:${f.state}`), ["api:up", "web:down"]);
+    graceful(child);
+    h.clock.advance(1899); // 100 ms already passed in flushOutput
+    await settle();
+    assert.equal(child.signals.length, 0, "debounce not over");
+    // 1.22 graceful exit leaves the dead forward's hosts line (#291): the daemon removes it.
+    h.hosts.text += "127.3.27.1 web web.ns\n127.3.27.2 api api.ns\n";
+    h.clock.advance(1);
+    await until(() => child.signals.length === 1, "SIGTERM");
+    const c2 = await spawned(h, 2);
+    assert.equal(c2.argv.join(" "), child.argv.join(" "));
+    const s = st(h);
+    assert.equal(s.restarts, 1);
+    assert.equal(s.failures, 0);
+    assert.ok(!h.events.some((e) => e.to === "backoff"), "no backoff for a reconnect");
+    assert.deepEqual(h.events.slice(-2).map((e) => `${e.from}>${e.to}`), [
+      "degraded>stopping",
+      "stopping>starting",
+    ]);
+    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.1"], hostnames: [] }]);
+    assert.equal(h.hosts.text, "127.0.0.1 localhost\n10.0.0.5 db.example\n127.3.27.2 api api.ns\n");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("1.25: one service failing N times within the window → child restart; spaced failures → none", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    // Two failures 61 s apart never reach 3 within 60 s.
+    for (let i = 0; i < 3; i++) {
+      say(child, "INFO", "Scheduling reconnection for web.ns.ctx in 1s");
+      flushOutput(h);
+      h.clock.advance(31_000);
+    }
+    await settle();
+    assert.equal(child.signals.length, 0, "3 failures spread over 93 s: no restart");
+    assert.equal(st(h).reconnects, 3);
+    for (let i = 0; i < 3; i++) {
+      say(child, "ERRO", "Lost connection to ns/web-1: lost connection to pod");
+      say(child, "INFO", "Scheduling reconnection for web.ns.ctx in 1s");
+      flushOutput(h);
+    }
+    await until(() => child.signals.length === 1, "restart");
+    await spawned(h, 2);
+    assert.equal(st(h).restarts, 1);
+    assert.equal(st(h).failures, 0);
+    assert.match(h.events.find((e) => e.to === "stopping")!.reason, /failed 3 times within 60 s/);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("ip_exhausted → child restart", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    say(
+      child,
+      "WARN",
+      "WARNING: error readying interface: IP generation has run out of bounds: cluster, namespace, or service count exceeds 255",
+    );
+    flushOutput(h);
+    await spawned(h, 2);
+    assert.match(h.events.find((e) => e.to === "stopping")!.reason, /ran out of IP addresses/);
+    assert.equal(st(h).failures, 0);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("unclean exit → exactly the announced addresses leave the hosts file; a clean stop touches nothing", async () => {
+  const h = await harness();
+  try {
+    h.hosts.text = "127.0.0.1 localhost\n127.4.27.1 other-profile\n127.3.27.1 web web.ns\n127.3.27.2 api\n";
+    h.sup.reconcile(h.config([profile("a")]));
+    let child = await spawned(h, 1);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "api", 80, "api-1");
+    flushOutput(h);
+    child.exit(null, "SIGKILL");
+    await until(() => h.hosts.calls.length === 1, "cleanup");
+    assert.deepEqual(h.hosts.calls[0], { ips: ["127.3.27.1", "127.3.27.2"], hostnames: [] });
+    assert.equal(h.hosts.text, "127.0.0.1 localhost\n127.4.27.1 other-profile\n");
+    await until(() => h.state.profiles.a.child === undefined, "child record cleared");
+
+    h.clock.advance(1000);
+    child = await spawned(h, 2);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    graceful(child);
+    const [r] = await h.sup.stop(["a"]);
+    assert.equal(r.outcome, "stopped");
+    assert.equal(st(h).state, "stopped");
+    assert.equal(h.hosts.calls.length, 1, "graceful v1.25 exit cleans itself");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("stop escalation: a SIGTERM-ignoring child gets a second SIGTERM then SIGKILL; hosts cleaned", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    child.exitOnTerm = false;
+    portForward(child, "127.3.27.9", "web", 80, "web-1");
+    flushOutput(h);
+    const stopping = h.sup.stop(["a"]);
+    await until(() => child.signals.length === 1, "first SIGTERM");
+    assert.equal(st(h).state, "stopping");
+    h.clock.advance(10_000);
+    await until(() => child.signals.length === 2, "second SIGTERM");
+    h.clock.advance(3000);
+    await stopping;
+    assert.deepEqual(child.signals.map((s) => `${s.signal}/${s.group}`), [
+      "SIGTERM/true",
+      "SIGTERM/true",
+      "SIGKILL/true",
+    ]);
+    assert.equal(st(h).state, "stopped");
+    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.9"], hostnames: [] }]);
+    assert.equal(st(h).failures, 0, "a stop is not a failure");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("excludes: resolved at every start into -f; a listing failure → backoff, no spawn", async () => {
+  const h = await harness();
+  try {
+    h.lister.services = { ns: ["web", "debug-a", "debug-b", "api"] };
+    h.sup.reconcile(h.config([profile("a", { excludeServices: ["debug-*", "literal"] })]));
+    let child = await spawned(h, 1);
+    assert.equal(
+      child.argv[child.argv.indexOf("-f") + 1],
+      "metadata.name!=debug-a,metadata.name!=debug-b,metadata.name!=literal",
+    );
+    h.lister.failWith = "connection refused";
+    child.exit(null, "SIGKILL");
+    await until(() => st(h).state === "backoff", "backoff after crash");
+    h.clock.advance(1000);
+    await until(() => st(h).state === "backoff" && st(h).failures === 2, "start failure → backoff");
+    assert.match(st(h).lastError!, /exclude_services could not be resolved.*connection refused/);
+    assert.equal(h.spawner.children.length, 1, "never spawned without the exclusions");
+    h.lister.failWith = undefined;
+    h.lister.services = { ns: ["web", "debug-c"] };
+    h.clock.advance(2000);
+    child = await spawned(h, 2);
+    assert.equal(child.argv[child.argv.indexOf("-f") + 1], "metadata.name!=debug-c,metadata.name!=literal");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("reconcile: added / removed / changed / unchanged", async () => {
+  const h = await harness();
+  try {
+    const a = profile("a");
+    const b = profile("b", { namespaces: ["nb"] });
+    const c = profile("c", { namespaces: ["nc"] });
+    h.sup.reconcile(h.config([a, b, c]));
+    await until(() => h.spawner.children.length === 3, "3 children");
+    const pidOf = (name: string) => st(h, name).pid;
+    const [pa, pb, pc] = [pidOf("a"), pidOf("b"), pidOf("c")];
+    assert.deepEqual(new Set([st(h, "a").baseIp, st(h, "b").baseIp, st(h, "c").baseIp]).size, 3);
+
+    const d = profile("d", { namespaces: ["nd"] });
+    const diff = h.sup.reconcile(h.config([{ ...a }, { ...b, labels: ["app=x"] }, d]));
+    assert.deepEqual(diff, { added: ["d"], removed: ["c"], changed: ["b"], unchanged: ["a"] });
+    await until(() => h.spawner.children.length === 5, "b restarted and d started");
+    await until(() => st(h, "b").state === "starting" && st(h, "b").pid !== pb, "b restarted");
+    assert.equal(pidOf("a"), pa, "unchanged profile untouched");
+    assert.ok(h.spawner.children.find((x) => x.pid === pc)!.signals.length > 0, "removed profile stopped");
+    assert.equal(h.sup.hasProfile("c"), false);
+    await until(() => h.state.profiles.c === undefined, "removed profile's state dropped");
+    assert.ok(h.spawner.children.some((x) => x.argv.includes("nd")));
+    assert.ok(h.spawner.children.find((x) => x.pid === st(h, "b").pid)!.argv.includes("app=x"));
+
+    // kubefwd settings changes restart everything that runs.
+    const diff2 = h.sup.reconcile(
+      h.config([{ ...a }, { ...b, labels: ["app=x"] }, d], { stopTimeoutMs: 5000 }),
+    );
+    assert.deepEqual(diff2.changed, ["a", "b", "d"]);
+    // Only `enabled` flipping in the config stops into disabled.
+    await until(() => h.spawner.alive.length === 3, "3 alive again");
+    const diff3 = h.sup.reconcile(
+      h.config([{ ...a, enabled: false }, { ...b, labels: ["app=x"] }, d], { stopTimeoutMs: 5000 }),
+    );
+    assert.deepEqual(diff3.changed, ["a"]);
+    await until(() => st(h, "a").state === "disabled", "a disabled");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("enable/disable persist in the state object and survive a reconcile and a new Supervisor", async () => {
+  const h = await harness();
+  try {
+    const cfg = h.config([profile("a"), profile("b", { enabled: false, namespaces: ["nb"] })]);
+    h.sup.reconcile(cfg);
+    await spawned(h, 1);
+    assert.equal(st(h, "b").state, "disabled");
+    assert.deepEqual(await h.sup.setEnabled(["a"], false), [{
+      profile: "a",
+      outcome: "disabled and stopped",
+    }]);
+    assert.equal(h.state.profiles.a.enabledOverride, false);
+    assert.equal(st(h, "a").state, "disabled");
+    assert.equal(st(h, "a").enabledSource, "cli");
+    assert.deepEqual(await h.sup.setEnabled(["b"], true), [{ profile: "b", outcome: "enabled and started" }]);
+    assert.equal(h.state.profiles.b.enabledOverride, true);
+    await spawned(h, 2);
+    assert.deepEqual(h.sup.reconcile(cfg).unchanged, ["a", "b"]);
+    assert.equal(st(h, "a").state, "disabled");
+
+    // A new daemon with the same state file honours the overrides and keeps the IP ranges.
+    const ips = [st(h, "a").baseIp, st(h, "b").baseIp];
+    await h.sup.shutdown();
+    const h2 = await harness({ state: h.state });
+    try {
+      h2.sup.reconcile(h2.config(cfg.profiles));
+      await spawned(h2, 1);
+      await settle();
+      assert.equal(h2.spawner.children.length, 1);
+      assert.equal(st(h2, "a").state, "disabled");
+      assert.equal(st(h2, "b").state, "starting");
+      assert.deepEqual([st(h2, "a").baseIp, st(h2, "b").baseIp], ips);
+    } finally {
+      await h2.dispose();
+    }
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("verbs: transient start of a disabled profile, stop, restart, unknown names", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(
+      h.config([profile("alpha", { enabled: false }), profile("beta", { namespaces: ["nb"] })]),
+    );
+    await spawned(h, 1);
+    const [r1] = await h.sup.start(["alpha"]);
+    assert.match(r1.outcome, /^started \(disabled in config/);
+    assert.equal(h.state.profiles.alpha.enabledOverride, undefined, "transient: not persisted");
+    await spawned(h, 2);
+    assert.deepEqual(await h.sup.stop(["alpha"]), [{ profile: "alpha", outcome: "stopped" }]);
+    assert.equal(st(h, "alpha").state, "disabled");
+    assert.deepEqual(await h.sup.stop(["alpha"]), [{ profile: "alpha", outcome: "already disabled" }]);
+    assert.deepEqual(await h.sup.start(["beta"]), [{ profile: "beta", outcome: "already starting" }]);
+    const [r2] = await h.sup.restart(["beta"]);
+    assert.equal(r2.outcome, "restarted");
+    await spawned(h, 3);
+    assert.equal(st(h, "beta").restarts, 1);
+    await assert.rejects(
+      () => h.sup.start(["btea"]),
+      (e: unknown) =>
+        e instanceof UserError && e.code === "unknown_profile" && /did you mean "beta"/.test(e.message) &&
+        /known profiles: alpha, beta/.test(e.message),
+    );
+    assert.throws(() => h.sup.status(["nope"]), UserError);
+    await assert.rejects(
+      () => h.sup.setEnabled([], true),
+      (e: unknown) => e instanceof UserError && e.code === "usage",
+    );
+    const details = h.sup.status(["beta"], { details: true })[0];
+    assert.ok(details.events && details.events.length > 0 && details.events.length <= 20);
+    assert.equal(h.sup.status().length, 2);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("output flood: log lines are rate-limited with a suppression notice; parsing still sees everything", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    let text = "";
+    for (let i = 0; i < 2000; i++) {
+      text += formatLogrusLine("WARN", `WARNING: Error in List pods for web.ns.ctx: x ${i}`);
+    }
+    child.stdout(text);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    const childLines = () => h.logs.filter((l) => l.profile === "a" && l.source === "stdout").length;
+    assert.ok(childLines() <= 401, `burst bounded: ${childLines()}`);
+    assert.equal(st(h).state, "running", "the Port-Forward line after the flood was still parsed");
+    h.clock.advance(1000);
+    const notice = h.logs.find((l) => l.source === "daemon" && /lines suppressed/.test(l.message));
+    assert.ok(notice, "suppression notice");
+    assert.match(notice.message, /^1600 kubefwd output lines suppressed/);
+    child.stdout(formatLogrusLine("INFO", "after the flood"));
+    flushOutput(h);
+    assert.ok(h.logs.some((l) => l.message === "after the flood"));
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("health probes: failures up to the threshold mark a forward down → degraded → back to running", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    h.clock.advance(500);
+    await settle();
+    assert.equal(st(h).forwards[0].state, "up");
+    h.prober.set("127.3.27.1", 80, false);
+    h.clock.advance(10_000);
+    await settle();
+    assert.equal(st(h).state, "running", "one failure is below the threshold of 2");
+    h.clock.advance(10_000);
+    await settle();
+    assert.equal(st(h).state, "degraded");
+    h.prober.set("127.3.27.1", 80, true);
+    h.clock.advance(10_000);
+    await settle();
+    assert.equal(st(h).state, "running");
+    // A replacement Port-Forward line (v1.23+ pod rollout) updates ip and pod in place.
+    say(child, "WARN", "Pod web-1 deleted, resyncing the web.ns.ctx service pods.");
+    portForward(child, "127.3.27.2", "web", 80, "web-2");
+    flushOutput(h);
+    assert.deepEqual(st(h).forwards.map((f) => [f.ip, f.pod, f.state]), [["127.3.27.2", "web-2", "pending"]]);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("no forwards announced: running after the startup grace", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    await spawned(h, 1);
+    h.clock.advance(19_999);
+    assert.equal(st(h).state, "starting");
+    h.clock.advance(1);
+    assert.equal(st(h).state, "running");
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("spawn failure (binary vanished) → backoff; version detection failure → backoff", async () => {
+  let fail = true;
+  const h = await harness({
+    deps: {
+      detectVersion: () =>
+        fail ? Promise.reject(new Error("kubefwd version quiet exited with code 1")) : Promise.resolve(
+          parseKubefwdVersion("1.25.16"),
+        ),
+    },
+  });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    await until(() => st(h).state === "backoff", "backoff");
+    assert.match(st(h).lastError!, /cannot detect the kubefwd version/);
+    fail = false;
+    h.spawner.failNext = new Deno.errors.NotFound("gone");
+    h.clock.advance(1000);
+    await until(() => st(h).state === "backoff" && st(h).failures === 2, "spawn failure → backoff");
+    assert.match(st(h).lastError!, /cannot start/);
+    h.clock.advance(2000);
+    await spawned(h, 1);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("shutdown stops every child in parallel and leaves no timer", async () => {
+  const h = await harness();
+  h.sup.reconcile(h.config([profile("a"), profile("b", { namespaces: ["nb"] })]));
+  await until(() => h.spawner.children.length === 2, "2 children");
+  // b goes to backoff: its retry timer must be cleared too.
+  h.spawner.children.find((c) => c.pid === st(h, "b").pid)!.exit(1);
+  await until(() => st(h, "b").state === "backoff", "b backoff");
+  await h.sup.shutdown();
+  assert.equal(st(h, "a").state, "stopped");
+  assert.equal(st(h, "b").state, "stopped");
+  await assert.rejects(() => h.sup.start(["a"]), UserError);
+  await h.dispose();
+});
