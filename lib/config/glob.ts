@@ -1,7 +1,8 @@
 /**
- * Glob patterns for `exclude_services`: `*`, `?`, `[abc]`, `[a-z]`, `[!x]` (also `[^x]`), and `\`
- * to escape. Validation (every syntax error found before the daemon runs) and matching live together so
- * that what validates is exactly what matches. Dependency-free: the daemon imports the matcher.
+ * Glob patterns for `exclude_services`: `*`, `?`, `[abc]`, `[a-z]`, `[!x]` (also `[^x]`); every other
+ * character, backslash included, is literal (service names are DNS labels: nothing needs escaping).
+ * Validation and matching live together so that what validates is exactly what matches; on every
+ * pattern this validator accepts, lib/kubefwd/exclude.ts's matcher agrees too. Dependency-free.
  */
 
 /** A syntax problem with its 0-based character index. */
@@ -22,13 +23,7 @@ function parse(pattern: string): { parts: Part[] } | { error: GlobError } {
   let i = 0;
   while (i < pattern.length) {
     const c = pattern[i];
-    if (c === "\\") {
-      if (i + 1 >= pattern.length) {
-        return { error: { message: 'pattern ends with an unescaped "\\"', index: i } };
-      }
-      parts.push({ kind: "literal", char: pattern[i + 1], index: i + 1 });
-      i += 2;
-    } else if (c === "*") {
+    if (c === "*") {
       parts.push({ kind: "any" });
       i++;
     } else if (c === "?") {
@@ -45,28 +40,19 @@ function parse(pattern: string): { parts: Part[] } | { error: GlobError } {
       const items: (string | [string, string])[] = [];
       let closed = false;
       while (i < pattern.length) {
-        let ch = pattern[i];
+        const ch = pattern[i];
         if (ch === "]") {
           closed = true;
           i++;
           break;
         }
-        if (ch === "\\") {
-          if (i + 1 >= pattern.length) break;
-          ch = pattern[++i];
-        }
         if (pattern[i + 1] === "-" && i + 2 < pattern.length && pattern[i + 2] !== "]") {
-          let hi = pattern[i + 2];
-          let skip = 3;
-          if (hi === "\\" && i + 3 < pattern.length) {
-            hi = pattern[i + 3];
-            skip = 4;
-          }
+          const hi = pattern[i + 2];
           if (hi < ch) {
             return { error: { message: `reversed range "${ch}-${hi}" in character class`, index: i } };
           }
           items.push([ch, hi]);
-          i += skip;
+          i += 3;
         } else {
           items.push(ch);
           i++;
