@@ -135,30 +135,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   for (const w of loaded.warnings) info(w, "warn");
   const state = loaded.state;
 
-  // Children of a previous daemon that died without stopping them (kill -9, crash, power loss).
-  const orphans = Object.entries(state.profiles).filter(([, p]) => p.child);
-  if (orphans.length > 0) {
-    const hosts = hostsFileFor(config.kubefwd);
-    for (const [name, profile] of orphans) {
-      const child = profile.child!;
-      const report = await killOrphans([child]);
-      info(
-        `previous daemon left kubefwd of profile ${name} (pid ${child.pid}): ${JSON.stringify(report)}`,
-        "warn",
-      );
-      if (child.announcedIps.length || child.announcedHostnames.length) {
-        try {
-          const removed = await hosts.removeEntries(child.announcedIps, child.announcedHostnames);
-          info(`removed ${removed} stale hosts entries of profile ${name}`);
-        } catch (e) {
-          info(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`, "error");
-        }
-      }
-      delete profile.child;
-    }
-    await store.save(state);
-  }
-
   const supervisor = new Supervisor({
     spawner: new DenoSpawner(),
     clock: realClock,
@@ -294,6 +270,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGHUP", onHup);
+
+  // Children of a previous daemon that died without stopping them (kill -9, crash, power loss).
+  // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
+  const orphans = Object.entries(state.profiles).filter(([, p]) => p.child);
+  if (orphans.length > 0) {
+    const hosts = hostsFileFor(config.kubefwd);
+    for (const [name, profile] of orphans) {
+      const child = profile.child!;
+      const report = await killOrphans([child], { termWaitMs: config.kubefwd.stopTimeoutMs });
+      info(
+        `previous daemon left kubefwd of profile ${name} (pid ${child.pid}): ${JSON.stringify(report)}`,
+        "warn",
+      );
+      if (child.announcedIps.length || child.announcedHostnames.length) {
+        try {
+          const removed = await hosts.removeEntries(child.announcedIps, child.announcedHostnames);
+          info(`removed ${removed} stale hosts entries of profile ${name}`);
+        } catch (e) {
+          info(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`, "error");
+        }
+      }
+      delete profile.child;
+    }
+    await store.save(state);
+  }
 
   supervisor.reconcile(config);
   await done;

@@ -120,11 +120,33 @@ function normalizeCmdline(s: string): string {
   return s.replace(/\0+$/, "");
 }
 
-/** Whether /proc shows `pid` running exactly the recorded command line (zombies and reused pids do not). */
+const KUBEFWD_VERBS = new Set(["svc", "svcs", "services"]);
+
+/**
+ * Whether a /proc cmdline is the recorded spawn. Wrappers exec away after the spawn (`setpriv … --`, a
+ * shell script that execs the binary), so an exact match is not required: the current arguments must end
+ * with the recorded kubefwd arguments from the `svc` verb on, which include the profile's own `-z` file
+ * path and so cannot match another program or another profile.
+ */
+export function sameCommand(currentCmdline: string, recordedCmdline: string): boolean {
+  const current = normalizeCmdline(currentCmdline);
+  const recorded = normalizeCmdline(recordedCmdline);
+  if (current === recorded) return true;
+  const recordedArgs = recorded.split("\0");
+  const verb = recordedArgs.findIndex((a) => KUBEFWD_VERBS.has(a));
+  if (verb < 0) return false;
+  const tail = recordedArgs.slice(verb);
+  if (!tail.some((a) => a.endsWith(".fwdconf.yml"))) return false;
+  const currentArgs = current.split("\0");
+  if (currentArgs.length < tail.length) return false;
+  return currentArgs.slice(currentArgs.length - tail.length).every((a, i) => a === tail[i]);
+}
+
+/** Whether /proc shows `pid` running the recorded command (zombies and reused pids do not). */
 export function isSameProcess(pid: number, recordedCmdline: string): boolean {
   const current = readCmdline(pid);
   if (current === null || current === "") return false;
-  return normalizeCmdline(current) === normalizeCmdline(recordedCmdline);
+  return sameCommand(current, recordedCmdline);
 }
 
 function parseStat(text: string): { ppid: number; pgrp: number; state: string } | null {
@@ -265,7 +287,7 @@ export function killOrphans(children: OwnedChild[], opts: KillOrphansOptions = {
     const { pid, cmdline } = child;
     const current = readCmdline(pid);
     if (current === null || current === "") return { pid, outcome: "gone" };
-    if (normalizeCmdline(current) !== normalizeCmdline(cmdline)) {
+    if (!sameCommand(current, cmdline)) {
       return {
         pid,
         outcome: "not_ours",

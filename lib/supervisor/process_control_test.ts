@@ -7,6 +7,7 @@ import {
   killOrphans,
   processGroupMembers,
   readCmdline,
+  sameCommand,
   stopChild,
 } from "./process_control.ts";
 import { DenoSpawner, FakeSpawner } from "./spawner.ts";
@@ -275,4 +276,34 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
       await c.status;
     }
   }
+});
+
+Deno.test("sameCommand: wrappers that exec away still match; other programs and profiles do not", () => {
+  const recorded = cmdlineOf([
+    "/usr/bin/setpriv",
+    "--pdeathsig",
+    "TERM",
+    "--",
+    "/usr/local/bin/kubefwd",
+    "svc",
+    "-n",
+    "team",
+    "-z",
+    "/state/fwdconf/alpha.fwdconf.yml",
+  ]);
+  const tail = ["svc", "-n", "team", "-z", "/state/fwdconf/alpha.fwdconf.yml"];
+  assert.ok(sameCommand(recorded + "\0", recorded));
+  assert.ok(sameCommand(["/usr/local/bin/kubefwd", ...tail].join("\0") + "\0", recorded));
+  assert.ok(sameCommand(["deno", "run", "-A", "/x/kubefwd_sim.ts", ...tail].join("\0"), recorded));
+  assert.ok(sameCommand(["sudo", "-n", "/usr/local/bin/kubefwd", ...tail].join("\0"), recorded));
+  assert.ok(
+    !sameCommand(
+      ["/usr/local/bin/kubefwd", ...tail.slice(0, -1), "/state/fwdconf/beta.fwdconf.yml"].join("\0"),
+      recorded,
+    ),
+  );
+  assert.ok(!sameCommand(["sleep", "100"].join("\0"), recorded));
+  assert.ok(
+    !sameCommand(["kubefwd", "svc", "-n", "team"].join("\0"), cmdlineOf(["kubefwd", "svc", "-n", "other"])),
+  );
 });
