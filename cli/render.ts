@@ -2,9 +2,8 @@
  * Human rendering: ANSI colours (only when allowed), aligned tables, durations and ages. Kept free of
  * dependencies; colour decisions come from the CLI context.
  */
+import { stripAnsi } from "../lib/kubefwd/output.ts";
 import type { ForwardState, ProfileState } from "../lib/supervisor/types.ts";
-
-const ANSI = /\x1b\[[0-9;]*m/g;
 
 /** Colour helpers bound to one on/off decision. */
 export interface Painter {
@@ -32,7 +31,7 @@ export function painter(enabled: boolean): Painter {
 
 /** Visible width of a string that may contain ANSI colour codes. */
 export function visibleWidth(s: string): number {
-  return [...s.replace(ANSI, "")].length;
+  return [...stripAnsi(s)].length;
 }
 
 /** Align rows into columns separated by two spaces; the header row is printed as given. */

@@ -99,7 +99,7 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
 }
 
 /** Make sure the daemon runs, starting it if needed; returns whether it was started now. */
-async function ensureDaemon(ctx: CliContext, loc: DaemonLocation): Promise<boolean> {
+async function ensureDaemon(loc: DaemonLocation): Promise<boolean> {
   if (await isDaemonRunning(loc.settings.socketPath)) return false;
   await startDetachedDaemon(loc);
   return true;
@@ -159,7 +159,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         else ctx.out(`daemon started (pid ${pid}, socket ${loc.settings.socketPath})`);
         return;
       }
-      await ensureDaemon(ctx, loc);
+      await ensureDaemon(loc);
       const client = await connect(ctx, loc);
       try {
         await runProfileVerb(ctx, client, "start", profiles);

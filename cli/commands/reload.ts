@@ -4,7 +4,7 @@ import type { CliContext } from "../context.ts";
 import { withClient } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Diagnostic } from "../../lib/config/types.ts";
-import { formatDiagnosticLine } from "./diagnostics.ts";
+import { formatDiagnosticLine } from "../../lib/config/format.ts";
 
 /** Register `reload`. */
 export function registerReloadCommand(program: Command, ctx: CliContext): void {
@@ -25,7 +25,7 @@ export function registerReloadCommand(program: Command, ctx: CliContext): void {
             part("unchanged", result.unchanged),
           ].filter(Boolean).join("; ");
           ctx.out(`reloaded${summary ? ` — ${summary}` : ""}`);
-          for (const w of result.warnings) ctx.err(formatDiagnosticLine("warning", w));
+          for (const w of result.warnings) ctx.err(formatDiagnosticLine("config", w, "warning", g.color));
         } catch (err) {
           if (err instanceof UserError && err.code === "config_invalid") {
             const details = err.details as
@@ -35,7 +35,9 @@ export function registerReloadCommand(program: Command, ctx: CliContext): void {
               ctx.json({ error: { code: err.code, message: err.message }, errors: details?.errors ?? [] });
             } else {
               ctx.err(`error: ${err.message}`);
-              for (const d of details?.errors ?? []) ctx.err(formatDiagnosticLine("error", d, details?.file));
+              for (const d of details?.errors ?? []) {
+                ctx.err(formatDiagnosticLine(details?.file ?? "config", d, "error", g.color));
+              }
             }
             throw new UserError("config_invalid", err.message, { details: { alreadyPrinted: true } });
           }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { stripAnsi } from "../kubefwd/output.ts";
 import { codeFrame, formatDiagnosticLine, formatHuman, keyPathText, toValidateJson } from "./format.ts";
 import type { LoadResult } from "./types.ts";
 
@@ -18,7 +19,7 @@ Deno.test("formatDiagnosticLine: file:line:col: severity: path: message", () => 
   );
   const colored = formatDiagnosticLine("c.yaml", d, "error", true);
   assert.ok(colored.includes("\x1b[31;1merror\x1b[0m"));
-  assert.equal(colored.replace(/\x1b\[[0-9;]*m/g, ""), "c.yaml:2:3: error: daemon.log_levl: unknown key");
+  assert.equal(stripAnsi(colored), "c.yaml:2:3: error: daemon.log_levl: unknown key");
 });
 
 Deno.test("codeFrame points at the column, keeping tabs for alignment", () => {

@@ -12,11 +12,11 @@ Deno.test("starter config lists contexts, uses the current one, and validates cl
     contexts: [{ name: "prod" }, { name: "dev-cluster", namespace: "team-a" }, { name: "weird: name" }],
     currentContext: "dev-cluster",
   });
-  assert.match(text, /#   - prod\n/);
-  assert.match(text, /#   - dev-cluster \(current, namespace team-a\)\n/);
-  assert.match(text, /    context: dev-cluster\n/);
-  assert.match(text, /    namespaces: \[team-a\]/);
-  assert.match(text, /    enabled: false/);
+  assert.match(text, /# {3}- prod\n/);
+  assert.match(text, /# {3}- dev-cluster \(current, namespace team-a\)\n/);
+  assert.match(text, / {4}context: dev-cluster\n/);
+  assert.match(text, / {4}namespaces: \[team-a\]/);
+  assert.match(text, / {4}enabled: false/);
   const r = await loadConfigText(text, {
     file: "/home/u/.config/kubefwd-daemon/config.yaml",
     env,

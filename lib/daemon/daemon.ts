@@ -6,6 +6,7 @@
 import { realClock } from "../clock.ts";
 import { defaultConfigPath, defaultDaemonSettings } from "../config/paths.ts";
 import { defaultKubefwdSettings } from "../config/defaults.ts";
+import { formatDiagnosticLine } from "../config/format.ts";
 import type { Diagnostic, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
 import { type HandlerContext, startIpcServer } from "../ipc/server.ts";
@@ -34,11 +35,6 @@ export interface DaemonOptions {
 
 function isRoot(): boolean {
   return Deno.uid() === 0;
-}
-
-function formatDiagnostic(file: string, d: Diagnostic, severity: string): string {
-  const where = [file, d.line, d.column].filter((x) => x !== undefined).join(":");
-  return `${where}: ${severity}: ${d.path.length ? d.path.join(".") + ": " : ""}${d.message}`;
 }
 
 type LoadOutcome =
@@ -103,7 +99,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   if (outcome.kind === "invalid") {
     console.error(`error: config ${outcome.file} is invalid (${outcome.errors.length} errors):`);
-    for (const d of outcome.errors) console.error(formatDiagnostic(outcome.file, d, "error"));
+    for (const d of outcome.errors) console.error(formatDiagnosticLine(outcome.file, d, "error"));
     return 4;
   }
   let config = outcome.config;
@@ -128,7 +124,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       "warn",
     );
   }
-  for (const w of outcome.warnings) info(formatDiagnostic(configPath, w, "warning"), "warn");
+  for (const w of outcome.warnings) info(formatDiagnosticLine(configPath, w, "warning"), "warn");
 
   const store = new StateStore(`${settings.stateDir}/state.json`);
   const loaded = await store.load();
@@ -157,7 +153,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     const next = await loadConfig(configPath, opts.socketPath);
     if (next.kind === "invalid") {
       info(`reload rejected: ${next.errors.length} config errors; keeping the running config`, "error");
-      for (const d of next.errors) info(formatDiagnostic(next.file, d, "error"), "error");
+      for (const d of next.errors) info(formatDiagnosticLine(next.file, d, "error"), "error");
       throw new UserError(
         "config_invalid",
         `config ${next.file} has ${next.errors.length} error(s); nothing was changed`,

@@ -7,43 +7,10 @@
  */
 import type { ProfileSpec } from "../config/types.ts";
 import { selfCommand } from "../self_command.ts";
+import { globToRegExp } from "../config/glob.ts";
 
-/**
- * Compiles a shell-style glob to an anchored RegExp: `*` any run, `?` one char, `[abc]`, `[a-z]`,
- * `[!x]`/`[^x]` classes; everything else literal. An unclosed `[` is a literal bracket.
- */
-export function globToRegExp(pattern: string): RegExp {
-  let re = "^";
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i];
-    if (ch === "*") {
-      re += ".*";
-    } else if (ch === "?") {
-      re += ".";
-    } else if (ch === "[") {
-      let j = i + 1;
-      if (pattern[j] === "!" || pattern[j] === "^") j++;
-      if (pattern[j] === "]") j++; // a leading ] is a member
-      while (j < pattern.length && pattern[j] !== "]") j++;
-      if (j >= pattern.length) {
-        re += "\\[";
-        continue;
-      }
-      let body = pattern.slice(i + 1, j);
-      let negate = false;
-      if (body.startsWith("!") || body.startsWith("^")) {
-        negate = true;
-        body = body.slice(1);
-      }
-      const escaped = body.replace(/[\\\]\[^]/g, (c) => "\\" + c);
-      re += `[${negate ? "^" : ""}${escaped}]`;
-      i = j;
-    } else {
-      re += ch.replace(/[.+^${}()|\\\/]/g, (c) => "\\" + c);
-    }
-  }
-  return new RegExp(re + "$");
-}
+/** One glob dialect for validation and matching: the config validator rejects what this cannot compile. */
+export { globToRegExp };
 
 /** True when `pattern` contains glob syntax (so it needs the service list to resolve). */
 export function isGlob(pattern: string): boolean {

@@ -69,7 +69,7 @@ Deno.test("config validate: an invalid file prints every diagnostic and exits 4 
   const text = r.err.join("\n");
   assert.match(text, /many_problems.yaml:3:3: error: daemon.log_levl: unknown key "log_levl"/);
   assert.match(text, /14 errors and \d+ warnings? in /); // the mode warning depends on the checkout
-  assert.match(text, / 3 \|   log_levl: info\n +\|   \^/, "code frames are printed");
+  assert.match(text, / 3 \| {3}log_levl: info\n +\| {3}\^/, "code frames are printed");
   assert.deepEqual(r.out, []);
 });
 

@@ -22,7 +22,7 @@ const SCENARIO = {
 function profiles(env: TestEnv): string {
   const p = (name: string, ns: string) =>
     `  ${name}:\n    kubeconfig: ${env.dir}/.kube/config\n    context: sim\n    namespaces: [${ns}]\n` +
-    "    retry: { initial_delay: 100ms, max_delay: 500ms }\n    health: { interval: 500ms, timeout: 500ms }\n";
+    "    retry: { initial_delay: 100ms, max_delay: 500ms }\n    health: { interval: 1s, timeout: 1s, failure_threshold: 3 }\n";
   return env.configHeader() + "profiles:\n" + p("alpha", "team-a") + p("beta", "team-b");
 }
 

@@ -38,7 +38,7 @@ async function runningWithForwards(env: TestEnv, name: string): Promise<ProfileS
 Deno.test("daemon verbs through the real CLI", async (t) => {
   const env = await TestEnv.create({ scenario: SCENARIO });
   const fast =
-    "    retry: { initial_delay: 200ms, max_delay: 1s }\n    health: { interval: 500ms, timeout: 500ms }\n";
+    "    retry: { initial_delay: 200ms, max_delay: 1s }\n    health: { interval: 1s, timeout: 1s, failure_threshold: 3 }\n";
   const config = (profiles: string) => env.configHeader() + "profiles:\n" + profiles;
   await env.writeConfig(
     config(profileYaml(env, "alpha", "team-a", fast) + profileYaml(env, "beta", "team-b", fast)),
