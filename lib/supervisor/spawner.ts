@@ -52,7 +52,8 @@ export interface DenoSpawnerOptions {
   /**
    * Wrap the command in `setpriv --pdeathsig TERM --` (Linux with util-linux setpriv only), so kubefwd gets
    * SIGTERM and cleans up if the daemon is SIGKILLed. When kubefwd runs via sudo the wrapper goes before sudo,
-   * which relays the SIGTERM. Default true.
+   * but the kernel clears the parent-death signal when a set-user-ID program (sudo) is exec'd, so there the
+   * guard is inert and only the orphan cleanup at the next daemon start (killOrphans) helps. Default true.
    */
   parentDeathGuard?: boolean;
   /** Path of setpriv; default /usr/bin/setpriv. */
