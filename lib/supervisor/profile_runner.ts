@@ -409,6 +409,16 @@ export class ProfileRunner {
     }
   }
 
+  /** A bug in this module: logged with its stack, never allowed to take the daemon down. */
+  #internalError(where: string, e: unknown): void {
+    const err = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
+    try {
+      this.#daemonLog("error", `internal error in ${where}: ${err}`);
+    } catch {
+      // the log itself failed; nothing more to do
+    }
+  }
+
   #daemonLog(level: LogEntry["level"], message: string): void {
     this.#deps.log.write({
       at: iso(this.#deps.clock.now()),
@@ -429,7 +439,7 @@ export class ProfileRunner {
     this.#failedFingerprint = undefined;
     const gen = ++this.#gen;
     this.#transition("starting", reason);
-    void this.#prepareAndSpawn(gen);
+    this.#prepareAndSpawn(gen).catch((e) => this.#internalError("start", e));
   }
 
   async #prepareAndSpawn(gen: number): Promise<void> {
@@ -563,7 +573,14 @@ export class ProfileRunner {
         );
       }
     }, this.#deps.tuning.startupGraceMs);
-    handle.exited.then((status) => this.#onExit(run, status));
+    handle.exited.then((status) => {
+      try {
+        this.#onExit(run, status);
+      } catch (e) {
+        this.#internalError("exit handling", e);
+        run.resolveDone();
+      }
+    });
   }
 
   #newRun(gen: number, kubefwdPath: string, viaSudo: boolean, version: KubefwdVersion): Run {
@@ -656,24 +673,35 @@ export class ProfileRunner {
       if (this.#state !== "failed" || gen !== this.#gen || this.#disposed) return;
       if (this.#failedFingerprint === undefined) this.#failedFingerprint = fp;
       else if (fp !== this.#failedFingerprint) {
-        void this.#enqueue(() => {
+        this.#enqueue(() => {
           if (this.#state === "failed" && gen === this.#gen && !this.#disposed) {
             this.#attempt = 0;
             this.#launch("kubeconfig changed");
           }
           return Promise.resolve();
-        });
+        }).catch((e) => this.#internalError("re-arm", e));
         return;
       }
-      this.#watchTimer = this.#deps.clock.setTimeout(() => void poll(), this.#deps.tuning.kubeconfigPollMs);
+      this.#watchTimer = this.#deps.clock.setTimeout(
+        () => poll().catch((e) => this.#internalError("kubeconfig watch", e)),
+        this.#deps.tuning.kubeconfigPollMs,
+      );
     };
-    void poll();
+    poll().catch((e) => this.#internalError("kubeconfig watch", e));
   }
 
   // -------------------------------------------------------------------------------------------------------
   // Output
 
   #onLine(run: Run, line: KubefwdLine): void {
+    try {
+      this.#handleLine(run, line);
+    } catch (e) {
+      this.#internalError("output handling", e);
+    }
+  }
+
+  #handleLine(run: Run, line: KubefwdLine): void {
     this.#logChildLine(line);
     if (line.stream === "stdout" && line.message.startsWith("Forced shutdown")) run.sawForcedShutdown = true;
     let event: KubefwdEvent;
@@ -905,7 +933,7 @@ export class ProfileRunner {
     run.probeTimer = clock.setTimeout(() => {
       run.probeTimer = undefined;
       run.probeDueAt = undefined;
-      void this.#probeRound(run);
+      this.#probeRound(run).catch((e) => this.#internalError("health probe", e));
     }, delayMs);
   }
 
@@ -978,14 +1006,14 @@ export class ProfileRunner {
   #requestChildRestart(run: Run, reason: string): void {
     if (run.restartRequested || this.#run !== run || run.exit !== undefined) return;
     run.restartRequested = true;
-    void this.#enqueue(async () => {
+    this.#enqueue(async () => {
       if (this.#run !== run || run.exit !== undefined || run.stoppedByUs || this.#disposed) return;
       this.#deps.persisted.counters.restarts++;
       this.#deps.persist();
       await this.#stopNow(`restarting: ${reason}`, "stopped", true);
       if (this.#disposed) return;
       this.#launch(`restart: ${reason}`);
-    });
+    }).catch((e) => this.#internalError("restart", e));
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -185,12 +185,14 @@ export class Supervisor {
       }
       if (!specChanged && !enabledChanged) {
         // Only the config's `enabled` changed, and the CLI override hides it: nothing to do but remember.
-        void existing.update(spec, settings, { specChanged: false, enabledChanged: false });
+        existing.update(spec, settings, { specChanged: false, enabledChanged: false }).catch((e) =>
+          this.#logError(`applying the new config of ${spec.name}: ${(e as Error).message}`)
+        );
         result.unchanged.push(spec.name);
         continue;
       }
       result.changed.push(spec.name);
-      void existing.update(spec, settings, { specChanged, enabledChanged }).catch((e) =>
+      existing.update(spec, settings, { specChanged, enabledChanged }).catch((e) =>
         this.#logError(`applying the new config of ${spec.name}: ${(e as Error).message}`)
       );
     }
