@@ -821,3 +821,27 @@ Deno.test("shutdown stops every child in parallel and leaves no timer", async ()
   await assert.rejects(() => h.sup.start(["a"]), UserError);
   await h.dispose();
 });
+
+Deno.test("child starts are staggered across profiles; shutdown while one waits does not hang", async () => {
+  const h = await harness({ deps: { tuning: { startStaggerMs: 1500 } } });
+  try {
+    h.sup.reconcile(h.config([profile("a"), profile("b", { namespaces: ["nb"] })]));
+    await spawned(h, 1);
+    await settle();
+    assert.equal(h.spawner.children.length, 1, "second start waits for the first one's stagger");
+    h.clock.advance(1499);
+    await settle();
+    assert.equal(h.spawner.children.length, 1);
+    h.clock.advance(1);
+    await spawned(h, 2);
+    // A third profile waits behind b; shutting down now must not deadlock on the gate.
+    h.sup.reconcile(
+      h.config([profile("a"), profile("b", { namespaces: ["nb"] }), profile("c", { namespaces: ["nc"] })]),
+    );
+    await settle();
+    assert.equal(h.spawner.children.length, 2);
+  } finally {
+    await h.dispose();
+  }
+  assert.equal(h.spawner.children.length, 2, "c never spawned after shutdown");
+});
