@@ -279,9 +279,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         `previous daemon left kubefwd of profile ${name} (pid ${child.pid}): ${JSON.stringify(report)}`,
         "warn",
       );
-      if (child.announcedIps.length || child.announcedHostnames.length) {
+      // By IP only: kubefwd moves a hostname to its newest line, so a short name may now belong to
+      // another profile's live line.
+      if (child.announcedIps.length) {
         try {
-          const removed = await hosts.removeEntries(child.announcedIps, child.announcedHostnames);
+          const removed = await hosts.removeEntries(child.announcedIps, []);
           info(`removed ${removed} stale hosts entries of profile ${name}`);
         } catch (e) {
           info(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`, "error");

@@ -18,11 +18,13 @@ function rssKb(pid: number): number {
 }
 
 const settleSeconds = Number(Deno.env.get("BENCH_SETTLE_SECONDS") ?? "60");
-const scenario = {
-  namespaces: {
-    team: { services: [{ name: "api", ports: [{ port: 80 }] }, { name: "web", ports: [{ port: 8080 }] }] },
-  },
+const team = {
+  services: [
+    { name: "api", ports: [{ port: 80 }], pods: ["api-1"] },
+    { name: "web", ports: [{ port: 8080 }], pods: ["web-1"] },
+  ],
 };
+const scenario = { namespaces: { team0: team, team1: team, team2: team } };
 const env = await TestEnv.create({ scenario });
 try {
   await env.writeConfig(
