@@ -86,3 +86,80 @@ Deno.test("CLI contract", async (t) => {
     await env.cleanup();
   }
 });
+
+Deno.test("config validate through the real CLI: every error located, exit 4, JSON shape", async () => {
+  const env = await TestEnv.create();
+  try {
+    const fixture = new URL("../fixtures/configs/invalid/camel_case_keys.yaml", import.meta.url).pathname;
+    const expected = JSON.parse(await Deno.readTextFile(fixture + ".expected.json"));
+    const human = await env.cli("config", "validate", fixture);
+    assert.equal(human.code, 4);
+    for (const e of expected.errors) {
+      assert.ok(
+        (human.stdout + human.stderr).includes(
+          `${fixture}:${e.line}:${e.column}: error: ${e.path.join(".")}: `,
+        ),
+        `location of ${e.path.join(".")}`,
+      );
+    }
+    const json = await env.cli("config", "validate", fixture, "--json");
+    assert.equal(json.code, 4);
+    const body = JSON.parse(json.stdout);
+    assert.deepEqual(Object.keys(body).sort(), ["errors", "valid", "warnings"]);
+    assert.equal(body.valid, false);
+    assert.deepEqual(
+      body.errors.map((e: { path: string[]; line: number; column: number }) => [e.path, e.line, e.column]),
+      expected.errors.map((
+        e: { path: string[]; line: number; column: number },
+      ) => [e.path, e.line, e.column]),
+    );
+    const valid = new URL("../fixtures/configs/valid/documented_example.yaml", import.meta.url).pathname;
+    const ok = await env.cli("--json", "config", "validate", valid);
+    assert.equal(ok.code, 0, ok.stdout);
+    assert.equal(JSON.parse(ok.stdout).valid, true);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+Deno.test("the daemon without a config file runs with no profiles and says how to create one", async () => {
+  const env = await TestEnv.create();
+  try {
+    await env.startDaemon();
+    const status = await env.status();
+    assert.deepEqual(status.profiles, []);
+    const human = await env.cli("status");
+    assert.match(human.stdout, /no profiles configured/);
+    const logs = await env.cli("logs");
+    assert.match(logs.stdout, /no config file at .*config\.yaml.*config init/);
+    assert.equal((await env.cli("stop")).code, 0);
+    const exit = await env.daemonExit();
+    assert.equal(exit.code, 0);
+    assert.match(exit.output, /no config file at/);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+Deno.test("the daemon refuses an invalid config with exit 4 and located errors", async () => {
+  const env = await TestEnv.create();
+  try {
+    await env.writeConfig("profiles:\n  dev:\n    namespaces: []\n    kubeconfg: x\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", new URL("../../main.ts", import.meta.url).pathname, "daemon"],
+      env: env.env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 4);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.match(stderr, /config\.yaml:3:\d+: error: profiles\.dev\.namespaces: /);
+    assert.match(stderr, /config\.yaml:4:5: error: profiles\.dev\.kubeconfg: .*did you mean "kubeconfig"/);
+    const start = await env.cli("start");
+    assert.equal(start.code, 4);
+    assert.match(start.stderr, /exited with code 4 during startup[\s\S]*kubeconfg/);
+  } finally {
+    await env.cleanup();
+  }
+});
