@@ -138,6 +138,8 @@ interface Run {
   probing: boolean;
   graceTimer?: TimerHandle;
   deadForwardTimer?: TimerHandle;
+  /** Polls the kubeconfig while the child lives: kubefwd never re-reads it, so a change needs a restart. */
+  kubeconfigTimer?: TimerHandle;
   releaseGate?: () => void;
   gateTimer?: TimerHandle;
   /** Resolves when the exit has been fully handled (hosts cleaned, state updated). */
@@ -573,6 +575,7 @@ export class ProfileRunner {
         );
       }
     }, this.#deps.tuning.startupGraceMs);
+    this.#watchKubeconfigWhileRunning(run);
     handle.exited.then((status) => {
       try {
         this.#onExit(run, status);
@@ -655,6 +658,36 @@ export class ProfileRunner {
       return;
     }
     this.#transition(this.enabled ? "stopped" : "disabled", reason);
+  }
+
+  /**
+   * While a child runs, restart it gracefully when its kubeconfig changes (new context, credentials or
+   * server): kubefwd keeps the clients it built at startup and would go on with stale ones.
+   */
+  #watchKubeconfigWhileRunning(run: Run): void {
+    const path = this.#spec.kubeconfig;
+    let baseline: string | undefined;
+    const poll = async () => {
+      run.kubeconfigTimer = undefined;
+      if (this.#run !== run || run.exit !== undefined || this.#disposed) return;
+      let fp: string;
+      try {
+        fp = await this.#deps.fingerprint(path);
+      } catch {
+        fp = "error";
+      }
+      if (this.#run !== run || run.exit !== undefined || this.#disposed) return;
+      if (baseline === undefined) baseline = fp;
+      else if (fp !== baseline) {
+        this.#requestChildRestart(run, "kubeconfig changed");
+        return;
+      }
+      run.kubeconfigTimer = this.#deps.clock.setTimeout(
+        () => poll().catch((e) => this.#internalError("kubeconfig watch", e)),
+        this.#deps.tuning.kubeconfigPollMs,
+      );
+    };
+    poll().catch((e) => this.#internalError("kubeconfig watch", e));
   }
 
   /** While failed permanently, re-arm when the kubeconfig file changes (cheap periodic stat). */
@@ -1056,7 +1089,7 @@ export class ProfileRunner {
 
   #clearRunTimers(run: Run): void {
     const clock = this.#deps.clock;
-    for (const key of ["probeTimer", "graceTimer", "deadForwardTimer"] as const) {
+    for (const key of ["probeTimer", "graceTimer", "deadForwardTimer", "kubeconfigTimer"] as const) {
       const t = run[key];
       if (t !== undefined) clock.clearTimeout(t);
       run[key] = undefined;

@@ -845,3 +845,30 @@ Deno.test("child starts are staggered across profiles; shutdown while one waits 
   }
   assert.equal(h.spawner.children.length, 2, "c never spawned after shutdown");
 });
+
+Deno.test("a kubeconfig change while kubefwd runs restarts it gracefully (a reconnect, not a failure)", async () => {
+  const h = await harness();
+  try {
+    const spec = profile("a");
+    h.sup.reconcile(h.config([spec]));
+    const first = await spawned(h, 1);
+    graceful(first);
+    portForward(first, "127.3.27.1", "api", 80, "api-1");
+    flushOutput(h);
+    await until(() => st(h).state === "running", "running");
+    h.clock.advance(5000);
+    await settle();
+    assert.equal(h.spawner.children.length, 1, "unchanged kubeconfig: no restart");
+
+    h.fingerprints[spec.kubeconfig] = "v2";
+    h.clock.advance(5000);
+    const second = await spawned(h, 2);
+    assert.equal(first.signals[0].signal, "SIGTERM");
+    assert.ok(h.events.some((e) => e.reason === "restarting: kubeconfig changed"));
+    assert.equal(st(h).restarts, 1);
+    assert.equal(st(h).failures, 0);
+    assert.ok(second.argv.includes("svc"));
+  } finally {
+    await h.dispose();
+  }
+});
