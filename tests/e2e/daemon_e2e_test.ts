@@ -1,0 +1,135 @@
+/**
+ * The daemon against real kubefwd and a real control plane (issue #5), for every kubefwd version built:
+ * forwards answer through their hostnames; a replaced pod, a killed kubefwd and a 20 s apiserver outage
+ * all recover without a hand; a kubeconfig change restarts kubefwd gracefully; exclude_services excludes.
+ *
+ * Run through tests/e2e/run.sh (`deno task e2e`), which provides the cluster (env from cluster.sh) and a
+ * private mount namespace whose /etc/hosts is a temp file: kubefwd edits it and curl resolves through it.
+ */
+import assert from "node:assert/strict";
+import { type TestEnv, waitFor } from "../integration/harness.ts";
+import { cluster, e2eEnv, httpGet, profileConfig } from "./e2e_helpers.ts";
+import type { ProfileStatus } from "../../lib/supervisor/types.ts";
+
+async function profile(t: TestEnv): Promise<ProfileStatus> {
+  return (await t.status()).profiles[0];
+}
+
+const ECHO_A = "http://echo-a:8080/";
+const answersEchoA = async () => (await httpGet(ECHO_A))?.includes("echo name=echo-a") ?? false;
+
+const versions = (Deno.env.get("KFD_E2E_KUBEFWD_VERSIONS") ?? "").split(/\s+/).filter(Boolean);
+if (versions.length === 0) throw new Error("KFD_E2E_KUBEFWD_VERSIONS is empty: run through tests/e2e/run.sh");
+
+for (const version of versions) {
+  Deno.test(`e2e with real kubefwd ${version}`, async (t) => {
+    const { env: te, kubeconfig } = await e2eEnv(version);
+    let podIndex = 0;
+    try {
+      await te.startDaemon();
+
+      await t.step("forwards the namespace; the hostname answers over HTTP", async () => {
+        const r = await te.cli("status", "--wait-healthy", "--timeout", "60s");
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        const p = await profile(te);
+        assert.equal(p.kubefwdVersion, version);
+        const hosts = p.forwards.map((f) => f.hostname);
+        for (const h of ["echo-a", "echo-b"]) assert.ok(hosts.includes(h), `${h} forwarded: ${hosts}`);
+        await waitFor(answersEchoA, "echo-a answering through its hostname", 20_000, 200);
+        assert.match((await httpGet("http://echo-b:9090/"))!, /echo name=echo-b-alt/);
+      });
+
+      await t.step("a deleted and replaced pod is forwarded again", async () => {
+        const current = (await profile(te)).forwards.find((f) => f.hostname === "echo-a")!.pod;
+        const next = `echo-a-r${++podIndex}`;
+        const t0 = Date.now();
+        await cluster("pod-delete", current);
+        await cluster("pod-create", next, "echo-a");
+        await waitFor(answersEchoA, "echo-a answering after the pod replacement", 60_000, 200);
+        const p = await waitFor(
+          async () => {
+            const p = await profile(te);
+            return p.forwards.some((f) => f.hostname === "echo-a" && f.pod === next) ? p : undefined;
+          },
+          "status shows the new pod",
+          30_000,
+        );
+        console.log(`kubefwd ${version}: pod replacement recovered in ${Date.now() - t0} ms`);
+        assert.equal(p.failures, 0);
+      });
+
+      await t.step("kill -9 of kubefwd recovers", async () => {
+        const before = await profile(te);
+        const t0 = Date.now();
+        Deno.kill(before.pid!, "SIGKILL");
+        await waitFor(async () => (await profile(te)).pid !== before.pid, "a new kubefwd", 20_000);
+        await waitFor(answersEchoA, "echo-a answering after the kill", 30_000, 100);
+        console.log(`kubefwd ${version}: kill -9 recovered in ${Date.now() - t0} ms`);
+        const after = await profile(te);
+        assert.equal(after.failures, before.failures + 1);
+      });
+
+      await t.step("a 20 s apiserver outage recovers", async () => {
+        await cluster("stop", "apiserver");
+        // The outage itself lasts a fixed 20 s: that is the fault being injected, not a wait for a result.
+        await new Promise((r) => setTimeout(r, 20_000));
+        const t0 = Date.now();
+        await cluster("start", "apiserver");
+        await waitFor(answersEchoA, "echo-a answering after the outage", 90_000, 250);
+        const r = await te.cli("status", "--wait-healthy", "--timeout", "60s");
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        console.log(
+          `kubefwd ${version}: apiserver outage recovered ${Date.now() - t0} ms after the apiserver restart`,
+        );
+      });
+
+      await t.step("a kubeconfig change restarts kubefwd gracefully", async () => {
+        const before = await profile(te);
+        const text = await Deno.readTextFile(kubeconfig);
+        await Deno.writeTextFile(kubeconfig, text + "\n# changed by the e2e test\n");
+        await waitFor(async () => (await profile(te)).pid !== before.pid, "kubefwd restarted", 30_000);
+        await waitFor(answersEchoA, "echo-a answering after the kubeconfig change", 60_000, 200);
+        const after = await profile(te);
+        assert.equal(after.failures, before.failures, "a graceful restart is not a failure");
+        const logs = await te.cli("logs", "e2e", "-n", "400");
+        assert.match(logs.stdout, /restarting: kubeconfig changed/);
+        assert.match(logs.stdout, /Clean exit/);
+      });
+
+      await t.step("exclude_services keeps excluded services away from kubefwd", async () => {
+        await te.writeConfig(profileConfig(version, kubeconfig, '    exclude_services: ["echo-b*"]'));
+        const r = await te.cli("--json", "reload");
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout).changed, ["e2e"]);
+        await waitFor(
+          async () => {
+            const p = await profile(te);
+            return p.state === "running" && p.forwards.some((f) => f.hostname === "echo-a") &&
+              !p.forwards.some((f) => f.hostname.startsWith("echo-b"));
+          },
+          "running without echo-b",
+          60_000,
+        );
+        await waitFor(answersEchoA, "echo-a answering", 30_000, 200);
+        const logs = await te.cli("logs", "e2e", "-n", "2000");
+        const spawnLines = logs.stdout.split("\n").filter((l) => l.includes("spawned kubefwd"));
+        assert.match(spawnLines.at(-1)!, /-f metadata\.name!=echo-b/);
+        const hosts = await Deno.readTextFile("/etc/hosts");
+        assert.doesNotMatch(hosts, /\becho-b\b/);
+        assert.equal(await httpGet("http://echo-b:8080/", 1), undefined);
+      });
+
+      await t.step("stop leaves no kubefwd and no hosts lines", async () => {
+        const pid = (await profile(te)).pid!;
+        assert.equal((await te.cli("stop")).code, 0);
+        const exit = await te.daemonExit();
+        assert.equal(exit.code, 0);
+        assert.ok(!(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)), "kubefwd gone");
+        const hosts = await Deno.readTextFile("/etc/hosts");
+        assert.doesNotMatch(hosts, /\becho-a\b/);
+      });
+    } finally {
+      await te.cleanup();
+    }
+  });
+}
