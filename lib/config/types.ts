@@ -2,8 +2,8 @@
  * The resolved configuration: defaults merged, durations in milliseconds, `~` expanded, paths absolute.
  *
  * This module has no dependencies on purpose: the daemon imports only these types and receives the
- * resolved config as JSON from a short-lived `config resolve` subprocess, so yaml/zod never occupy the
- * daemon's memory (they cost ~25 MB RSS together; the daemon budget is 40 MB).
+ * resolved config as JSON from a short-lived `config resolve` subprocess, so yaml never occupies the
+ * daemon's memory (it costs ~14 MB RSS; the daemon budget is 40 MB).
  */
 
 /** Restart backoff of one profile. All durations in milliseconds. */
