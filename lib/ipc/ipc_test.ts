@@ -274,19 +274,36 @@ Deno.test("ipc: socket is 0600 inside a 0700 directory; the file is removed on c
   await Deno.remove(f.dir, { recursive: true });
 });
 
-Deno.test("ipc: an existing wider socket directory is tightened to 0700; a foreign one is refused", async () => {
+Deno.test("ipc: our wider socket directory is tightened to 0700; a general or foreign one is refused", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.mkdir(`${dir}/wide`);
-    await Deno.chmod(`${dir}/wide`, 0o755);
+    await Deno.mkdir(`${dir}/kubefwd-daemon`);
+    await Deno.chmod(`${dir}/kubefwd-daemon`, 0o755);
     const server = await startIpcServer({
-      socketPath: `${dir}/wide/d.sock`,
+      socketPath: `${dir}/kubefwd-daemon/d.sock`,
       daemonVersion: "1",
       pid: 1,
       handle: defaultHandler,
     });
-    assert.equal((await Deno.stat(`${dir}/wide`)).mode! & 0o777, 0o700);
+    assert.equal((await Deno.stat(`${dir}/kubefwd-daemon`)).mode! & 0o777, 0o700);
     await server.close();
+
+    await Deno.mkdir(`${dir}/home`);
+    await Deno.chmod(`${dir}/home`, 0o755);
+    await assert.rejects(
+      startIpcServer({
+        socketPath: `${dir}/home/d.sock`,
+        daemonVersion: "1",
+        pid: 1,
+        handle: defaultHandler,
+      }),
+      /accessible by others \(mode 0755\)/,
+    );
+    assert.equal(
+      (await Deno.stat(`${dir}/home`)).mode! & 0o777,
+      0o755,
+      "a general directory is left as it was",
+    );
 
     if (Deno.uid() === 0) {
       await Deno.mkdir(`${dir}/foreign`, { mode: 0o700 });

@@ -131,8 +131,22 @@ export async function prepareSocketDir(dir: string): Promise<void> {
     );
   }
   if (info.mode !== null && (info.mode & 0o777) !== 0o700) {
+    // Our own directory is tightened; a general one (say $HOME, or /tmp) is never re-moded behind the
+    // user's back: the socket must not live there.
+    if (!isOwnSocketDir(dir)) {
+      throw new UserError(
+        "error",
+        `socket directory ${dir} is accessible by others (mode ${octal(info.mode)}); put socket_path in a ` +
+          `private directory, e.g. ${dir.replace(/\/$/, "")}/kubefwd-daemon/daemon.sock`,
+      );
+    }
     await Deno.chmod(dir, 0o700);
   }
+}
+
+/** A directory this program owns by name (the XDG defaults end in `kubefwd-daemon`). */
+function isOwnSocketDir(dir: string): boolean {
+  return /(^|\/)kubefwd-daemon[^/]*\/?$/.test(dir);
 }
 
 /**
