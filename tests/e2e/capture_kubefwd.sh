@@ -111,8 +111,9 @@ poll_recovery() {
       act "recovered: $target answers after $(( $(now_ms) - t0 )) ms"
       return 0
     fi
-    [ "$body" = "$last" ] || act "curl $target: ${body//$'\n'/ }"
-    last="$body"
+    # log each kind of failure once (ignore the "after N ms" that curl adds)
+    [ "${body//[0-9]/}" = "$last" ] || act "curl $target: ${body//$'\n'/ }"
+    last="${body//[0-9]/}"
     sleep 1
   done
   act "NOT recovered: $target after ${RECOVERY} s"
