@@ -5,6 +5,10 @@
  */
 import type { LoadResult } from "../config/types.ts";
 import { selfCommand } from "../self_command.ts";
+import { runCommand } from "../run_command.ts";
+
+/** A config that takes longer than this to load is treated as unreadable (first runs may compile). */
+const RESOLVE_TIMEOUT_MS = 60_000;
 
 /** Why the config could not be obtained at all (as opposed to being invalid). */
 export class ConfigSourceError extends Error {
@@ -22,18 +26,16 @@ export async function resolveConfigViaSubprocess(path: string): Promise<LoadResu
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new ConfigSourceError(`cannot read config ${path}: ${(e as Error).message}`);
   }
-  const [cmd, ...args] = selfCommand();
-  const out = await new Deno.Command(cmd, {
-    args: [...args, "config", "resolve", path],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stdout = new TextDecoder().decode(out.stdout);
-  if (!out.success) {
-    const stderr = new TextDecoder().decode(out.stderr).trim();
+  const out = await runCommand([...selfCommand(), "config", "resolve", path], {
+    timeoutMs: RESOLVE_TIMEOUT_MS,
+  });
+  if (out.timedOut) {
+    throw new ConfigSourceError(`config resolve did not finish within ${RESOLVE_TIMEOUT_MS} ms`);
+  }
+  const stdout = out.stdout;
+  if (out.code !== 0) {
     throw new ConfigSourceError(
-      stderr.replace(/^error: /, "") || `config resolve exited with code ${out.code}`,
+      out.stderr.trim().replace(/^error: /, "") || `config resolve exited with code ${out.code}`,
     );
   }
   try {

@@ -7,6 +7,7 @@
  * fails with a message saying so.
  */
 import { type KubeCluster, type Kubeconfig, type KubeUser, readKubeconfig } from "./kubeconfig.ts";
+import { type CommandResult, runCommand } from "../run_command.ts";
 
 /** What to list. `context` defaults to the kubeconfig's current-context. */
 export interface ListServicesOptions {
@@ -95,9 +96,9 @@ async function runExecPlugin(
   });
   // A relative command containing a slash is relative to the kubeconfig, like client-go does.
   const bin = command.includes("/") && !command.startsWith("/") ? resolvePath(baseDir, command) : command;
-  let child: Deno.ChildProcess;
+  let out: CommandResult;
   try {
-    child = new Deno.Command(bin, { args, env, stdin: "null", stdout: "piped", stderr: "piped" }).spawn();
+    out = await runCommand([bin, ...args], { timeoutMs, env });
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       const hint = str(exec.installHint);
@@ -112,32 +113,18 @@ async function runExecPlugin(
       cause: e,
     });
   }
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, timeoutMs);
-  let out: Deno.CommandOutput;
-  try {
-    out = await child.output();
-  } finally {
-    clearTimeout(timer);
+  if (out.timedOut) {
+    throw new KubeApiError(`exec credential plugin ${command} timed out after ${timeoutMs} ms`);
   }
-  if (timedOut) throw new KubeApiError(`exec credential plugin ${command} timed out after ${timeoutMs} ms`);
-  const dec = new TextDecoder();
   if (out.code !== 0) {
-    const detail = dec.decode(out.stderr).trim().split("\n").slice(-1)[0] ?? "";
+    const detail = out.stderr.trim().split("\n").slice(-1)[0] ?? "";
     throw new KubeApiError(
       `exec credential plugin ${command} failed (exit ${out.code})${detail ? `: ${detail}` : ""}`,
     );
   }
   let doc: unknown;
   try {
-    doc = JSON.parse(dec.decode(out.stdout));
+    doc = JSON.parse(out.stdout);
   } catch {
     throw new KubeApiError(`exec credential plugin ${command} did not print an ExecCredential JSON document`);
   }

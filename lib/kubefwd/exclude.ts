@@ -7,6 +7,7 @@
  */
 import type { ProfileSpec } from "../config/types.ts";
 import { selfCommand } from "../self_command.ts";
+import { runCommand } from "../run_command.ts";
 import { globToRegExp } from "../config/glob.ts";
 
 /** One glob dialect for validation and matching: the config validator rejects what this cannot compile. */
@@ -96,29 +97,9 @@ export interface SubprocessServiceListerOptions {
 }
 
 async function runProcess(argv: string[], timeoutMs: number): Promise<ListerRunResult> {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }, timeoutMs);
-  try {
-    const out = await child.output();
-    if (timedOut) throw new ServiceListError(`listing services timed out after ${timeoutMs} ms`);
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
+  const out = await runCommand(argv, { timeoutMs });
+  if (out.timedOut) throw new ServiceListError(`listing services timed out after ${timeoutMs} ms`);
+  return { code: out.code, stdout: out.stdout, stderr: out.stderr };
 }
 
 /**

@@ -5,6 +5,7 @@
  * other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
  * break bind-mounted hosts files (containers) and lose the file's owner and mode.
  */
+import { runCommand } from "../run_command.ts";
 
 /** Removes a child's entries from a hosts file through the configured privilege path. */
 export interface HostsFile {
@@ -175,44 +176,15 @@ export class SudoHostsFile implements HostsFile {
     input: Uint8Array | undefined,
     wantStdout: boolean,
   ): Promise<{ code: number; stdout: string; stderr: string }> {
-    const child = new Deno.Command(this.#sudo, {
-      args: ["-n", ...args],
-      stdin: input ? "piped" : "null",
-      stdout: wantStdout ? "piped" : "null",
-      stderr: "piped",
-    }).spawn();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-    }, this.#timeoutMs);
-    try {
-      if (input) {
-        const writer = child.stdin.getWriter();
-        try {
-          await writer.write(input);
-          await writer.close();
-        } catch {
-          // the child died early; its exit status tells why
-        }
-      }
-      const out = await child.output();
-      if (timedOut) {
-        throw new HostsFileError(`sudo ${args[0]} ${this.path} timed out after ${this.#timeoutMs} ms`);
-      }
-      const dec = new TextDecoder();
-      return {
-        code: out.code,
-        stdout: wantStdout ? dec.decode(out.stdout) : "",
-        stderr: dec.decode(out.stderr),
-      };
-    } finally {
-      clearTimeout(timer);
+    const out = await runCommand([this.#sudo, "-n", ...args], {
+      timeoutMs: this.#timeoutMs,
+      input,
+      discardStdout: !wantStdout,
+    });
+    if (out.timedOut) {
+      throw new HostsFileError(`sudo ${args[0]} ${this.path} timed out after ${this.#timeoutMs} ms`);
     }
+    return { code: out.code, stdout: out.stdout, stderr: out.stderr };
   }
 }
 

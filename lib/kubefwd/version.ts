@@ -4,6 +4,7 @@
  * {@link kubefwdSupports}. See kubefwd-behaviour.md §7 and §10.13.
  */
 import type { KubefwdVersion } from "./types.ts";
+import { runCommand } from "../run_command.ts";
 
 /** Features whose presence depends on the kubefwd release. */
 export type KubefwdFeature = "autoReconnect" | "timeout" | "hostsPath" | "podInformer" | "idleMode";
@@ -79,29 +80,9 @@ export interface DetectVersionOptions {
  * from kubefwd's init() before any cluster access, so a hang means something is badly wrong.
  */
 async function runWithTimeout(argv: string[], timeoutMs: number): Promise<RunResult> {
-  const child = new Deno.Command(argv[0], {
-    args: argv.slice(1),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-  }, timeoutMs);
-  try {
-    const out = await child.output();
-    if (timedOut) throw new KubefwdVersionError(`${argv.join(" ")} did not finish within ${timeoutMs} ms`);
-    const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-  } finally {
-    clearTimeout(timer);
-  }
+  const out = await runCommand(argv, { timeoutMs });
+  if (out.timedOut) throw new KubefwdVersionError(`${argv.join(" ")} did not finish within ${timeoutMs} ms`);
+  return { code: out.code, stdout: out.stdout, stderr: out.stderr };
 }
 
 /**

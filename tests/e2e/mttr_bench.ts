@@ -66,11 +66,17 @@ async function benchDaemon(version: string): Promise<void> {
   const { env } = await e2eEnv(version);
   try {
     await env.startDaemon();
-    await waitFor(answers, "daemon forwards echo-a", 60_000, 200);
+    const diagnose = async (e: unknown): Promise<never> => {
+      console.error((await env.cli("status", "e2e")).stdout);
+      console.error((await env.cli("logs", "-n", "150")).stdout);
+      console.error(await Deno.readTextFile("/etc/hosts"));
+      throw e;
+    };
+    await waitFor(answers, "daemon forwards echo-a", 60_000, 200).catch(diagnose);
     const pod: (number | undefined)[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       pod.push(await timeToRecovery(await replacePod()));
-      await waitFor(answers, "echo-a before the next round", 60_000, 200);
+      await waitFor(answers, "echo-a before the next round", 60_000, 200).catch(diagnose);
     }
     report(`daemon + kubefwd ${version}`, "pod replacement", pod);
     const kill: (number | undefined)[] = [];
@@ -79,7 +85,7 @@ async function benchDaemon(version: string): Promise<void> {
       const t0 = Date.now();
       Deno.kill(p.pid!, "SIGKILL");
       kill.push(await timeToRecovery(t0));
-      await waitFor(answers, "echo-a before the next round", 60_000, 200);
+      await waitFor(answers, "echo-a before the next round", 60_000, 200).catch(diagnose);
     }
     report(`daemon + kubefwd ${version}`, "kill -9 kubefwd", kill);
     await env.cli("stop");
