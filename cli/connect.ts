@@ -47,8 +47,12 @@ export async function connect(ctx: CliContext, location?: DaemonLocation): Promi
 }
 
 /** Run `fn` with a connected client and always close it. */
-export async function withClient<T>(ctx: CliContext, fn: (client: DaemonClient) => Promise<T>): Promise<T> {
-  const client = await connect(ctx);
+export async function withClient<T>(
+  ctx: CliContext,
+  fn: (client: DaemonClient) => Promise<T>,
+  location?: DaemonLocation,
+): Promise<T> {
+  const client = await connect(ctx, location);
   try {
     return await fn(client);
   } finally {

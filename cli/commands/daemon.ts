@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { connect, type DaemonLocation, locateDaemon } from "../connect.ts";
+import { connect, type DaemonLocation, locateDaemon, withClient } from "../connect.ts";
 import { isDaemonRunning } from "../../lib/ipc/client.ts";
 import { UserError } from "../../lib/errors.ts";
 import { selfCommand } from "../../lib/self_command.ts";
@@ -160,12 +160,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         return;
       }
       await ensureDaemon(loc);
-      const client = await connect(ctx, loc);
-      try {
-        await runProfileVerb(ctx, client, "start", profiles);
-      } finally {
-        await client.close();
-      }
+      await withClient(ctx, (client) => runProfileVerb(ctx, client, "start", profiles), loc);
     });
 
   program.command("stop")
@@ -185,12 +180,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         else ctx.out(`daemon stopped (pid ${pid})`);
         return;
       }
-      const client = await connect(ctx, loc);
-      try {
-        await runProfileVerb(ctx, client, "stop", profiles);
-      } finally {
-        await client.close();
-      }
+      await withClient(ctx, (client) => runProfileVerb(ctx, client, "stop", profiles), loc);
     });
 
   program.command("restart")
@@ -206,11 +196,6 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         else ctx.out(`daemon restarted (pid ${pid})`);
         return;
       }
-      const client = await connect(ctx, loc);
-      try {
-        await runProfileVerb(ctx, client, "restart", profiles);
-      } finally {
-        await client.close();
-      }
+      await withClient(ctx, (client) => runProfileVerb(ctx, client, "restart", profiles), loc);
     });
 }
