@@ -91,7 +91,7 @@ stop_proc() {
       e2e_log "$name (pid $pid) ignored SIGTERM for 10s, killing"
       kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     fi
-    e2e_log "stopped $name (pid $pid)"
+    [ -n "${QUIET_STOP:-}" ] || e2e_log "stopped $name (pid $pid)"
   fi
   rm -f "$f"
 }
@@ -390,10 +390,12 @@ cmd_down() {
   local name f
   [ -d "$PIDS" ] || { e2e_log "nothing to stop in $RUN"; return 0; }
   # SIGTERM everything first (kwok and the apiserver first), then wait for each; stop_proc escalates to SIGKILL.
+  local running=()
   for name in "${all_names[@]}"; do
-    pid_alive "$name" && kill -TERM -- "-$(pid_of "$name")" 2>/dev/null || true
+    if pid_alive "$name"; then running+=("$name"); kill -TERM -- "-$(pid_of "$name")" 2>/dev/null || true; fi
   done
-  for f in "$PIDS"/*.pid; do [ -e "$f" ] && stop_proc "$(basename "$f" .pid)"; done
+  for f in "$PIDS"/*.pid; do [ -e "$f" ] && QUIET_STOP=1 stop_proc "$(basename "$f" .pid)"; done
+  e2e_log "stopped: ${running[*]:-nothing was running}"
   return 0
 }
 
