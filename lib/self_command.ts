@@ -26,3 +26,12 @@ export function selfCommand(): string[] {
   if (isStandalone()) return [Deno.execPath()];
   return [Deno.execPath(), "run", "-A", "--no-prompt", mainModulePath()];
 }
+
+/**
+ * The argv that starts the daemon role. Under `deno run` it adds `--no-config`: the daemon imports no npm
+ * package, and skipping deno.json (import map, npm resolver, lockfile) saves ~2.5 MB of its RSS.
+ */
+export function daemonCommand(): string[] {
+  if (isStandalone()) return [Deno.execPath(), "daemon"];
+  return [Deno.execPath(), "run", "-A", "--no-prompt", "--no-config", mainModulePath(), "daemon"];
+}

@@ -7,7 +7,7 @@ import type { CliContext } from "../context.ts";
 import { connect, type DaemonLocation, locateDaemon, withClient } from "../connect.ts";
 import { isDaemonRunning } from "../../lib/ipc/client.ts";
 import { UserError } from "../../lib/errors.ts";
-import { selfCommand } from "../../lib/self_command.ts";
+import { daemonCommand } from "../../lib/self_command.ts";
 import { runProfileVerb } from "./profile_verbs.ts";
 
 /** How long `start` waits for the socket to answer. */
@@ -57,8 +57,7 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
   const outPath = stdioLogPath(loc);
   const outStart = await Deno.stat(outPath).then((s) => s.size).catch(() => 0);
   const args = [
-    ...selfCommand(),
-    "daemon",
+    ...daemonCommand(),
     "--detached",
     "--config",
     loc.configPath,

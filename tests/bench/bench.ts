@@ -6,6 +6,7 @@
 import { TestEnv, waitFor } from "../integration/harness.ts";
 import { connectDaemon } from "../../lib/ipc/client.ts";
 import { VERSION } from "../../lib/version.ts";
+import { daemonCommand } from "../../lib/self_command.ts";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -38,8 +39,9 @@ try {
 
   // Start → socket ready, measured from spawn to the first successful hello.
   const t0 = performance.now();
-  const daemon = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", new URL("../../main.ts", import.meta.url).pathname, "daemon"],
+  const [cmd, ...args] = daemonCommand();
+  const daemon = new Deno.Command(cmd, {
+    args,
     env: env.env,
     clearEnv: true,
     stdin: "null",

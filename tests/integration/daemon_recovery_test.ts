@@ -11,11 +11,11 @@ import { connectDaemon } from "../../lib/ipc/client.ts";
 import { VERSION } from "../../lib/version.ts";
 
 const SCENARIO = {
-  // The orphan must survive the parent-death SIGTERM, as a stuck kubefwd would.
+  // Ports unique to this file (parallel test files share 127.3.x). The orphan must survive the parent-death SIGTERM, as a stuck kubefwd would.
   ignoreSigterm: true,
   namespaces: {
-    "team-a": { services: [{ name: "api", ports: [{ port: 80 }], pods: ["api-1"] }] },
-    "team-b": { services: [{ name: "web", ports: [{ port: 80 }], pods: ["web-1"] }] },
+    "team-a": { services: [{ name: "api", ports: [{ port: 18190 }], pods: ["api-1"] }] },
+    "team-b": { services: [{ name: "web", ports: [{ port: 18191 }], pods: ["web-1"] }] },
   },
 };
 

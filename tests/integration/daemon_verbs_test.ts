@@ -8,13 +8,14 @@ import { TestEnv, waitFor } from "./harness.ts";
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
+// Ports unique to this file: test files run in parallel and every test daemon starts its IP ranges at 127.3.
 const SCENARIO = {
   namespaces: {
     "team-a": {
-      services: [{ name: "api", ports: [{ port: 80, targetPort: 8080 }], pods: ["api-7d9f-aaaaa"] }],
+      services: [{ name: "api", ports: [{ port: 18180, targetPort: 8080 }], pods: ["api-7d9f-aaaaa"] }],
     },
-    "team-b": { services: [{ name: "web", ports: [{ port: 8080 }], pods: ["web-5c6d-bbbbb"] }] },
-    "team-c": { services: [{ name: "db", ports: [{ port: 5432 }], pods: ["db-0"] }] },
+    "team-b": { services: [{ name: "web", ports: [{ port: 18181 }], pods: ["web-5c6d-bbbbb"] }] },
+    "team-c": { services: [{ name: "db", ports: [{ port: 18182 }], pods: ["db-0"] }] },
   },
 };
 
@@ -119,7 +120,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
       ]);
       assert.equal(fwd.hostname, "api");
       assert.equal(fwd.namespace, "team-a");
-      assert.equal(fwd.port, 80);
+      assert.equal(fwd.port, 18180);
       assert.equal(fwd.pod, "api-7d9f-aaaaa");
       assert.equal(fwd.podPort, "8080");
       assert.match(fwd.ip, /^127\.(\d+)\.27\.1$/);
@@ -135,7 +136,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
       const r = await env.cli("status", "alpha");
       assert.equal(r.code, 0);
       assert.match(r.stdout, /^alpha\s+running/m);
-      assert.match(r.stdout, /api\s+127\.\d+\.27\.1:80\s+api-7d9f-aaaaa:8080\s+up/);
+      assert.match(r.stdout, /api\s+127\.\d+\.27\.1:18180\s+api-7d9f-aaaaa:8080\s+up/);
       assert.match(r.stdout, /recent events:\n.*stopped → starting/);
       const j = JSON.parse((await env.cli("--json", "status", "alpha")).stdout) as StatusResult;
       assert.ok(j.profiles[0].events!.length >= 2);
@@ -149,7 +150,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
       assert.equal(r.code, 0);
       assert.match(
         r.stdout,
-        /alpha\/stdout Port-Forward: +127\.\d+\.27\.1 api:80 to pod api-7d9f-aaaaa:8080/,
+        /alpha\/stdout Port-Forward: +127\.\d+\.27\.1 api:18180 to pod api-7d9f-aaaaa:8080/,
       );
       assert.doesNotMatch(r.stdout, /beta\//);
       const all = await env.cli("--json", "logs", "-n", "500");
@@ -279,7 +280,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
       const after = await env.status();
       for (const name of ["alpha", "gamma"]) {
         assert.equal(profileOf(after, name).pid, profileOf(before, name).pid, `${name} untouched`);
-        assert.equal(profileOf(after, name).state, "running");
+        assert.equal(profileOf(after, name).state, "running", JSON.stringify(profileOf(after, name)));
       }
     });
 

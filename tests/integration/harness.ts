@@ -4,6 +4,7 @@
  * daemon only through the CLI, like a user or a script would.
  */
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
+import { daemonCommand } from "../../lib/self_command.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the program's entry point. */
@@ -176,8 +177,9 @@ export class TestEnv {
 
   /** Start the daemon in the foreground as a subprocess and wait until `status` answers. */
   async startDaemon(): Promise<Deno.ChildProcess> {
-    this.daemon = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", MAIN, "daemon"],
+    const [cmd, ...args] = daemonCommand();
+    this.daemon = new Deno.Command(cmd, {
+      args,
       env: this.env,
       clearEnv: true,
       stdin: "null",
