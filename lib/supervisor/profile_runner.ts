@@ -25,7 +25,7 @@ import type { KubefwdEvent, KubefwdLine, KubefwdVersion } from "../kubefwd/types
 import { kubefwdSupports } from "../kubefwd/version.ts";
 import type { LogSink } from "../log/types.ts";
 import { MAX_PERSISTED_EVENTS, type PersistedProfile } from "../state/types.ts";
-import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
+import { attemptsAfterStableRun, decideAfterExit, type ExitKind, restartDelayMs } from "./policy.ts";
 import {
   childEnvironment,
   currentUserName,
@@ -45,6 +45,8 @@ export interface RunnerTuning {
   firstProbeDelayMs: number;
   /** How often a `failed` (permanent) profile checks whether its kubeconfig changed. */
   kubeconfigPollMs: number;
+  /** How long a forward of kubefwd ≥ 1.24 may stay down (its own reconnects) before the child restarts. */
+  autoReconnectGraceMs: number;
   /** Child output forwarded to the log: sustained lines per second per profile … */
   logLinesPerSecond: number;
   /** … and the burst allowed above it. */
@@ -60,6 +62,7 @@ export const DEFAULT_TUNING: RunnerTuning = {
   startupGraceMs: 20_000,
   firstProbeDelayMs: 500,
   kubeconfigPollMs: 5_000,
+  autoReconnectGraceMs: 30_000,
   logLinesPerSecond: 200,
   logBurst: 400,
   maxAnnounced: 4096,
@@ -108,6 +111,8 @@ class StartError extends Error {
 interface ForwardRecord {
   status: ForwardStatus;
   probeFailures: number;
+  /** Was up at least once: a forward that never came up may still be waiting for its pod. */
+  everUp: boolean;
 }
 
 /** One spawned child and everything learned from it. */
@@ -172,6 +177,8 @@ export class ProfileRunner {
   #nextRetryAt: number | null = null;
   #retryTimer: TimerHandle | undefined;
   #watchTimer: TimerHandle | undefined;
+  /** When recent restarts for dead forwards happened (loop guard). */
+  #forwardRestarts: number[] = [];
   #failedFingerprint: string | undefined;
   #version: KubefwdVersion | undefined;
   #queue: Promise<unknown> = Promise.resolve();
@@ -840,6 +847,9 @@ export class ProfileRunner {
       case "listen_conflict":
         if (event.pod) this.#setForwardsOfPod(run, event.pod, event.namespace, "down");
         this.#daemonLog("warn", `local address conflict: ${event.error}`);
+        // 1.22.x gives up on that forward for good; 1.24+ retries it about every second.
+        if (!autoReconnect) this.#scheduleDeadForwardRestart(run, `local address conflict (${event.error})`);
+        else this.#countServiceFailure(run, `listen ${event.error}`);
         break;
       case "ip_exhausted":
         this.#requestChildRestart(run, "kubefwd ran out of IP addresses");
@@ -880,6 +890,7 @@ export class ProfileRunner {
           since: iso(now),
         },
         probeFailures: 0,
+        everUp: false,
       });
     }
     this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
@@ -891,6 +902,7 @@ export class ProfileRunner {
     rec.status.state = state;
     rec.status.since = iso(this.#deps.clock.now());
     if (state !== "down") rec.probeFailures = 0;
+    if (state === "up") rec.everUp = true;
     return true;
   }
 
@@ -995,6 +1007,7 @@ export class ProfileRunner {
         }
       });
       if (changed) this.#refreshRunState(run, "health probe");
+      this.#restartIfForwardsStayDown(run);
     } finally {
       run.probing = false;
     }
@@ -1003,6 +1016,24 @@ export class ProfileRunner {
 
   // -------------------------------------------------------------------------------------------------------
   // Dead forwards
+
+  /**
+   * A forward the probes find down, with no log line that said why, is dead all the same: 1.22.x never
+   * re-forwards it, so restart at once; 1.24+ may still reconnect it, so give it a grace period first.
+   */
+  #restartIfForwardsStayDown(run: Run): void {
+    if (this.#run !== run || run.exit !== undefined || run.restartRequested) return;
+    const autoReconnect = run.version !== undefined && kubefwdSupports(run.version, "autoReconnect");
+    const graceMs = autoReconnect ? this.#deps.tuning.autoReconnectGraceMs : 0;
+    const now = this.#deps.clock.now();
+    const dead = [...run.forwards.values()].find((f) =>
+      f.everUp && f.status.state === "down" && now - Date.parse(f.status.since) >= graceMs
+    );
+    if (!dead) return;
+    const what = `${dead.status.hostname}:${dead.status.port} down since ${dead.status.since}`;
+    if (autoReconnect) this.#requestChildRestart(run, `forward ${what}`);
+    else this.#scheduleDeadForwardRestart(run, `forward ${what}`);
+  }
 
   /** kubefwd < 1.24 never re-forwards a dead forward: restart the child after a short debounce. */
   #scheduleDeadForwardRestart(run: Run, why: string): void {
@@ -1043,10 +1074,42 @@ export class ProfileRunner {
       if (this.#run !== run || run.exit !== undefined || run.stoppedByUs || this.#disposed) return;
       this.#deps.persisted.counters.restarts++;
       this.#deps.persist();
+      const delayMs = this.#forwardRestartDelay();
       await this.#stopNow(`restarting: ${reason}`, "stopped", true);
       if (this.#disposed) return;
-      this.#launch(`restart: ${reason}`);
+      if (delayMs === 0) {
+        this.#launch(`restart: ${reason}`);
+        return;
+      }
+      // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
+      // slow down on the retry policy's schedule instead of restarting in a tight loop.
+      const at = this.#deps.clock.now() + delayMs;
+      this.#transition(
+        "backoff",
+        `restarting: ${reason}`,
+        `frequent forward restarts; next start in ${delayMs} ms`,
+      );
+      this.#nextRetryAt = at;
+      this.#retryTimer = this.#deps.clock.setTimeout(() => {
+        this.#retryTimer = undefined;
+        if (this.#state !== "backoff" || this.#disposed) return;
+        this.#launch(`restart: ${reason}`);
+      }, delayMs);
     }).catch((e) => this.#internalError("restart", e));
+  }
+
+  /**
+   * 0 while restarts for dead forwards are rare; once `forward_failures.max_failures` of them fall within
+   * `forward_failures.window`, the retry policy's delay for that many attempts.
+   */
+  #forwardRestartDelay(): number {
+    const policy = this.#spec.forwardFailures;
+    const now = this.#deps.clock.now();
+    this.#forwardRestarts = this.#forwardRestarts.filter((t) => now - t < policy.windowMs);
+    this.#forwardRestarts.push(now);
+    const excess = this.#forwardRestarts.length - Math.max(1, policy.maxFailures);
+    if (excess < 0) return 0;
+    return restartDelayMs(this.#spec.retry, excess, this.#deps.random());
   }
 
   // -------------------------------------------------------------------------------------------------------

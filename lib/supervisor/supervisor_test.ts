@@ -872,3 +872,113 @@ Deno.test("a kubeconfig change while kubefwd runs restarts it gracefully (a reco
     await h.dispose();
   }
 });
+
+Deno.test("1.22: a listen conflict kills that forward for good → restart after the debounce", async () => {
+  const h = await harness({ version: "1.22.5" });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const first = await spawned(h, 1);
+    graceful(first);
+    portForward(first, "127.3.27.2", "web", 8080, "web-1");
+    say(first, "ERRO", "ForwardPorts error: unable to listen on any of the requested ports: [{8080 8081}]");
+    flushOutput(h);
+    await settle();
+    assert.equal(h.spawner.children.length, 1, "debounced");
+    h.clock.advance(2000);
+    await spawned(h, 2);
+    assert.match(h.events.find((e) => e.to === "stopping")!.reason, /local address conflict/);
+    assert.equal(st(h).failures, 0);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("a forward the probes find dead: 1.22 restarts at once, 1.25 after its own reconnect grace", async () => {
+  for (const [version, graceMs] of [["1.22.5", 0], ["1.25.16", 30_000]] as const) {
+    const h = await harness({ version });
+    try {
+      h.sup.reconcile(h.config([profile("a")]));
+      const first = await spawned(h, 1);
+      graceful(first);
+      portForward(first, "127.3.27.1", "web", 80, "web-1");
+      flushOutput(h);
+      h.clock.advance(500);
+      await settle();
+      assert.equal(st(h).forwards[0].state, "up");
+      h.prober.set("127.3.27.1", 80, false);
+      for (let i = 0; i < 2; i++) { // two failed probes: down
+        h.clock.advance(10_000);
+        await settle();
+      }
+      assert.equal(st(h).state, "degraded", version);
+      if (graceMs > 0) {
+        assert.equal(h.spawner.children.length, 1, `${version}: kubefwd may still reconnect it`);
+        h.clock.advance(graceMs);
+        await settle();
+      } else {
+        h.clock.advance(2000); // debounce
+      }
+      await spawned(h, 2);
+      assert.ok(h.events.some((e) => /forward web:80 down since/.test(e.reason)), version);
+    } finally {
+      await h.dispose();
+    }
+  }
+});
+
+Deno.test("a forward that never came up is not restarted by the probes (its pod may still be starting)", async () => {
+  const h = await harness({ version: "1.22.5" });
+  try {
+    h.prober.defaultUp = false;
+    h.sup.reconcile(h.config([profile("a")]));
+    const first = await spawned(h, 1);
+    portForward(first, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    for (let i = 0; i < 6; i++) {
+      h.clock.advance(10_000);
+      await settle();
+    }
+    assert.equal(st(h).forwards[0].state, "down");
+    assert.equal(h.spawner.children.length, 1);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("restarts for dead forwards that keep coming slow down on the retry schedule", async () => {
+  const h = await harness({ version: "1.22.5" });
+  try {
+    h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, jitter: 0 } })]));
+    for (let i = 1; i <= 3; i++) {
+      const child = await spawned(h, i);
+      graceful(child);
+      portForward(child, "127.3.27.1", "web", 80, `web-${i}`);
+      say(child, "ERRO", "Runtime: lost connection to pod");
+      flushOutput(h);
+      h.clock.advance(2000);
+    }
+    // max_failures = 3 within the window: the 3rd restart waits initial_delay, the 4th twice that.
+    await until(() => st(h).state === "backoff", "backoff after 3 quick forward restarts");
+    assert.equal(h.spawner.children.length, 3);
+    assert.ok(st(h).nextRetryAt);
+    h.clock.advance(999);
+    await settle();
+    assert.equal(h.spawner.children.length, 3);
+    h.clock.advance(1);
+    const fourth = await spawned(h, 4);
+    graceful(fourth);
+    portForward(fourth, "127.3.27.1", "web", 80, "web-4");
+    say(fourth, "ERRO", "Runtime: lost connection to pod");
+    flushOutput(h);
+    h.clock.advance(2000);
+    await until(() => st(h).state === "backoff", "backoff again");
+    h.clock.advance(1999);
+    await settle();
+    assert.equal(h.spawner.children.length, 4);
+    h.clock.advance(1);
+    await spawned(h, 5);
+    assert.equal(st(h).failures, 0, "forward restarts are not crashes");
+  } finally {
+    await h.dispose();
+  }
+});

@@ -3,7 +3,8 @@
  * where the version has it). Faults: pod replacement (delete + create under a new name) and kill -9 of
  * kubefwd. Recovery = the first successful HTTP request through the forwarded hostname after the fault.
  * Prints p50/p95 per (runner, fault); a run that does not recover within the cap counts as "no recovery".
- * Env: KFD_BENCH_ROUNDS (default 10), KFD_BENCH_CAP_S (default 20). Runs inside tests/e2e/run.sh.
+ * Env: KFD_BENCH_ROUNDS (default 10), KFD_BENCH_CAP_S (default 20), KFD_BENCH_ONLY (daemon|bare). Runs
+ * inside tests/e2e/run.sh.
  */
 import { TestEnv, waitFor } from "../integration/harness.ts";
 import { cluster, e2eEnv, httpGet, kubefwdPath } from "./e2e_helpers.ts";
@@ -157,9 +158,10 @@ async function benchBare(version: string): Promise<void> {
 }
 
 const versions = (Deno.env.get("KFD_E2E_KUBEFWD_VERSIONS") ?? "").split(/\s+/).filter(Boolean);
+const only = Deno.env.get("KFD_BENCH_ONLY"); // "daemon" or "bare"
 for (const v of versions) {
-  await benchDaemon(v);
-  await benchBare(v);
+  if (only !== "bare") await benchDaemon(v);
+  if (only !== "daemon") await benchBare(v);
 }
 console.log("\nMTTR (fault -> first successful request through the forwarded hostname)");
 for (const r of rows) console.log(r);
