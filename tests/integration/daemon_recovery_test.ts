@@ -89,7 +89,7 @@ Deno.test("kill -9 of the daemon: orphans removed, choices and counters restored
   }
 });
 
-Deno.test("200 concurrent clients and 1000 garbage frames leave the daemon answering", async () => {
+Deno.test("200 concurrent status calls (CLI processes and raw connections) and 1000 garbage frames", async () => {
   const env = await TestEnv.create({ scenario: { namespaces: {} } });
   try {
     await env.writeConfig(env.configHeader() + "profiles: {}\n");
@@ -107,9 +107,10 @@ Deno.test("200 concurrent clients and 1000 garbage frames leave the daemon answe
     assert.equal(results.length, 200);
     assert.ok(results.every((s) => s.daemon.pid === env.daemon!.pid));
 
-    // And 25 real CLI processes at once.
-    const cli = await Promise.all(Array.from({ length: 25 }, () => env.cli("--json", "status")));
+    // And 200 real CLI processes started at once.
+    const cli = await Promise.all(Array.from({ length: 200 }, () => env.cli("--json", "status")));
     assert.ok(cli.every((r) => r.code === 0), cli.map((r) => r.stderr).join(""));
+    assert.ok(cli.every((r) => JSON.parse(r.stdout).daemon.pid === env.daemon!.pid));
 
     const enc = new TextEncoder();
     const garbage = ["not json", "{", "[1,2,3]", '{"type":"hello"}', "\u0000\u0001", '{"id":"x"}', "null"];
