@@ -28,10 +28,26 @@ export function selfCommand(): string[] {
 }
 
 /**
+ * V8 flags of the daemon: it idles most of the time, so V8's memory-saving lite mode (no optimizing
+ * compilers) and a 1 MB young generation cost nothing noticeable and save ~2.5 MB of RSS. `deno compile`
+ * bakes the same flags into the binary (deno.json `compile` task).
+ */
+export const DAEMON_V8_FLAGS = "--lite-mode,--max-semi-space-size=1";
+
+/**
  * The argv that starts the daemon role. Under `deno run` it adds `--no-config`: the daemon imports no npm
- * package, and skipping deno.json (import map, npm resolver, lockfile) saves ~2.5 MB of its RSS.
+ * package, and skipping deno.json (import map, npm resolver, lockfile) saves another ~2.5 MB of RSS.
  */
 export function daemonCommand(): string[] {
   if (isStandalone()) return [Deno.execPath(), "daemon"];
-  return [Deno.execPath(), "run", "-A", "--no-prompt", "--no-config", mainModulePath(), "daemon"];
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--no-prompt",
+    "--no-config",
+    `--v8-flags=${DAEMON_V8_FLAGS}`,
+    mainModulePath(),
+    "daemon",
+  ];
 }
