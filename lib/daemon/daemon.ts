@@ -115,6 +115,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   const log = new DaemonLog({ file: settings.logFile, stderr: !opts.detached, level: settings.logLevel });
+  // kubefwd prints kubeconfig paths in its errors; the log masks every configured one.
+  log.setKubeconfigs(config.profiles.map((p) => p.kubeconfig));
   const info = (message: string, level: "info" | "warn" | "error" = "info") =>
     log.write({ at: new Date().toISOString(), level, source: "daemon", message });
   if (outcome.missing) {
@@ -167,6 +169,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       );
     }
     config = { ...next.config, daemon: config.daemon };
+    log.setKubeconfigs(config.profiles.map((p) => p.kubeconfig));
     const diff = supervisor.reconcile(config);
     info(
       `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
