@@ -28,7 +28,13 @@ const encoder = new TextEncoder();
 function writeAllSync(file: { writeSync(p: Uint8Array): number }, text: string): void {
   const data = encoder.encode(text);
   let off = 0;
-  while (off < data.length) off += file.writeSync(data.subarray(off));
+  try {
+    while (off < data.length) off += file.writeSync(data.subarray(off));
+  } catch (e) {
+    // The reader went away (`logs -f | head`): nothing left to do, and nothing to complain about.
+    if (e instanceof Deno.errors.BrokenPipe) Deno.exit(0);
+    throw e;
+  }
 }
 
 /**

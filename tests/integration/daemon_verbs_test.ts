@@ -4,7 +4,7 @@
  * permissions, and a clean `stop` that leaves no kubefwd behind.
  */
 import assert from "node:assert/strict";
-import { TestEnv, waitFor } from "./harness.ts";
+import { MAIN, TestEnv, waitFor } from "./harness.ts";
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
@@ -153,6 +153,9 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
         /alpha\/stdout Port-Forward: +127\.\d+\.27\.1 api:18180 to pod api-7d9f-aaaaa:8080/,
       );
       assert.doesNotMatch(r.stdout, /beta\//);
+      assert.match(r.stdout, /spawned kubefwd .* -c ~\/\.kube\/config /, "kubeconfig path masked to ~");
+      assert.ok(!r.stdout.includes(`${env.dir}/.kube`), "no raw kubeconfig path in the log");
+      assert.ok(!(await Deno.readTextFile(`${env.stateDir}/daemon.log`)).includes(`${env.dir}/.kube`));
       const all = await env.cli("--json", "logs", "-n", "500");
       const entries = all.stdout.trim().split("\n").map((l) => JSON.parse(l));
       assert.ok(
@@ -190,11 +193,33 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
       }
       assert.equal((await restarted).code, 0);
       follower.kill("SIGINT");
-      await reader.cancel();
+      for (;;) { // keep draining until it exits, as a terminal would
+        const { done } = await reader.read();
+        if (done) break;
+      }
       const st = await follower.status;
       assert.equal(st.code, 0);
       assert.match(seen, /alpha\/daemon .*running → stopping|alpha\/stdout/);
       assert.match(seen, /Port-Forward/);
+    });
+
+    await t.step("logs -f | head ends quietly when head has had enough", async () => {
+      const piped = new Deno.Command("bash", {
+        args: [
+          "-c",
+          `"${Deno.execPath()}" run -A --no-prompt "${MAIN}" logs -f -n 5 alpha | head -n 1 >/dev/null; ` +
+          'echo "cli=${PIPESTATUS[0]}"',
+        ],
+        env: env.env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      // head exits after one line; the next line the daemon streams must end the CLI without an error.
+      await waitFor(async () => (await env.cli("restart", "alpha")).code === 0, "restart alpha");
+      const out = await piped.output();
+      assert.equal(new TextDecoder().decode(out.stdout).trim(), "cli=0");
+      assert.equal(new TextDecoder().decode(out.stderr), "");
     });
 
     await t.step("restart PROFILE replaces only that child", async () => {
