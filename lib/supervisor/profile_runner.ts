@@ -177,6 +177,8 @@ export class ProfileRunner {
   #nextRetryAt: number | null = null;
   #retryTimer: TimerHandle | undefined;
   #watchTimer: TimerHandle | undefined;
+  /** Every address any of this runner's children announced, for the final sweep at shutdown. */
+  #ipsEverAnnounced = new Set<string>();
   /** When recent restarts for dead forwards happened (loop guard). */
   #forwardRestarts: number[] = [];
   #failedFingerprint: string | undefined;
@@ -323,6 +325,11 @@ export class ProfileRunner {
   }
 
   /** Stops for good (daemon shutdown or profile removed): no timer survives, nothing restarts. */
+  /** Addresses any child of this profile announced since the daemon started (this profile's range). */
+  get ipsEverAnnounced(): string[] {
+    return [...this.#ipsEverAnnounced];
+  }
+
   dispose(reason: string): Promise<void> {
     this.#disposed = true;
     return this.#enqueue(async () => {
@@ -870,6 +877,7 @@ export class ProfileRunner {
       run.announcedIps.add(fwd.ip);
       child?.announcedIps.push(fwd.ip);
     }
+    if (this.#ipsEverAnnounced.size < max) this.#ipsEverAnnounced.add(fwd.ip);
     if (!run.announcedHostnames.has(fwd.hostname) && run.announcedHostnames.size < max) {
       run.announcedHostnames.add(fwd.hostname);
       child?.announcedHostnames.push(fwd.hostname);

@@ -275,12 +275,34 @@ export class Supervisor {
         ),
         ...this.#retiring.values(),
       ]);
+      await this.#sweepHosts(runners);
       this.#deps.persist();
     })();
     return this.#shuttingDown;
   }
 
   // -------------------------------------------------------------------------------------------------------
+
+  /**
+   * With every child gone, no line of our profiles' addresses may stay in the hosts file. kubefwd children
+   * that exit at the same moment rewrite the file concurrently without a lock (kubefwd-behaviour.md §3.4),
+   * so one child's cleanup can bring back lines another child had just removed: sweep once more, by address.
+   */
+  async #sweepHosts(runners: ProfileRunner[]): Promise<void> {
+    const ips = runners.flatMap((r) => r.ipsEverAnnounced);
+    if (ips.length === 0 || this.#settings === undefined) return;
+    try {
+      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips, []);
+      if (removed > 0) {
+        this.#logError(
+          `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
+          "warn",
+        );
+      }
+    } catch (e) {
+      this.#logError(`final hosts sweep failed: ${(e as Error).message}`);
+    }
+  }
 
   #assertRunning(): void {
     if (this.#shuttingDown) throw new UserError("error", "the daemon is shutting down");
@@ -402,10 +424,10 @@ export class Supervisor {
     });
   }
 
-  #logError(message: string): void {
+  #logError(message: string, level: "warn" | "error" = "error"): void {
     this.#deps.log.write({
       at: new Date(this.#deps.clock.now()).toISOString(),
-      level: "error",
+      level,
       source: "daemon",
       message,
     });

@@ -982,3 +982,27 @@ Deno.test("restarts for dead forwards that keep coming slow down on the retry sc
     await h.dispose();
   }
 });
+
+Deno.test("shutdown sweeps the hosts lines of every address the profiles announced (racing child cleanups)", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a"), profile("b", { namespaces: ["other"] })]));
+    const a = await spawned(h, 1);
+    graceful(a);
+    portForward(a, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    h.clock.advance(1500); // start stagger
+    const b = await spawned(h, 2);
+    graceful(b);
+    portForward(b, "127.4.27.1", "db", 5432, "db-1");
+    flushOutput(h);
+    // What a lost update between two kubefwd processes leaves behind after both cleaned up.
+    h.hosts.text += "127.3.27.1 web web.ns\n127.4.27.1 db db.other\n127.9.9.9 not-ours\n";
+    await h.sup.shutdown();
+    assert.doesNotMatch(h.hosts.text, /127\.3\.27\.1|127\.4\.27\.1/);
+    assert.match(h.hosts.text, /127\.9\.9\.9 not-ours/);
+    assert.match(h.hosts.text, /10\.0\.0\.5 db\.example/);
+  } finally {
+    await h.dispose();
+  }
+});
