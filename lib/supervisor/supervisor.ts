@@ -5,7 +5,7 @@
  * child starts (/etc/hosts has no cross-process locking), and stops everything on shutdown. Daemon handlers
  * call only these methods.
  */
-import type { Clock } from "../clock.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import { didYouMean, suggest } from "../config/did_you_mean.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
@@ -20,6 +20,9 @@ import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
 import { DEFAULT_TUNING, ProfileRunner, type RunnerDeps, type RunnerTuning } from "./profile_runner.ts";
 import type { Spawner } from "./spawner.ts";
 import type { ProfileStatus, TransitionEvent } from "./types.ts";
+
+/** Second sweep of a removed profile's addresses, after concurrent kubefwd hosts writes have settled. */
+const RETIRED_SWEEP_SETTLE_MS = 3000;
 
 /** What the Supervisor is built from; fakes in tests, real implementations in lib/daemon. */
 export interface SupervisorDeps {
@@ -100,6 +103,9 @@ function newPersistedProfile(): PersistedProfile {
 export class Supervisor {
   readonly #deps: SupervisorDeps;
   readonly #runners = new Map<string, ProfileRunner>();
+  /** Addresses of profiles removed from the config: no line of them may stay in the hosts file. */
+  readonly #retiredIps = new Set<string>();
+  #retiredSweepTimer: TimerHandle | undefined;
   /** Runners of profiles removed from the config, still stopping. */
   readonly #retiring = new Map<string, Promise<void>>();
   readonly #listeners = new Set<(e: TransitionEvent) => void>();
@@ -147,6 +153,8 @@ export class Supervisor {
       this.#runners.delete(name);
       const done = runner.dispose("removed from the config").then(() => {
         this.#retiring.delete(name);
+        for (const ip of runner.ipsEverAnnounced) this.#retiredIps.add(ip);
+        this.#scheduleRetiredSweep();
         if (!this.#runners.has(name)) {
           delete this.#deps.state.profiles[name];
           this.#deps.persist();
@@ -275,7 +283,9 @@ export class Supervisor {
         ),
         ...this.#retiring.values(),
       ]);
-      await this.#sweepHosts(runners);
+      if (this.#retiredSweepTimer !== undefined) this.#deps.clock.clearTimeout(this.#retiredSweepTimer);
+      this.#retiredSweepTimer = undefined;
+      await this.#sweepHosts([...this.#retiredIps, ...runners.flatMap((r) => r.ipsEverAnnounced)]);
       this.#deps.persist();
     })();
     return this.#shuttingDown;
@@ -288,8 +298,7 @@ export class Supervisor {
    * that exit at the same moment rewrite the file concurrently without a lock (kubefwd-behaviour.md §3.4),
    * so one child's cleanup can bring back lines another child had just removed: sweep once more, by address.
    */
-  async #sweepHosts(runners: ProfileRunner[]): Promise<void> {
-    const ips = runners.flatMap((r) => r.ipsEverAnnounced);
+  async #sweepHosts(ips: string[]): Promise<void> {
     if (ips.length === 0 || this.#settings === undefined) return;
     try {
       const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips, []);
@@ -302,6 +311,27 @@ export class Supervisor {
     } catch (e) {
       this.#logError(`final hosts sweep failed: ${(e as Error).message}`);
     }
+  }
+
+  /**
+   * A removed profile's kubefwd cleans its lines as it exits, but another profile's kubefwd writing the file
+   * at the same moment can bring them back (no lock between processes): sweep the removed profile's
+   * addresses now and once more after the other writers have settled. Addresses a current profile uses again
+   * (same name re-added) are left alone.
+   */
+  #scheduleRetiredSweep(): void {
+    const sweep = () => {
+      const live = new Set([...this.#runners.values()].flatMap((r) => r.ipsEverAnnounced));
+      const ips = [...this.#retiredIps].filter((ip) => !live.has(ip));
+      return this.#sweepHosts(ips);
+    };
+    if (this.#shuttingDown) return;
+    void sweep();
+    if (this.#retiredSweepTimer !== undefined) this.#deps.clock.clearTimeout(this.#retiredSweepTimer);
+    this.#retiredSweepTimer = this.#deps.clock.setTimeout(() => {
+      this.#retiredSweepTimer = undefined;
+      if (!this.#shuttingDown) void sweep();
+    }, RETIRED_SWEEP_SETTLE_MS);
   }
 
   #assertRunning(): void {

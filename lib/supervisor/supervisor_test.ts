@@ -987,13 +987,12 @@ Deno.test("shutdown sweeps the hosts lines of every address the profiles announc
   const h = await harness();
   try {
     h.sup.reconcile(h.config([profile("a"), profile("b", { namespaces: ["other"] })]));
-    const a = await spawned(h, 1);
-    graceful(a);
-    portForward(a, "127.3.27.1", "web", 80, "web-1");
-    flushOutput(h);
+    await spawned(h, 1);
     h.clock.advance(1500); // start stagger
-    const b = await spawned(h, 2);
-    graceful(b);
+    await spawned(h, 2);
+    const [a, b] = ["ns", "other"].map((ns) => h.spawner.children.find((c) => c.argv.includes(ns))!);
+    for (const c of [a, b]) graceful(c);
+    portForward(a, "127.3.27.1", "web", 80, "web-1");
     portForward(b, "127.4.27.1", "db", 5432, "db-1");
     flushOutput(h);
     // What a lost update between two kubefwd processes leaves behind after both cleaned up.
@@ -1002,6 +1001,33 @@ Deno.test("shutdown sweeps the hosts lines of every address the profiles announc
     assert.doesNotMatch(h.hosts.text, /127\.3\.27\.1|127\.4\.27\.1/);
     assert.match(h.hosts.text, /127\.9\.9\.9 not-ours/);
     assert.match(h.hosts.text, /10\.0\.0\.5 db\.example/);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("a removed profile's hosts lines are swept, now and again after concurrent writers settle", async () => {
+  const h = await harness();
+  try {
+    const a = profile("a");
+    const b = profile("b", { namespaces: ["other"] });
+    h.sup.reconcile(h.config([a, b]));
+    await spawned(h, 1);
+    h.clock.advance(1500); // start stagger
+    await spawned(h, 2);
+    // Which child is whose depends on the start order: tell them apart by their namespace.
+    const [ca, cb] = ["ns", "other"].map((ns) => h.spawner.children.find((c) => c.argv.includes(ns))!);
+    for (const c of [ca, cb]) graceful(c);
+    portForward(ca, "127.3.27.1", "web", 80, "web-1");
+    portForward(cb, "127.4.27.1", "db", 5432, "db-1");
+    flushOutput(h);
+    h.sup.reconcile(h.config([a]));
+    await until(() => !h.sup.hasProfile("b") && h.hosts.calls.length > 0, "b removed and swept");
+    // Profile a's kubefwd rewrites the file from a stale read: b's line is back.
+    h.hosts.text += "127.4.27.1 db db.other\n127.3.27.1 web web.ns\n";
+    h.clock.advance(3000);
+    await until(() => !h.hosts.text.includes("127.4.27.1"), "second sweep");
+    assert.match(h.hosts.text, /127\.3\.27\.1 web/, "the live profile's line stays");
   } finally {
     await h.dispose();
   }
