@@ -10,7 +10,7 @@ import { formatDiagnosticLine } from "../config/format.ts";
 import type { Diagnostic, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
 import { type HandlerContext, startIpcServer } from "../ipc/server.ts";
-import type { Request, ResultMap, StatusResult } from "../ipc/protocol.ts";
+import { MAX_FRAME_BYTES, type Request, type ResultMap, type StatusResult } from "../ipc/protocol.ts";
 import { DaemonLog } from "../log/logger.ts";
 import { acquireLock } from "../state/lock.ts";
 import { StateStore } from "../state/store.ts";
@@ -64,6 +64,19 @@ async function loadConfig(path: string, socketOverride?: string): Promise<LoadOu
 function hostsFileFor(settings: KubefwdSettings): HostsFile {
   const needsSudo = !isRoot() && settings.privilege !== "none";
   return needsSudo ? new SudoHostsFile(settings.hostsPath) : new FileHostsFile(settings.hostsPath);
+}
+
+/** The newest entries whose JSON fits well inside one protocol frame (the oldest are dropped first). */
+export function fitInFrame(entries: LogEntry[], budget = MAX_FRAME_BYTES - 64 * 1024): LogEntry[] {
+  let size = 0;
+  let first = entries.length;
+  while (first > 0) {
+    const next = JSON.stringify(entries[first - 1]).length + 1;
+    if (size + next > budget) break;
+    size += next;
+    first--;
+  }
+  return entries.slice(first);
 }
 
 /** Stream past entries, then every new one, until the client goes away or the daemon stops. */
@@ -231,7 +244,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           throw new UserError("unknown_profile", `unknown profile ${JSON.stringify(req.profile)}`);
         }
         const entries = log.tail(req.lines, req.profile);
-        if (!req.follow) return { entries };
+        if (!req.follow) return { entries: fitInFrame(entries) };
         return await followLog(log, req.profile, entries, ctx);
       }
       default: {
