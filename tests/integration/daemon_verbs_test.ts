@@ -335,3 +335,38 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
     await env.cleanup();
   }
 });
+
+Deno.test("start PROFILE starts the daemon if needed; the start is transient, restart of the daemon forgets it", async () => {
+  const env = await TestEnv.create({
+    scenario: {
+      namespaces: { "team-d": { services: [{ name: "api", ports: [{ port: 18183 }], pods: ["api-1"] }] } },
+    },
+  });
+  try {
+    await env.writeConfig(
+      env.configHeader() + "profiles:\n" +
+        profileYaml(
+          env,
+          "delta",
+          "team-d",
+          "    enabled: false\n    health: { interval: 1s, timeout: 1s, failure_threshold: 3 }\n",
+        ),
+    );
+    const r = await env.cli("start", "delta");
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^delta: /m);
+    const started = await waitFor(() => runningWithForwards(env, "delta"), "delta running");
+    assert.equal(started.enabled, false, "the config still says disabled");
+    assert.equal(started.enabledSource, "config");
+    const restarted = await env.cli("restart");
+    assert.equal(restarted.code, 0, restarted.stderr);
+    await waitFor(
+      async () => profileOf(await env.status(), "delta").state === "disabled",
+      "delta disabled again",
+    );
+    assert.deepEqual(env.liveSimulators(), []);
+    assert.equal((await env.cli("stop")).code, 0);
+  } finally {
+    await env.cleanup();
+  }
+});
