@@ -153,6 +153,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     prober: new TcpProber(),
     serviceLister: new SubprocessServiceLister(),
     hostsFile: hostsFileFor,
+    readHosts: (path) => Deno.readTextFile(path),
     isRoot: isRoot(),
     stateDir: settings.stateDir,
     state,

@@ -207,3 +207,19 @@ export class FakeHostsFile implements HostsFile {
     return Promise.resolve(edit.removed);
   }
 }
+
+/**
+ * The addresses that have a line with at least one name in a hosts file. A forward whose address has no
+ * line cannot be reached by name, whatever its listener says: another kubefwd rewrote the file from a stale
+ * read (no lock between processes) and dropped it.
+ */
+export function addressesWithNames(text: string): Set<string> {
+  const found = new Set<string>();
+  for (const raw of text.split("\n")) {
+    const line = raw.replace(/#.*$/, "").trim();
+    if (line === "") continue;
+    const fields = line.split(/\s+/);
+    if (fields.length >= 2) found.add(fields[0]);
+  }
+  return found;
+}

@@ -12,14 +12,19 @@
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import type { Prober } from "../health/tcp_probe.ts";
-import { buildKubefwdArgs, KubefwdArgsError, kubefwdArgsWarnings } from "../kubefwd/argv.ts";
+import {
+  buildKubefwdArgs,
+  DEFAULT_HOSTS_PATH,
+  KubefwdArgsError,
+  kubefwdArgsWarnings,
+} from "../kubefwd/argv.ts";
 import {
   buildExcludeFieldSelector,
   resolveExcludedServices,
   type ServiceLister,
 } from "../kubefwd/exclude.ts";
 import { writeFwdConf } from "../kubefwd/fwdconf.ts";
-import type { HostsFile } from "../kubefwd/hosts.ts";
+import { addressesWithNames, type HostsFile } from "../kubefwd/hosts.ts";
 import { classifyExit, OutputAssembler, parseKubefwdLine, splitServiceKey } from "../kubefwd/output.ts";
 import type { KubefwdEvent, KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
 import { kubefwdSupports } from "../kubefwd/version.ts";
@@ -94,6 +99,11 @@ export interface RunnerDeps {
   startGate: () => Promise<() => void>;
   /** Fingerprint of a file (mtime + size), "missing" when absent: detects kubeconfig edits. */
   fingerprint: (path: string) => Promise<string>;
+  /**
+   * Reads the hosts file for the health probes: a forward whose address lost its hosts line counts as a
+   * failed probe. Undefined: probes check the listener only.
+   */
+  readHosts?: (path: string) => Promise<string>;
   /** Overrides of the stop escalation (tests, sudo kill). */
   stopOptions?: Partial<Pick<StopOptions, "secondTermWaitMs" | "killWaitMs" | "sudoKill" | "findChildren">>;
   tuning: RunnerTuning;
@@ -996,11 +1006,13 @@ export class ProfileRunner {
     run.probing = true;
     try {
       const targets = [...run.forwards.values()];
-      const results = await Promise.all(
-        targets.map((f) =>
+      const [named, ...listening] = await Promise.all([
+        this.#addressesInHostsFile(run),
+        ...targets.map((f) =>
           this.#deps.prober.probe(f.status.ip, f.status.port, health.timeoutMs).catch(() => false)
         ),
-      );
+      ]);
+      const results = targets.map((f, i) => listening[i] && (named === undefined || named.has(f.status.ip)));
       if (this.#run !== run || run.exit !== undefined || run.stoppedByUs) return;
       let changed = false;
       targets.forEach((f, i) => {
@@ -1024,6 +1036,23 @@ export class ProfileRunner {
 
   // -------------------------------------------------------------------------------------------------------
   // Dead forwards
+
+  /**
+   * Addresses with a line in the hosts file this child writes, or undefined when that cannot be checked:
+   * no reader configured, an unreadable file, or 1.22.x with a custom hosts_path (1.22.x has no
+   * --hosts-path and always writes the OS default file).
+   */
+  async #addressesInHostsFile(run: Run): Promise<Set<string> | undefined> {
+    const read = this.#deps.readHosts;
+    if (read === undefined || run.version === undefined) return undefined;
+    const path = this.#settings.hostsPath;
+    if (!kubefwdSupports(run.version, "hostsPath") && path !== DEFAULT_HOSTS_PATH) return undefined;
+    try {
+      return addressesWithNames(await read(path));
+    } catch {
+      return undefined;
+    }
+  }
 
   /**
    * A forward the probes find down, with no log line that said why, is dead all the same: 1.22.x never

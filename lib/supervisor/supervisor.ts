@@ -47,6 +47,8 @@ export interface SupervisorDeps {
   env?: Record<string, string>;
   /** HOME given to children (default: env.HOME, else /root for root). */
   home?: string;
+  /** Hosts-file reader for the probes' "still has its hosts line" check; the daemon passes Deno.readTextFile. */
+  readHosts?: (path: string) => Promise<string>;
   /** File fingerprint for change detection (default: mtime + size via Deno.stat). */
   fingerprint?: (path: string) => Promise<string>;
   /** Stop escalation overrides (tests; sudo kill). */
@@ -418,6 +420,7 @@ export class Supervisor {
       },
       startGate: () => this.#startGate(),
       fingerprint: deps.fingerprint ?? statFingerprint,
+      readHosts: deps.readHosts,
       stopOptions: deps.stopOptions,
       tuning: this.#tuning,
     });

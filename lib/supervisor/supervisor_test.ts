@@ -8,7 +8,7 @@ import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/typ
 import { UserError } from "../errors.ts";
 import { FakeProber } from "../health/tcp_probe.ts";
 import { FakeServiceLister } from "../kubefwd/exclude.ts";
-import { FakeHostsFile } from "../kubefwd/hosts.ts";
+import { addressesWithNames, FakeHostsFile } from "../kubefwd/hosts.ts";
 import { parseKubefwdVersion } from "../kubefwd/version.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { formatLogrusLine, type LogrusLevel } from "../../tests/simulator/logrus.ts";
@@ -1031,4 +1031,49 @@ Deno.test("a removed profile's hosts lines are swept, now and again after concur
   } finally {
     await h.dispose();
   }
+});
+
+Deno.test("a forward whose hosts line was lost counts as down (checked in the file kubefwd really writes)", async () => {
+  for (
+    const [version, hostsPath, checked] of [
+      ["1.25.16", "/etc/hosts", true],
+      ["1.25.16", "/tmp/custom-hosts", true],
+      ["1.22.5", "/tmp/custom-hosts", false], // 1.22 writes /etc/hosts whatever hosts_path says
+    ] as const
+  ) {
+    const reads: string[] = [];
+    let text = "127.0.0.1 localhost\n127.3.27.1 web web.ns\n";
+    const readHosts = (path: string) => {
+      reads.push(path);
+      return Promise.resolve(text);
+    };
+    const h = await harness({ version, deps: { readHosts } });
+    try {
+      h.sup.reconcile(h.config([profile("a")], { hostsPath }));
+      const child = await spawned(h, 1);
+      graceful(child);
+      portForward(child, "127.3.27.1", "web", 80, "web-1");
+      flushOutput(h);
+      h.clock.advance(500);
+      await settle();
+      assert.equal(st(h).forwards[0].state, "up", version);
+      text = "127.0.0.1 localhost\n"; // another writer dropped our line
+      for (let i = 0; i < 2; i++) {
+        h.clock.advance(10_000);
+        await settle();
+      }
+      assert.equal(st(h).forwards[0].state, checked ? "down" : "up", `${version} ${hostsPath}`);
+      assert.equal(reads.length > 0, checked);
+      if (checked) assert.equal(reads[0], hostsPath);
+    } finally {
+      await h.dispose();
+    }
+  }
+});
+
+Deno.test("addressesWithNames: addresses that have a line with names", () => {
+  const names = addressesWithNames(
+    "# c\n127.0.0.1 localhost\n127.3.27.1\tweb web.ns # x\n127.3.27.2\n\n::1 ip6\n",
+  );
+  assert.deepEqual([...names].sort(), ["127.0.0.1", "127.3.27.1", "::1"]);
 });
