@@ -275,6 +275,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   info(`daemon ${VERSION} started (pid ${Deno.pid}, socket ${settings.socketPath}, config ${configPath})`);
 
+  // A bug in one code path must not take supervision down with it: log it and keep running.
+  const onUnhandled = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    info(
+      `internal error (unhandled rejection): ${
+        e.reason instanceof Error ? e.reason.stack : String(e.reason)
+      }`,
+      "error",
+    );
+  };
+  const onError = (e: ErrorEvent) => {
+    e.preventDefault();
+    info(`internal error: ${e.error instanceof Error ? e.error.stack : e.message}`, "error");
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
+  globalThis.addEventListener("error", onError);
+
   const onTerm = () => void shutdown("SIGTERM");
   const onInt = () => void shutdown("SIGINT");
   const onHup = () => {
@@ -316,5 +333,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGHUP", onHup);
+  globalThis.removeEventListener("unhandledrejection", onUnhandled);
+  globalThis.removeEventListener("error", onError);
   return 0;
 }
