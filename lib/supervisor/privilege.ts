@@ -122,9 +122,12 @@ export function currentUserName(env: Record<string, string>): string {
   return uid === null ? "<user>" : `#${uid}`;
 }
 
-/** The sudoers rule that lets the daemon run kubefwd with `sudo -n`. */
-export function sudoersLine(user: string, kubefwdPath: string): string {
-  return `${user} ALL=(root) NOPASSWD: ${kubefwdPath}`;
+/**
+ * The sudoers rule that lets the daemon do everything it does as root: run kubefwd, SIGKILL a kubefwd
+ * that ignores SIGTERM (`sudo -n kill`), and remove a crashed kubefwd's lines (`sudo -n tee <hosts>`).
+ */
+export function sudoersLine(user: string, kubefwdPath: string, hostsPath = "/etc/hosts"): string {
+  return `${user} ALL=(root) NOPASSWD: ${kubefwdPath}, /usr/bin/kill, /usr/bin/tee ${hostsPath}`;
 }
 
 /**
@@ -140,7 +143,7 @@ export function notRootMessage(opts: {
   detail?: string;
 }): string {
   const { settings, viaSudo, user, kubefwdPath, detail } = opts;
-  const rule = sudoersLine(user, kubefwdPath);
+  const rule = sudoersLine(user, kubefwdPath, settings.hostsPath);
   const suffix = detail ? ` (${detail})` : "";
   if (viaSudo) {
     return `kubefwd could not get root through \`sudo -n\`${suffix}. Allow it without a password: run ` +

@@ -77,7 +77,11 @@ Deno.test("resolveExecutable: PATH order, absolute paths checked, missing → un
 
 Deno.test("notRootMessage: actionable, with the sudoers line", () => {
   const line = sudoersLine("alice", "/usr/local/bin/kubefwd");
-  assert.equal(line, "alice ALL=(root) NOPASSWD: /usr/local/bin/kubefwd");
+  assert.equal(
+    line,
+    "alice ALL=(root) NOPASSWD: /usr/local/bin/kubefwd, /usr/bin/kill, /usr/bin/tee /etc/hosts",
+  );
+  assert.match(sudoersLine("bob", "/k", "/etc/hosts.kfd"), /\/usr\/bin\/tee \/etc\/hosts\.kfd$/);
   for (
     const [privilege, viaSudo] of [["auto", true], ["sudo", true], ["none", false], ["auto", false]] as const
   ) {
