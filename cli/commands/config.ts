@@ -57,6 +57,23 @@ function requireReadable(outcome: LoadOutcome, path: string): void {
   });
 }
 
+/** Resolve the config path, load it, and fail with a clear message when it cannot be read at all. */
+async function loadForVerb(
+  ctx: CliContext,
+  deps: Deps,
+  checkEnvironment: boolean,
+  pathArg?: string,
+): Promise<{ path: string; outcome: LoadOutcome }> {
+  const path = configPathFor(ctx, deps, pathArg);
+  const outcome = await loadConfigFileWithSource(path, {
+    env: deps.env,
+    home: deps.home(),
+    checkEnvironment,
+  });
+  requireReadable(outcome, path);
+  return { path, outcome };
+}
+
 /** Where `config init` looks for contexts: the first file of $KUBECONFIG, else ~/.kube/config. */
 function userKubeconfigPath(env: EnvLike, home: string): string {
   const fromEnv = (env.get("KUBECONFIG") ?? "").split(":").find((p) => p !== "");
@@ -65,13 +82,7 @@ function userKubeconfigPath(env: EnvLike, home: string): string {
 
 async function validateAction(ctx: CliContext, deps: Deps, pathArg?: string): Promise<void> {
   const g = ctx.globals();
-  const path = configPathFor(ctx, deps, pathArg);
-  const outcome = await loadConfigFileWithSource(path, {
-    env: deps.env,
-    home: deps.home(),
-    checkEnvironment: true,
-  });
-  requireReadable(outcome, path);
+  const { path, outcome } = await loadForVerb(ctx, deps, true, pathArg);
   const { result } = outcome;
   if (g.json) ctx.json(toValidateJson(result));
   else {
@@ -90,13 +101,7 @@ async function validateAction(ctx: CliContext, deps: Deps, pathArg?: string): Pr
 
 async function showAction(ctx: CliContext, deps: Deps): Promise<void> {
   const g = ctx.globals();
-  const path = configPathFor(ctx, deps);
-  const outcome = await loadConfigFileWithSource(path, {
-    env: deps.env,
-    home: deps.home(),
-    checkEnvironment: false,
-  });
-  requireReadable(outcome, path);
+  const { path, outcome } = await loadForVerb(ctx, deps, false);
   const { result } = outcome;
   if (!result.config) {
     if (!g.json) ctx.err(formatHuman(result, { color: g.color, source: outcome.source }));
@@ -175,13 +180,7 @@ async function initAction(ctx: CliContext, deps: Deps): Promise<void> {
 }
 
 async function resolveAction(ctx: CliContext, deps: Deps, pathArg?: string): Promise<void> {
-  const path = configPathFor(ctx, deps, pathArg);
-  const outcome = await loadConfigFileWithSource(path, {
-    env: deps.env,
-    home: deps.home(),
-    checkEnvironment: true,
-  });
-  requireReadable(outcome, path);
+  const { outcome } = await loadForVerb(ctx, deps, true, pathArg);
   // Always one compact line, whatever the terminal: the daemon parses it.
   ctx.out(JSON.stringify(outcome.result));
 }
