@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import {
+  DEFAULT_FORWARD_FAILURES,
+  DEFAULT_HEALTH,
+  DEFAULT_RETRY,
+  defaultKubefwdSettings,
+} from "../config/defaults.ts";
+import {
   buildKubefwdArgs,
   checkExtraArgs,
   flagsInArgs,
@@ -19,29 +25,15 @@ function profile(over: Partial<ProfileSpec> = {}): ProfileSpec {
     excludeServices: [],
     mappings: [],
     extraArgs: [],
-    retry: {
-      initialDelayMs: 1000,
-      maxDelayMs: 60000,
-      multiplier: 2,
-      maxAttempts: 0,
-      jitter: 0.1,
-      resetAfterMs: 60000,
-    },
-    health: { intervalMs: 10000, timeoutMs: 2000, failureThreshold: 3 },
-    forwardFailures: { maxFailures: 5, windowMs: 60000, debounceMs: 2000 },
+    retry: { ...DEFAULT_RETRY },
+    health: { ...DEFAULT_HEALTH },
+    forwardFailures: { ...DEFAULT_FORWARD_FAILURES },
     ...over,
   };
 }
 
 function settings(over: Partial<KubefwdSettings> = {}): KubefwdSettings {
-  return {
-    path: "kubefwd",
-    privilege: "auto",
-    extraArgs: [],
-    hostsPath: "/etc/hosts",
-    stopTimeoutMs: 10000,
-    ...over,
-  };
+  return { ...defaultKubefwdSettings(), ...over };
 }
 
 const V122 = parseKubefwdVersion("1.22.5");
