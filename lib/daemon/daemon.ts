@@ -79,24 +79,33 @@ export function fitInFrame(entries: LogEntry[], budget = MAX_FRAME_BYTES - 64 * 
   return entries.slice(first);
 }
 
-/** Stream past entries, then every new one, until the client goes away or the daemon stops. */
+/**
+ * Stream past entries, then every new one, until the client goes away or the daemon stops. The
+ * subscription starts before the first past entry is sent, so nothing logged meanwhile is lost.
+ */
 async function followLog(
   log: DaemonLog,
   profile: string | undefined,
   past: LogEntry[],
   ctx: HandlerContext,
 ): Promise<{ entries: LogEntry[] }> {
-  for (const e of past) await ctx.sendLog(e);
-  await new Promise<void>((resolve) => {
-    if (ctx.signal.aborted) return resolve();
-    const unsubscribe = log.subscribe((e) => {
-      if (profile === undefined || e.profile === profile) void ctx.sendLog(e);
-    });
-    ctx.signal.addEventListener("abort", () => {
-      unsubscribe();
-      resolve();
-    }, { once: true });
+  const backlog = [...past];
+  let live = false;
+  const unsubscribe = log.subscribe((e) => {
+    if (profile !== undefined && e.profile !== profile) return;
+    if (live) void ctx.sendLog(e);
+    else backlog.push(e);
   });
+  try {
+    for (let i = 0; i < backlog.length && !ctx.signal.aborted; i++) await ctx.sendLog(backlog[i]);
+    live = true;
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) return resolve();
+      ctx.signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  } finally {
+    unsubscribe();
+  }
   return { entries: [] };
 }
 

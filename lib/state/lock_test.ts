@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readUntil } from "../../tests/deadline.ts";
 import { UserError } from "../errors.ts";
 import { acquireLock, LOCK_FILE_NAME } from "./lock.ts";
 
@@ -50,8 +51,8 @@ Deno.test("lock: a lock held by another process is detected, and freed when that
   }).spawn();
   try {
     const reader = child.stdout.getReader();
-    const { value } = await reader.read();
-    assert.equal(new TextDecoder().decode(value).trim(), "locked");
+    const text = await readUntil(reader, (t) => t.includes("\n"), "the child to take the lock");
+    assert.equal(text.trim(), "locked");
     reader.releaseLock();
     await assert.rejects(acquireLock(dir), new RegExp(`pid ${child.pid}\\)`));
     child.kill("SIGKILL");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readUntil } from "../../tests/deadline.ts";
 import { DenoSpawner, FakeSpawner, type OutputStreamName } from "./spawner.ts";
 
 const env = { PATH: "/usr/bin:/bin", HOME: "/tmp" };
@@ -174,12 +175,7 @@ Deno.test({
       stderr: "inherit",
     }).spawn();
     const reader = daemon.stdout.getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += new TextDecoder().decode(value);
-    }
+    const text = await readUntil(reader, (t) => t.includes("\n"), "the throwaway daemon's child pid");
     const pid = Number(text.trim());
     assert.ok(pid > 0);
     assert.ok(procStat(pid) !== null, "grandchild alive");

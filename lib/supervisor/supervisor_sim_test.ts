@@ -9,6 +9,7 @@ import { TcpProber } from "../health/tcp_probe.ts";
 import { FakeServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile } from "../kubefwd/hosts.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
+import { readUntil } from "../../tests/deadline.ts";
 import type { Scenario } from "../../tests/simulator/kubefwd_sim.ts";
 import { writeScenario, writeSimulatorWrapper } from "../../tests/simulator/harness.ts";
 import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./process_control.ts";
@@ -439,14 +440,12 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
       stderr: "inherit",
     }).spawn();
     const reader = daemon.stdout.getReader();
-    let out = "";
-    const deadline = Date.now() + 30_000;
-    while (!out.includes("running")) {
-      if (Date.now() > deadline) throw new Error("throwaway daemon never reached running");
-      const { value, done } = await reader.read();
-      if (done) break;
-      out += new TextDecoder().decode(value);
-    }
+    await readUntil(
+      reader,
+      (out) => out.includes("running"),
+      "the throwaway daemon to reach running",
+      30_000,
+    );
     const state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
     const child = state.profiles.a.child!;
     assert.ok(child && isSameProcess(child.pid, child.cmdline), "recorded cmdline matches /proc");

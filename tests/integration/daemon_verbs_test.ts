@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { MAIN, TestEnv, waitFor } from "./harness.ts";
+import { readUntil, withDeadline } from "../deadline.ts";
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
@@ -166,41 +167,36 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
 
     await t.step("logs -f streams new lines until interrupted", async () => {
       const follower = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          "--no-prompt",
-          new URL("../../main.ts", import.meta.url).pathname,
-          "logs",
-          "-f",
-          "-n",
-          "0",
-          "alpha",
-        ],
+        args: ["run", "-A", "--no-prompt", MAIN, "logs", "-f", "-n", "1", "alpha"],
         env: env.env,
         clearEnv: true,
         stdout: "piped",
         stderr: "null",
       }).spawn();
       const reader = follower.stdout.getReader();
-      const restarted = env.cli("restart", "alpha");
-      let seen = "";
-      const dec = new TextDecoder();
-      while (!/Port-Forward/.test(seen)) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        seen += dec.decode(value);
+      try {
+        // The one past line proves the follower is subscribed: from here on nothing may be missed.
+        const first = await readUntil(reader, (s) => s.includes("\n"), "the follower's first line");
+        const restarted = await env.cli("restart", "alpha");
+        assert.equal(restarted.code, 0, restarted.stderr);
+        const fresh = await readUntil(
+          reader,
+          (s) => /running → stopping/.test(s) && /Port-Forward/.test(s),
+          "the restart's lines in the follow stream",
+        );
+        follower.kill("SIGINT");
+        await readUntil(reader, () => false, "the follower to end after SIGINT");
+        const st = await withDeadline(follower.status, 10_000, "the follower to exit");
+        assert.equal(st.code, 0);
+        assert.match(first + fresh, /alpha\/daemon .*running → stopping/);
+        assert.match(fresh, /alpha\/stdout .*Port-Forward/);
+      } finally {
+        await reader.cancel().catch(() => {});
+        try {
+          follower.kill("SIGKILL");
+        } catch { /* exited */ }
+        await follower.status;
       }
-      assert.equal((await restarted).code, 0);
-      follower.kill("SIGINT");
-      for (;;) { // keep draining until it exits, as a terminal would
-        const { done } = await reader.read();
-        if (done) break;
-      }
-      const st = await follower.status;
-      assert.equal(st.code, 0);
-      assert.match(seen, /alpha\/daemon .*running → stopping|alpha\/stdout/);
-      assert.match(seen, /Port-Forward/);
     });
 
     await t.step("logs -f | head ends quietly when head has had enough", async () => {
@@ -215,9 +211,27 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      // head exits after one line; the next line the daemon streams must end the CLI without an error.
-      await waitFor(async () => (await env.cli("restart", "alpha")).code === 0, "restart alpha");
-      const out = await piped.output();
+      // head exits after one line; the CLI notices only when it writes again, so keep producing lines
+      // (restarts) until the pipeline ends. One restart is not enough: it may finish before the CLI
+      // has even connected.
+      const output = piped.output();
+      let ended = false;
+      output.finally(() => ended = true);
+      try {
+        await waitFor(
+          async () => {
+            if (ended) return true;
+            await env.cli("restart", "alpha");
+            return ended;
+          },
+          "the pipeline to end",
+          30_000,
+          500,
+        );
+      } finally {
+        if (!ended) piped.kill("SIGKILL");
+      }
+      const out = await output;
       assert.equal(new TextDecoder().decode(out.stdout).trim(), "cli=0");
       assert.equal(new TextDecoder().decode(out.stderr), "");
     });

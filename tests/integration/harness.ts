@@ -5,6 +5,7 @@
  */
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
+import { withDeadline } from "../deadline.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the program's entry point. */
@@ -15,6 +16,9 @@ export const SIMULATOR = `${ROOT}/tests/simulator/kubefwd`;
 /** Deno's cache directory of this test process. */
 const DENO_DIR = Deno.env.get("DENO_DIR") ??
   (Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`) + "/deno";
+
+/** Longest a single CLI run may take in a test (generous: `stop` waits for kubefwd children to exit). */
+export const CLI_DEADLINE_MS = 60_000;
 
 /** Result of one CLI run. */
 export interface CliResult {
@@ -154,16 +158,24 @@ export class TestEnv {
     await Deno.writeTextFile(this.configPath, text, { mode: 0o600 });
   }
 
-  /** Run the real CLI with this environment. */
+  /**
+   * Run the real CLI with this environment. A CLI still running after {@link CLI_DEADLINE_MS} is killed
+   * and the call throws: no verb of ours may hang, and a test must not hang with it.
+   */
   async cli(...args: string[]): Promise<CliResult> {
-    const out = await new Deno.Command(Deno.execPath(), {
+    const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-prompt", MAIN, ...args],
       env: this.env,
       clearEnv: true,
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
-    }).output();
+    }).spawn();
+    const out = await withDeadline(child.output(), CLI_DEADLINE_MS, `the CLI: ${args.join(" ")}`, () => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    });
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }
@@ -212,7 +224,12 @@ export class TestEnv {
   /** Wait for the foreground daemon to exit; returns its exit code and output. */
   async daemonExit(): Promise<{ code: number; signal: string | null; output: string }> {
     if (!this.daemon) throw new Error("no daemon started");
-    const status = await this.daemon.status;
+    const daemon = this.daemon;
+    const status = await withDeadline(daemon.status, 30_000, "the daemon to exit", () => {
+      try {
+        daemon.kill("SIGKILL");
+      } catch { /* already gone */ }
+    });
     const output = await this.#daemonOutput!;
     this.daemon = undefined;
     return { code: status.code, signal: status.signal, output };
