@@ -83,8 +83,8 @@ export function fitInFrame(entries: LogEntry[], budget = MAX_FRAME_BYTES - 64 * 
  * Stream past entries, then every new one, until the client goes away or the daemon stops. The
  * subscription starts before the first past entry is sent, so nothing logged meanwhile is lost.
  */
-async function followLog(
-  log: DaemonLog,
+export async function followLog(
+  log: Pick<DaemonLog, "subscribe">,
   profile: string | undefined,
   past: LogEntry[],
   ctx: HandlerContext,
