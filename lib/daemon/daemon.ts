@@ -24,6 +24,7 @@ import type { KubefwdSettings } from "../config/types.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { VERSION } from "../version.ts";
 import { ConfigSourceError, resolveConfigViaSubprocess } from "./config_source.ts";
+import { LinuxMemoryTrimmer, type MemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
 
 /** Options of one daemon run. */
 export interface DaemonOptions {
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   socketPath?: string;
   /** Started by `start`: no human log on stderr (it goes to a file nobody reads). */
   detached: boolean;
+  /** Releases code pages run only once; default {@link LinuxMemoryTrimmer}. */
+  trimmer?: MemoryTrimmer;
 }
 
 function isRoot(): boolean {
@@ -139,8 +142,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const log = new DaemonLog({ file: settings.logFile, stderr: !opts.detached, level: settings.logLevel });
   // kubefwd prints kubeconfig paths in its errors; the log masks every configured one.
   log.setKubeconfigs(config.profiles.map((p) => p.kubeconfig));
-  const info = (message: string, level: "info" | "warn" | "error" = "info") =>
+  const info = (message: string, level: "debug" | "info" | "warn" | "error" = "info") =>
     log.write({ at: new Date().toISOString(), level, source: "daemon", message });
+
+  const mb = (kb: number) => (kb / 1024).toFixed(1);
+  const trims = new TrimScheduler(
+    opts.trimmer ?? new LinuxMemoryTrimmer(),
+    realClock,
+    (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
+  );
+  // Every state change of a child is logged as a daemon event: each is a burst of one-off work.
+  const unsubscribeTrims = log.subscribe((e) => {
+    if (e.source === "daemon" && e.profile !== undefined) trims.poke();
+  });
   if (outcome.missing) {
     info(
       `no config file at ${configPath}: running with no profiles. Create one with \`kubefwd-daemon config init\` ` +
@@ -194,6 +208,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     config = { ...next.config, daemon: config.daemon };
     log.setKubeconfigs(config.profiles.map((p) => p.kubeconfig));
     const diff = supervisor.reconcile(config);
+    trims.poke();
     info(
       `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
     );
@@ -218,6 +233,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const shutdown = (why: string): Promise<void> => {
     shuttingDown ??= (async () => {
       info(`shutting down (${why})`);
+      unsubscribeTrims();
+      trims.close();
       await supervisor.shutdown();
       await store.flush();
       await server.close();
@@ -338,6 +355,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
 
   supervisor.reconcile(config);
+  trims.poke();
   await done;
   Deno.removeSignalListener("SIGTERM", onTerm);
   Deno.removeSignalListener("SIGINT", onInt);
