@@ -60,6 +60,14 @@ export interface RunnerTuning {
   maxAnnounced: number;
   /** Wait before spawning while another profile's kubefwd is starting (/etc/hosts has no locking). */
   startStaggerMs: number;
+  /**
+   * kubefwd's informers retry a failing list forever without exiting; when `failed to list` lines keep
+   * coming for this long (no gap longer than {@link listFailureGapMs}), the child is restarted: a fresh
+   * process re-reads credentials and builds new clients, or fails its start and goes to backoff.
+   */
+  listFailureRestartMs: number;
+  /** A quiet period this long ends a run of list failures (client-go's relist backoff caps at 30 s). */
+  listFailureGapMs: number;
 }
 
 /** Production tuning. */
@@ -72,6 +80,8 @@ export const DEFAULT_TUNING: RunnerTuning = {
   logBurst: 400,
   maxAnnounced: 4096,
   startStaggerMs: 1_500,
+  listFailureRestartMs: 90_000,
+  listFailureGapMs: 45_000,
 };
 
 /** Everything a runner needs from outside; the Supervisor builds it. */
@@ -146,6 +156,8 @@ interface Run {
   announcedHostnames: Set<string>;
   forwards: Map<string, ForwardRecord>;
   serviceFailures: Map<string, number[]>;
+  /** The current run of `failed to list` lines: first and latest. */
+  listFailures?: { since: number; last: number };
   reconnects: number;
   restartRequested: boolean;
   probeTimer?: TimerHandle;
@@ -871,8 +883,29 @@ export class ProfileRunner {
       case "ip_exhausted":
         this.#requestChildRestart(run, "kubefwd ran out of IP addresses");
         break;
+      case "list_failed":
+        this.#onListFailure(run, event.message);
+        break;
       default:
         break;
+    }
+  }
+
+  #onListFailure(run: Run, message: string): void {
+    const now = this.#deps.clock.now();
+    const { listFailureGapMs, listFailureRestartMs } = this.#deps.tuning;
+    const streak = run.listFailures;
+    if (!streak || now - streak.last > listFailureGapMs) {
+      run.listFailures = { since: now, last: now };
+      return;
+    }
+    streak.last = now;
+    if (now - streak.since >= listFailureRestartMs) {
+      const seconds = Math.round((now - streak.since) / 1000);
+      this.#requestChildRestart(
+        run,
+        `kubefwd has failed to list from the API server for ${seconds} s (${message})`,
+      );
     }
   }
 

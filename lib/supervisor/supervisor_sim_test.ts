@@ -13,6 +13,7 @@ import { readUntil } from "../../tests/deadline.ts";
 import type { Scenario } from "../../tests/simulator/kubefwd_sim.ts";
 import { writeScenario, writeSimulatorWrapper } from "../../tests/simulator/harness.ts";
 import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./process_control.ts";
+import type { RunnerTuning } from "./profile_runner.ts";
 import { DenoSpawner } from "./spawner.ts";
 import { Supervisor } from "./supervisor.ts";
 import type { LogEntry, ProfileStatus } from "./types.ts";
@@ -88,6 +89,7 @@ async function simEnv(opts: {
   root?: boolean;
   lister?: FakeServiceLister;
   stopTimeoutMs?: number;
+  tuning?: Partial<RunnerTuning>;
 }): Promise<SimEnv> {
   const dir = await Deno.makeTempDir({ prefix: "sup_sim_" });
   const hostsPath = `${dir}/hosts`;
@@ -125,7 +127,7 @@ async function simEnv(opts: {
     env: { PATH: "/usr/bin:/bin" },
     home: dir,
     stopOptions: { secondTermWaitMs: 1000, killWaitMs: 5000 },
-    tuning: { startStaggerMs: 300 },
+    tuning: { startStaggerMs: 300, ...opts.tuning },
   });
   return {
     dir,
@@ -384,6 +386,31 @@ Deno.test("sim: 1.22 lost forward → child restarted after the debounce, counte
     const s = env.status("a");
     assert.equal(s.failures, 0);
     assert.ok(env.sup.status(["a"], { details: true })[0].events!.some((e) => /dead forward/.test(e.reason)));
+  } finally {
+    await env.close();
+  }
+});
+
+Deno.test("sim: 1.25 failing to list for longer than the limit → child restarted, not counted as a crash", async () => {
+  const env = await simEnv({
+    scenario: {
+      namespaces: { ns: { services: [service("web", 8115)] } },
+      actions: [{ type: "api_outage", atMs: 300, durationMs: 60_000, everyMs: 100 }],
+    },
+    tuning: { listFailureRestartMs: 1_000, listFailureGapMs: 500 },
+  });
+  try {
+    env.seed(["a"]);
+    env.sup.reconcile(env.config([profile("a", env.dir)]));
+    await until(() => env.status("a").state === "running", "running", 20_000, env);
+    const pid = env.status("a").pid!;
+    await until(() => env.status("a").restarts >= 1 && env.status("a").pid !== pid, "restarted", 20_000, env);
+    assert.equal(env.status("a").failures, 0);
+    assert.ok(
+      env.sup.status(["a"], { details: true })[0].events!.some((e) =>
+        /failed to list from the API server/.test(e.reason)
+      ),
+    );
   } finally {
     await env.close();
   }

@@ -507,6 +507,46 @@ Deno.test("ip_exhausted → child restart", async () => {
   }
 });
 
+Deno.test("failed to list that persists → child restart; list failures with long gaps do not", async () => {
+  const h = await harness({ version: "1.22.3" });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    const listFailed = () => {
+      say(
+        child,
+        "ERRO",
+        'Runtime: failed to list *v1.Service: Get "https://127.0.0.1:6443/api/v1/namespaces/ns/services": dial tcp 127.0.0.1:6443: connect: connection refused',
+      );
+      flushOutput(h);
+    };
+    // Sporadic failures, each after a quiet minute: the informer recovered in between.
+    for (let i = 0; i < 4; i++) {
+      listFailed();
+      h.clock.advance(60_000);
+    }
+    await settle();
+    assert.equal(child.signals.length, 0, "isolated list failures never restart kubefwd");
+    // A failure every 20 s for 90 s: the API stays unreachable for this process.
+    for (let t = 0; t <= 90_000; t += 20_000) {
+      listFailed();
+      if (t < 80_000) assert.equal(child.signals.length, 0, `no restart yet at ${t} ms`);
+      h.clock.advance(20_000);
+    }
+    listFailed();
+    await until(() => child.signals.length === 1, "restart");
+    await spawned(h, 2);
+    assert.match(
+      h.events.find((e) => e.to === "stopping")!.reason,
+      /failed to list from the API server for \d+ s .*connection refused/,
+    );
+    assert.equal(st(h).failures, 0, "a restart, not a crash");
+  } finally {
+    await h.dispose();
+  }
+});
+
 Deno.test("unclean exit → exactly the announced addresses leave the hosts file; a clean stop touches nothing", async () => {
   const h = await harness();
   try {

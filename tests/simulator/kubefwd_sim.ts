@@ -63,7 +63,13 @@ export type ScenarioAction =
     delayMs?: number;
   }
   | { type: "stderr"; atMs: number; lines?: string[]; count?: number }
-  | { type: "log"; atMs: number; level?: LogrusLevel; message: string };
+  | { type: "log"; atMs: number; level?: LogrusLevel; message: string }
+  /**
+   * The API server stops answering for `durationMs`. v1.23+: the informers' `Runtime: failed to list` ERRO
+   * line every `everyMs` (default 1000; reference §4.4). 1.22.3 prints nothing at all, even over 150 s
+   * (observed against a real apiserver, see tests/fixtures/kubefwd_output/README.md).
+   */
+  | { type: "api_outage"; atMs: number; durationMs: number; everyMs?: number };
 
 /** The scenario file (KUBEFWD_SIM_SCENARIO). Every field is optional. */
 export interface Scenario {
@@ -937,6 +943,19 @@ function runAction(action: ScenarioAction): void {
     case "log":
       log(action.level ?? "INFO", action.message);
       break;
+    case "api_outage": {
+      if (!V123) break;
+      const every = Math.max(10, action.everyMs ?? 1000);
+      for (let t = 0; t < action.durationMs; t += every) {
+        later(t, () =>
+          log(
+            "ERRO",
+            'Runtime: failed to list *v1.Service: Get "https://127.0.0.1:6443/api/v1/services?limit=500&resourceVersion=0": ' +
+              "dial tcp 127.0.0.1:6443: connect: connection refused",
+          ));
+      }
+      break;
+    }
   }
 }
 

@@ -436,6 +436,35 @@ Deno.test("simulator: scripted crash (exit code, signal), fatal line, stderr lin
   }
 });
 
+Deno.test("simulator: an API outage repeats failed-to-list on 1.23+, and 1.22 stays silent as observed", async () => {
+  const actions: Scenario["actions"] = [
+    { type: "api_outage", atMs: 0, durationMs: 100, everyMs: 20 },
+    { type: "crash", atMs: 300, exitCode: 0 },
+  ];
+  for (const [i, version] of ["1.25.16", "1.22.3"].entries()) {
+    const { dir, hostsPath, scenarioPath, zPath } = await setup(
+      { ...THREE_SERVICES, actions },
+      `127.85.${27 + i}.1`,
+    );
+    try {
+      const { sim } = await runToExit({
+        args: ["svc", "-n", "default", "-z", zPath],
+        scenarioPath,
+        hostsPath,
+        version,
+      });
+      const failures = sim.events("list_failed");
+      if (version === "1.22.3") assert.equal(failures.length, 0);
+      else {
+        assert.equal(failures.length, 5);
+        assert.match(failures[0].message, /^Runtime: failed to list \*v1\.Service: .*connection refused$/);
+      }
+    } finally {
+      await dir.cleanup();
+    }
+  }
+});
+
 Deno.test("simulator: flood output arrives in full and parses line by line", async () => {
   const actions: Scenario["actions"] = [
     { type: "flood", atMs: 10, linesPerSecond: 5000, durationMs: 400 },
