@@ -68,6 +68,12 @@ export interface RunnerTuning {
   listFailureRestartMs: number;
   /** A quiet period this long ends a run of list failures (client-go's relist backoff caps at 30 s). */
   listFailureGapMs: number;
+  /**
+   * kubefwd ≥ 1.23 gives a replaced pod a new address and never reuses one; at 255 in a /24 it runs out.
+   * Once it has handed out this many in one /24 in a run, and some of them only because pods were
+   * replaced (more addresses than hostnames), the child is restarted while every forward still works.
+   */
+  ipChurnRestartAt: number;
 }
 
 /** Production tuning. */
@@ -82,6 +88,7 @@ export const DEFAULT_TUNING: RunnerTuning = {
   startStaggerMs: 1_500,
   listFailureRestartMs: 90_000,
   listFailureGapMs: 45_000,
+  ipChurnRestartAt: 240,
 };
 
 /** Everything a runner needs from outside; the Supervisor builds it. */
@@ -156,6 +163,8 @@ interface Run {
   announcedHostnames: Set<string>;
   forwards: Map<string, ForwardRecord>;
   serviceFailures: Map<string, number[]>;
+  /** Addresses and hostnames announced per /24 ("127.3.27"): how close kubefwd is to running out. */
+  ipBlocks: Map<string, { ips: Set<string>; hostnames: Set<string> }>;
   /** The current run of `failed to list` lines: first and latest. */
   listFailures?: { since: number; last: number };
   reconnects: number;
@@ -636,6 +645,7 @@ export class ProfileRunner {
       sawCleanExit: false,
       sawForcedShutdown: false,
       announcedIps: new Set(),
+      ipBlocks: new Map(),
       announcedHostnames: new Set(),
       forwards: new Map(),
       serviceFailures: new Map(),
@@ -946,6 +956,26 @@ export class ProfileRunner {
     }
     this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
     this.#refreshRunState(run, `forward announced: ${key} → ${fwd.ip}`);
+    this.#checkIpChurn(run, fwd.ip, fwd.hostname);
+  }
+
+  #checkIpChurn(run: Run, ip: string, hostname: string): void {
+    const block = ip.slice(0, ip.lastIndexOf("."));
+    let seen = run.ipBlocks.get(block);
+    if (!seen) {
+      if (run.ipBlocks.size >= this.#deps.tuning.maxAnnounced) return;
+      seen = { ips: new Set(), hostnames: new Set() };
+      run.ipBlocks.set(block, seen);
+    }
+    seen.ips.add(ip); // at most 256 per block
+    if (seen.hostnames.size < this.#deps.tuning.maxAnnounced) seen.hostnames.add(hostname);
+    if (seen.ips.size >= this.#deps.tuning.ipChurnRestartAt && seen.ips.size > seen.hostnames.size) {
+      this.#requestChildRestart(
+        run,
+        `kubefwd has handed out ${seen.ips.size} addresses in ${block}.0/24 as pods were replaced and never ` +
+          "reuses one (it runs out at 255): restarting while the forwards still work",
+      );
+    }
   }
 
   #setForward(rec: ForwardRecord, state: ForwardStatus["state"]): boolean {

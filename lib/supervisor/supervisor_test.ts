@@ -547,6 +547,31 @@ Deno.test("failed to list that persists → child restart; list failures with lo
   }
 });
 
+Deno.test("IP churn: many addresses for few hostnames → restart before kubefwd runs out; many services do not", async () => {
+  const h = await harness({ deps: { tuning: { ipChurnRestartAt: 5 } } });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    // Five services on five addresses: big, but no churn.
+    for (let i = 1; i <= 5; i++) portForward(child, `127.3.27.${i}`, `svc${i}`, 80, `svc${i}-pod`);
+    flushOutput(h);
+    await settle();
+    assert.equal(child.signals.length, 0, "no restart without churn");
+    // svc1's pod replaced twice: new addresses each time (kubefwd never reuses one).
+    portForward(child, "127.3.27.6", "svc1", 80, "svc1-pod-b");
+    flushOutput(h);
+    await until(() => child.signals.length === 1, "restart on churn");
+    await spawned(h, 2);
+    assert.match(
+      h.events.find((e) => e.to === "stopping")!.reason,
+      /handed out 6 addresses in 127\.3\.27\.0\/24/,
+    );
+    assert.equal(st(h).failures, 0);
+  } finally {
+    await h.dispose();
+  }
+});
+
 Deno.test("unclean exit → exactly the announced addresses leave the hosts file; a clean stop touches nothing", async () => {
   const h = await harness();
   try {
