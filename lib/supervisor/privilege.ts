@@ -126,9 +126,22 @@ export function currentUserName(env: Record<string, string>): string {
  * The sudoers rule that lets the daemon do everything it does as root: run kubefwd, SIGKILL a kubefwd
  * that ignores SIGTERM (`sudo -n kill`), and remove a crashed kubefwd's lines (`sudo -n tee <hosts>`).
  */
-export function sudoersLine(user: string, kubefwdPath: string, hostsPath = "/etc/hosts"): string {
-  return `${user} ALL=(root) NOPASSWD: ${kubefwdPath}, /usr/bin/kill, /usr/bin/tee ${hostsPath}`;
+export function sudoersLine(
+  user: string,
+  kubefwdPath: string,
+  hostsPath = "/etc/hosts",
+  isExecutable: (p: string) => boolean = isExecutableFile,
+): string {
+  // sudo matches the path it resolves through its own secure_path: /usr/bin/kill on Linux, /bin/kill on macOS.
+  const tool = (name: string, fallback: string) =>
+    resolveExecutable(name, SUDO_SECURE_PATH, isExecutable) ?? fallback;
+  return `${user} ALL=(root) NOPASSWD: ${kubefwdPath}, ${tool("kill", "/bin/kill")}, ${
+    tool("tee", "/usr/bin/tee")
+  } ${hostsPath}`;
 }
+
+/** sudo's usual secure_path (Debian, Fedora, macOS): where `sudo -n kill` and `sudo -n tee` are found. */
+export const SUDO_SECURE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * The `failed` message after kubefwd reported it is not root, or sudo refused to run it. It says what

@@ -76,10 +76,20 @@ Deno.test("resolveExecutable: PATH order, absolute paths checked, missing → un
 });
 
 Deno.test("notRootMessage: actionable, with the sudoers line", () => {
-  const line = sudoersLine("alice", "/usr/local/bin/kubefwd");
+  const linux = new Set(["/usr/bin/kill", "/usr/bin/tee"]);
+  const line = sudoersLine("alice", "/usr/local/bin/kubefwd", "/etc/hosts", (p) => linux.has(p));
   assert.equal(
     line,
     "alice ALL=(root) NOPASSWD: /usr/local/bin/kubefwd, /usr/bin/kill, /usr/bin/tee /etc/hosts",
+  );
+  const macos = new Set(["/bin/kill", "/usr/bin/tee"]);
+  assert.equal(
+    sudoersLine("ana", "/opt/homebrew/bin/kubefwd", "/etc/hosts", (p) => macos.has(p)),
+    "ana ALL=(root) NOPASSWD: /opt/homebrew/bin/kubefwd, /bin/kill, /usr/bin/tee /etc/hosts",
+  );
+  assert.match(
+    sudoersLine("alice", "/k"),
+    /^alice ALL=\(root\) NOPASSWD: \/k, \/\S+\/kill, \/\S+\/tee \/etc\/hosts$/,
   );
   assert.match(sudoersLine("bob", "/k", "/etc/hosts.kfd"), /\/usr\/bin\/tee \/etc\/hosts\.kfd$/);
   for (
