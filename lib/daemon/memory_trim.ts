@@ -24,8 +24,9 @@ export interface TrimmableRange {
 
 /**
  * The mappings of an smaps text that are safe to drop: read-only (`r--p` or `r-xp`), private, backed
- * by a file that still exists, resident, and with no private dirty page (a relocated or written page
- * would be reverted to the file's bytes by MADV_DONTNEED, so any dirty page disqualifies the mapping).
+ * by a file that still exists, resident, and holding no page of its own: no private dirty page, no
+ * anonymous (copy-on-write) page, nothing swapped. A relocated or written page would be reverted to the
+ * file's bytes by MADV_DONTNEED, so any such page disqualifies the whole mapping.
  */
 export function trimmableRanges(smaps: string): TrimmableRange[] {
   const ranges: TrimmableRange[] = [];
@@ -40,9 +41,10 @@ export function trimmableRanges(smaps: string): TrimmableRange[] {
       const f = block.match(new RegExp(`\\n${name}:\\s+(\\d+) kB`));
       return f ? Number(f[1]) : undefined;
     };
-    const dirty = field("Private_Dirty");
     const rss = field("Rss");
-    if (dirty !== 0 || rss === undefined || rss === 0) continue;
+    // Anonymous covers copy-on-write copies even when clean again (swapped out and back in).
+    if (field("Private_Dirty") !== 0 || field("Anonymous") !== 0 || (field("Swap") ?? 0) !== 0) continue;
+    if (rss === undefined || rss === 0) continue;
     ranges.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), rssKb: rss, path: m[5] });
   }
   return ranges;

@@ -2,11 +2,24 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../clock.ts";
 import { type MemoryTrimmer, trimmableRanges, type TrimReport, TrimScheduler } from "./memory_trim.ts";
 
-function mapping(header: string, rss: number, privateDirty: number): string {
-  return `${header}\nSize:               1024 kB\nRss:                ${rss} kB\nPss:                ${rss} kB\n` +
-    `Private_Clean:      ${
-      rss - privateDirty
-    } kB\nPrivate_Dirty:      ${privateDirty} kB\nVmFlags: rd mr mw me\n`;
+function mapping(
+  header: string,
+  rss: number,
+  privateDirty: number,
+  anonymous = privateDirty,
+  swap = 0,
+): string {
+  return [
+    header,
+    "Size:               1024 kB",
+    `Rss:                ${rss} kB`,
+    `Private_Clean:      ${rss - privateDirty} kB`,
+    `Private_Dirty:      ${privateDirty} kB`,
+    `Anonymous:          ${anonymous} kB`,
+    `Swap:               ${swap} kB`,
+    "VmFlags: rd mr mw me",
+    "",
+  ].join("\n");
 }
 
 Deno.test("trimmableRanges: only clean, resident, read-only private file mappings", () => {
@@ -50,6 +63,20 @@ Deno.test("trimmableRanges: only clean, resident, read-only private file mapping
     ),
     mapping("7f0000400000-7f0000500000 r--p 00000000 fe:00 97                         /lib/idle.so", 0, 0),
     mapping("7ffd00000000-7ffd00002000 r-xp 00000000 00:00 0                          [vdso]", 8, 0),
+    // a copy-on-write page that is clean again after swap-in, and one still in swap: never dropped
+    mapping(
+      "7f0000500000-7f0000600000 r--p 00000000 fe:00 96                         /lib/cow.so",
+      100,
+      0,
+      4,
+    ),
+    mapping(
+      "7f0000600000-7f0000700000 r--p 00000000 fe:00 95                         /lib/swap.so",
+      100,
+      0,
+      0,
+      4,
+    ),
   ].join("");
   const ranges = trimmableRanges(smaps);
   assert.deepEqual(
