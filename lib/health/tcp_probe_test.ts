@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FakeProber, TcpProber } from "./tcp_probe.ts";
+import { FakeProber, isSelfConnect, TcpProber } from "./tcp_probe.ts";
 
 Deno.test("TcpProber: up while listening, down after close; no leaked resources", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -35,4 +35,15 @@ Deno.test("FakeProber: table and default", async () => {
   p.set("127.3.27.2", 80, false);
   assert.equal(await p.probe("127.3.27.2", 80, 10), false);
   assert.equal(p.calls.length, 4);
+});
+
+Deno.test("isSelfConnect: same address and port on both ends, TCP only", () => {
+  const tcp = (hostname: string, port: number): Deno.NetAddr => ({ transport: "tcp", hostname, port });
+  assert.equal(isSelfConnect(tcp("127.3.27.1", 50051), tcp("127.3.27.1", 50051)), true);
+  assert.equal(isSelfConnect(tcp("127.3.27.1", 41234), tcp("127.3.27.1", 50051)), false);
+  assert.equal(isSelfConnect(tcp("127.0.0.1", 50051), tcp("127.3.27.1", 50051)), false);
+  assert.equal(
+    isSelfConnect({ transport: "unix", path: "/s" }, { transport: "unix", path: "/s" }),
+    false,
+  );
 });
