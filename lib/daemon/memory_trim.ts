@@ -26,9 +26,13 @@ export interface TrimmableRange {
  * The mappings of an smaps text that are safe to drop: read-only (`r--p` or `r-xp`), private, backed
  * by a file that still exists, resident, and holding no page of its own: no private dirty page, no
  * anonymous (copy-on-write) page, nothing swapped. A relocated or written page would be reverted to the
- * file's bytes by MADV_DONTNEED, so any such page disqualifies the whole mapping.
+ * file's bytes by MADV_DONTNEED, so any such page disqualifies the whole mapping. `eligiblePath` limits
+ * it further to files that stay mapped for the life of the process.
  */
-export function trimmableRanges(smaps: string): TrimmableRange[] {
+export function trimmableRanges(
+  smaps: string,
+  eligiblePath: (path: string) => boolean = () => true,
+): TrimmableRange[] {
   const ranges: TrimmableRange[] = [];
   for (const block of smaps.split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
     const newline = block.indexOf("\n");
@@ -36,7 +40,7 @@ export function trimmableRanges(smaps: string): TrimmableRange[] {
     const m = header.match(
       /^([0-9a-f]+)-([0-9a-f]+) (r--p|r-xp) [0-9a-f]+ [0-9a-f]+:[0-9a-f]+ (\d+) +(\/.*)$/,
     );
-    if (!m || m[4] === "0" || m[5].endsWith(" (deleted)")) continue;
+    if (!m || m[4] === "0" || m[5].endsWith(" (deleted)") || !eligiblePath(m[5])) continue;
     const field = (name: string) => {
       const f = block.match(new RegExp(`\\n${name}:\\s+(\\d+) kB`));
       return f ? Number(f[1]) : undefined;
@@ -48,6 +52,14 @@ export function trimmableRanges(smaps: string): TrimmableRange[] {
     ranges.push({ start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), rssKb: rss, path: m[5] });
   }
   return ranges;
+}
+
+/**
+ * The executable and shared libraries stay mapped for the life of the process, so no other thread can
+ * unmap one and reuse its addresses between reading smaps and madvise. Only they are trimmed.
+ */
+export function mappedForLife(path: string, executable: string): boolean {
+  return path === executable || /\.so(\.\d+)*$/.test(path);
 }
 
 /** What one trim did. */
@@ -84,7 +96,11 @@ export class LinuxMemoryTrimmer implements MemoryTrimmer {
     try {
       this.#madvise ??= openMadvise();
       const before = rssKb();
-      const ranges = trimmableRanges(Deno.readTextFileSync("/proc/self/smaps"));
+      const exe = Deno.execPath();
+      const ranges = trimmableRanges(
+        Deno.readTextFileSync("/proc/self/smaps"),
+        (path) => mappedForLife(path, exe),
+      );
       let trimmed = 0;
       for (const r of ranges) {
         if (this.#madvise(r.start, r.end - r.start, MADV_DONTNEED) === 0) trimmed++;

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { FakeClock } from "../clock.ts";
-import { type MemoryTrimmer, trimmableRanges, type TrimReport, TrimScheduler } from "./memory_trim.ts";
+import {
+  mappedForLife,
+  type MemoryTrimmer,
+  trimmableRanges,
+  type TrimReport,
+  TrimScheduler,
+} from "./memory_trim.ts";
 
 function mapping(
   header: string,
@@ -86,6 +92,26 @@ Deno.test("trimmableRanges: only clean, resident, read-only private file mapping
       ["55d001000000", "55d004000000", 18000, "/usr/bin/deno"],
       ["7f0000200000", "7f0000300000", 1600, "/lib/libc.so.6"],
     ],
+  );
+});
+
+Deno.test("trimmableRanges: eligiblePath limits the files (mappedForLife: the executable and .so files)", () => {
+  const smaps = [
+    mapping("55d001000000-55d004000000 r-xp 01b8e000 fe:00 745899                     /usr/bin/deno", 100, 0),
+    mapping(
+      "7f0000200000-7f0000300000 r-xp 00000000 fe:00 99                         /lib/libc.so.6",
+      100,
+      0,
+    ),
+    mapping(
+      "7f0000300000-7f0000400000 r--p 00000000 fe:00 98                         /data/file.bin",
+      100,
+      0,
+    ),
+  ].join("");
+  assert.deepEqual(
+    trimmableRanges(smaps, (p) => mappedForLife(p, "/usr/bin/deno")).map((r) => r.path),
+    ["/usr/bin/deno", "/lib/libc.so.6"],
   );
 });
 
