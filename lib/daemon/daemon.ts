@@ -24,7 +24,7 @@ import type { KubefwdSettings } from "../config/types.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { VERSION } from "../version.ts";
 import { ConfigSourceError, resolveConfigViaSubprocess } from "./config_source.ts";
-import { LinuxMemoryTrimmer, type MemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
+import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
 
 /** Options of one daemon run. */
 export interface DaemonOptions {
@@ -32,8 +32,6 @@ export interface DaemonOptions {
   socketPath?: string;
   /** Started by `start`: no human log on stderr (it goes to a file nobody reads). */
   detached: boolean;
-  /** Releases code pages run only once; default {@link LinuxMemoryTrimmer}. */
-  trimmer?: MemoryTrimmer;
 }
 
 function isRoot(): boolean {
@@ -147,7 +145,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   const mb = (kb: number) => (kb / 1024).toFixed(1);
   const trims = new TrimScheduler(
-    opts.trimmer ?? new LinuxMemoryTrimmer(),
+    new LinuxMemoryTrimmer(),
     realClock,
     (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
   );

@@ -78,8 +78,9 @@ export interface MemoryTrimmer {
 
 const MADV_DONTNEED = 4;
 
-function rssKb(): number {
-  const m = Deno.readTextFileSync("/proc/self/status").match(/VmRSS:\s+(\d+) kB/);
+/** Resident set size in kB of a process (this one by default), from /proc; NaN when unreadable. */
+export function residentKb(pid: number | "self" = "self"): number {
+  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
   return m ? Number(m[1]) : NaN;
 }
 
@@ -95,7 +96,7 @@ export class LinuxMemoryTrimmer implements MemoryTrimmer {
     if (this.#unavailable) return undefined;
     try {
       this.#madvise ??= openMadvise();
-      const before = rssKb();
+      const before = residentKb();
       const exe = Deno.execPath();
       const ranges = trimmableRanges(
         Deno.readTextFileSync("/proc/self/smaps"),
@@ -105,7 +106,7 @@ export class LinuxMemoryTrimmer implements MemoryTrimmer {
       for (const r of ranges) {
         if (this.#madvise(r.start, r.end - r.start, MADV_DONTNEED) === 0) trimmed++;
       }
-      return { rssBeforeKb: before, rssAfterKb: rssKb(), ranges: trimmed };
+      return { rssBeforeKb: before, rssAfterKb: residentKb(), ranges: trimmed };
     } catch {
       this.#unavailable = true;
       return undefined;
@@ -122,13 +123,6 @@ function openMadvise(): (addr: bigint, length: bigint, advice: number) => number
     } catch { /* try the next C library */ }
   }
   throw new Error("no C library to call madvise");
-}
-
-/** A trimmer that does nothing (tests, and systems where trimming is not wanted). */
-export class NoopTrimmer implements MemoryTrimmer {
-  trim(): undefined {
-    return undefined;
-  }
 }
 
 /** Timing of {@link TrimScheduler}. */

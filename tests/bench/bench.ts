@@ -9,15 +9,11 @@ import { TestEnv, waitFor } from "../integration/harness.ts";
 import { connectDaemon } from "../../lib/ipc/client.ts";
 import { VERSION } from "../../lib/version.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
+import { residentKb } from "../../lib/daemon/memory_trim.ts";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
-}
-
-function rssKb(pid: number): number {
-  const m = Deno.readTextFileSync(`/proc/${pid}/status`).match(/VmRSS:\s+(\d+) kB/);
-  return m ? Number(m[1]) : NaN;
 }
 
 const settleSeconds = Number(Deno.env.get("BENCH_SETTLE_SECONDS") ?? "60");
@@ -92,9 +88,9 @@ try {
     "3 profiles running",
     30_000,
   );
-  const runningRss = rssKb(daemon.pid);
+  const runningRss = residentKb(daemon.pid);
   await new Promise((r) => setTimeout(r, settleSeconds * 1000));
-  const settledRss = rssKb(daemon.pid);
+  const settledRss = residentKb(daemon.pid);
   client.close(); // the daemon hangs up on connections idle for 30 s
 
   // Activity after the settle: every profile restarted and 20 more status calls. The next trim comes
@@ -102,7 +98,7 @@ try {
   const active = await connectDaemon(env.socketPath, { clientVersion: VERSION });
   for (const name of ["one", "two", "three"]) await active.request({ type: "restart", profiles: [name] });
   for (let i = 0; i < 20; i++) await env.cli("status");
-  const activeRss = rssKb(daemon.pid);
+  const activeRss = residentKb(daemon.pid);
   await waitFor(
     async () =>
       (await active.request({ type: "status", profiles: [] })).profiles.every((p) => p.state === "running"),
@@ -110,7 +106,7 @@ try {
     30_000,
   );
   await new Promise((r) => setTimeout(r, afterActivitySeconds * 1000));
-  const afterActivityRss = rssKb(daemon.pid);
+  const afterActivityRss = residentKb(daemon.pid);
   active.close();
 
   console.log(`daemon start -> socket ready:         ${startMs.toFixed(0)} ms   (budget < 300 ms)`);
