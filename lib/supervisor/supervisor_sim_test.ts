@@ -369,6 +369,20 @@ Deno.test("sim: permanent fatal → failed with kubefwd's FATA message", async (
   }
 });
 
+/**
+ * Profile "a" reaches running, then its kubefwd is replaced by a new process for `reason`: counted as a
+ * restart, not as a failure.
+ */
+async function assertRunsThenRestartsFor(env: SimEnv, reason: RegExp): Promise<void> {
+  env.seed(["a"]);
+  env.sup.reconcile(env.config([profile("a", env.dir)]));
+  await until(() => env.status("a").state === "running", "running", 20_000, env);
+  const pid = env.status("a").pid!;
+  await until(() => env.status("a").restarts >= 1 && env.status("a").pid !== pid, "restarted", 20_000, env);
+  assert.equal(env.status("a").failures, 0);
+  assert.ok(env.sup.status(["a"], { details: true })[0].events!.some((e) => reason.test(e.reason)));
+}
+
 Deno.test("sim: 1.22 lost forward → child restarted after the debounce, counted as a reconnect", async () => {
   const env = await simEnv({
     version: "1.22.5",
@@ -378,14 +392,7 @@ Deno.test("sim: 1.22 lost forward → child restarted after the debounce, counte
     },
   });
   try {
-    env.seed(["a"]);
-    env.sup.reconcile(env.config([profile("a", env.dir)]));
-    await until(() => env.status("a").state === "running", "running", 20_000, env);
-    const pid = env.status("a").pid!;
-    await until(() => env.status("a").restarts >= 1 && env.status("a").pid !== pid, "restarted", 20_000, env);
-    const s = env.status("a");
-    assert.equal(s.failures, 0);
-    assert.ok(env.sup.status(["a"], { details: true })[0].events!.some((e) => /dead forward/.test(e.reason)));
+    await assertRunsThenRestartsFor(env, /dead forward/);
   } finally {
     await env.close();
   }
@@ -400,17 +407,7 @@ Deno.test("sim: 1.25 failing to list for longer than the limit → child restart
     tuning: { listFailureRestartMs: 1_000, listFailureGapMs: 500 },
   });
   try {
-    env.seed(["a"]);
-    env.sup.reconcile(env.config([profile("a", env.dir)]));
-    await until(() => env.status("a").state === "running", "running", 20_000, env);
-    const pid = env.status("a").pid!;
-    await until(() => env.status("a").restarts >= 1 && env.status("a").pid !== pid, "restarted", 20_000, env);
-    assert.equal(env.status("a").failures, 0);
-    assert.ok(
-      env.sup.status(["a"], { details: true })[0].events!.some((e) =>
-        /failed to list from the API server/.test(e.reason)
-      ),
-    );
+    await assertRunsThenRestartsFor(env, /failed to list from the API server/);
   } finally {
     await env.close();
   }

@@ -193,6 +193,13 @@ function st(h: Harness, name = "a") {
   return h.sup.status([name])[0];
 }
 
+/** The child was replaced for `reason`: a second spawn, a `stopping` event saying why, no failure counted. */
+async function assertRestartedFor(h: Harness, reason: RegExp): Promise<void> {
+  await spawned(h, 2);
+  assert.match(h.events.find((e) => e.to === "stopping")!.reason, reason);
+  assert.equal(st(h).failures, 0);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 
 Deno.test("start → running on the first Port-Forward; probe → up; argv, env, -z file, log attribution", async () => {
@@ -478,10 +485,8 @@ Deno.test("1.25: one service failing N times within the window → child restart
       flushOutput(h);
     }
     await until(() => child.signals.length === 1, "restart");
-    await spawned(h, 2);
+    await assertRestartedFor(h, /failed 3 times within 60 s/);
     assert.equal(st(h).restarts, 1);
-    assert.equal(st(h).failures, 0);
-    assert.match(h.events.find((e) => e.to === "stopping")!.reason, /failed 3 times within 60 s/);
   } finally {
     await h.dispose();
   }
@@ -499,9 +504,7 @@ Deno.test("ip_exhausted → child restart", async () => {
       "WARNING: error readying interface: IP generation has run out of bounds: cluster, namespace, or service count exceeds 255",
     );
     flushOutput(h);
-    await spawned(h, 2);
-    assert.match(h.events.find((e) => e.to === "stopping")!.reason, /ran out of IP addresses/);
-    assert.equal(st(h).failures, 0);
+    await assertRestartedFor(h, /ran out of IP addresses/);
   } finally {
     await h.dispose();
   }
@@ -536,12 +539,7 @@ Deno.test("failed to list that persists → child restart; list failures with lo
     }
     listFailed();
     await until(() => child.signals.length === 1, "restart");
-    await spawned(h, 2);
-    assert.match(
-      h.events.find((e) => e.to === "stopping")!.reason,
-      /failed to list from the API server for \d+ s .*connection refused/,
-    );
-    assert.equal(st(h).failures, 0, "a restart, not a crash");
+    await assertRestartedFor(h, /failed to list from the API server for \d+ s .*connection refused/);
   } finally {
     await h.dispose();
   }
@@ -561,12 +559,7 @@ Deno.test("IP churn: many addresses for few hostnames → restart before kubefwd
     portForward(child, "127.3.27.6", "svc1", 80, "svc1-pod-b");
     flushOutput(h);
     await until(() => child.signals.length === 1, "restart on churn");
-    await spawned(h, 2);
-    assert.match(
-      h.events.find((e) => e.to === "stopping")!.reason,
-      /handed out 6 addresses in 127\.3\.27\.0\/24/,
-    );
-    assert.equal(st(h).failures, 0);
+    await assertRestartedFor(h, /handed out 6 addresses in 127\.3\.27\.0\/24/);
   } finally {
     await h.dispose();
   }
@@ -950,9 +943,7 @@ Deno.test("1.22: a listen conflict kills that forward for good → restart after
     await settle();
     assert.equal(h.spawner.children.length, 1, "debounced");
     h.clock.advance(2000);
-    await spawned(h, 2);
-    assert.match(h.events.find((e) => e.to === "stopping")!.reason, /local address conflict/);
-    assert.equal(st(h).failures, 0);
+    await assertRestartedFor(h, /local address conflict/);
   } finally {
     await h.dispose();
   }
