@@ -4,7 +4,7 @@
  * permissions, and a clean `stop` that leaves no kubefwd behind.
  */
 import assert from "node:assert/strict";
-import { MAIN, TestEnv, waitFor } from "./harness.ts";
+import { MAIN, signalQuietly, TestEnv, waitFor } from "./harness.ts";
 import { readUntil, withDeadline } from "../deadline.ts";
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
@@ -192,9 +192,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
         assert.match(fresh, /alpha\/stdout .*Port-Forward/);
       } finally {
         await reader.cancel().catch(() => {});
-        try {
-          follower.kill("SIGKILL");
-        } catch { /* exited */ }
+        signalQuietly(follower, "SIGKILL");
         await follower.status;
       }
     });

@@ -52,6 +52,13 @@ export async function waitFor<T>(
   }
 }
 
+/** Send `signal` to a child that may already have exited. */
+export function signalQuietly(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    child.kill(signal);
+  } catch { /* already gone */ }
+}
+
 /** True if a process with this pid exists (zombies count as gone). */
 export function processAlive(pid: number): boolean {
   try {
@@ -171,11 +178,12 @@ export class TestEnv {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const out = await withDeadline(child.output(), CLI_DEADLINE_MS, `the CLI: ${args.join(" ")}`, () => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    });
+    const out = await withDeadline(
+      child.output(),
+      CLI_DEADLINE_MS,
+      `the CLI: ${args.join(" ")}`,
+      () => signalQuietly(child, "SIGKILL"),
+    );
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   }
@@ -225,11 +233,12 @@ export class TestEnv {
   async daemonExit(): Promise<{ code: number; signal: string | null; output: string }> {
     if (!this.daemon) throw new Error("no daemon started");
     const daemon = this.daemon;
-    const status = await withDeadline(daemon.status, 30_000, "the daemon to exit", () => {
-      try {
-        daemon.kill("SIGKILL");
-      } catch { /* already gone */ }
-    });
+    const status = await withDeadline(
+      daemon.status,
+      30_000,
+      "the daemon to exit",
+      () => signalQuietly(daemon, "SIGKILL"),
+    );
     const output = await this.#daemonOutput!;
     this.daemon = undefined;
     return { code: status.code, signal: status.signal, output };
@@ -247,15 +256,10 @@ export class TestEnv {
   /** Stop the daemon if running, kill leftover simulators, remove the directory. */
   async cleanup(): Promise<void> {
     if (this.daemon) {
-      try {
-        this.daemon.kill("SIGTERM");
-      } catch { /* gone */ }
-      const timer = setTimeout(() => {
-        try {
-          this.daemon?.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 15_000);
-      await this.daemon.status;
+      const daemon = this.daemon;
+      signalQuietly(daemon, "SIGTERM");
+      const timer = setTimeout(() => signalQuietly(daemon, "SIGKILL"), 15_000);
+      await daemon.status;
       clearTimeout(timer);
       await this.#daemonOutput;
       this.daemon = undefined;
