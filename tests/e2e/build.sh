@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Build the e2e binaries from the Go module proxy with the machine's Go, cached outside the repo:
+# (kubefwd versions the proxy refuses are built from a pinned upstream source tarball in ../shared/third_party
+# when it is there, and skipped otherwise)
 #   $KFD_E2E_CACHE/<component>-<version>/<binary>   (default cache: ~/.cache/kubefwd-daemon-e2e)
 # A component is skipped when its cached binary already reports the expected version.
 #
 # usage: tests/e2e/build.sh [component...]
 #   components: etcd kube-apiserver kubectl kwok kubefwd kubefwd-<version>   (default: all)
 # env:   KFD_E2E_CACHE, KFD_E2E_GO (default /usr/local/go/bin/go), KFD_E2E_GO_P (parallel compiles, default 2),
-#        E2E_ETCD_VERSION, E2E_K8S_VERSION, E2E_KWOK_VERSION, E2E_KUBEFWD_VERSIONS
+#        E2E_ETCD_VERSION, E2E_K8S_VERSION, E2E_KWOK_VERSION, E2E_KUBEFWD_VERSIONS,
+#        KFD_E2E_KUBEFWD_SRC (kubefwd 1.25.16 source tarball; default $REPO/../shared/third_party/kubefwd-1.25.16-src.tar.gz)
 # Wall times of real builds are appended to $KFD_E2E_CACHE/build-times.log.
-# Exit status: 0 when every requested component is present, 1 otherwise (the summary says which failed).
+# Exit status: 0 when every requested component is present or skipped (kubefwd version neither served nor
+# available as source), 1 otherwise (the summary says which failed or were skipped).
 set -uo pipefail
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -54,8 +58,12 @@ build_component() {
   t1=$(date +%s)
   # shellcheck disable=SC2086
   if [ $rc -eq 0 ] && have_version "$bin" "$want" $vargs; then
-    printf '%s %s %s %ss go=%s\n' "$(date -u +%FT%TZ)" "$name" "$ver" "$((t1 - t0))" "$("$GO" env GOVERSION)" >>"$TIMES"
-    SUMMARY+=("$name $ver: built in $((t1 - t0))s")
+    local from=""; [ -f "$dir/SOURCE" ] && from=" ($(cat "$dir/SOURCE"))"
+    printf '%s %s %s %ss go=%s%s\n' "$(date -u +%FT%TZ)" "$name" "$ver" "$((t1 - t0))" "$("$GO" env GOVERSION)" "$from" >>"$TIMES"
+    SUMMARY+=("$name $ver: built in $((t1 - t0))s$from")
+  elif [ $rc -eq "${SKIP_RC:-3}" ]; then
+    SUMMARY+=("$name $ver: SKIPPED, not available here: $(grep '^== ' "$dir/build.log" | tail -1 | cut -c4-)")
+    e2e_log "$name $ver skipped: $(grep '^== ' "$dir/build.log" | tail -1 | cut -c4-)"
   else
     SUMMARY+=("$name $ver: FAILED after $((t1 - t0))s (rc=$rc, see $dir/build.log)")
     FAILED+=("$name-$ver")
@@ -94,20 +102,56 @@ b_kwok() {
   cd "$1" && CGO_ENABLED=0 GOBIN="$1" "$GO" install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$2"
 }
 
+# Upstream source tarballs to fall back on when the Go module proxy refuses a kubefwd version (it refuses
+# everything but v1.22.3 here). Only versions with a pinned sha256 are built from a tarball; see
+# ../shared/third_party/README.md. The tarball is read where it is, never copied into the repo.
+declare -A KUBEFWD_SRC_SHA256=(
+  [1.25.16]=7a79f4d70108b178ce9dc4b43cb56584d4ccb5641fdcaa65ed3fc202f83c47b7
+)
+REPO="$(cd "$KFD_E2E_DIR/../.." && pwd)"
+# kubefwd_src VERSION: the tarball path (KFD_E2E_KUBEFWD_SRC overrides it for 1.25.16)
+kubefwd_src() {
+  if [ "$1" = 1.25.16 ] && [ -n "${KFD_E2E_KUBEFWD_SRC:-}" ]; then echo "$KFD_E2E_KUBEFWD_SRC"
+  else realpath -m "$REPO/../shared/third_party/kubefwd-$1-src.tar.gz"; fi
+}
+# exit status of a build function meaning "not buildable here, nothing to fall back on": skipped, not failed
+SKIP_RC=3
+
 b_kubefwd() {
   # Same ldflags as upstream goreleaser, so `kubefwd version quiet` prints the version.
   # `go install github.com/txn2/kubefwd/cmd/kubefwd@vX` fails here even for a served version: go install looks up
   # the module's deprecation through @v/list, which the proxy refuses (403). A wrapper module (gomod/kubefwd-<v>,
   # requiring exactly that version, so the same dependency set as upstream's go.mod) avoids the lookup.
   local ld="-s -w -X main.Version=$2"
+  rm -f "$1/SOURCE"
   if [ -f "$GOMODS/kubefwd-$2/go.mod" ]; then
     cd "$GOMODS/kubefwd-$2" || return 1
     grep -q "github.com/txn2/kubefwd v$2" go.mod || { echo "gomod/kubefwd-$2 pins another kubefwd"; return 1; }
     CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ld" -o "$1/kubefwd.tmp" github.com/txn2/kubefwd/cmd/kubefwd \
-      && mv "$1/kubefwd.tmp" "$1/kubefwd"
-  else
-    cd "$1" && CGO_ENABLED=0 GOBIN="$1" "$GO" install -trimpath -ldflags "$ld" "github.com/txn2/kubefwd/cmd/kubefwd@v$2"
+      && mv "$1/kubefwd.tmp" "$1/kubefwd" && echo "source: Go module proxy (gomod/kubefwd-$2)" >"$1/SOURCE"
+    return
   fi
+  # The normal upstream channel first.
+  echo "== go install github.com/txn2/kubefwd/cmd/kubefwd@v$2 (Go module proxy)"
+  if (cd "$1" && CGO_ENABLED=0 GOBIN="$1" "$GO" install -trimpath -ldflags "$ld" "github.com/txn2/kubefwd/cmd/kubefwd@v$2"); then
+    echo "source: Go module proxy" >"$1/SOURCE"
+    return 0
+  fi
+  # Fallback: the pinned upstream source tarball (its dependencies come from the proxy, which serves them).
+  local src want got work
+  src="$(kubefwd_src "$2")"; want="${KUBEFWD_SRC_SHA256[$2]:-}"
+  if [ -z "$want" ]; then echo "== the proxy refused kubefwd v$2 and no source tarball is pinned for it"; return $SKIP_RC; fi
+  if [ ! -f "$src" ]; then echo "== the proxy refused kubefwd v$2 and $src is absent"; return $SKIP_RC; fi
+  got="$(sha256sum "$src" | cut -d' ' -f1)"
+  [ "$got" = "$want" ] || { echo "== $src: sha256 $got, expected $want: not building from it"; return 1; }
+  echo "== the proxy refused kubefwd v$2: building from $src (sha256 ok)"
+  work="$(mktemp -d "${TMPDIR:-/tmp}/kfd-kubefwd-src.XXXXXX")" || return 1
+  tar -xzf "$src" -C "$work" || { rm -rf "$work"; return 1; }
+  ( cd "$work/kubefwd-$2" && CGO_ENABLED=0 "$GO" build -trimpath -ldflags "$ld" -o "$1/kubefwd.tmp" ./cmd/kubefwd ) \
+    && mv "$1/kubefwd.tmp" "$1/kubefwd" && echo "source: $src (sha256 $got)" >"$1/SOURCE"
+  local rc=$?
+  rm -rf "$work"
+  return $rc
 }
 
 # --- main ------------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ KFD_E2E_GO="${KFD_E2E_GO:-/usr/local/go/bin/go}"
 E2E_ETCD_VERSION="${E2E_ETCD_VERSION:-3.6.16}"
 E2E_K8S_VERSION="${E2E_K8S_VERSION:-1.36.3}"
 E2E_KWOK_VERSION="${E2E_KWOK_VERSION:-0.8.0}"
-# kubefwd versions to build. v1.25.16 is refused by the Go module proxy reachable here (403); see README.
+# kubefwd versions to build. v1.25.16 is refused by the Go module proxy reachable here (403); build.sh then
+# builds it from the pinned source tarball in ../shared/third_party (skipped when that is absent); see README.
 E2E_KUBEFWD_VERSIONS="${E2E_KUBEFWD_VERSIONS:-1.22.3 1.25.16}"
 
 E2E_ETCD_BIN="$KFD_E2E_CACHE/etcd-v$E2E_ETCD_VERSION/etcd"
