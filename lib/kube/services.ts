@@ -71,11 +71,37 @@ async function readRef(baseDir: string, p: string, what: string): Promise<string
   }
 }
 
+/** What client-go puts into `spec.cluster` of KUBERNETES_EXEC_INFO when the plugin sets provideClusterInfo. */
+function execClusterInfo(cluster: KubeCluster, caPem: string[]): Record<string, unknown> {
+  const info: Record<string, unknown> = { server: cluster.server };
+  for (const [from, to] of [["tls-server-name", "tls-server-name"], ["proxy-url", "proxy-url"]] as const) {
+    const v = str(cluster.raw[from]);
+    if (v) info[to] = v;
+  }
+  // client-go sends the CA bytes (base64 in JSON) whether the kubeconfig inlines them or names a file.
+  if (caPem.length > 0) {
+    info["certificate-authority-data"] = btoa(
+      Array.from(new TextEncoder().encode(caPem.join("")), (b) => String.fromCharCode(b)).join(""),
+    );
+  }
+  if (cluster.insecureSkipTlsVerify) info["insecure-skip-tls-verify"] = true;
+  // kubeconfig `extensions: [{name: client.authentication.k8s.io/exec, extension: {...}}]` → spec.cluster.config
+  const extensions = Array.isArray(cluster.raw.extensions) ? cluster.raw.extensions : [];
+  for (const e of extensions) {
+    const rec = e as Record<string, unknown> | null;
+    if (rec?.name === "client.authentication.k8s.io/exec" && rec.extension !== undefined) {
+      info.config = rec.extension;
+    }
+  }
+  return info;
+}
+
 /** Runs a kubeconfig exec credential plugin and returns the ExecCredential status. */
 async function runExecPlugin(
   exec: Record<string, unknown>,
   baseDir: string,
   timeoutMs: number,
+  clusterInfo: () => Record<string, unknown>,
 ): Promise<{ token?: string; clientCertificateData?: string; clientKeyData?: string }> {
   const command = str(exec.command);
   if (!command) throw new KubeApiError("exec credential plugin has no command");
@@ -92,7 +118,10 @@ async function runExecPlugin(
   env.KUBERNETES_EXEC_INFO = JSON.stringify({
     apiVersion,
     kind: "ExecCredential",
-    spec: { interactive: false },
+    spec: {
+      interactive: false,
+      ...(exec.provideClusterInfo === true ? { cluster: clusterInfo() } : {}),
+    },
   });
   // A relative command containing a slash is relative to the kubeconfig, like client-go does.
   const bin = command.includes("/") && !command.startsWith("/") ? resolvePath(baseDir, command) : command;
@@ -127,6 +156,14 @@ async function runExecPlugin(
     doc = JSON.parse(out.stdout);
   } catch {
     throw new KubeApiError(`exec credential plugin ${command} did not print an ExecCredential JSON document`);
+  }
+  // Like client-go: a plugin answering in another API version than configured is an error, not a guess.
+  const returned = (doc as { apiVersion?: unknown })?.apiVersion;
+  if (returned !== apiVersion) {
+    throw new KubeApiError(
+      `exec credential plugin ${command} is configured to use API version ${apiVersion}, ` +
+        `plugin returned version ${typeof returned === "string" ? returned : "none"}`,
+    );
   }
   const status = (doc as { status?: Record<string, unknown> })?.status ?? {};
   const token = str(status.token);
@@ -193,15 +230,27 @@ export async function resolveAuth(
   else if (keyFile) auth.key = await readRef(baseDir, keyFile, "client-key");
   const token = str(u.token);
   const tokenFile = str(u.tokenFile);
-  if (token) auth.authorization = `Bearer ${token}`;
-  else if (tokenFile) {
-    auth.authorization = `Bearer ${(await readRef(baseDir, tokenFile, "tokenFile")).trim()}`;
-  } else if (str(u.username) && typeof u.password === "string") {
+  if (tokenFile) {
+    // client-go sends the file's current content even when `token` is set too (the file is the one kept
+    // fresh, e.g. a projected service account token); `token` is only the fallback when it cannot be read.
+    try {
+      auth.authorization = `Bearer ${(await readRef(baseDir, tokenFile, "tokenFile")).trim()}`;
+    } catch (e) {
+      if (!token) throw e;
+      auth.authorization = `Bearer ${token}`;
+    }
+  } else if (token) auth.authorization = `Bearer ${token}`;
+  else if (str(u.username) && typeof u.password === "string") {
     auth.authorization = `Basic ${btoa(`${u.username}:${u.password}`)}`;
   }
   const exec = u.exec;
   if (exec !== undefined && exec !== null && typeof exec === "object" && !auth.authorization && !auth.cert) {
-    const cred = await runExecPlugin(exec as Record<string, unknown>, baseDir, timeoutMs);
+    const cred = await runExecPlugin(
+      exec as Record<string, unknown>,
+      baseDir,
+      timeoutMs,
+      () => execClusterInfo(cluster, auth.caCerts),
+    );
     if (cred.token) auth.authorization = `Bearer ${cred.token}`;
     else {
       auth.cert = cred.clientCertificateData;

@@ -85,6 +85,9 @@ Deno.test("listServiceNames: CA and key files relative to the kubeconfig, bearer
         "    client-certificate: ../client.crt\n    client-key: ../client.key\n    token: both",
         "Bearer both",
       ],
+      // client-go: with both, the file's content is sent; `token` only when the file cannot be read
+      ["    token: inline\n    tokenFile: token", "Bearer file-token"],
+      ["    token: inline\n    tokenFile: no-such-file", "Bearer inline"],
     ];
     for (const [user, auth] of rows) {
       const kc = await writeKubeconfig(
@@ -158,6 +161,60 @@ printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
       listServiceNames({ kubeconfig: kc3, namespace: "team-a" }),
       /failed \(exit 1\): token expired/,
     );
+  });
+});
+
+Deno.test("listServiceNames: exec plugin API version must match; provideClusterInfo passes the cluster", async () => {
+  await withMock(async ({ pki, mock, dir }) => {
+    const plugin = `${dir}/plugin`;
+    // Prints its KUBERNETES_EXEC_INFO to a file, answers with the API version given as $1.
+    await Deno.writeTextFile(
+      plugin,
+      `#!/bin/sh
+printf '%s' "$KUBERNETES_EXEC_INFO" > "${dir}/exec-info.json"
+printf '{"apiVersion":"%s","kind":"ExecCredential","status":{"token":"tok"}}' "$1"
+`,
+    );
+    await Deno.chmod(plugin, 0o755);
+    const user = (configured: string, returned: string, extra = "") =>
+      `    exec:\n      apiVersion: ${configured}\n      command: ./plugin\n      args: ["${returned}"]${extra}`;
+    const v1 = "client.authentication.k8s.io/v1";
+    const v1beta1 = "client.authentication.k8s.io/v1beta1";
+    const ca = `certificate-authority-data: ${b64(pki.caCert)}`;
+    mock.requireAuth = "Bearer tok";
+
+    const mismatch = await writeKubeconfig(dir, kubeconfigYaml(mock.url, ca, user(v1beta1, v1)), "mismatch");
+    await assert.rejects(
+      listServiceNames({ kubeconfig: mismatch, namespace: "team-a" }),
+      /configured to use API version client\.authentication\.k8s\.io\/v1beta1, plugin returned version client\.authentication\.k8s\.io\/v1$/,
+    );
+
+    const plain = await writeKubeconfig(dir, kubeconfigYaml(mock.url, ca, user(v1beta1, v1beta1)), "plain");
+    assert.deepEqual(await listServiceNames({ kubeconfig: plain, namespace: "team-a" }), ["svc-1"]);
+    const noCluster = JSON.parse(await Deno.readTextFile(`${dir}/exec-info.json`));
+    assert.deepEqual(noCluster, {
+      apiVersion: v1beta1,
+      kind: "ExecCredential",
+      spec: { interactive: false },
+    });
+
+    // CA from a file: spec.cluster carries its bytes (base64), like client-go's ConfigToExecCluster.
+    await Deno.writeTextFile(`${dir}/ca-file.crt`, pki.caCert);
+    const withInfo = await writeKubeconfig(
+      dir,
+      kubeconfigYaml(
+        mock.url,
+        "certificate-authority: ca-file.crt\n    extensions:\n    - name: client.authentication.k8s.io/exec\n" +
+          "      extension: {audience: kfd}",
+        user(v1, v1, "\n      provideClusterInfo: true"),
+      ),
+      "info",
+    );
+    assert.deepEqual(await listServiceNames({ kubeconfig: withInfo, namespace: "team-a" }), ["svc-1"]);
+    const info = JSON.parse(await Deno.readTextFile(`${dir}/exec-info.json`));
+    assert.equal(info.spec.cluster.server, mock.url);
+    assert.equal(atob(info.spec.cluster["certificate-authority-data"]), pki.caCert);
+    assert.deepEqual(info.spec.cluster.config, { audience: "kfd" });
   });
 });
 
