@@ -14,6 +14,8 @@
 # env: KFD_E2E_RUN (run dir, default /tmp/kfd-e2e), KFD_E2E_CACHE (binaries), KFD_E2E_ETCD_PORT (23790),
 #      KFD_E2E_APISERVER_PORT (26443), KFD_E2E_KWOK_PORT (20250), KFD_E2E_NAMESPACE (kfd-e2e)
 #
+# Authentication: the admin kubeconfig uses a client certificate (O=system:masters); pki/ also holds a
+# reader client certificate and pki/tokens.csv (--token-auth-file) for the kubeconfig auth-kind tests.
 # What `up` creates in namespace $KFD_E2E_NAMESPACE (pods are plain Pods on node kwok-node-0, no controller manager):
 #   Service echo-a  ClusterIP  8080->8081                 Pod echo-a-0
 #   Service echo-b  ClusterIP  8080->8082, 9090->8084     Pod echo-b-0
@@ -112,6 +114,15 @@ gen_pki() {
     openssl req -newkey rsa:2048 -nodes -keyout admin.key -out admin.csr -subj "/O=system:masters/CN=kfd-e2e-admin"
     openssl x509 -req -in admin.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out admin.crt \
       -extfile <(printf 'extendedKeyUsage=clientAuth\n')
+    # A client certificate for a user that is only allowed to read services (not system:masters).
+    openssl req -newkey rsa:2048 -nodes -keyout reader.key -out reader.csr -subj "/O=kfd-e2e-readers/CN=kfd-e2e-cert-reader"
+    openssl x509 -req -in reader.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out reader.crt \
+      -extfile <(printf 'extendedKeyUsage=clientAuth\n')
+    # Static bearer tokens (--token-auth-file): token,user,uid,"groups". kfd-e2e-readers may read services
+    # (RBAC from apply_objects); kfd-e2e-nobody is authenticated but has no permissions.
+    umask 077
+    printf '%s,kfd-e2e-token,kfd-e2e-token,"kfd-e2e-readers"\n%s,kfd-e2e-exec,kfd-e2e-exec,"kfd-e2e-readers"\n%s,kfd-e2e-nobody,kfd-e2e-nobody\n' \
+      "$(openssl rand -hex 20)" "$(openssl rand -hex 20)" "$(openssl rand -hex 20)" >tokens.csv
   )
 }
 
@@ -165,6 +176,7 @@ start_apiserver() {
     --bind-address=127.0.0.1 --advertise-address=127.0.0.1 --secure-port="$API_PORT" \
     --tls-cert-file="$PKI/apiserver.crt" --tls-private-key-file="$PKI/apiserver.key" \
     --client-ca-file="$PKI/ca.crt" \
+    --token-auth-file="$PKI/tokens.csv" \
     --service-account-issuer=https://kubernetes.default.svc.cluster.local \
     --service-account-key-file="$PKI/sa.pub" --service-account-signing-key-file="$PKI/sa.key" \
     --service-cluster-ip-range=10.96.0.0/16 \
@@ -258,9 +270,19 @@ pod_manifest() {
 }
 
 # pod_create NAME APP [--no-wait]; pod_delete NAME: what tests use to replace pods
+# Without --no-wait it also waits until a port-forward to the new pod really reaches its echo server: after an
+# apiserver restart kwok can take 15-50 s to see new PortForward objects ("no forward found for port ..." while
+# the pod is Ready), and tests must measure kubefwd's recovery, not kwok's.
 pod_create() {
   pod_manifest "$1" "$2" | k apply -f - >/dev/null
-  [ "${3:-}" = --no-wait ] || k -n "$NS" wait --for=condition=Ready --timeout=30s "pod/$1" >/dev/null
+  [ "${3:-}" = --no-wait ] && return 0
+  k -n "$NS" wait --for=condition=Ready --timeout=30s "pod/$1" >/dev/null
+  local first; first="$(app_ports "$2")"; first="${first%% *}"
+  local deadline=$(( $(date +%s) + 120 ))
+  until QUIET_VERIFY=1 verify_port_forward "pod/$1" "${first%%:*}" "echo name=${first#*:} " 2>/dev/null; do
+    (( $(date +%s) < deadline )) || { e2e_log "pod $1: kwok does not forward its port ${first%%:*} after 120 s"; return 1; }
+    sleep 0.5
+  done
 }
 pod_delete() {
   k -n "$NS" delete --wait=false "portforward.kwok.x-k8s.io/$1" "pod/$1" >/dev/null
@@ -299,6 +321,18 @@ spec:
   clusterIP: None
   selector: {app: echo-h}
   ports: [{name: http, port: 8080, targetPort: 8083}]
+---
+# kubeconfig auth-kind tests (kube_auth_e2e_test.ts): group kfd-e2e-readers may only read services
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: kfd-e2e-service-reader}
+rules: [{apiGroups: [""], resources: [services], verbs: [get, list, watch]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: kfd-e2e-service-reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: kfd-e2e-service-reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: kfd-e2e-readers}]
 EOF
   local p
   for p in echo-a-0:echo-a echo-b-0:echo-b echo-h-0:echo-h echo-h-1:echo-h; do
@@ -321,7 +355,7 @@ verify_port_forward() {
   if [[ "$body" != *"$expect"* ]]; then
     e2e_log "port-forward $target: expected '$expect', got '$body'"; cat "$log" >&2; return 1
   fi
-  e2e_log "kubectl port-forward $target :$rport -> $body"
+  [ -n "${QUIET_VERIFY:-}" ] || e2e_log "kubectl port-forward $target :$rport -> $body"
 }
 
 print_env() {
@@ -334,6 +368,7 @@ export KFD_E2E_NAMESPACE='$NS'
 export KFD_E2E_KUBECTL='$KUBECTL'
 export KFD_E2E_APISERVER_URL='https://127.0.0.1:$API_PORT'
 export KFD_E2E_ECHO_PORTS_FILE='$RUN/echo-ports.json'
+export KFD_E2E_PKI='$PKI'
 EOF
   local v var
   for v in $E2E_KUBEFWD_VERSIONS; do
@@ -433,5 +468,5 @@ case "${1:-}" in
   stop|start) [ $# -ge 2 ] || e2e_die "usage: $0 $1 apiserver|kwok|etcd"; cmd_component "$1" "$2" ;;
   pod-create) [ $# -ge 3 ] || e2e_die "usage: $0 pod-create NAME APP"; pod_create "$2" "$3" ;;
   pod-delete) [ $# -ge 2 ] || e2e_die "usage: $0 pod-delete NAME"; pod_delete "$2" ;;
-  *) sed -n '2,24p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,25p' "$0" >&2; exit 2 ;;
 esac
