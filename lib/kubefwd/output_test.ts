@@ -468,3 +468,130 @@ Deno.test("splitServiceKey and hostnames", () => {
     "web.a.svc.cluster.c2",
   ]);
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// Real recordings (tests/fixtures/kubefwd_output/<version>/, tests/e2e/capture_kubefwd.sh)
+
+const RECORDINGS = new URL("../../tests/fixtures/kubefwd_output/", import.meta.url);
+
+/** What each recorded message family must parse as (a line of a known family with another kind fails). */
+const RECORDED_KINDS: [RegExp, KubefwdEvent["kind"]][] = [
+  [/^Port-Forward:/, "forward"],
+  [/^Version /, "version"],
+  [/^Pod \S+ (deleted|marked for deletion), resyncing/, "pod_deleted"],
+  [/^Lost connection to /, "lost_connection"],
+  [/^Runtime: lost connection to pod$/, "lost_connection"],
+  [/^PortForward error on /, "portforward_error"],
+  [/^Stopped forwarding pod /, "stopped_forwarding"],
+  [/^Scheduling reconnection for /, "reconnect_scheduled"],
+  [/^Attempting reconnection for service /, "reconnect_attempt"],
+  [/^WARNING: No Running Pods returned/, "no_running_pods"],
+  [/^Pods now available for service /, "pods_available"],
+  [/^WARNING: Error in List pods for /, "list_failed"],
+  [/^(Shutting down\.\.\.|Received shutdown signal)/, "shutting_down"],
+  [/^Clean exit$/, "clean_exit"],
+  // The stream error of a dead pod; the `Lost connection`/`Runtime: lost connection` line after it counts.
+  [/^Runtime: an error occurred forwarding /, "other"],
+  [/^update service /, "other"],
+];
+
+/** Kinds each version's recordings must contain (so the table above is exercised, not vacuous). */
+const EXPECTED_KINDS: Record<string, KubefwdEvent["kind"][]> = {
+  "1.22.3": [
+    "version",
+    "forward",
+    "lost_connection",
+    "stopped_forwarding",
+    "shutting_down",
+    "clean_exit",
+    "fatal",
+  ],
+  "1.25.16": [
+    "version",
+    "forward",
+    "pod_deleted",
+    "stopped_forwarding",
+    "reconnect_scheduled",
+    "reconnect_attempt",
+    "no_running_pods",
+    "pods_available",
+    "lost_connection",
+    "portforward_error",
+    "list_failed",
+    "shutting_down",
+    "clean_exit",
+    "fatal",
+  ],
+};
+
+async function readRecording(
+  path: URL,
+): Promise<{ lines: KubefwdLine[]; exit?: { code: number; signal: string | null } }> {
+  const lines: KubefwdLine[] = [];
+  const out = new OutputAssembler("stdout", (l) => lines.push(l));
+  const err = new OutputAssembler("stderr", (l) => lines.push(l));
+  let exit: { code: number; signal: string | null } | undefined;
+  for (const raw of (await Deno.readTextFile(path)).split("\n")) {
+    if (raw.trim() === "") continue;
+    const rec = JSON.parse(raw) as {
+      fd?: 1 | 2;
+      line?: string;
+      exit?: { code: number; signal: string | null };
+    };
+    if (rec.exit) exit = rec.exit;
+    else if (rec.line !== undefined) (rec.fd === 2 ? err : out).push(enc.encode(rec.line + "\n"));
+  }
+  out.close();
+  err.close();
+  return { lines, exit };
+}
+
+Deno.test("parseKubefwdLine and classifyExit on every real recording (1.22.3, 1.25.16)", async () => {
+  for (const [version, expected] of Object.entries(EXPECTED_KINDS)) {
+    const dir = new URL(`${version}/`, RECORDINGS);
+    const seen = new Set<string>();
+    const problems: string[] = [];
+    for await (const f of Deno.readDir(dir)) {
+      if (!f.name.endsWith(".timeline.jsonl")) continue;
+      const scenario = f.name.replace(/\.timeline\.jsonl$/, "");
+      const { lines, exit } = await readRecording(new URL(f.name, dir));
+      let lastFatal: string | undefined;
+      for (const line of lines) {
+        const event = parseKubefwdLine(line);
+        seen.add(event.kind);
+        if (event.kind === "fatal") lastFatal = event.message;
+        const want = RECORDED_KINDS.find(([re]) => re.test(line.message))?.[1];
+        if (want !== undefined && event.kind !== want) {
+          problems.push(
+            `${version}/${scenario}: ${JSON.stringify(line.message)} → ${event.kind}, want ${want}`,
+          );
+        }
+        if (line.stream === "stdout" && line.level === "FATA" && event.kind !== "fatal") {
+          problems.push(`${version}/${scenario}: FATA line not fatal: ${line.message}`);
+        }
+        if (event.kind === "pod_deleted" && splitServiceKey(event.serviceKey)?.namespace !== "kfd-e2e") {
+          problems.push(`${version}/${scenario}: service key ${event.serviceKey}`);
+        }
+        if (event.kind === "lost_connection" && version !== "1.22.3" && event.namespace !== "kfd-e2e") {
+          problems.push(`${version}/${scenario}: lost connection without its namespace/pod: ${line.message}`);
+        }
+      }
+      if (!exit) continue;
+      // The daemon's view of each recorded exit.
+      const kind =
+        classifyExit(exit, lastFatal, false, /^(startup-shutdown|pod-|apiserver)/.test(scenario)).kind;
+      const want = scenario === "bad-context"
+        ? "permanent"
+        : scenario === "sigkill"
+        ? "transient"
+        : scenario.startsWith("cli-")
+        ? "transient" // `version`/`--help` exit 0 on their own: never a kubefwd run the daemon asked for
+        : "clean";
+      if (kind !== want) {
+        problems.push(`${version}/${scenario}: exit ${JSON.stringify(exit)} → ${kind}, want ${want}`);
+      }
+    }
+    for (const k of expected) if (!seen.has(k)) problems.push(`${version}: no ${k} event in any recording`);
+    assert.deepEqual(problems, []);
+  }
+});

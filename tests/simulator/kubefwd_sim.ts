@@ -54,6 +54,16 @@ export type ScenarioAction =
   | { type: "fatal"; atMs: number; message: string }
   | { type: "flood"; atMs: number; linesPerSecond: number; durationMs: number; message?: string }
   | { type: "lose_forward"; atMs: number; service: string; namespace?: string; error?: string }
+  /**
+   * The service's first pod is deleted and `newPod` becomes Ready `delayMs` later (default 200). v1.23+ as
+   * recorded from 1.25.16 (tests/fixtures/kubefwd_output/1.25.16/pod-replace, pod-gone): `Pod <old> marked
+   * for deletion, resyncing…` (a graceful delete, what kubelets and kwok do; `graceful: false` prints
+   * `Pod <old> deleted, resyncing…`), one `Stopped forwarding pod` per forward of the pod, its hosts entries
+   * removed, then with -a the reconnect (`Scheduling reconnection … in 1s`, `Attempting reconnection…`,
+   * SyncPodForwards) and without -a the debounced SyncPodForwards; no eligible pod yet → `No Running Pods`
+   * and a retry every --retry-interval (+ the debounce) until `Pods now available`. The new forward gets a
+   * new IP. 1.22.x: nothing is printed, the old forward dies at its next connection.
+   */
   | {
     type: "replace_pod";
     atMs: number;
@@ -61,13 +71,20 @@ export type ScenarioAction =
     namespace?: string;
     newPod?: string;
     delayMs?: number;
+    graceful?: boolean;
   }
   | { type: "stderr"; atMs: number; lines?: string[]; count?: number }
   | { type: "log"; atMs: number; level?: LogrusLevel; message: string }
   /**
-   * The API server stops answering for `durationMs`. v1.23+: the informers' `Runtime: failed to list` ERRO
-   * line every `everyMs` (default 1000; reference §4.4). 1.22.3 prints nothing at all, even over 150 s
-   * (observed against a real apiserver, see tests/fixtures/kubefwd_output/README.md).
+   * The API server goes away for `durationMs`. v1.23+ as recorded from 1.25.16 (apiserver-outage): every
+   * forward is lost at once (its stream ran through the apiserver): `Lost connection to <ns>/<pod>: lost
+   * connection to pod` and `PortForward error on …` per forward, hosts entries removed, reconnects (-a) whose
+   * pod listing fails with `WARNING: Error in List pods for <svc>: Get "…": dial tcp …: connect: connection
+   * refused`, then `No Running Pods` and a retry every --retry-interval (+ debounce), each failing the same
+   * way, until the outage ends and a retry finds the pods (`Pods now available`, new IPs). No `Runtime:
+   * failed to list` line was printed by the real binary (neither stream); `everyMs` adds that line of the
+   * reference (§4.4) at that period anyway, for tests that need a steady list-failure signal. 1.22.3 prints
+   * nothing at all, even over 150 s (see tests/fixtures/kubefwd_output/README.md).
    */
   | { type: "api_outage"; atMs: number; durationMs: number; everyMs?: number };
 
@@ -87,6 +104,8 @@ export interface Scenario {
   slowShutdownMs?: number;
   /** First auto-reconnect delay (kubefwd: 1 s, doubling to 5 min). */
   reconnectDelayMs?: number;
+  /** v1.23+ SyncPodForwards debounce (kubefwd: 5 s); also delays the retries after `No Running Pods`. */
+  syncDebounceMs?: number;
   actions?: ScenarioAction[];
 }
 
@@ -164,6 +183,22 @@ function banner(): void {
   log("INFO", `Version ${VERSION_TEXT}`);
   log("INFO", V125 ? "https://kubefwd.com" : "https://github.com/txn2/kubefwd");
   log("INFO", "");
+}
+
+/** Milliseconds of a Go duration flag value (`10s`, `1m30s`, `500ms`), already validated by the flag parser. */
+function goDurationMs(text: string): number {
+  const unit: Record<string, number> = {
+    ns: 1e-6,
+    us: 1e-3,
+    "µs": 1e-3,
+    ms: 1,
+    s: 1000,
+    m: 60_000,
+    h: 3_600_000,
+  };
+  let ms = 0;
+  for (const m of text.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) ms += Number(m[1]) * unit[m[2]];
+  return Math.round(ms);
 }
 
 /** Go's time.Duration String() for whole milliseconds. */
@@ -557,6 +592,10 @@ interface ServiceState {
   forwards: Forward[];
   reconnecting: boolean;
   backoffMs: number;
+  /** v1.23+: `No Running Pods` was printed; quiet retries until `Pods now available`. */
+  noPodsLogged: boolean;
+  /** A retry after `No Running Pods` is pending. */
+  retryPending: boolean;
 }
 
 const state = {
@@ -573,6 +612,10 @@ const state = {
   watchers: [] as { namespace: string; context: string }[],
   podWatchNamespaces: new Set<string>(),
   autoReconnect: false,
+  /** --retry-interval (v1.24+; kubefwd's default 10 s). */
+  retryIntervalMs: 10_000,
+  /** While an api_outage lasts: pod listings fail. */
+  apiDown: false,
   shuttingDown: false,
   timers: new Set<ReturnType<typeof setTimeout>>(),
   podSerial: 0,
@@ -833,26 +876,56 @@ function startForward(svc: ServiceState, pod: string): void {
   }
 }
 
-/** SyncPodForwards: (re)creates the missing forwards of a service. */
+/** The pod listing error of a v1.23+ SyncPodForwards while the API server is away (1.25.16 wording). */
+function listPodsError(svc: ServiceState): string {
+  const selector = encodeURIComponent(`app=${svc.spec.name}`);
+  return `WARNING: Error in List pods for ${svc.key}: Get "https://127.0.0.1:6443/api/v1/namespaces/` +
+    `${svc.namespace}/pods?labelSelector=${selector}": dial tcp 127.0.0.1:6443: connect: connection refused`;
+}
+
+/**
+ * SyncPodForwards: (re)creates the missing forwards of a service. v1.23+ (fwdservice.doSyncPods): the
+ * `starting` line is skipped while `No Running Pods` stands, the `Found` line too unless pods were found;
+ * no pods → one `No Running Pods` and a retry after --retry-interval (+ the debounce of the non-forced sync).
+ */
 function syncService(svc: ServiceState, force: boolean): void {
+  const eligible = state.apiDown ? 0 : svc.pods.length > 0 ? (svc.spec.headless ? svc.pods.length : 1) : 0;
   if (V123) {
-    log(
-      "INFO",
-      `SyncPodForwards starting for service ${svc.key} (force=${force}, currentForwards=${svc.forwards.length})`,
-    );
-    log(
-      "INFO",
-      `SyncPodForwards: Found ${
-        svc.pods.length > 0 ? (svc.spec.headless ? svc.pods.length : 1) : 0
-      } eligible pods for service ${svc.key}`,
-    );
+    if (!svc.noPodsLogged) {
+      log(
+        "INFO",
+        `SyncPodForwards starting for service ${svc.key} (force=${force}, currentForwards=${svc.forwards.length})`,
+      );
+    }
+    if (state.apiDown) log("WARN", listPodsError(svc));
+    if (!svc.noPodsLogged || eligible > 0) {
+      log("INFO", `SyncPodForwards: Found ${eligible} eligible pods for service ${svc.key}`);
+    }
   }
-  if (svc.pods.length === 0) {
-    log("WARN", `WARNING: No Running Pods returned for service ${svc.key}`);
+  if (eligible === 0) {
+    if (!svc.noPodsLogged) log("WARN", `WARNING: No Running Pods returned for service ${svc.key}`);
+    if (V123) {
+      svc.noPodsLogged = true;
+      scheduleRetry(svc);
+    }
     return;
+  }
+  if (svc.noPodsLogged) {
+    log("INFO", `Pods now available for service ${svc.key}`);
+    svc.noPodsLogged = false;
   }
   const pods = svc.spec.headless ? svc.pods : [svc.pods[0]];
   for (const pod of pods) startForward(svc, pod);
+}
+
+/** v1.23+ scheduleRetry: SyncPodForwards(false) after --retry-interval, debounced like every such sync. */
+function scheduleRetry(svc: ServiceState): void {
+  if (svc.retryPending || state.shuttingDown) return;
+  svc.retryPending = true;
+  later(state.retryIntervalMs + (state.scenario.syncDebounceMs ?? 5000), () => {
+    svc.retryPending = false;
+    if (!state.shuttingDown && svc.forwards.length === 0) syncService(svc, false);
+  });
 }
 
 function findService(name: string, namespace?: string): ServiceState | undefined {
@@ -923,14 +996,24 @@ function runAction(action: ScenarioAction): void {
         for (const fwd of svc.forwards) if (fwd.pod === old) fwd.broken = true;
         return;
       }
-      log("WARN", `Pod ${old} deleted, resyncing the ${svc.key} service pods.`);
+      // The old pod is no longer eligible at once; the replacement becomes Ready after delayMs.
+      svc.pods = svc.pods.slice(1);
+      later(action.delayMs ?? 200, () => {
+        svc.pods = [replacement, ...svc.pods];
+      });
+      const how = action.graceful === false ? "deleted" : "marked for deletion";
+      log("WARN", `Pod ${old} ${how}, resyncing the ${svc.key} service pods.`);
       for (const fwd of svc.forwards.filter((f) => f.pod === old)) {
         closeForward(fwd);
         state.hosts?.remove(fwd.hostnames);
+        svc.forwards = svc.forwards.filter((f) => f !== fwd);
+        // pfo.Stop(): the forward ends without error while the service runs on
+        log("WARN", `Stopped forwarding pod ${old} for ${svc.key}`);
+        scheduleReconnect(svc);
       }
-      svc.forwards = svc.forwards.filter((f) => f.pod !== old);
-      later(action.delayMs ?? 200, () => {
-        if (!state.shuttingDown) syncService(svc, false);
+      // SyncPodForwards(false) from the pod informer, debounced; with -a the forced reconnect sync replaces it.
+      later(state.scenario.syncDebounceMs ?? 5000, () => {
+        if (!state.shuttingDown && !svc.reconnecting && svc.forwards.length === 0) syncService(svc, false);
       });
       break;
     }
@@ -945,14 +1028,32 @@ function runAction(action: ScenarioAction): void {
       break;
     case "api_outage": {
       if (!V123) break;
-      const every = Math.max(10, action.everyMs ?? 1000);
-      for (let t = 0; t < action.durationMs; t += every) {
-        later(t, () =>
-          log(
-            "ERRO",
-            'Runtime: failed to list *v1.Service: Get "https://127.0.0.1:6443/api/v1/services?limit=500&resourceVersion=0": ' +
-              "dial tcp 127.0.0.1:6443: connect: connection refused",
-          ));
+      state.apiDown = true;
+      later(action.durationMs, () => {
+        state.apiDown = false;
+      });
+      const lost = state.services.flatMap((svc) => svc.forwards);
+      for (const fwd of lost) {
+        log("ERRO", `Lost connection to ${fwd.service.namespace}/${fwd.pod}: lost connection to pod`);
+      }
+      for (const fwd of lost) {
+        closeForward(fwd);
+        const svc = fwd.service;
+        svc.forwards = svc.forwards.filter((f) => f !== fwd);
+        state.hosts?.remove(fwd.hostnames);
+        log("ERRO", `PortForward error on ${svc.namespace}/${fwd.pod}: lost connection to pod`);
+        scheduleReconnect(svc);
+      }
+      if (action.everyMs !== undefined) {
+        const every = Math.max(10, action.everyMs);
+        for (let t = 0; t < action.durationMs; t += every) {
+          later(t, () =>
+            log(
+              "ERRO",
+              'Runtime: failed to list *v1.Service: Get "https://127.0.0.1:6443/api/v1/services?limit=500&resourceVersion=0": ' +
+                "dial tcp 127.0.0.1:6443: connect: connection refused",
+            ));
+        }
       }
       break;
     }
@@ -1141,6 +1242,8 @@ async function runSvc(args: string[]): Promise<void> {
   const namespacesFlag = flags.slices.get("namespace") ?? [];
   const allNs = flags.bools.has("all-namespaces");
   const idle = V125 && namespacesFlag.length === 0 && !allNs;
+  const retry = flags.strings.get("retry-interval");
+  if (V124 && retry !== undefined) state.retryIntervalMs = goDurationMs(retry);
   state.autoReconnect = V124 &&
     (flags.bools.has("auto-reconnect") ||
       (!flags.changed.has("auto-reconnect") && (idle || flags.bools.has("tui") || flags.bools.has("api"))));
@@ -1282,6 +1385,8 @@ async function runSvc(args: string[]): Promise<void> {
           forwards: [],
           reconnecting: false,
           backoffMs: 0,
+          noPodsLogged: false,
+          retryPending: false,
         };
         state.services.push(svc);
         syncService(svc, false);

@@ -4,8 +4,8 @@
  * Each test uses its own 127.x range so files can run in parallel with other simulator users.
  */
 import assert from "node:assert/strict";
-import { classifyExit } from "../../lib/kubefwd/output.ts";
-import type { ForwardAnnouncement } from "../../lib/kubefwd/types.ts";
+import { classifyExit, OutputAssembler, parseKubefwdLine } from "../../lib/kubefwd/output.ts";
+import type { ForwardAnnouncement, KubefwdLine } from "../../lib/kubefwd/types.ts";
 import {
   canConnect,
   httpGet,
@@ -274,18 +274,63 @@ Deno.test("simulator 1.25 -a: lost forward reconnects on the same IP", async () 
   }
 });
 
-Deno.test("simulator 1.25: pod replaced → deleted line and a forward on a new IP; 1.22: nothing", async () => {
+/** Event kinds of parsed lines, `other` lines named by their first two words (e.g. `other:SyncPodForwards starting`). */
+function kindSequence(lines: { event: { kind: string }; message: string }[]): string[] {
+  return lines.filter((l) => l.event.kind !== "version").map((l) =>
+    l.event.kind === "other" ? `other:${l.message.split(" ").slice(0, 2).join(" ")}` : l.event.kind
+  );
+}
+
+/** The same sequence for a real recording (tests/fixtures/kubefwd_output/<version>/<scenario>.timeline.jsonl). */
+async function recordedSequence(version: string, scenario: string): Promise<string[]> {
+  const path = new URL(`../fixtures/kubefwd_output/${version}/${scenario}.timeline.jsonl`, import.meta.url);
+  const lines: KubefwdLine[] = [];
+  const asm = new OutputAssembler("stdout", (l) => lines.push(l));
+  for (const raw of (await Deno.readTextFile(path)).split("\n")) {
+    if (raw.trim() === "") continue;
+    const rec = JSON.parse(raw) as { fd?: number; line?: string };
+    if (rec.fd === 1 && rec.line !== undefined) asm.push(new TextEncoder().encode(rec.line + "\n"));
+  }
+  asm.close();
+  return kindSequence(lines.map((l) => ({ event: parseKubefwdLine(l), message: l.message })));
+}
+
+/** The part of a sequence from the first `from` to the `n`-th following `forward` (inclusive). */
+function segment(seq: string[], from: string, forwards = 1): string[] {
+  const start = seq.indexOf(from);
+  let seen = 0;
+  for (let i = start; i < seq.length; i++) {
+    if (seq[i] === "forward" && ++seen === forwards) return seq.slice(start, i + 1);
+  }
+  return seq.slice(start);
+}
+
+Deno.test("simulator 1.25: pod replaced → the recorded 1.25.16 sequence and a forward on a new IP; 1.22: nothing", async () => {
   const scenario: Scenario = {
     ...THREE_SERVICES,
+    reconnectDelayMs: 100,
+    syncDebounceMs: 100,
     actions: [{ type: "replace_pod", atMs: 50, service: "web", newPod: "web-7d9f-fghij", delayMs: 50 }],
   };
   const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.80.27.1");
-  const sim = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
+  const sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath, "-a"],
+    scenarioPath,
+    hostsPath,
+  });
   try {
     await sim.waitForEvent("forward", 15_000, 4);
     assert.deepEqual(sim.events("pod_deleted"), [
-      { kind: "pod_deleted", pod: "web-7d9f-abcde", serviceKey: "web.default.kind-sim", markedOnly: false },
+      { kind: "pod_deleted", pod: "web-7d9f-abcde", serviceKey: "web.default.kind-sim", markedOnly: true },
     ]);
+    // Same lines in the same order as real kubefwd 1.25.16 (-a) when kwok deleted the pod gracefully.
+    assert.deepEqual(
+      segment(
+        kindSequence(sim.lines.map((l) => ({ event: l.event, message: l.line.message }))),
+        "pod_deleted",
+      ),
+      segment(await recordedSequence("1.25.16", "pod-replace"), "pod_deleted"),
+    );
     const moved = sim.events("forward")[3].forward;
     assert.deepEqual(moved, {
       ip: "127.80.27.4",
@@ -303,6 +348,73 @@ Deno.test("simulator 1.25: pod replaced → deleted line and a forward on a new 
     await sim.wait();
     await sim.dispose();
     await dir.cleanup();
+  }
+
+  // The replacement only after the reconnect (pod-gone): `No Running Pods`, a quiet retry, `Pods now
+  // available`, as recorded; a two-port service stops two forwards but schedules one reconnect.
+  const gone = await setup({
+    ...scenario,
+    currentContext: "kfd",
+    namespaces: {
+      default: {
+        services: [{
+          name: "b",
+          ports: [{ port: 18082, targetPort: 8082 }, { port: 19090, targetPort: 8084 }],
+          pods: ["b-0"],
+        }],
+      },
+    },
+    actions: [{ type: "replace_pod", atMs: 50, service: "b", newPod: "b-1", delayMs: 600 }],
+  }, "127.82.27.1");
+  const simGone = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", gone.zPath, "-a", "--retry-interval", "300ms"],
+    scenarioPath: gone.scenarioPath,
+    hostsPath: gone.hostsPath,
+  });
+  try {
+    await simGone.waitForEvent("forward", 15_000, 4);
+    assert.deepEqual(
+      segment(
+        kindSequence(simGone.lines.map((l) => ({ event: l.event, message: l.line.message }))),
+        "pod_deleted",
+        2,
+      ),
+      segment(await recordedSequence("1.25.16", "pod-gone"), "pod_deleted", 2),
+    );
+  } finally {
+    simGone.signal("SIGTERM");
+    await simGone.wait();
+    await simGone.dispose();
+    await gone.dir.cleanup();
+  }
+
+  // Without -a: no reconnect lines; the debounced sync of the pod informer forwards the new pod.
+  const noA = await setup(scenario, "127.83.27.1");
+  const simNoA = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", noA.zPath],
+    scenarioPath: noA.scenarioPath,
+    hostsPath: noA.hostsPath,
+  });
+  try {
+    await simNoA.waitForEvent("forward", 15_000, 4);
+    assert.deepEqual(
+      segment(
+        kindSequence(simNoA.lines.map((l) => ({ event: l.event, message: l.line.message }))),
+        "pod_deleted",
+      ),
+      [
+        "pod_deleted",
+        "stopped_forwarding",
+        "other:SyncPodForwards starting",
+        "other:SyncPodForwards: Found",
+        "forward",
+      ],
+    );
+  } finally {
+    simNoA.signal("SIGTERM");
+    await simNoA.wait();
+    await simNoA.dispose();
+    await noA.dir.cleanup();
   }
 
   const old = await setup({
@@ -436,7 +548,49 @@ Deno.test("simulator: scripted crash (exit code, signal), fatal line, stderr lin
   }
 });
 
-Deno.test("simulator: an API outage repeats failed-to-list on 1.23+, and 1.22 stays silent as observed", async () => {
+Deno.test("simulator 1.25 -a: an API outage drops every forward and recovers as recorded from 1.25.16", async () => {
+  const scenario: Scenario = {
+    ...THREE_SERVICES,
+    reconnectDelayMs: 100,
+    syncDebounceMs: 100,
+    actions: [{ type: "api_outage", atMs: 50, durationMs: 900 }],
+  };
+  const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.84.27.1");
+  const sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath, "-a", "--retry-interval", "200ms"],
+    scenarioPath,
+    hostsPath,
+  });
+  try {
+    await sim.waitForEvent("forward", 15_000, 6);
+    await sim.waitForEvent("pods_available", 15_000, 3);
+    const seq = kindSequence(sim.lines.map((l) => ({ event: l.event, message: l.line.message })));
+    const outage = (s: string[]) => {
+      const end = s.indexOf("shutting_down");
+      return new Set(s.slice(s.indexOf("lost_connection"), end < 0 ? undefined : end));
+    };
+    // The same kinds of lines as the real 20 s outage (their order between services is goroutine order).
+    assert.deepEqual(outage(seq), outage(await recordedSequence("1.25.16", "apiserver-outage")));
+    assert.equal(sim.events("lost_connection").length, 3, "every forward drops at once");
+    const failures = sim.events("list_failed");
+    assert.ok(failures.length >= 3, `${failures.length} list failures`);
+    for (const f of failures) {
+      assert.match(f.message, /^WARNING: Error in List pods for \S+: Get ".*connection refused$/);
+    }
+    // back on the same IPs (same pods), as recorded
+    assert.deepEqual(
+      sim.events("forward").slice(3).map((e) => e.forward.ip).sort(),
+      sim.events("forward").slice(0, 3).map((e) => e.forward.ip).sort(),
+    );
+  } finally {
+    sim.signal("SIGTERM");
+    await sim.wait();
+    await sim.dispose();
+    await dir.cleanup();
+  }
+});
+
+Deno.test("simulator: api_outage everyMs adds the reference's failed-to-list line on 1.23+; 1.22 stays silent as observed", async () => {
   const actions: Scenario["actions"] = [
     { type: "api_outage", atMs: 0, durationMs: 100, everyMs: 20 },
     { type: "crash", atMs: 300, exitCode: 0 },
@@ -453,8 +607,8 @@ Deno.test("simulator: an API outage repeats failed-to-list on 1.23+, and 1.22 st
         hostsPath,
         version,
       });
-      const failures = sim.events("list_failed");
-      if (version === "1.22.3") assert.equal(failures.length, 0);
+      const failures = sim.events("list_failed").filter((e) => e.message.startsWith("Runtime:"));
+      if (version === "1.22.3") assert.equal(sim.events("list_failed").length, 0);
       else {
         assert.equal(failures.length, 5);
         assert.match(failures[0].message, /^Runtime: failed to list \*v1\.Service: .*connection refused$/);
