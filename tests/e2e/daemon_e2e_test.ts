@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { type TestEnv, waitFor } from "../integration/harness.ts";
-import { cluster, e2eEnv, httpGet, profileConfig } from "./e2e_helpers.ts";
+import { cluster, e2eBaseIp, e2eEnv, httpGet, profileConfig } from "./e2e_helpers.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
 async function profile(t: TestEnv): Promise<ProfileStatus> {
@@ -75,6 +75,7 @@ for (const version of versions) {
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const p = await profile(te);
     assert.equal(p.kubefwdVersion, version);
+    assert.equal(p.baseIp, e2eBaseIp(version), "the preset address range (away from integration tests)");
     const hosts = p.forwards.map((f) => f.hostname);
     for (const h of ["echo-a", "echo-b"]) assert.ok(hosts.includes(h), `${h} forwarded: ${hosts}`);
     await waitFor(answersEchoA, "echo-a answering through its hostname", 20_000, 200);

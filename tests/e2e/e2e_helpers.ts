@@ -32,6 +32,17 @@ export async function cluster(...args: string[]): Promise<void> {
   }
 }
 
+/**
+ * The profile's kubefwd address range, preset in the daemon's state file: the daemon would take the first free
+ * 127.N.27.1 from N=3, which is also what every integration test on the machine gets, and their simulators
+ * listen on 127.3.27.x:8080 too (seen: real kubefwd's `unable to listen on any of the requested ports` loop
+ * while another session's integration tests ran). N=241+ is used by nothing else in the repo.
+ */
+export function e2eBaseIp(version: string): string {
+  const n = { "1.22.3": 241, "1.25.16": 242 }[version] ?? 243;
+  return `127.${n}.27.1`;
+}
+
 /** A TestEnv whose profile runs real kubefwd `version` against the e2e cluster. */
 export async function e2eEnv(
   version: string,
@@ -41,6 +52,18 @@ export async function e2eEnv(
   const kubeconfig = `${t.dir}/.kube/config`;
   await Deno.copyFile(env("KUBECONFIG"), kubeconfig);
   await t.writeConfig(profileConfig(version, kubeconfig, profileExtra));
+  await Deno.mkdir(t.stateDir, { recursive: true });
+  const state = {
+    version: 1,
+    profiles: {
+      e2e: {
+        counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
+        events: [],
+        baseIp: e2eBaseIp(version),
+      },
+    },
+  };
+  await Deno.writeTextFile(`${t.stateDir}/state.json`, JSON.stringify(state));
   return { env: t, kubeconfig };
 }
 
