@@ -129,8 +129,7 @@ function parseChild(value: unknown): OwnedChild | undefined {
   if (
     !isRecord(value) || typeof value.pid !== "number" || !Number.isSafeInteger(value.pid) || value.pid <= 0 ||
     typeof value.cmdline !== "string" || typeof value.startedAt !== "string" ||
-    typeof value.viaSudo !== "boolean" || !isStringArray(value.announcedIps) ||
-    !isStringArray(value.announcedHostnames)
+    typeof value.viaSudo !== "boolean" || !isStringArray(value.announcedIps)
   ) {
     return undefined;
   }
@@ -140,7 +139,6 @@ function parseChild(value: unknown): OwnedChild | undefined {
     startedAt: value.startedAt,
     viaSudo: value.viaSudo,
     announcedIps: [...value.announcedIps],
-    announcedHostnames: [...value.announcedHostnames],
   };
 }
 

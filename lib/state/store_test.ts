@@ -28,7 +28,6 @@ function sample(): PersistedState {
           startedAt: "2026-01-01T00:00:00.000Z",
           viaSudo: true,
           announcedIps: ["127.1.27.1"],
-          announcedHostnames: ["api"],
         },
       },
       db: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] },

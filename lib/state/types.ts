@@ -14,9 +14,8 @@ export interface OwnedChild {
   cmdline: string;
   startedAt: string;
   viaSudo: boolean;
-  /** Hosts entries the child announced, to clean after an unclean exit. */
+  /** Addresses the child announced: their hosts lines are cleaned after an unclean exit. */
   announcedIps: string[];
-  announcedHostnames: string[];
 }
 
 /** What the daemon remembers about one profile across restarts. */

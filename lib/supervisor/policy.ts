@@ -20,8 +20,6 @@ export interface ExitDecisionInput {
   /** Consecutive automatic restarts already made since the last stable run (0 after a fresh start). */
   attempt: number;
   exitKind: ExitKind;
-  /** True when the supervisor itself sent the stop signal. */
-  stoppedByUs: boolean;
   /** A number in [0, 1) that drives the jitter (injected so tests are exact). */
   random: number;
 }
@@ -47,7 +45,7 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
 
 /**
  * Decides what follows a child exit:
- * - stopped by us, or a clean exit → `stop` (never restart what the user stopped);
+ * - a clean exit → `stop` (kubefwd ended on its own terms; a child the runner stops never gets here);
  * - not root → `fail`: restarting cannot help until sudoers or the privilege setting changes;
  * - permanent (bad kubeconfig, missing context, RBAC, unknown flag) → `fail`: retried only when the
  *   config or kubeconfig changes, by the runner;
@@ -55,8 +53,8 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
  *   made, then `fail`. `maxAttempts: 0` retries forever.
  */
 export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
-  const { policy, attempt, exitKind, stoppedByUs, random } = input;
-  if (stoppedByUs || exitKind === "clean") return { action: "stop" };
+  const { policy, attempt, exitKind, random } = input;
+  if (exitKind === "clean") return { action: "stop" };
   if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
   if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
   if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {

@@ -45,7 +45,6 @@ Deno.test("restartDelayMs: exponential, capped, jittered", () => {
 Deno.test("decideAfterExit: table", () => {
   type Row = {
     kind: ExitKind;
-    stoppedByUs?: boolean;
     attempt: number;
     maxAttempts?: number;
     expect: ReturnType<typeof decideAfterExit>["action"];
@@ -60,10 +59,8 @@ Deno.test("decideAfterExit: table", () => {
     { kind: "transient", attempt: 3, maxAttempts: 3, expect: "fail" },
     { kind: "transient", attempt: 0, maxAttempts: 1, expect: "restart", nextAttempt: 1 },
     { kind: "transient", attempt: 1, maxAttempts: 1, expect: "fail" },
-    { kind: "transient", attempt: 0, stoppedByUs: true, expect: "stop" },
     { kind: "clean", attempt: 0, expect: "stop" },
     { kind: "not_root", attempt: 0, expect: "fail" },
-    { kind: "not_root", attempt: 0, stoppedByUs: true, expect: "stop" },
     { kind: "permanent", attempt: 0, expect: "fail" },
     { kind: "permanent", attempt: 0, maxAttempts: 0, expect: "fail" },
   ];
@@ -72,7 +69,6 @@ Deno.test("decideAfterExit: table", () => {
       policy: { ...policy, maxAttempts: row.maxAttempts ?? 0 },
       attempt: row.attempt,
       exitKind: row.kind,
-      stoppedByUs: row.stoppedByUs ?? false,
       random: 0.5,
     });
     const label = JSON.stringify(row);
@@ -90,7 +86,6 @@ Deno.test("decideAfterExit: max_attempts failure names the limit", () => {
     policy: { ...policy, maxAttempts: 2 },
     attempt: 2,
     exitKind: "transient",
-    stoppedByUs: false,
     random: 0.5,
   });
   assert.deepEqual(d, { action: "fail", reason: "gave up after 2 restart attempts (max_attempts 2)" });

@@ -50,7 +50,8 @@ export const CREDENTIAL_PLUGIN_DIRS = [
 const DROPPED_ENV =
   /^(NOTIFY_SOCKET|LISTEN_FDS|LISTEN_PID|LISTEN_FDNAMES|WATCHDOG_USEC|WATCHDOG_PID|DENO_.*)$/;
 
-function dirExists(path: string): boolean {
+/** Whether `path` is a directory (the real file system). */
+export function dirExists(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
   } catch {
@@ -86,7 +87,8 @@ export function childEnvironment(
   return env;
 }
 
-function isExecutableFile(path: string): boolean {
+/** Whether `path` is a file with an execute bit (the real file system). */
+export function isExecutableFile(path: string): boolean {
   try {
     const st = Deno.statSync(path);
     return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);

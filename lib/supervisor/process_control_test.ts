@@ -234,7 +234,6 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
         startedAt: "",
         viaSudo: false,
         announcedIps: [],
-        announcedHostnames: [],
       },
       {
         pid: polite.pid,
@@ -242,7 +241,6 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
         startedAt: "",
         viaSudo: false,
         announcedIps: [],
-        announcedHostnames: [],
       },
       {
         pid: other.pid,
@@ -250,7 +248,6 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
         startedAt: "",
         viaSudo: false,
         announcedIps: [],
-        announcedHostnames: [],
       },
       {
         pid: 2 ** 22 + 12345,
@@ -258,7 +255,6 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
         startedAt: "",
         viaSudo: false,
         announcedIps: [],
-        announcedHostnames: [],
       },
     ], { termWaitMs: 300, secondTermWaitMs: 200, killWaitMs: 3000 });
     assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);

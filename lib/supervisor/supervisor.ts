@@ -15,10 +15,15 @@ import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import { detectKubefwdVersion } from "../kubefwd/version.ts";
 import type { LogSink } from "../log/types.ts";
-import type { PersistedProfile, PersistedState } from "../state/types.ts";
+import type { PersistedState } from "../state/types.ts";
 import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
-import { DEFAULT_TUNING, ProfileRunner, type RunnerDeps, type RunnerTuning } from "./profile_runner.ts";
+import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
+import { describeOutcome } from "./outcome.ts";
+import { killOrphans, type OrphanReport } from "./process_control.ts";
+import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
+import { ProfileRunner, type RunnerDeps } from "./profile_runner.ts";
 import type { Spawner } from "./spawner.ts";
+import { DEFAULT_TUNING, type RunnerTuning } from "./tuning.ts";
 import type { ProfileStatus, TransitionEvent } from "./types.ts";
 
 /** Second sweep of a removed profile's addresses, after concurrent kubefwd hosts writes have settled. */
@@ -53,6 +58,10 @@ export interface SupervisorDeps {
   fingerprint?: (path: string) => Promise<string>;
   /** Stop escalation overrides (tests; sudo kill). */
   stopOptions?: RunnerDeps["stopOptions"];
+  /** The file system as launch planning sees it (default: the real one). */
+  launchFiles?: LaunchFiles;
+  /** Kills the children a previous daemon left behind (default: killOrphans of process_control.ts). */
+  killOrphans?: typeof killOrphans;
   tuning?: Partial<RunnerTuning>;
 }
 
@@ -95,10 +104,6 @@ function stableJson(value: unknown): string {
 /** Spec equality ignoring `enabled` (handled separately: it starts/stops rather than restarts). */
 function sameSpec(a: ProfileSpec, b: ProfileSpec): boolean {
   return stableJson({ ...a, enabled: null }) === stableJson({ ...b, enabled: null });
-}
-
-function newPersistedProfile(): PersistedProfile {
-  return { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] };
 }
 
 /** Owns all ProfileRunners. See the module comment. */
@@ -187,7 +192,7 @@ export class Supervisor {
       }
       const wasEnabled = existing.enabled;
       const specChanged = settingsChanged || !sameSpec(existing.spec, spec);
-      const nowEnabled = this.#persisted(spec.name).enabledOverride ?? spec.enabled;
+      const nowEnabled = this.#record(spec.name).enabledOverride ?? spec.enabled;
       const enabledChanged = wasEnabled !== nowEnabled;
       if (!specChanged && !enabledChanged && existing.spec.enabled === spec.enabled) {
         result.unchanged.push(spec.name);
@@ -211,6 +216,43 @@ export class Supervisor {
   }
 
   /**
+   * Kills the kubefwd children a previous daemon left behind (kill -9, crash, power loss) and removes their
+   * hosts lines, by address only: kubefwd moves a hostname to its newest line, so a short name may now
+   * belong to another profile's live line. Runs before the first reconcile.
+   */
+  async recoverOrphans(settings: KubefwdSettings): Promise<void> {
+    const orphans = Object.entries(this.#deps.state.profiles).filter(([, p]) => p.child);
+    if (orphans.length === 0) return;
+    const kill = this.#deps.killOrphans ?? killOrphans;
+    const hosts = this.#deps.hostsFile(settings);
+    for (const [name, profile] of orphans) {
+      const child = profile.child!;
+      let report: OrphanReport[];
+      try {
+        report = await kill([child], { termWaitMs: settings.stopTimeoutMs });
+      } catch (e) {
+        this.#logError(
+          `could not stop the kubefwd (pid ${child.pid}) profile ${name} left: ${(e as Error).message}`,
+        );
+        continue;
+      }
+      this.#log(
+        "warn",
+        `previous daemon left kubefwd of profile ${name} (pid ${child.pid}): ${JSON.stringify(report)}`,
+      );
+      if (child.announcedIps.length > 0) {
+        try {
+          const removed = await hosts.removeEntries(child.announcedIps, []);
+          this.#log("info", `removed ${removed} stale hosts entries of profile ${name}`);
+        } catch (e) {
+          this.#logError(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`);
+        }
+      }
+      this.#record(name).childGone(child.pid);
+    }
+  }
+
+  /**
    * Starts profiles now (all when `names` is empty), resetting their attempt counter: a failed or
    * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists).
    */
@@ -218,7 +260,10 @@ export class Supervisor {
     this.#assertRunning();
     const runners = this.#select(names);
     return await Promise.all(
-      runners.map(async (r) => ({ profile: r.name, outcome: await r.start("start requested") })),
+      runners.map(async (r) => ({
+        profile: r.name,
+        outcome: describeOutcome(await r.start("start requested")),
+      })),
     );
   }
 
@@ -227,7 +272,10 @@ export class Supervisor {
     this.#assertRunning();
     const runners = this.#select(names);
     return await Promise.all(
-      runners.map(async (r) => ({ profile: r.name, outcome: await r.stop("stop requested") })),
+      runners.map(async (r) => ({
+        profile: r.name,
+        outcome: describeOutcome(await r.stop("stop requested")),
+      })),
     );
   }
 
@@ -236,7 +284,10 @@ export class Supervisor {
     this.#assertRunning();
     const runners = this.#select(names);
     return await Promise.all(
-      runners.map(async (r) => ({ profile: r.name, outcome: await r.restart("restart requested") })),
+      runners.map(async (r) => ({
+        profile: r.name,
+        outcome: describeOutcome(await r.restart("restart requested")),
+      })),
     );
   }
 
@@ -250,18 +301,19 @@ export class Supervisor {
       throw new UserError("usage", `${enabled ? "enable" : "disable"} needs at least one profile name`);
     }
     const runners = this.#select(names);
-    for (const r of runners) this.#persisted(r.name).enabledOverride = enabled;
-    this.#deps.persist();
+    for (const r of runners) this.#record(r.name).setEnabledOverride(enabled);
     return await Promise.all(runners.map(async (r) => {
       if (enabled) {
         const outcome = await r.start("enabled");
         return {
           profile: r.name,
-          outcome: /^already/.test(outcome) ? `enabled (${outcome})` : "enabled and started",
+          outcome: outcome.kind === "already"
+            ? `enabled (${describeOutcome(outcome)})`
+            : "enabled and started",
         };
       }
       const outcome = await r.stop("disabled");
-      return { profile: r.name, outcome: outcome === "stopped" ? "disabled and stopped" : "disabled" };
+      return { profile: r.name, outcome: outcome.kind === "stopped" ? "disabled and stopped" : "disabled" };
     }));
   }
 
@@ -358,16 +410,11 @@ export class Supervisor {
     return [...new Set(names)].map((n) => this.#runners.get(n)!);
   }
 
-  #persisted(name: string): PersistedProfile {
+  /** The persisted slice of a profile behind its named operations (created when new). */
+  #record(name: string): ProfileRecord {
     const profiles = this.#deps.state.profiles;
-    let p = profiles[name];
-    if (!p) {
-      p = newPersistedProfile();
-      profiles[name] = p;
-    }
-    p.counters ??= { restarts: 0, failures: 0, totalUptimeMs: 0 };
-    p.events ??= [];
-    return p;
+    profiles[name] ??= newPersistedProfile();
+    return new ProfileRecord(profiles[name], this.#deps.persist);
   }
 
   /** Keeps every valid, unshared persisted base IP; gives the others the lowest free 127.N.27.1. */
@@ -378,15 +425,16 @@ export class Supervisor {
       const ip = profiles[name]?.baseIp;
       if (ip) used.push(ip);
     }
-    const needing: PersistedProfile[] = [];
+    const needing: ProfileRecord[] = [];
     for (const spec of specs) {
-      const p = this.#persisted(spec.name);
-      if (isUsableBaseIp(p.baseIp, used)) used.push(p.baseIp);
-      else needing.push(p);
+      const record = this.#record(spec.name);
+      if (isUsableBaseIp(record.baseIp, used)) used.push(record.baseIp);
+      else needing.push(record);
     }
-    for (const p of needing) {
-      p.baseIp = allocateBaseIp(used);
-      used.push(p.baseIp);
+    for (const record of needing) {
+      const ip = allocateBaseIp(used);
+      record.setBaseIp(ip);
+      used.push(ip);
     }
   }
 
@@ -403,12 +451,12 @@ export class Supervisor {
       hostsFile: deps.hostsFile,
       resolveVersion: (path) => this.#resolveVersion(path),
       isRoot: deps.isRoot,
+      files: deps.launchFiles ?? realLaunchFiles,
       fwdConfDir: `${deps.stateDir.replace(/\/+$/, "")}/fwdconf`,
       env,
       home,
       random: deps.random ?? Math.random,
-      persisted: this.#persisted(spec.name),
-      persist: deps.persist,
+      record: this.#record(spec.name),
       emit: (e) => {
         for (const l of this.#listeners) {
           try {
@@ -458,6 +506,10 @@ export class Supervisor {
   }
 
   #logError(message: string, level: "warn" | "error" = "error"): void {
+    this.#log(level, message);
+  }
+
+  #log(level: "info" | "warn" | "error", message: string): void {
     this.#deps.log.write({
       at: new Date(this.#deps.clock.now()).toISOString(),
       level,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { fitInFrame, followLog } from "./daemon.ts";
-import type { HandlerContext } from "../ipc/server.ts";
-import type { LogEntry } from "../supervisor/types.ts";
+import { fitInFrame, followLog } from "./logs.ts";
+import type { HandlerContext } from "../../ipc/server.ts";
+import type { LogEntry } from "../../supervisor/types.ts";
 
 Deno.test("fitInFrame keeps the newest log entries that fit in one reply frame", () => {
   const entry = (i: number): LogEntry => ({

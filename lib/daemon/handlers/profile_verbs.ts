@@ -1,0 +1,25 @@
+/** The profile verbs: start, stop, restart, enable and disable, each on the named profiles or all. */
+import type { Request, ResultMap } from "../../ipc/protocol.ts";
+import type { DaemonContext } from "./context.ts";
+
+type VerbRequest = Extract<Request, { type: "start" | "stop" | "restart" | "enable" | "disable" }>;
+
+/** Answers one profile verb through the Supervisor. */
+export async function handleProfileVerb(
+  daemon: Pick<DaemonContext, "supervisor">,
+  req: VerbRequest,
+): Promise<ResultMap[VerbRequest["type"]]> {
+  const supervisor = daemon.supervisor;
+  switch (req.type) {
+    case "start":
+      return { results: await supervisor.start(req.profiles) };
+    case "stop":
+      return { results: await supervisor.stop(req.profiles) };
+    case "restart":
+      return { results: await supervisor.restart(req.profiles) };
+    case "enable":
+      return { results: await supervisor.setEnabled(req.profiles, true) };
+    case "disable":
+      return { results: await supervisor.setEnabled(req.profiles, false) };
+  }
+}
