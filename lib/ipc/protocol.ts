@@ -59,7 +59,7 @@ export interface DaemonInfo {
   socketPath: string;
 }
 
-/** `status --json` shape (issue #4). */
+/** `status --json` shape, documented in README.md (`status --json`): scripts depend on it. */
 export interface StatusResult {
   daemon: DaemonInfo;
   profiles: ProfileStatus[];

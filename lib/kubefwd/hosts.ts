@@ -1,9 +1,10 @@
 /**
  * Hosts-file cleanup after an unclean kubefwd exit (SIGKILL, crash, a 1.22.x forward that died): kubefwd
- * leaves its `127.x.y.z name…` lines behind and never restores its backup (kubefwd-behaviour.md §2.4, §10.10).
- * The daemon removes exactly the lines of the IPs and the names that child announced, and leaves every
- * other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
- * break bind-mounted hosts files (containers) and lose the file's owner and mode.
+ * leaves its `127.x.y.z name…` lines behind and never restores its backup
+ * (docs/kubefwd-compatibility.md#hosts-cleanup). The daemon removes exactly the lines of the IPs and the
+ * names that child announced, and leaves every other byte of the file alone. Writes are in place (truncate +
+ * write, like kubefwd's txeh): a rename would break bind-mounted hosts files (containers) and lose the file's
+ * owner and mode.
  */
 import { runCommand } from "../run_command.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Structured events parsed from kubefwd's output (see ../shared/reference/kubefwd-behaviour.md §4).
+ * Structured events parsed from kubefwd's output (see docs/kubefwd-compatibility.md#runtime-events).
  * Shared by the output parser, the simulator tests and the supervisor.
  */
 

@@ -1,7 +1,7 @@
 /**
  * kubefwd version detection and feature gates. The supervisor must never pass a flag the installed kubefwd
  * lacks (an unknown flag is a cobra usage error, exit 1), so every version-dependent decision goes through
- * {@link kubefwdSupports}. See kubefwd-behaviour.md §7 and §10.13.
+ * {@link kubefwdSupports}. See docs/kubefwd-compatibility.md#version-detection and #versions.
  */
 import type { KubefwdVersion } from "./types.ts";
 import { runCommand } from "../run_command.ts";
@@ -9,7 +9,7 @@ import { runCommand } from "../run_command.ts";
 /** Features whose presence depends on the kubefwd release. */
 export type KubefwdFeature = "autoReconnect" | "timeout" | "hostsPath" | "podInformer" | "idleMode";
 
-/** Minimum [major, minor] per feature (§1.3, §10.13). */
+/** Minimum [major, minor] per feature (docs/kubefwd-compatibility.md#versions). */
 const FEATURE_MIN: Record<KubefwdFeature, [number, number]> = {
   autoReconnect: [1, 24],
   timeout: [1, 23],

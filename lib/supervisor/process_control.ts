@@ -1,5 +1,5 @@
 /**
- * Stopping kubefwd without leftovers (issue #3 item 9, kubefwd-behaviour.md §6, §10.9): SIGTERM to the
+ * Stopping kubefwd without leftovers (docs/kubefwd-compatibility.md#signals-and-shutdown): SIGTERM to the
  * process we spawned (its whole group when direct; sudo alone when via sudo, which relays it), wait
  * stop_timeout, a second SIGTERM (v1.23+: forced exit that still cleans hosts), wait, then SIGKILL of kubefwd
  * itself (SIGKILL of sudo would orphan the root kubefwd). Never SIGHUP. Also: finding and killing the

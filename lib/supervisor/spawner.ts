@@ -1,7 +1,8 @@
 /**
  * Starting kubefwd children behind an interface, so the state machine is tested with scripted fake children
- * and runs real processes in production. The real spawner encodes the rules of kubefwd-behaviour.md §6/§10.5
- * and deno-runtime-notes.md §2.1–2.2: own session and process group, stdin /dev/null, both pipes drained until
+ * and runs real processes in production. The real spawner follows
+ * docs/kubefwd-compatibility.md#output-streams and #signals-and-shutdown: own session and process group (a
+ * terminal hang-up or Ctrl-C of the daemon never reaches kubefwd), stdin /dev/null, both pipes drained until
  * EOF (a full pipe stalls kubefwd, a closed one kills it with SIGPIPE), and a parent-death signal where Linux
  * offers one.
  */

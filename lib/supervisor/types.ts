@@ -1,6 +1,6 @@
 /** Types shared by the supervisor, the daemon handlers, the state store and the protocol. */
 
-/** The per-profile state machine of ../shared/DESIGN.md. */
+/** The per-profile state machine (docs/architecture.md#profile-states). */
 export type ProfileState =
   | "disabled"
   | "stopped"
@@ -69,7 +69,7 @@ export interface ProfileCounters {
   totalUptimeMs: number;
 }
 
-/** The status of one profile, exactly the `status --json` shape of issue #4. */
+/** The status of one profile, exactly the `status --json` shape documented in README.md (`status --json`). */
 export interface ProfileStatus {
   name: string;
   enabled: boolean;
