@@ -6,6 +6,7 @@
 
 /** Checks whether something accepts TCP connections on ip:port within the timeout. */
 export interface Prober {
+  /** True when a TCP connect to `ip:port` succeeds within `timeoutMs`. Never throws. */
   probe(ip: string, port: number, timeoutMs: number): Promise<boolean>;
 }
 

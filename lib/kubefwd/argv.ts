@@ -13,6 +13,7 @@ export const DEFAULT_HOSTS_PATH = "/etc/hosts";
 
 /** Raised when a profile or extra_args cannot be turned into a safe kubefwd command line. */
 export class KubefwdArgsError extends Error {
+  /** `message` is shown as the profile's start error. */
   constructor(message: string) {
     super(message);
     this.name = "KubefwdArgsError";
@@ -21,6 +22,7 @@ export class KubefwdArgsError extends Error {
 
 /** What {@link buildKubefwdArgs} needs besides the profile: the generated `-z` file and the exclude selector. */
 export interface KubefwdArgsExtra {
+  /** Path of the profile's generated `-z` file. */
   fwdConfPath: string;
   /** `metadata.name!=a,…` from the resolved exclude globs; omitted when nothing is excluded. */
   fieldSelector?: string;

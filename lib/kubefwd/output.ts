@@ -61,6 +61,7 @@ export class OutputAssembler {
   #lastActivity = 0;
   #closed = false;
 
+  /** `onLine` gets each logical line of this pipe; `clock` drives the quiet-period flush. */
   constructor(stream: OutputStream, onLine: (line: KubefwdLine) => void, clock: Clock = realClock) {
     this.#stream = stream;
     this.#onLine = onLine;
@@ -310,8 +311,11 @@ export function parseKubefwdLine(line: KubefwdLine): KubefwdEvent {
 
 /** The parts of a kubefwd service key `<svc>.<ns>.<ctx>` (the context may itself contain dots). */
 export interface ServiceKeyParts {
+  /** The service name. */
   service: string;
+  /** The namespace. */
   namespace: string;
+  /** The kube context (may contain dots). */
   context: string;
 }
 
@@ -339,10 +343,15 @@ export function sanitizeHostname(host: string): string {
 
 /** Where a forward sits in kubefwd's (cluster, namespace) index space, which decides its hostnames. */
 export interface HostnameScope {
+  /** The service's namespace. */
   namespace: string;
+  /** The kube context kubefwd was given. */
   context: string;
+  /** The `-d` domain, when given. */
   domain?: string;
+  /** Index of the context in kubefwd's `-x` list (default 0). */
   clusterIndex?: number;
+  /** Index of the namespace in kubefwd's `-n` list (default 0). */
   namespaceIndex?: number;
 }
 
@@ -389,6 +398,7 @@ export interface ExitClassification {
    * after the config or kubeconfig changes; transient: back off and restart.
    */
   kind: "clean" | "not_root" | "permanent" | "transient";
+  /** One line for `lastError` and the log. */
   reason: string;
 }
 

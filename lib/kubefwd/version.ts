@@ -20,6 +20,7 @@ const FEATURE_MIN: Record<KubefwdFeature, [number, number]> = {
 
 /** Raised when `kubefwd version quiet` cannot be run or prints something that is not a version. */
 export class KubefwdVersionError extends Error {
+  /** `cause` keeps the underlying spawn error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "KubefwdVersionError";
@@ -64,14 +65,19 @@ export function kubefwdSupports(v: KubefwdVersion, feature: KubefwdFeature): boo
 
 /** Result of running a command; what {@link detectKubefwdVersion} needs from a process runner. */
 export interface RunResult {
+  /** Exit code. */
   code: number;
+  /** Everything printed on stdout. */
   stdout: string;
+  /** Everything printed on stderr. */
   stderr: string;
 }
 
 /** Options of {@link detectKubefwdVersion}; `run` is injectable so tests and sudo wrappers can replace it. */
 export interface DetectVersionOptions {
+  /** Runs `argv` and returns its output (default: a subprocess with a deadline). */
   run?: (argv: string[]) => Promise<RunResult>;
+  /** Deadline of the default runner (default 10 s). */
   timeoutMs?: number;
 }
 

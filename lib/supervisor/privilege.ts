@@ -11,6 +11,7 @@ import type { KubefwdSettings } from "../config/types.ts";
 export interface Invocation {
   /** Arguments before the kubefwd path, e.g. `["sudo", "-n"]`, or empty. */
   prefix: string[];
+  /** True when kubefwd runs through sudo: signals then go to sudo, SIGKILL through `sudo -n kill`. */
   viaSudo: boolean;
 }
 
