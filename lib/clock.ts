@@ -10,7 +10,9 @@ export type TimerHandle = number;
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** Like `setTimeout`; returns a handle for {@link Clock.clearTimeout}. */
   setTimeout(fn: () => void, ms: number): TimerHandle;
+  /** Cancels a pending timer; unknown or fired handles are ignored. */
   clearTimeout(handle: TimerHandle): void;
 }
 

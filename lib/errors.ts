@@ -41,10 +41,12 @@ const exitCodeOf: Record<ErrorCode, ExitCodeValue> = {
  * prints it without a stack trace; anything that is not a UserError is a bug and keeps its stack.
  */
 export class UserError extends Error {
+  /** The machine-readable reason; decides the exit code and the `--json` error code. */
   readonly code: ErrorCode;
   /** Extra structured data for `--json` output (e.g. validation diagnostics). */
   readonly details?: unknown;
 
+  /** `details` travels to `--json` output; `cause` keeps the underlying error for debugging. */
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: unknown }) {
     super(message, { cause: options?.cause });
     this.name = "UserError";

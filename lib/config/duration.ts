@@ -10,6 +10,7 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
 
 /** Thrown by {@link parseDuration}; the message is written for the config file's author. */
 export class DurationError extends Error {
+  /** The message names the offending text (and the accepted units), ready for a diagnostic. */
   constructor(message: string) {
     super(message);
     this.name = "DurationError";

@@ -34,6 +34,7 @@ export interface LoadOptions {
 
 /** {@link loadConfigFileWithSource}'s fuller answer, for callers that print code frames. */
 export interface LoadOutcome {
+  /** The diagnostics and, when valid, the resolved config. */
   result: LoadResult;
   /** The file's text when it could be read. */
   source?: string;

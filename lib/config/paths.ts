@@ -8,6 +8,7 @@ import type { DaemonSettings } from "./types.ts";
 
 /** The slice of `Deno.env` these helpers read; tests pass a plain object instead. */
 export interface EnvLike {
+  /** The variable's value, or undefined when it is not set. */
   get(key: string): string | undefined;
 }
 

@@ -13,7 +13,9 @@ import type { Diagnostic } from "./types.ts";
 
 /** 1-based position. */
 export interface Pos {
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
 }
 
@@ -22,29 +24,41 @@ export type ScalarValue = string | number | boolean | null | bigint | Date;
 
 /** A mapping; entries keep file order and duplicates are already removed (and reported). */
 export interface MapNode {
+  /** Discriminant. */
   kind: "map";
+  /** Where the mapping starts, when the parser knows it. */
   pos?: Pos;
+  /** Keys in file order. */
   entries: MapEntry[];
 }
 
 /** One key of a mapping with the position of the key itself. */
 export interface MapEntry {
+  /** The key as written (after YAML/TOML unquoting). */
   key: string;
+  /** Position of the key, for "unknown key" diagnostics. */
   keyPos?: Pos;
+  /** The key's value. */
   value: SourceNode;
 }
 
 /** A sequence (YAML list, TOML array). */
 export interface SeqNode {
+  /** Discriminant. */
   kind: "seq";
+  /** Where the sequence starts. */
   pos?: Pos;
+  /** Items in file order. */
   items: SourceNode[];
 }
 
 /** A leaf. `pos` is absent for YAML's implicit null (`key:` with nothing after it). */
 export interface ScalarNode {
+  /** Discriminant. */
   kind: "scalar";
+  /** Where the value starts; absent for YAML's implicit null. */
   pos?: Pos;
+  /** The value as the parser typed it (TOML dates and big integers included). */
   value: ScalarValue;
 }
 
@@ -53,10 +67,13 @@ export type SourceNode = MapNode | SeqNode | ScalarNode;
 
 /** Parser outcome. `root` is absent when syntax errors make the tree meaningless, or the file is empty. */
 export interface ParsedSource {
+  /** The document tree. */
   root?: SourceNode;
   /** True when the document holds no content at all (only whitespace/comments). */
   empty: boolean;
+  /** Syntax errors; the file cannot be used when there are any. */
   errors: Diagnostic[];
+  /** The YAML parser's warnings; they do not prevent use. */
   warnings: Diagnostic[];
 }
 
@@ -256,7 +273,9 @@ class YamlConverter {
 
 /** Where a TOML key path was first written and where its value starts. */
 export interface TomlPositions {
+  /** Where the key path is first written. */
   keyPos?: Pos;
+  /** Where its value starts. */
   valuePos?: Pos;
 }
 

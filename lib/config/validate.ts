@@ -51,15 +51,21 @@ export type KeyPath = (string | number)[];
 export interface ValidateOptions {
   /** Absolute path of the config file: relative paths inside it are resolved against its directory. */
   file: string;
+  /** Environment for `~` and XDG defaults (tests pass a plain object). */
   env: EnvLike;
+  /** The user's home directory, for `~` expansion. */
   home: string;
 }
 
 /** Outcome of the pure validation. `config` is complete even with errors (bad values fall back to defaults). */
 export interface Validation {
+  /** The tree that was validated, for callers that locate keys afterwards. */
   root: SourceNode;
+  /** The resolved config; complete even with errors (bad values fall back to defaults). */
   config: ResolvedConfig;
+  /** Every error found. */
   errors: Diagnostic[];
+  /** Every warning found. */
   warnings: Diagnostic[];
   /** Profiles whose `kubeconfig` key is written in the file (otherwise the default applies). */
   explicitKubeconfig: Set<string>;
@@ -69,9 +75,13 @@ export interface Validation {
 
 /** Where a key path is in the source: the key, the value, and whether the whole path exists. */
 export interface Location {
+  /** Position of the deepest key of the path that exists. */
   keyPos?: Pos;
+  /** Position of that key's value. */
   valuePos?: Pos;
+  /** True when the whole path exists, false when only a prefix was found. */
   exact: boolean;
+  /** The node at the deepest part of the path that exists. */
   node?: SourceNode;
 }
 

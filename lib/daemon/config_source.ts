@@ -12,6 +12,7 @@ const RESOLVE_TIMEOUT_MS = 60_000;
 
 /** Why the config could not be obtained at all (as opposed to being invalid). */
 export class ConfigSourceError extends Error {
+  /** The message says what failed (spawn, timeout, unreadable output) for the daemon's stderr. */
   constructor(message: string) {
     super(message);
     this.name = "ConfigSourceError";

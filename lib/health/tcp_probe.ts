@@ -1,11 +1,12 @@
 /**
- * Readiness of a forward: kubefwd's `Port-Forward:` line means "attempting", not "up" (kubefwd-behaviour.md
- * §4.1, §10.6), so the supervisor connects to ip:port itself. A successful connect proves kubefwd's local
- * listener; it does not prove the pod side.
+ * Readiness of a forward: kubefwd's `Port-Forward:` line means "attempting", not "up"
+ * (docs/kubefwd-compatibility.md#forward-line), so the supervisor connects to ip:port itself. A successful
+ * connect proves kubefwd's local listener; it does not prove the pod side.
  */
 
 /** Checks whether something accepts TCP connections on ip:port within the timeout. */
 export interface Prober {
+  /** True when a TCP connect to `ip:port` succeeds within `timeoutMs`. Never throws. */
   probe(ip: string, port: number, timeoutMs: number): Promise<boolean>;
 }
 

@@ -60,12 +60,15 @@ export interface DaemonClient {
   ): Promise<void>;
   /** Close the connection; resolves when no read or write on it is pending any more. */
   close(): Promise<void>;
+  /** The daemon's program version, from the handshake. */
   readonly daemonVersion: string;
+  /** The daemon's pid from the handshake. */
   readonly daemonPid: number;
 }
 
 /** Options of {@link connectDaemon}. */
 export interface ConnectOptions {
+  /** This CLI's version, sent in the hello. */
   clientVersion: string;
   /** Handshake and per-request timeout; default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
   timeoutMs?: number;

@@ -45,9 +45,13 @@ export type RequestHandler = (request: Request, ctx: HandlerContext) => Promise<
 
 /** Options of {@link startIpcServer}. */
 export interface IpcServerOptions {
+  /** Where to listen; the parent directory is created private to the user. */
   socketPath: string;
+  /** Sent in the hello reply. */
   daemonVersion: string;
+  /** Sent in the hello reply. */
   pid: number;
+  /** Runs one request; a thrown UserError becomes an error reply with its code. */
   handle: RequestHandler;
   /** Close a connection that sends no frame for this long while no request of it is running; default 30 s. */
   idleTimeoutMs?: number;
@@ -70,6 +74,7 @@ export interface IpcServer {
   close(): Promise<void>;
   /** Open connections right now (for tests and diagnostics). */
   readonly connections: number;
+  /** The socket path it listens on. */
   readonly socketPath: string;
 }
 

@@ -11,9 +11,13 @@ import { type CommandResult, runCommand } from "../run_command.ts";
 
 /** What to list. `context` defaults to the kubeconfig's current-context. */
 export interface ListServicesOptions {
+  /** Absolute path of the kubeconfig to use. */
   kubeconfig: string;
+  /** Context to use; default the kubeconfig's current-context. */
   context?: string;
+  /** Namespace whose services are listed. */
   namespace: string;
+  /** Label selector, as kubefwd's `-l` gets it, so the same services are seen. */
   labelSelector?: string;
   /** Whole-request budget, exec plugin included (default 20 s). */
   timeoutMs?: number;
@@ -21,6 +25,7 @@ export interface ListServicesOptions {
 
 /** A failure to list services, phrased for the user (it ends up as the profile's start error). */
 export class KubeApiError extends Error {
+  /** `cause` keeps the underlying network or TLS error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "KubeApiError";
@@ -29,12 +34,17 @@ export class KubeApiError extends Error {
 
 /** Credentials and TLS material resolved from a kubeconfig user and cluster. */
 export interface ResolvedAuth {
+  /** API server URL. */
   server: string;
+  /** PEM CA certificates to trust (empty: the system store). */
   caCerts: string[];
+  /** PEM client certificate. */
   cert?: string;
+  /** PEM client key. */
   key?: string;
   /** Value of the Authorization header, if any. */
   authorization?: string;
+  /** HTTPS proxy from the kubeconfig's `proxy-url`. */
   proxyUrl?: string;
 }
 

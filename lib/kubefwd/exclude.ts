@@ -40,11 +40,13 @@ export function buildExcludeFieldSelector(serviceNames: string[]): string | unde
 
 /** Lists service names in one namespace of a profile's cluster (the profile's labels applied). */
 export interface ServiceLister {
+  /** Service names in `namespace` that match the profile's labels; throws {@link ServiceListError}. */
   list(profile: ProfileSpec, namespace: string): Promise<string[]>;
 }
 
 /** Raised when the services needed to apply exclude_services cannot be listed. */
 export class ServiceListError extends Error {
+  /** `message` is shown as the profile's start error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "ServiceListError";
@@ -82,8 +84,11 @@ export async function resolveExcludedServices(
 
 /** Result of running a subprocess, as the lister needs it. */
 export interface ListerRunResult {
+  /** Exit code. */
   code: number;
+  /** What it printed on stdout (the JSON answer). */
   stdout: string;
+  /** What it printed on stderr (the error shown on failure). */
   stderr: string;
 }
 
@@ -91,6 +96,7 @@ export interface ListerRunResult {
 export interface SubprocessServiceListerOptions {
   /** argv prefix that runs this program (default {@link selfCommand}). */
   command?: string[];
+  /** Deadline of one listing (default 30 s): a hung API must not hang a start. */
   timeoutMs?: number;
   /** Replaces the process runner (tests). */
   run?: (argv: string[], timeoutMs: number) => Promise<ListerRunResult>;
@@ -111,6 +117,7 @@ export class SubprocessServiceLister implements ServiceLister {
   readonly #timeoutMs: number;
   readonly #run: (argv: string[], timeoutMs: number) => Promise<ListerRunResult>;
 
+  /** Defaults run this program's own `kube list-services` with a 30 s deadline. */
   constructor(opts: SubprocessServiceListerOptions = {}) {
     this.#command = opts.command;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;

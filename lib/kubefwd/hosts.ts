@@ -1,9 +1,10 @@
 /**
  * Hosts-file cleanup after an unclean kubefwd exit (SIGKILL, crash, a 1.22.x forward that died): kubefwd
- * leaves its `127.x.y.z name…` lines behind and never restores its backup (kubefwd-behaviour.md §2.4, §10.10).
- * The daemon removes exactly the lines of the IPs and the names that child announced, and leaves every
- * other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
- * break bind-mounted hosts files (containers) and lose the file's owner and mode.
+ * leaves its `127.x.y.z name…` lines behind and never restores its backup
+ * (docs/kubefwd-compatibility.md#hosts-cleanup). The daemon removes exactly the lines of the IPs and the
+ * names that child announced, and leaves every other byte of the file alone. Writes are in place (truncate +
+ * write, like kubefwd's txeh): a rename would break bind-mounted hosts files (containers) and lose the file's
+ * owner and mode.
  */
 import { runCommand } from "../run_command.ts";
 
@@ -19,6 +20,7 @@ export interface HostsFile {
 
 /** Result of {@link removeHostsEntries}. */
 export interface HostsEdit {
+  /** The new file content. */
   text: string;
   /** Names removed (all names of removed IP lines plus individually removed names). */
   removed: number;
@@ -96,8 +98,10 @@ function editLine(
 
 /** A hosts file the daemon may write directly (daemon runs as root, or a test file). */
 export class FileHostsFile implements HostsFile {
+  /** The hosts file this instance edits. */
   readonly path: string;
 
+  /** `path` is the hosts file to edit (kubefwd.hosts_path). */
   constructor(path: string) {
     this.path = path;
   }
@@ -116,11 +120,13 @@ export class FileHostsFile implements HostsFile {
 export interface SudoHostsFileOptions {
   /** sudo binary (default `sudo`, found on PATH). */
   sudo?: string;
+  /** Deadline of one sudo call (default 15 s): sudo must never hang the daemon. */
   timeoutMs?: number;
 }
 
 /** Raised when the privileged read or write of the hosts file fails. */
 export class HostsFileError extends Error {
+  /** `cause` keeps the underlying error. */
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = "HostsFileError";
@@ -133,10 +139,12 @@ export class HostsFileError extends Error {
  * truncates and writes in place). `-n` never prompts: a missing sudoers rule is an error, not a hang.
  */
 export class SudoHostsFile implements HostsFile {
+  /** The hosts file this instance edits. */
   readonly path: string;
   readonly #sudo: string;
   readonly #timeoutMs: number;
 
+  /** `path` is the root-owned hosts file; `opts` replaces sudo or its deadline. */
   constructor(path: string, opts: SudoHostsFileOptions = {}) {
     this.path = path;
     this.#sudo = opts.sudo ?? "sudo";

@@ -2,8 +2,9 @@
  * kubefwd output handling: raw pipe bytes → logical lines → structured events, plus exit classification.
  * kubefwd logs through logrus with ForceColors (ANSI codes even on a pipe), `[HH:MM:SS]` local times, and
  * multi-line messages continued on bare lines; everything logrus prints goes to stdout, while stderr carries
- * cobra usage errors, Go panics, credential-plugin and sudo messages (kubefwd-behaviour.md §4, §6, §10.4).
- * Both the 1.22.x and the 1.25.x wordings are recognised.
+ * cobra usage errors, Go panics, credential-plugin and sudo messages
+ * (docs/kubefwd-compatibility.md#output-streams, #log-line-format, #exit-codes). Both the 1.22.x and the
+ * 1.25.x wordings are recognised.
  */
 import { type Clock, realClock, type TimerHandle } from "../clock.ts";
 import type { ForwardAnnouncement, KubefwdEvent, KubefwdLevel, KubefwdLine, OutputStream } from "./types.ts";
@@ -60,6 +61,7 @@ export class OutputAssembler {
   #lastActivity = 0;
   #closed = false;
 
+  /** `onLine` gets each logical line of this pipe; `clock` drives the quiet-period flush. */
   constructor(stream: OutputStream, onLine: (line: KubefwdLine) => void, clock: Clock = realClock) {
     this.#stream = stream;
     this.#onLine = onLine;
@@ -200,7 +202,10 @@ export class OutputAssembler {
 // ---------------------------------------------------------------------------------------------------------
 // Line → event
 
-/** The text kubefwd logs (at ERRO, then exits 0) when `id -u` is not 0 (§2.1). */
+/**
+ * The text kubefwd logs (at ERRO, then exits 0) when `id -u` is not 0
+ * (docs/kubefwd-compatibility.md#not-root).
+ */
 export const NOT_ROOT_MARKER = "requires superuser privileges";
 
 /** sudo messages that mean kubefwd never ran (not warnings like `unable to resolve host`). */
@@ -228,9 +233,9 @@ const RE = {
 
 /**
  * What one logical line means to the supervisor. stdout lines are matched against the 1.22.x and 1.25.x
- * wordings (§4.2–§4.7, §2.1); any FATA line is `fatal`. On stderr, cobra errors (`Error: …`), Go panics
- * (`panic: …`), klog fatals (`F0102 …`) and sudo refusals (`sudo: …`) are `fatal` so they reach exit
- * classification; klog `failed to list` warnings are `list_failed`; the rest is `other`.
+ * wordings (docs/kubefwd-compatibility.md#runtime-events); any FATA line is `fatal`. On stderr, cobra errors
+ * (`Error: …`), Go panics (`panic: …`), klog fatals (`F0102 …`) and sudo refusals (`sudo: …`) are `fatal` so
+ * they reach exit classification; klog `failed to list` warnings are `list_failed`; the rest is `other`.
  * Listen conflicts win over `Lost connection`/`PortForward error` (both lines of a conflict become
  * `listen_conflict`, with the pod when the line names it).
  */
@@ -306,8 +311,11 @@ export function parseKubefwdLine(line: KubefwdLine): KubefwdEvent {
 
 /** The parts of a kubefwd service key `<svc>.<ns>.<ctx>` (the context may itself contain dots). */
 export interface ServiceKeyParts {
+  /** The service name. */
   service: string;
+  /** The namespace. */
   namespace: string;
+  /** The kube context (may contain dots). */
   context: string;
 }
 
@@ -335,10 +343,15 @@ export function sanitizeHostname(host: string): string {
 
 /** Where a forward sits in kubefwd's (cluster, namespace) index space, which decides its hostnames. */
 export interface HostnameScope {
+  /** The service's namespace. */
   namespace: string;
+  /** The kube context kubefwd was given. */
   context: string;
+  /** The `-d` domain, when given. */
   domain?: string;
+  /** Index of the context in kubefwd's `-x` list (default 0). */
   clusterIndex?: number;
+  /** Index of the namespace in kubefwd's `-n` list (default 0). */
   namespaceIndex?: number;
 }
 
@@ -385,6 +398,7 @@ export interface ExitClassification {
    * after the config or kubeconfig changes; transient: back off and restart.
    */
   kind: "clean" | "not_root" | "permanent" | "transient";
+  /** One line for `lastError` and the log. */
   reason: string;
 }
 
@@ -392,7 +406,7 @@ export interface ExitClassification {
 const SUDO_PRIVILEGE =
   /^sudo: (a password is required|a terminal is required|.*is not in the sudoers file|.*is not allowed to (run|execute))/;
 
-/** Fatal texts that no restart will fix (§4.7, §5.1, §10.12). */
+/** Fatal texts that no restart will fix (docs/kubefwd-compatibility.md#fatal-lines). */
 const PERMANENT: { re: RegExp; why: string }[] = [
   { re: /Error generating REST configuration/, why: "kubeconfig or context is not usable" },
   {

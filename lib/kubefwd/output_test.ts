@@ -19,7 +19,10 @@ import type { KubefwdEvent, KubefwdLine, OutputStream } from "./types.ts";
 const enc = new TextEncoder();
 const T = new Date(2026, 0, 1, 15, 4, 5);
 
-/** The exact not-root message kubefwd 1.22.5 and v1.25.16 log with log.Errorf (§2.1, services.go). */
+/**
+ * The exact not-root message kubefwd 1.22.5 and v1.25.16 log with log.Errorf
+ * (docs/kubefwd-compatibility.md#not-root).
+ */
 const NOT_ROOT_MSG = `
 This program requires superuser privileges to run. These
 privileges are required to add IP address aliases to your

@@ -216,6 +216,7 @@ export class DaemonLog implements LogSink {
   #fileErrors = 0;
   #closed = false;
 
+  /** Every option has a production default; tests shorten buffers and turn stderr off. */
   constructor(options: DaemonLogOptions = {}) {
     this.#minRank = LEVEL_RANK[options.level ?? "info"];
     this.#maxMessageChars = options.maxMessageChars ?? LOG_DEFAULTS.maxMessageChars;

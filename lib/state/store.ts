@@ -22,12 +22,15 @@ export const DEFAULT_SAVE_DEBOUNCE_MS = 200;
 
 /** What {@link StateStore.load} found; `warnings` become warning events in the daemon log. */
 export interface LoadedState {
+  /** The state to start from (empty when the file was missing or unusable). */
   state: PersistedState;
+  /** What was wrong with the file, one sentence each. */
   warnings: string[];
 }
 
 /** Options of {@link StateStore}. */
 export interface StateStoreOptions {
+  /** Coalescing delay of scheduled saves (default {@link DEFAULT_SAVE_DEBOUNCE_MS}). */
   debounceMs?: number;
   /** Receives failures of debounced saves, which have no caller to throw to. */
   onError?: (error: unknown) => void;
@@ -228,6 +231,7 @@ export function capEvents(state: PersistedState): PersistedState {
 
 /** The daemon's state file. One instance per file; not safe across processes (the daemon lock is). */
 export class StateStore {
+  /** The state file. */
   readonly path: string;
   readonly #debounceMs: number;
   readonly #onError: (error: unknown) => void;
@@ -238,6 +242,7 @@ export class StateStore {
   #closed = false;
   #writes = 0;
 
+  /** `path` is the state file; its directory must exist. */
   constructor(path: string, options: StateStoreOptions = {}) {
     this.path = path;
     this.#debounceMs = options.debounceMs ?? DEFAULT_SAVE_DEBOUNCE_MS;

@@ -1,5 +1,5 @@
 /**
- * Stopping kubefwd without leftovers (issue #3 item 9, kubefwd-behaviour.md §6, §10.9): SIGTERM to the
+ * Stopping kubefwd without leftovers (docs/kubefwd-compatibility.md#signals-and-shutdown): SIGTERM to the
  * process we spawned (its whole group when direct; sudo alone when via sudo, which relays it), wait
  * stop_timeout, a second SIGTERM (v1.23+: forced exit that still cleans hosts), wait, then SIGKILL of kubefwd
  * itself (SIGKILL of sudo would orphan the root kubefwd). Never SIGHUP. Also: finding and killing the
@@ -19,11 +19,15 @@ export type SudoKill = (pid: number) => Promise<boolean>;
 
 /** Options of {@link stopChild}. */
 export interface StopOptions {
+  /** Timers of the escalation (fake in tests). */
   clock: Clock;
+  /** The child is sudo: signal sudo only (it relays), SIGKILL kubefwd itself. */
   viaSudo: boolean;
   /** Wait after the first SIGTERM (KubefwdSettings.stopTimeoutMs). */
   stopTimeoutMs: number;
+  /** Wait after the second SIGTERM (default {@link DEFAULT_SECOND_TERM_WAIT_MS}). */
   secondTermWaitMs?: number;
+  /** Wait after SIGKILL (default {@link DEFAULT_KILL_WAIT_MS}). */
   killWaitMs?: number;
   /** How to SIGKILL root kubefwd under sudo (default: `sudo -n kill -KILL <pid>`). */
   sudoKill?: SudoKill;
@@ -243,12 +247,14 @@ function trySignal(pid: number, signal: Deno.Signal): boolean {
 
 /** What {@link killOrphans} did with one recorded child. */
 export interface OrphanReport {
+  /** The recorded pid. */
   pid: number;
   /**
    * gone: no such process; not_ours: the pid now runs something else (left alone); stopped: exited after
    * SIGTERM; killed: needed SIGKILL; kill_failed: still there after everything.
    */
   outcome: "gone" | "not_ours" | "stopped" | "killed" | "kill_failed";
+  /** What was seen, for the daemon log. */
   detail?: string;
 }
 
@@ -256,9 +262,13 @@ export interface OrphanReport {
 export interface KillOrphansOptions {
   /** Wait after the first SIGTERM; default 10 s (kubefwd's graceful exit normally takes < 1 s). */
   termWaitMs?: number;
+  /** Wait after the second SIGTERM. */
   secondTermWaitMs?: number;
+  /** Wait after SIGKILL. */
   killWaitMs?: number;
+  /** How often to check whether the process is gone. */
   pollMs?: number;
+  /** How to SIGKILL a root kubefwd (default `sudo -n kill -KILL <pid>`). */
   sudoKill?: SudoKill;
 }
 

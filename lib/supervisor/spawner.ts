@@ -1,14 +1,17 @@
 /**
  * Starting kubefwd children behind an interface, so the state machine is tested with scripted fake children
- * and runs real processes in production. The real spawner encodes the rules of kubefwd-behaviour.md §6/§10.5
- * and deno-runtime-notes.md §2.1–2.2: own session and process group, stdin /dev/null, both pipes drained until
+ * and runs real processes in production. The real spawner follows
+ * docs/kubefwd-compatibility.md#output-streams and #signals-and-shutdown: own session and process group (a
+ * terminal hang-up or Ctrl-C of the daemon never reaches kubefwd), stdin /dev/null, both pipes drained until
  * EOF (a full pipe stalls kubefwd, a closed one kills it with SIGPIPE), and a parent-death signal where Linux
  * offers one.
  */
 
 /** How a child ended: `signal` is set (and `code` null) when it was killed by a signal. */
 export interface ExitStatus {
+  /** Exit code, or null when killed by a signal. */
   code: number | null;
+  /** Signal name (e.g. `SIGKILL`), or null on a normal exit. */
   signal: string | null;
 }
 
@@ -17,9 +20,11 @@ export type OutputStreamName = "stdout" | "stderr";
 
 /** What to run. `argv[0]` should be an absolute path: the pid's /proc cmdline is compared with it later. */
 export interface SpawnRequest {
+  /** Program and arguments, never through a shell. */
   argv: string[];
   /** The complete environment of the child (nothing is inherited). */
   env: Record<string, string>;
+  /** Working directory (default the daemon's). */
   cwd?: string;
   /** Called for every chunk read from either pipe, in order per pipe, until EOF. */
   onOutput: (stream: OutputStreamName, chunk: Uint8Array) => void;
@@ -27,6 +32,7 @@ export interface SpawnRequest {
 
 /** A running child. */
 export interface ChildHandle {
+  /** The spawned process (sudo when via sudo): the one that gets signals. */
   pid: number;
   /**
    * The command line the process at `pid` runs once any wrapper has exec'd (the request's argv), used to
@@ -44,6 +50,7 @@ export interface ChildHandle {
 
 /** Starts children. Throws (e.g. Deno.errors.NotFound) when the program cannot be started at all. */
 export interface Spawner {
+  /** Starts `req` now; output flows to `req.onOutput` until EOF. */
   spawn(req: SpawnRequest): ChildHandle;
 }
 
@@ -78,6 +85,9 @@ export class DenoSpawner implements Spawner {
   readonly #wrapper: string[];
   readonly #drainAfterExitMs: number;
 
+  /**
+   * `parentDeathGuard` (default true) and `drainAfterExitMs` are the knobs; see {@link DenoSpawnerOptions}.
+   */
   constructor(opts: DenoSpawnerOptions = {}) {
     const setpriv = opts.setprivPath ?? "/usr/bin/setpriv";
     const guard = (opts.parentDeathGuard ?? true) && Deno.build.os === "linux" && fileExists(setpriv);

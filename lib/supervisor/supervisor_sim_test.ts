@@ -1,6 +1,7 @@
 /**
  * The Supervisor with real processes: DenoSpawner, the real clock, the TCP prober and the kubefwd simulator
- * (tests/simulator) as the child, a temp hosts file. Covers issue #3's "done when" list for the supervisor.
+ * (tests/simulator) as the child, a temp hosts file: crash and backoff, stop escalation, disjoint IP ranges,
+ * not-root and permanent failures, dead forwards, list failures and orphan recovery, end to end.
  */
 import assert from "node:assert/strict";
 import { realClock } from "../clock.ts";

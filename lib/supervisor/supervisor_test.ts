@@ -442,7 +442,8 @@ Deno.test("1.22: a dead forward → degraded, restart after the debounce, counte
     h.clock.advance(1899); // 100 ms already passed in flushOutput
     await settle();
     assert.equal(child.signals.length, 0, "debounce not over");
-    // 1.22 graceful exit leaves the dead forward's hosts line (#291): the daemon removes it.
+    // 1.22 graceful exit leaves the dead forward's hosts line (docs/kubefwd-compatibility.md#hosts-cleanup):
+    // the daemon removes it.
     h.hosts.text += "127.3.27.1 web web.ns\n127.3.27.2 api api.ns\n";
     h.clock.advance(1);
     await until(() => child.signals.length === 1, "SIGTERM");

@@ -1,7 +1,8 @@
 /**
- * The daemon against real kubefwd and a real control plane (issue #5), for every kubefwd version built:
- * forwards answer through their hostnames; a replaced pod, a killed kubefwd and a 20 s apiserver outage
- * all recover without a hand; a kubeconfig change restarts kubefwd gracefully; exclude_services excludes.
+ * The daemon against real kubefwd and a real control plane (tests/e2e/README.md), for every kubefwd version
+ * built: forwards answer through their hostnames; a replaced pod, a killed kubefwd and a 20 s apiserver
+ * outage all recover without a hand; a kubeconfig change restarts kubefwd gracefully; exclude_services
+ * excludes.
  *
  * Run through tests/e2e/run.sh (`deno task e2e`), which provides the cluster (env from cluster.sh) and a
  * private mount namespace whose /etc/hosts is a temp file: kubefwd edits it and curl resolves through it.

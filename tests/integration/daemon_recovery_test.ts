@@ -1,5 +1,5 @@
 /**
- * Surviving the daemon's own death (issues #3 and #4): after `kill -9` of the daemon, the next start
+ * Surviving the daemon's own death: after `kill -9` of the daemon, the next start
  * kills the kubefwd it orphaned (verified by /proc, not by name), removes exactly that child's hosts
  * lines, and restores enable/disable choices and counters from the state file. Also: many concurrent
  * clients, and garbage on the socket leaves the daemon answering.

@@ -1,7 +1,7 @@
 /**
- * Issue #4 end to end through the real CLI: the daemon started detached by `start`, every verb, reload
- * semantics (added/removed/changed/unchanged, invalid config keeps everything running), SIGHUP, socket
- * permissions, and a clean `stop` that leaves no kubefwd behind.
+ * The CLI contract (README.md) end to end through the real CLI: the daemon started detached by `start`, every
+ * verb, reload semantics (added/removed/changed/unchanged, invalid config keeps everything running), SIGHUP,
+ * socket permissions, and a clean `stop` that leaves no kubefwd behind.
  */
 import assert from "node:assert/strict";
 import { MAIN, signalQuietly, TestEnv, waitFor } from "./harness.ts";

@@ -1,9 +1,9 @@
 /**
  * kubefwd simulator: reproduces kubefwd's CLI surface, output formats, exit codes, signals and hosts-file
- * edits for the 1.22.x and 1.25.x lines (kubefwd-behaviour.md §1–§7, checked against the v1.25.16 and
+ * edits for the 1.22.x and 1.25.x lines (docs/kubefwd-compatibility.md, checked against the v1.25.16 and
  * 1.22.5 sources), with real TCP listeners on the IPs kubefwd would allocate. Integration tests put a
- * `kubefwd` wrapper on PATH (tests/simulator/kubefwd or harness.ts writeSimulatorWrapper) and script each
- * run through a scenario file.
+ * `kubefwd` wrapper on PATH (tests/simulator/kubefwd or harness.ts writeSimulatorWrapper) and script each run
+ * through a scenario file.
  *
  * Environment:
  * - KUBEFWD_SIM_VERSION   version to impersonate (default 1.25.16; e.g. 1.22.5, 1.24.1, 0.0.0)
@@ -66,8 +66,8 @@ export type ScenarioAction =
   | { type: "log"; atMs: number; level?: LogrusLevel; message: string }
   /**
    * The API server stops answering for `durationMs`. v1.23+: the informers' `Runtime: failed to list` ERRO
-   * line every `everyMs` (default 1000; reference §4.4). 1.22.3 prints nothing at all, even over 150 s
-   * (observed against a real apiserver, see tests/fixtures/kubefwd_output/README.md).
+   * line every `everyMs` (default 1000; docs/kubefwd-compatibility.md#list-failures). 1.22.3 prints nothing
+   * at all, even over 150 s (observed against a real apiserver, see tests/fixtures/kubefwd_output/README.md).
    */
   | { type: "api_outage"; atMs: number; durationMs: number; everyMs?: number };
 
@@ -636,7 +636,10 @@ function serviceHostname(
   return h;
 }
 
-/** §3.1: base + (0, clusterN, namespaceN, counter); the registry key is per pod. */
+/**
+ * base + (0, clusterN, namespaceN, counter); the registry key is per pod
+ * (docs/kubefwd-compatibility.md#ip-allocation).
+ */
 function allocateIp(svc: ServiceState, svcName: string, pod: string): string | undefined {
   const regKey = `${svc.clusterN}-${svc.namespaceN}-${svcName}-${pod}`;
   const known = state.ipRegistry.get(regKey);
@@ -749,7 +752,8 @@ function forwardDied(fwd: Forward, error: string, removeHosts: boolean): void {
     log("ERRO", `PortForward error on ${svc.namespace}/${fwd.pod}: ${error}`);
     scheduleReconnect(svc);
   } else {
-    // 1.22.x: hosts entries of a dead forward stay behind (issue #291); no reconnect.
+    // 1.22.x: hosts entries of a dead forward stay behind (docs/kubefwd-compatibility.md#hosts-cleanup); no
+    // reconnect.
     if (error === "lost connection to pod") {
       log("ERRO", "Runtime: lost connection to pod");
       log("WARN", `Stopped forwarding pod ${fwd.pod} for ${svc.key}`);
@@ -808,13 +812,15 @@ function startForward(svc: ServiceState, pod: string): void {
       alive: true,
     };
     svc.forwards.push(fwd);
-    // Hosts entries are written before the listen, like kubefwd (§3.4).
+    // Hosts entries are written before the listen, like kubefwd
+    // (docs/kubefwd-compatibility.md#listen-conflicts).
     state.hosts?.add(ip, fwd.hostnames);
     if (V123 && !state.podWatchNamespaces.has(svc.namespace)) {
       state.podWatchNamespaces.add(svc.namespace);
       log("INFO", `Watching pod events in namespace ${svc.namespace}`);
     }
-    // kubefwd resets the reconnect backoff before the listen (§5.3), so bind conflicts retry at the base delay.
+    // kubefwd resets the reconnect backoff before the listen (docs/kubefwd-compatibility.md#auto-reconnect),
+    // so bind conflicts retry at the base delay.
     svc.backoffMs = 0;
     try {
       fwd.listener = Deno.listen({ hostname: ip, port: localPort, transport: "tcp" });

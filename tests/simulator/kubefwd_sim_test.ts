@@ -500,7 +500,8 @@ Deno.test("simulator: two processes on the same -z range → listen conflicts (1
     await first.waitForEvent("forward", 15_000, 3);
     second = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath, "-a"], scenarioPath, hostsPath });
     await second.waitForEvent("reconnect_attempt", 15_000, 2);
-    // the backoff is reset before each listen, so bind conflicts retry at the base delay forever (§5.3)
+    // the backoff is reset before each listen, so bind conflicts retry at the base delay forever
+    // (docs/kubefwd-compatibility.md#auto-reconnect)
     assert.ok(second.events("reconnect_scheduled").every((e) => e.delay === "100ms"));
     const conflicts = second.events("listen_conflict");
     assert.ok(conflicts.length >= 6, `conflicts: ${conflicts.length}`);
