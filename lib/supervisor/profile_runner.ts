@@ -11,22 +11,22 @@
 import type { Clock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import type { Prober } from "../health/tcp_probe.ts";
-import { DEFAULT_HOSTS_PATH } from "../kubefwd/argv.ts";
-import { addressesWithNames, type HostsFile } from "../kubefwd/hosts.ts";
-import { classifyExit, OutputAssembler, parseKubefwdLine } from "../kubefwd/output.ts";
+import type { HostsFile } from "../kubefwd/hosts.ts";
+import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
-import { kubefwdSupports } from "../kubefwd/version.ts";
 import type { LogSink } from "../log/types.ts";
+import { endRunTimers, exitVerdict, leftoverIps, newRun, releaseGate, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
-import { ForwardTracker, type RestartRequest, type TrackerUpdate } from "./forward_tracker.ts";
-import { type LaunchDeps, type LaunchPlan, planLaunch, type StartError } from "./launch_plan.ts";
+import type { RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
+import { type LaunchDeps, planLaunch, type StartError } from "./launch_plan.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { OutputLimiter } from "./output_limiter.ts";
-import { attemptsAfterStableRun, decideAfterExit, type ExitKind, restartDelayMs } from "./policy.ts";
-import { currentUserName, notRootMessage } from "./privilege.ts";
+import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
+import { probeForwards } from "./probe_forwards.ts";
 import { cmdlineOf, stopChild, type StopOptions } from "./process_control.ts";
 import type { ProfileRecord } from "./profile_record.ts";
+import { RestartThrottle } from "./restart_throttle.ts";
 import { SerialQueue } from "./serial_queue.ts";
 import type { ChildHandle, ExitStatus, Spawner } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
@@ -56,34 +56,6 @@ export interface RunnerDeps extends LaunchDeps {
   tuning: RunnerTuning;
 }
 
-type RunTimer = "probe" | "grace" | "deadForward" | "gate";
-
-/** One spawned child and everything learned from it. */
-interface Run {
-  plan: LaunchPlan;
-  handle?: ChildHandle;
-  tracker: ForwardTracker;
-  spawnedAt: number;
-  runningSince?: number;
-  exit?: ExitStatus;
-  /** The runner is stopping this child: its exit is no failure. */
-  stopping: boolean;
-  restartRequested: boolean;
-  sawNotRoot: boolean;
-  sawCleanExit: boolean;
-  sawForcedShutdown: boolean;
-  lastFatal?: string;
-  stdout: OutputAssembler;
-  stderr: OutputAssembler;
-  timers: NamedTimers<RunTimer>;
-  probing: boolean;
-  kubeconfigWatch?: FileWatch;
-  releaseGate?: () => void;
-  /** Resolves when the exit has been fully handled (hosts cleaned, state updated). */
-  done: Promise<void>;
-  resolveDone: () => void;
-}
-
 const LEVEL_OF: Record<string, LogEntry["level"]> = {
   FATA: "error",
   ERRO: "error",
@@ -107,8 +79,7 @@ export class ProfileRunner {
   #failedWatch: FileWatch | undefined;
   /** Every address any of this runner's children announced, for the final sweep at shutdown. */
   readonly #ipsEverAnnounced = new Set<string>();
-  /** When recent restarts for dead forwards happened (loop guard). */
-  #forwardRestarts: number[] = [];
+  readonly #restartThrottle = new RestartThrottle();
   #version: KubefwdVersion | undefined;
   readonly #queue = new SerialQueue();
   /** Bumped by every launch and stop: a start still being planned for an older generation is dropped. */
@@ -351,7 +322,13 @@ export class ProfileRunner {
     for (const warning of plan.warnings) this.#log("warn", warning);
     const release = await this.#deps.startGate();
     if (stale()) return release();
-    const run = this.#newRun(plan);
+    const run = newRun(
+      plan,
+      this.#spec,
+      this.#deps.tuning,
+      this.#deps.clock,
+      (r: Run, line: KubefwdLine) => this.#onLine(r, line),
+    );
     try {
       run.handle = this.#deps.spawner.spawn({
         argv: plan.argv,
@@ -371,48 +348,14 @@ export class ProfileRunner {
     this.#started(run, run.handle, release);
   }
 
-  #newRun(plan: LaunchPlan): Run {
-    const { clock, tuning } = this.#deps;
-    let resolveDone!: () => void;
-    const done = new Promise<void>((resolve) => resolveDone = resolve);
-    const onLine = (line: KubefwdLine) => this.#onLine(run, line);
-    const run: Run = {
-      plan,
-      tracker: new ForwardTracker({
-        autoReconnect: kubefwdSupports(plan.version, "autoReconnect"),
-        namespaces: this.#spec.namespaces,
-        forwardFailures: this.#spec.forwardFailures,
-        failureThreshold: this.#spec.health.failureThreshold,
-        autoReconnectGraceMs: tuning.autoReconnectGraceMs,
-        maxAnnounced: tuning.maxAnnounced,
-        ipChurnRestartAt: tuning.ipChurnRestartAt,
-        listFailureGapMs: tuning.listFailureGapMs,
-        listFailureRestartMs: tuning.listFailureRestartMs,
-      }),
-      spawnedAt: clock.now(),
-      stopping: false,
-      restartRequested: false,
-      sawNotRoot: false,
-      sawCleanExit: false,
-      sawForcedShutdown: false,
-      stdout: new OutputAssembler("stdout", onLine, clock),
-      stderr: new OutputAssembler("stderr", onLine, clock),
-      timers: new NamedTimers(clock),
-      probing: false,
-      done,
-      resolveDone,
-    };
-    return run;
-  }
-
   /** Bookkeeping right after a successful spawn. */
   #started(run: Run, handle: ChildHandle, release: () => void): void {
     const { clock, tuning, record } = this.#deps;
     run.spawnedAt = clock.now();
     run.releaseGate = release;
     if (tuning.startStaggerMs > 0) {
-      run.timers.set("gate", tuning.startStaggerMs, () => this.#releaseGate(run));
-    } else this.#releaseGate(run);
+      run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
+    } else releaseGate(run);
     record.childSpawned({
       pid: handle.pid,
       cmdline: cmdlineOf(handle.argv),
@@ -442,13 +385,6 @@ export class ProfileRunner {
         run.resolveDone();
       }
     });
-  }
-
-  #releaseGate(run: Run): void {
-    run.timers.clear("gate");
-    const release = run.releaseGate;
-    run.releaseGate = undefined;
-    release?.();
   }
 
   #watchKubeconfig(onChange: () => void): FileWatch {
@@ -592,37 +528,16 @@ export class ProfileRunner {
     const health = this.#spec.health;
     run.probing = true;
     try {
-      const targets = run.tracker.probeTargets();
-      const [named, ...listening] = await Promise.all([
-        this.#addressesInHostsFile(run),
-        ...targets.map((t) => this.#deps.prober.probe(t.ip, t.port, health.timeoutMs).catch(() => false)),
-      ]);
-      if (!this.#isLive(run)) return;
-      const results = targets.map((target, i) => ({
-        target,
-        alive: listening[i] && (named === undefined || named.has(target.ip)),
-      }));
-      this.#apply(run, run.tracker.onProbes(results, this.#deps.clock.now()));
+      const results = await probeForwards(run.tracker.probeTargets(), this.#deps.prober, health.timeoutMs, {
+        read: this.#deps.readHosts,
+        path: this.#settings.hostsPath,
+        version: run.plan.version,
+      });
+      if (this.#isLive(run)) this.#apply(run, run.tracker.onProbes(results, this.#deps.clock.now()));
     } finally {
       run.probing = false;
     }
     if (run.tracker.size > 0) this.#scheduleProbe(run, Math.max(100, health.intervalMs));
-  }
-
-  /**
-   * Addresses with a line in the hosts file this child writes, or undefined when that cannot be checked: no
-   * reader, an unreadable file, or 1.22.x with a custom hosts_path (1.22.x always writes the OS default file).
-   */
-  async #addressesInHostsFile(run: Run): Promise<Set<string> | undefined> {
-    const read = this.#deps.readHosts;
-    if (read === undefined) return undefined;
-    const path = this.#settings.hostsPath;
-    if (!kubefwdSupports(run.plan.version, "hostsPath") && path !== DEFAULT_HOSTS_PATH) return undefined;
-    try {
-      return addressesWithNames(await read(path));
-    } catch {
-      return undefined;
-    }
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -650,7 +565,12 @@ export class ProfileRunner {
     this.#queue.run(async () => {
       if (!this.#isLive(run) || this.#disposed) return;
       this.#deps.record.countRestart();
-      const delayMs = this.#forwardRestartDelay();
+      const delayMs = this.#restartThrottle.delayFor(
+        this.#deps.clock.now(),
+        this.#spec.forwardFailures,
+        this.#spec.retry,
+        this.#deps.random(),
+      );
       await this.#stopNow(`restarting: ${reason}`, "stopped", true);
       if (this.#disposed) return;
       // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
@@ -674,20 +594,6 @@ export class ProfileRunner {
     this.#freshStart(startReason);
   }
 
-  /**
-   * 0 while restarts for dead forwards are rare; once `forward_failures.max_failures` of them fall within
-   * `forward_failures.window`, the retry policy's delay for that many attempts.
-   */
-  #forwardRestartDelay(): number {
-    const policy = this.#spec.forwardFailures;
-    const now = this.#deps.clock.now();
-    this.#forwardRestarts = this.#forwardRestarts.filter((t) => now - t < policy.windowMs);
-    this.#forwardRestarts.push(now);
-    const excess = this.#forwardRestarts.length - Math.max(1, policy.maxFailures);
-    if (excess < 0) return 0;
-    return restartDelayMs(this.#spec.retry, excess, this.#deps.random());
-  }
-
   // -------------------------------------------------------------------------------------------------------
   // Stopping and exits
 
@@ -703,7 +609,7 @@ export class ProfileRunner {
     const run = this.#run;
     if (run?.handle && run.exit === undefined) {
       run.stopping = true;
-      this.#endRunTimers(run);
+      endRunTimers(run);
       this.#transition("stopping", reason);
       const result = await stopChild(run.handle, {
         clock: this.#deps.clock,
@@ -725,29 +631,18 @@ export class ProfileRunner {
     if (!transitional) this.#transition(target, reason);
   }
 
-  #endRunTimers(run: Run): void {
-    run.timers.clearAll();
-    run.kubeconfigWatch?.stop();
-    this.#releaseGate(run);
-  }
-
   #onExit(run: Run, status: ExitStatus): void {
     // Flush buffered output first: the FATA line or the not-root text decides the classification.
     run.stdout.close();
     run.stderr.close();
     run.exit = status;
-    this.#endRunTimers(run);
+    endRunTimers(run);
     const { clock, record } = this.#deps;
     const now = clock.now();
     const ranMs = Math.max(0, now - run.spawnedAt);
     const runningMs = run.runningSince === undefined ? 0 : now - run.runningSince;
     record.addUptime(ranMs);
-    const leftovers = run.tracker.leftoverIps({
-      code: status.code,
-      sawCleanExit: run.sawCleanExit,
-      sawForcedShutdown: run.sawForcedShutdown,
-      informer: kubefwdSupports(run.plan.version, "podInformer"),
-    });
+    const leftovers = leftoverIps(run, status);
     const what = status.signal !== null ? `killed by ${status.signal}` : `exit code ${status.code}`;
     const pid = run.handle?.pid;
     this.#log(run.stopping ? "info" : "warn", `kubefwd pid ${pid} ended (${what}) after ${ranMs} ms`);
@@ -758,19 +653,9 @@ export class ProfileRunner {
 
     this.#attempt = attemptsAfterStableRun(this.#attempt, runningMs, this.#spec.retry);
     record.countFailure();
-    const cls = classifyExit(status, run.lastFatal, run.sawNotRoot);
-    let errorText = cls.reason;
-    if (cls.kind === "not_root") {
-      errorText = notRootMessage({
-        settings: this.#settings,
-        viaSudo: run.plan.viaSudo,
-        user: currentUserName(this.#deps.env),
-        kubefwdPath: run.plan.kubefwdPath,
-        detail: run.lastFatal && /^sudo: /.test(run.lastFatal) ? run.lastFatal : undefined,
-      });
-    }
+    const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
     this.#run = undefined;
-    this.#applyDecision(cls.kind, cls.reason, errorText);
+    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText);
   }
 
   /**
