@@ -8,6 +8,7 @@
  * {@link startIpcServer}, so two daemons starting at once cannot both replace the same stale socket.
  */
 import { UserError } from "../errors.ts";
+import { dirname } from "../util/path.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { probeSocket } from "./client.ts";
 import { encodeFrame, FrameError, FrameReader, writeAll } from "./framing.ts";
@@ -85,12 +86,6 @@ const CONNECTION_READ_BUFFER_BYTES = 4 * 1024;
 const MAX_SOCKET_PATH_BYTES = 107;
 /** How long a goodbye frame to a client that does not read may take before we just hang up. */
 const GOODBYE_WRITE_MS = 1000;
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
 
 function octal(mode: number): string {
   return "0" + (mode & 0o777).toString(8);

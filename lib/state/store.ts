@@ -7,6 +7,7 @@
  * The daemon changes state on every transition; {@link StateStore.scheduleSave} coalesces those into at
  * most one write per debounce interval with at most one write in flight.
  */
+import { dirname } from "../util/path.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
   emptyState,
@@ -36,12 +37,6 @@ export interface StateStoreOptions {
 }
 
 const encoder = new TextEncoder();
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
 
 function randomSuffix(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
