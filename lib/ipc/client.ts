@@ -4,6 +4,7 @@
  * only render. Daemon-safe (no node:* imports) because the daemon's start-up probe uses {@link probeSocket}.
  */
 import { UserError } from "../errors.ts";
+import { isRecord } from "../util/is_record.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { FrameReader, writeFrame } from "./framing.ts";
 import {
@@ -77,10 +78,6 @@ function notRunning(socketPath: string, cause?: unknown): UserError {
     `daemon is not running (socket ${socketPath}) — start it with: kubefwd-daemon start`,
     { cause },
   );
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function userErrorFrom(body: ErrorBody): UserError {

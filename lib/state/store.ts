@@ -7,6 +7,7 @@
  * The daemon changes state on every transition; {@link StateStore.scheduleSave} coalesces those into at
  * most one write per debounce interval with at most one write in flight.
  */
+import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
@@ -84,10 +85,6 @@ export async function atomicWriteFile(
   } catch {
     // Some filesystems cannot fsync a directory; the rename itself already happened.
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isCount(value: unknown): value is number {
