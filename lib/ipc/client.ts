@@ -5,6 +5,7 @@
  */
 import { UserError } from "../errors.ts";
 import { isRecord } from "../util/is_record.ts";
+import { deadline, isTimeoutError } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { FrameReader, writeFrame } from "./framing.ts";
 import {
@@ -91,16 +92,12 @@ function asErrorBody(value: unknown): ErrorBody {
   return { code: "protocol", message: "daemon sent a malformed error reply" };
 }
 
-/** Reject after `ms` unless `promise` settles first; the timer never outlives the race. */
+/** Like {@link deadline}, but a timeout rejects with `onTimeout()` (a message for the user). */
 async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
   try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await deadline(promise, ms);
+  } catch (e) {
+    throw isTimeoutError(e) ? onTimeout() : e;
   }
 }
 

@@ -9,6 +9,7 @@
  */
 import { UserError } from "../errors.ts";
 import { dirname } from "../util/path.ts";
+import { deadline, delay, isTimeoutError } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { probeSocket } from "./client.ts";
 import { encodeFrame, FrameError, FrameReader, writeAll } from "./framing.ts";
@@ -91,16 +92,12 @@ function octal(mode: number): string {
   return "0" + (mode & 0o777).toString(8);
 }
 
-/** Wait for `promise` at most `ms`; the timer never outlives the call. */
+/** Wait for `promise` at most `ms`: running out of time is not an error, a rejection of `promise` is. */
 async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
   try {
-    await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
+    await deadline(promise, ms);
+  } catch (e) {
+    if (!isTimeoutError(e)) throw e;
   }
 }
 
@@ -518,7 +515,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         }
         options.onError?.(err);
         // e.g. out of file descriptors: back off instead of spinning.
-        await atMost(new Promise(() => {}), 100);
+        await delay(100);
         continue;
       }
       if (closing) {

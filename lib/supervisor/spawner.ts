@@ -5,6 +5,7 @@
  * EOF (a full pipe stalls kubefwd, a closed one kills it with SIGPIPE), and a parent-death signal where Linux
  * offers one.
  */
+import { deadline, isTimeoutError } from "../util/async.ts";
 
 /** How a child ended: `signal` is set (and `code` null) when it was killed by a signal. */
 export interface ExitStatus {
@@ -135,14 +136,11 @@ class DenoChild implements ChildHandle {
     this.exited = (async () => {
       const status = await child.status;
       this.#done = true;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const drained = Promise.all(pumps).then(() => true);
-      const timedOut = new Promise<false>((resolve) =>
-        timer = setTimeout(() => resolve(false), drainAfterExitMs)
-      );
-      const ok = await Promise.race([drained, timedOut]);
-      clearTimeout(timer);
-      if (!ok) {
+      const drained = await deadline(Promise.all(pumps), drainAfterExitMs).then(() => true, (e) => {
+        if (isTimeoutError(e)) return false;
+        throw e;
+      });
+      if (!drained) {
         // A grandchild still holds the pipe; the child is gone, so closing our end now is harmless.
         await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
         await Promise.all(pumps);

@@ -6,6 +6,7 @@
 import { OutputAssembler, parseKubefwdLine } from "../../lib/kubefwd/output.ts";
 import type { KubefwdEvent, KubefwdLine } from "../../lib/kubefwd/types.ts";
 import type { Scenario } from "./kubefwd_sim.ts";
+import { deadline, isTimeoutError } from "../../lib/util/async.ts";
 
 /** Absolute path of kubefwd_sim.ts. */
 export function simulatorPath(): string {
@@ -222,17 +223,12 @@ export class SimProcess {
 
   /** Waits for exit and for both pipes to be drained. */
   async wait(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`simulator did not exit within ${timeoutMs} ms\n${this.dump()}`)),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([this.#done, timeout]);
-    } finally {
-      clearTimeout(timer);
+      await deadline(this.#done, timeoutMs);
+    } catch (e) {
+      throw isTimeoutError(e)
+        ? new Error(`simulator did not exit within ${timeoutMs} ms\n${this.dump()}`)
+        : e;
     }
     return this.#exited!;
   }
