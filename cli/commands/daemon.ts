@@ -8,6 +8,7 @@ import { connect, type DaemonLocation, locateDaemon, withClient } from "../conne
 import { isDaemonRunning } from "../../lib/ipc/client.ts";
 import { UserError } from "../../lib/errors.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
+import { isTimeoutError, waitFor } from "../../lib/util/async.ts";
 import { runProfileVerb } from "./profile_verbs.ts";
 
 /** How long `start` waits for the socket to answer. */
@@ -38,16 +39,14 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  stepMs = 50,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
+/** True once `check` holds, false if it still does not after `timeoutMs`. */
+async function becomes(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
+  try {
+    await waitFor(check, timeoutMs, { step: 50 });
+    return true;
+  } catch (e) {
+    if (isTimeoutError(e)) return false;
+    throw e;
   }
 }
 
@@ -76,7 +75,7 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
   let exited: Deno.CommandStatus | undefined;
   child.status.then((s) => exited = s);
   child.unref();
-  const ready = await waitFor(
+  const ready = await becomes(
     async () => exited !== undefined || await isDaemonRunning(loc.settings.socketPath),
     START_TIMEOUT_MS,
   );
@@ -114,7 +113,7 @@ async function stopDaemon(ctx: CliContext, loc: DaemonLocation): Promise<number 
   } finally {
     await client.close();
   }
-  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, 50);
+  const gone = await becomes(() => !pidAlive(pid), STOP_TIMEOUT_MS);
   if (!gone) {
     throw new UserError("error", `daemon (pid ${pid}) is still running after ${STOP_TIMEOUT_MS / 1000}s`);
   }

@@ -8,6 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
+import { isTimeoutError, waitFor } from "../util/async.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
@@ -262,12 +263,14 @@ export interface KillOrphansOptions {
   sudoKill?: SudoKill;
 }
 
+/** True once `pid` no longer runs `cmdline`, false if it still does after `ms`. */
 async function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (!isSameProcess(pid, cmdline)) return true;
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, pollMs));
+  try {
+    await waitFor(() => !isSameProcess(pid, cmdline), ms, { step: pollMs });
+    return true;
+  } catch (e) {
+    if (isTimeoutError(e)) return false;
+    throw e;
   }
 }
 

@@ -10,6 +10,7 @@ import { FakeServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile } from "../kubefwd/hosts.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { readUntil } from "../../tests/deadline.ts";
+import { isTimeoutError, waitFor } from "../util/async.ts";
 import type { Scenario } from "../../tests/simulator/kubefwd_sim.ts";
 import { writeScenario, writeSimulatorWrapper } from "../../tests/simulator/harness.ts";
 import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./process_control.ts";
@@ -152,15 +153,14 @@ async function simEnv(opts: {
 }
 
 async function until(cond: () => boolean, what: string, ms = 20_000, env?: SimEnv): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) {
-      const tail = env
-        ? "\n" + env.logs.slice(-30).map((l) => `${l.profile ?? "-"} ${l.source} ${l.message}`).join("\n")
-        : "";
-      throw new Error(`timed out waiting for ${what}${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  try {
+    await waitFor(cond, ms, { step: 10 });
+  } catch (e) {
+    if (!isTimeoutError(e)) throw e;
+    const tail = env
+      ? "\n" + env.logs.slice(-30).map((l) => `${l.profile ?? "-"} ${l.source} ${l.message}`).join("\n")
+      : "";
+    throw new Error(`timed out waiting for ${what}${tail}`);
   }
 }
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { FakeClock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
+import { waitFor } from "../util/async.ts";
 import { FakeProber } from "../health/tcp_probe.ts";
 import { FakeServiceLister } from "../kubefwd/exclude.ts";
 import { addressesWithNames, FakeHostsFile } from "../kubefwd/hosts.ts";
@@ -141,11 +142,7 @@ async function harness(
 
 /** Waits (in real time, bounded) for async work driven by fakes and real file I/O. */
 async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitFor(cond, ms, { step: 1, what });
 }
 
 /** Lets queued promise callbacks run without advancing the fake clock. */
