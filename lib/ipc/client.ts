@@ -5,7 +5,7 @@
  */
 import { UserError } from "../errors.ts";
 import { isRecord } from "../util/is_record.ts";
-import { deadline, isTimeoutError } from "../util/async.ts";
+import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { FrameReader, writeFrame } from "./framing.ts";
 import {
@@ -117,7 +117,8 @@ class Client implements DaemonClient {
   #nextId = 1;
   #closed = false;
   #closeReason: Error | undefined;
-  #writeChain: Promise<void> = Promise.resolve();
+  /** Requests are written one at a time, in call order. */
+  readonly #writes = new Mutex();
   readonly #readLoop: Promise<void>;
 
   constructor(conn: Deno.Conn, reader: FrameReader, hello: HelloResponse, timeoutMs: number) {
@@ -183,11 +184,15 @@ class Client implements DaemonClient {
   #send(id: number, request: Request, pending: Pending): void {
     if (this.#closed) throw this.#closeReason ?? CLOSED_BY_US;
     this.#pending.set(id, pending);
-    this.#writeChain = this.#writeChain
-      .then(() => writeFrame(this.#conn, { id, request }))
-      .catch((err) =>
-        this.#shutdown(new UserError("error", `lost the connection to the daemon: ${err.message}`))
-      );
+    void this.#writes.run(async () => {
+      try {
+        await writeFrame(this.#conn, { id, request });
+      } catch (err) {
+        this.#shutdown(
+          new UserError("error", `lost the connection to the daemon: ${(err as Error).message}`),
+        );
+      }
+    });
   }
 
   async request<T extends RequestType>(
@@ -233,7 +238,7 @@ class Client implements DaemonClient {
   async close(): Promise<void> {
     this.#shutdown(CLOSED_BY_US);
     await this.#readLoop;
-    await this.#writeChain;
+    await this.#writes.run(() => {}); // every request queued so far is written (or failed)
   }
 }
 

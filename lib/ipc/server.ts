@@ -9,7 +9,7 @@
  */
 import { UserError } from "../errors.ts";
 import { dirname } from "../util/path.ts";
-import { deadline, delay, isTimeoutError } from "../util/async.ts";
+import { deadline, delay, isTimeoutError, Mutex } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { probeSocket } from "./client.ts";
 import { encodeFrame, FrameError, FrameReader, writeAll } from "./framing.ts";
@@ -194,7 +194,8 @@ class Connection {
   readonly #abort = new AbortController();
   readonly #forced = Promise.withResolvers<void>();
   readonly #inFlight = new Set<Promise<void>>();
-  #writeChain: Promise<void> = Promise.resolve();
+  /** Frames are written one at a time, in the order they were queued. */
+  readonly #writes = new Mutex();
   #pendingWrites = 0;
   #closed = false;
   #draining = false;
@@ -229,7 +230,7 @@ class Connection {
   /** Resolves when no request is running and every queued frame is written. */
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-    await this.#writeChain;
+    await this.#writes.run(() => {}); // every frame queued so far is written
   }
 
   /** Close now. Pending reads and writes fail, and their tasks end. */
@@ -397,13 +398,15 @@ class Connection {
       return Promise.resolve();
     }
     this.#pendingWrites++;
-    this.#writeChain = this.#writeChain
-      .then(() => this.#closed ? undefined : writeAll(this.#conn, bytes))
-      .catch(() => this.shutdown())
-      .finally(() => {
+    return this.#writes.run(async () => {
+      try {
+        if (!this.#closed) await writeAll(this.#conn, bytes);
+      } catch {
+        this.shutdown(); // before the next frame's turn: it then sees #closed and writes nothing
+      } finally {
         this.#pendingWrites--;
-      });
-    return this.#writeChain;
+      }
+    });
   }
 
   /** Send a connection-level error (id 0 unless the bad frame had an id) and hang up. */

@@ -7,6 +7,7 @@
  * The daemon changes state on every transition; {@link StateStore.scheduleSave} coalesces those into at
  * most one write per debounce interval with at most one write in flight.
  */
+import { Mutex } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
@@ -226,7 +227,8 @@ export class StateStore {
   readonly #debounceMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => Date;
-  #chain: Promise<void> = Promise.resolve();
+  /** Saves run one at a time, in call order: a later state never lands before an earlier one. */
+  readonly #serial = new Mutex();
   #pending: PersistedState | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -323,9 +325,7 @@ export class StateStore {
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.#chain.then(job);
-    this.#chain = run.catch(() => {});
-    return run;
+    return this.#serial.run(job);
   }
 
   async #writePending(): Promise<void> {
