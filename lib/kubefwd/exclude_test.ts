@@ -4,7 +4,6 @@ import { b64, kubeconfigYaml, makePki, startMockApiServer } from "../../tests/ku
 import { selfCommand } from "../self_command.ts";
 import {
   buildExcludeFieldSelector,
-  FakeServiceLister,
   globToRegExp,
   isGlob,
   matchesGlob,
@@ -12,6 +11,7 @@ import {
   ServiceListError,
   SubprocessServiceLister,
 } from "./exclude.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 
 function profile(over: Partial<ProfileSpec> = {}): ProfileSpec {
   return {

@@ -188,26 +188,6 @@ export class SudoHostsFile implements HostsFile {
   }
 }
 
-/** In-memory hosts file for tests: holds the text and records every call. */
-export class FakeHostsFile implements HostsFile {
-  text: string;
-  readonly calls: { ips: string[]; hostnames: string[] }[] = [];
-  /** When set, removeEntries rejects with this message. */
-  failWith: string | undefined;
-
-  constructor(text = "127.0.0.1 localhost\n") {
-    this.text = text;
-  }
-
-  removeEntries(ips: string[], hostnames: string[]): Promise<number> {
-    this.calls.push({ ips: [...ips], hostnames: [...hostnames] });
-    if (this.failWith !== undefined) return Promise.reject(new HostsFileError(this.failWith));
-    const edit = removeHostsEntries(this.text, ips, hostnames);
-    this.text = edit.text;
-    return Promise.resolve(edit.removed);
-  }
-}
-
 /**
  * The addresses that have a line with at least one name in a hosts file. A forward whose address has no
  * line cannot be reached by name, whatever its listener says: another kubefwd rewrote the file from a stale

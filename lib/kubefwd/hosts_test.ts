@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeHostsFile, FileHostsFile, HostsFileError, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
+import { FileHostsFile, HostsFileError, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
+import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 
 const BASE = [
   "# /etc/hosts: static lookup table",

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeClock, realClock } from "../clock.ts";
+import { realClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
 import { waitFor } from "../util/async.ts";
 import {
   cmdlineOf,
@@ -11,7 +12,8 @@ import {
   sameCommand,
   stopChild,
 } from "./process_control.ts";
-import { DenoSpawner, FakeSpawner } from "./spawner.ts";
+import { DenoSpawner } from "./spawner.ts";
+import { FakeSpawner } from "../testing/fake_spawner.ts";
 
 /** Lets pending promise callbacks run (FakeChild resolutions, awaits inside stopChild). */
 async function flush(): Promise<void> {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { readUntil } from "../../tests/deadline.ts";
 import { waitFor } from "../util/async.ts";
-import { DenoSpawner, FakeSpawner, type OutputStreamName } from "./spawner.ts";
+import { DenoSpawner, type OutputStreamName } from "./spawner.ts";
+import { FakeSpawner } from "../testing/fake_spawner.ts";
 
 const env = { PATH: "/usr/bin:/bin", HOME: "/tmp" };
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { realClock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { TcpProber } from "../health/tcp_probe.ts";
-import { FakeServiceLister } from "../kubefwd/exclude.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { FileHostsFile } from "../kubefwd/hosts.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { readUntil } from "../../tests/deadline.ts";
@@ -434,7 +434,7 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
       import { DenoSpawner } from "${mod("./spawner.ts")}";
       import { realClock } from "${mod("../clock.ts")}";
       import { TcpProber } from "${mod("../health/tcp_probe.ts")}";
-      import { FakeServiceLister } from "${mod("../kubefwd/exclude.ts")}";
+      import { FakeServiceLister } from "${mod("../testing/fake_service_lister.ts")}";
       import { FileHostsFile } from "${mod("../kubefwd/hosts.ts")}";
       const state = { version: 1, profiles: { a: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [], baseIp: ${
       JSON.stringify(`${range}.27.1`)

@@ -3,17 +3,18 @@
  * fake hosts file and fake service lister: every timing is exact, nothing sleeps.
  */
 import assert from "node:assert/strict";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
 import { waitFor } from "../util/async.ts";
-import { FakeProber } from "../health/tcp_probe.ts";
-import { FakeServiceLister } from "../kubefwd/exclude.ts";
-import { addressesWithNames, FakeHostsFile } from "../kubefwd/hosts.ts";
+import { FakeProber } from "../testing/fake_prober.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
+import { addressesWithNames } from "../kubefwd/hosts.ts";
+import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { parseKubefwdVersion } from "../kubefwd/version.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { formatLogrusLine, type LogrusLevel } from "../../tests/simulator/logrus.ts";
-import { type FakeChild, FakeSpawner } from "./spawner.ts";
+import { type FakeChild, FakeSpawner } from "../testing/fake_spawner.ts";
 import { Supervisor, type SupervisorDeps } from "./supervisor.ts";
 import type { LogEntry, TransitionEvent } from "./types.ts";
 
