@@ -485,7 +485,7 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
     await until(() => gone(child.pid), "orphan gone");
     assert.deepEqual(processGroupMembers(child.pid), []);
     const fresh = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
-    await new FileHostsFile(`${dir}/hosts`).removeEntries(fresh.profiles.a.child!.announcedIps, []);
+    await new FileHostsFile(`${dir}/hosts`).removeEntries(fresh.profiles.a.child!.announcedIps);
     assert.equal(await Deno.readTextFile(`${dir}/hosts`), HOSTS_BASE);
     // A second pass finds nothing to do, and never touches a recycled pid.
     assert.deepEqual((await killOrphans([child])).map((r) => r.outcome), ["gone"]);

@@ -454,7 +454,7 @@ Deno.test("1.22: a dead forward → degraded, restart after the debounce, counte
       "degraded>stopping",
       "stopping>starting",
     ]);
-    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.1"], hostnames: [] }]);
+    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.1"] }]);
     assert.equal(h.hosts.text, "127.0.0.1 localhost\n10.0.0.5 db.example\n127.3.27.2 api api.ns\n");
   } finally {
     await h.dispose();
@@ -574,7 +574,7 @@ Deno.test("unclean exit → exactly the announced addresses leave the hosts file
     flushOutput(h);
     child.exit(null, "SIGKILL");
     await until(() => h.hosts.calls.length === 1, "cleanup");
-    assert.deepEqual(h.hosts.calls[0], { ips: ["127.3.27.1", "127.3.27.2"], hostnames: [] });
+    assert.deepEqual(h.hosts.calls[0], { ips: ["127.3.27.1", "127.3.27.2"] });
     assert.equal(h.hosts.text, "127.0.0.1 localhost\n127.4.27.1 other-profile\n");
     await until(() => h.state.profiles.a.child === undefined, "child record cleared");
 
@@ -613,7 +613,7 @@ Deno.test("stop escalation: a SIGTERM-ignoring child gets a second SIGTERM then 
       "SIGKILL/true",
     ]);
     assert.equal(st(h).state, "stopped");
-    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.9"], hostnames: [] }]);
+    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.9"] }]);
     assert.equal(st(h).failures, 0, "a stop is not a failure");
   } finally {
     await h.dispose();

@@ -4,7 +4,7 @@ import { type HostsFile, HostsFileError, removeHostsEntries } from "../kubefwd/h
 /** In-memory hosts file for tests: holds the text and records every call. */
 export class FakeHostsFile implements HostsFile {
   text: string;
-  readonly calls: { ips: string[]; hostnames: string[] }[] = [];
+  readonly calls: { ips: string[] }[] = [];
   /** When set, removeEntries rejects with this message. */
   failWith: string | undefined;
 
@@ -12,10 +12,10 @@ export class FakeHostsFile implements HostsFile {
     this.text = text;
   }
 
-  removeEntries(ips: string[], hostnames: string[]): Promise<number> {
-    this.calls.push({ ips: [...ips], hostnames: [...hostnames] });
+  removeEntries(ips: string[]): Promise<number> {
+    this.calls.push({ ips: [...ips] });
     if (this.failWith !== undefined) return Promise.reject(new HostsFileError(this.failWith));
-    const edit = removeHostsEntries(this.text, ips, hostnames);
+    const edit = removeHostsEntries(this.text, ips);
     this.text = edit.text;
     return Promise.resolve(edit.removed);
   }
