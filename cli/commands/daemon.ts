@@ -8,7 +8,7 @@ import { connect, type DaemonLocation, locateDaemon, withClient } from "../conne
 import { isDaemonRunning } from "../../lib/ipc/client.ts";
 import { UserError } from "../../lib/errors.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
-import { isTimeoutError, waitFor } from "../../lib/util/async.ts";
+import { valueOnTimeout, waitFor } from "../../lib/util/async.ts";
 import { runProfileVerb } from "./profile_verbs.ts";
 
 /** How long `start` waits for the socket to answer. */
@@ -39,17 +39,6 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** True once `check` holds, false if it still does not after `timeoutMs`. */
-async function becomes(check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<boolean> {
-  try {
-    await waitFor(check, timeoutMs, { step: 50 });
-    return true;
-  } catch (e) {
-    if (isTimeoutError(e)) return false;
-    throw e;
-  }
-}
-
 /** Start the daemon detached and wait until its socket answers; returns its pid. */
 export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> {
   await Deno.mkdir(loc.settings.stateDir, { recursive: true, mode: 0o700 });
@@ -75,10 +64,11 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
   let exited: Deno.CommandStatus | undefined;
   child.status.then((s) => exited = s);
   child.unref();
-  const ready = await becomes(
+  const ready = await waitFor(
     async () => exited !== undefined || await isDaemonRunning(loc.settings.socketPath),
     START_TIMEOUT_MS,
-  );
+    { step: 50 },
+  ).then(() => true, valueOnTimeout(false));
   if (ready && exited === undefined) return child.pid;
   const out = (await Deno.readTextFile(outPath).catch(() => "")).slice(outStart).trim().split("\n").slice(
     -15,
@@ -113,7 +103,10 @@ async function stopDaemon(ctx: CliContext, loc: DaemonLocation): Promise<number 
   } finally {
     await client.close();
   }
-  const gone = await becomes(() => !pidAlive(pid), STOP_TIMEOUT_MS);
+  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, { step: 50 }).then(
+    () => true,
+    valueOnTimeout(false),
+  );
   if (!gone) {
     throw new UserError("error", `daemon (pid ${pid}) is still running after ${STOP_TIMEOUT_MS / 1000}s`);
   }

@@ -9,7 +9,7 @@
  */
 import { UserError } from "../errors.ts";
 import { dirname } from "../util/path.ts";
-import { deadline, delay, isTimeoutError, Mutex } from "../util/async.ts";
+import { deadline, delay, Mutex, valueOnTimeout } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { probeSocket } from "./client.ts";
 import { encodeFrame, FrameError, FrameReader, writeAll } from "./framing.ts";
@@ -93,12 +93,8 @@ function octal(mode: number): string {
 }
 
 /** Wait for `promise` at most `ms`: running out of time is not an error, a rejection of `promise` is. */
-async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  try {
-    await deadline(promise, ms);
-  } catch (e) {
-    if (!isTimeoutError(e)) throw e;
-  }
+function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  return deadline(promise, ms).then(() => {}, valueOnTimeout(undefined));
 }
 
 /**

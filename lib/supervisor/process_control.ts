@@ -8,7 +8,7 @@
 import type { Clock } from "../clock.ts";
 import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
-import { isTimeoutError, waitFor } from "../util/async.ts";
+import { valueOnTimeout, waitFor } from "../util/async.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
@@ -264,14 +264,11 @@ export interface KillOrphansOptions {
 }
 
 /** True once `pid` no longer runs `cmdline`, false if it still does after `ms`. */
-async function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
-  try {
-    await waitFor(() => !isSameProcess(pid, cmdline), ms, { step: pollMs });
-    return true;
-  } catch (e) {
-    if (isTimeoutError(e)) return false;
-    throw e;
-  }
+function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
+  return waitFor(() => !isSameProcess(pid, cmdline), ms, { step: pollMs }).then(
+    () => true,
+    valueOnTimeout(false),
+  );
 }
 
 /**

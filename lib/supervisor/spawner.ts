@@ -5,7 +5,7 @@
  * EOF (a full pipe stalls kubefwd, a closed one kills it with SIGPIPE), and a parent-death signal where Linux
  * offers one.
  */
-import { deadline, isTimeoutError } from "../util/async.ts";
+import { deadline, valueOnTimeout } from "../util/async.ts";
 
 /** How a child ended: `signal` is set (and `code` null) when it was killed by a signal. */
 export interface ExitStatus {
@@ -136,10 +136,8 @@ class DenoChild implements ChildHandle {
     this.exited = (async () => {
       const status = await child.status;
       this.#done = true;
-      const drained = await deadline(Promise.all(pumps), drainAfterExitMs).then(() => true, (e) => {
-        if (isTimeoutError(e)) return false;
-        throw e;
-      });
+      const drained = await deadline(Promise.all(pumps), drainAfterExitMs)
+        .then(() => true, valueOnTimeout(false));
       if (!drained) {
         // A grandchild still holds the pipe; the child is gone, so closing our end now is harmless.
         await Promise.all(readers.map((r) => r.cancel().catch(() => {})));

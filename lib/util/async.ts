@@ -48,6 +48,18 @@ export function isTimeoutError(error: unknown): error is DOMException {
 }
 
 /**
+ * A rejection handler that turns the timeout of {@link deadline} or {@link waitFor} into `value` and
+ * rethrows any other error, for callers to whom running out of time is an answer, not a failure:
+ * `const gone = await waitFor(exited, ms).then(() => true, valueOnTimeout(false))`.
+ */
+export function valueOnTimeout<T>(value: T): (error: unknown) => T {
+  return (error) => {
+    if (isTimeoutError(error)) return value;
+    throw error;
+  };
+}
+
+/**
  * Settles like `promise`, or rejects with a `DOMException` named `"TimeoutError"` after `ms`, like
  * `@std/async`'s `deadline`. Unlike it, the timer is cleared as soon as the race is decided, so it never
  * keeps the process (or a test's op sanitizer) waiting. `promise` itself is not cancelled: a caller that

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deadline, delay, isTimeoutError, Mutex, timeoutError, waitFor } from "./async.ts";
+import { deadline, delay, isTimeoutError, Mutex, timeoutError, valueOnTimeout, waitFor } from "./async.ts";
 
 const never = () => new Promise<never>(() => {});
 
@@ -29,6 +29,12 @@ Deno.test("isTimeoutError: only the TimeoutError DOMException", () => {
   assert.equal(isTimeoutError(timeoutError()), true);
   assert.equal(isTimeoutError(new DOMException("x", "AbortError")), false);
   assert.equal(isTimeoutError(new Error("TimeoutError")), false);
+});
+
+Deno.test("valueOnTimeout: a timeout becomes the value, any other error is rethrown", async () => {
+  assert.equal(await deadline(never(), 1).then(() => true, valueOnTimeout(false)), false);
+  assert.equal(await waitFor(() => false, 0).catch(valueOnTimeout("late")), "late");
+  await assert.rejects(Promise.reject(new Error("real")).catch(valueOnTimeout(false)), /real/);
 });
 
 Deno.test("waitFor: checks at once, resolves with the first truthy value", async () => {
