@@ -9,6 +9,7 @@ import type { Clock } from "../clock.ts";
 import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import { valueOnTimeout, waitFor } from "../util/async.ts";
+import { runCommand } from "../run_command.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
@@ -210,24 +211,11 @@ export function processGroupMembers(pgrp: number): number[] {
 /** `sudo -n kill -KILL <pid>`, bounded to 10 s. */
 export async function sudoKillPid(pid: number): Promise<boolean> {
   try {
-    const child = new Deno.Command("sudo", {
-      args: ["-n", "kill", "-KILL", String(pid)],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 10_000);
-    try {
-      return (await child.status).success;
-    } finally {
-      clearTimeout(timer);
-    }
+    const out = await runCommand(["sudo", "-n", "kill", "-KILL", String(pid)], {
+      timeoutMs: 10_000,
+      discardStdout: true,
+    });
+    return out.code === 0 && !out.timedOut;
   } catch {
     return false;
   }
