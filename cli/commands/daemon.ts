@@ -8,6 +8,7 @@ import { connect, type DaemonLocation, locateDaemon, withClient } from "../conne
 import { isDaemonRunning } from "../../lib/ipc/client.ts";
 import { UserError } from "../../lib/errors.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
+import { valueOnTimeout, waitFor } from "../../lib/util/async.ts";
 import { runProfileVerb } from "./profile_verbs.ts";
 
 /** How long `start` waits for the socket to answer. */
@@ -35,19 +36,6 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return !(e instanceof Deno.errors.NotFound);
-  }
-}
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  stepMs = 50,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
   }
 }
 
@@ -79,7 +67,8 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
   const ready = await waitFor(
     async () => exited !== undefined || await isDaemonRunning(loc.settings.socketPath),
     START_TIMEOUT_MS,
-  );
+    { step: 50 },
+  ).then(() => true, valueOnTimeout(false));
   if (ready && exited === undefined) return child.pid;
   const out = (await Deno.readTextFile(outPath).catch(() => "")).slice(outStart).trim().split("\n").slice(
     -15,
@@ -114,7 +103,10 @@ async function stopDaemon(ctx: CliContext, loc: DaemonLocation): Promise<number 
   } finally {
     await client.close();
   }
-  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, 50);
+  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, { step: 50 }).then(
+    () => true,
+    valueOnTimeout(false),
+  );
   if (!gone) {
     throw new UserError("error", `daemon (pid ${pid}) is still running after ${STOP_TIMEOUT_MS / 1000}s`);
   }

@@ -9,6 +9,7 @@ import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 import { UserError } from "../../lib/errors.ts";
 import { parseDuration } from "../../lib/config/duration.ts";
+import { delay } from "../../lib/util/async.ts";
 import { clip, formatAge, painter, paintForwardState, paintState, table } from "../render.ts";
 
 /** True when a profile counts as healthy for `--wait-healthy`. */
@@ -94,20 +95,6 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
   return lines.join("\n");
 }
 
-async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }, ms);
-    const done = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** Register `status`. */
 export function registerStatusCommand(program: Command, ctx: CliContext): void {
   program.command("status")
@@ -160,7 +147,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
                 { details: g.json ? { alreadyPrinted: true } : undefined },
               );
             }
-            await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+            await delay(Math.min(250, Math.max(0, deadline - Date.now())));
           }
         }
         const render = (status: StatusResult) => {
@@ -184,7 +171,7 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
             const text = render(await fetchStatus());
             if (!g.json && Deno.stdout.isTerminal()) ctx.out("\x1b[H\x1b[2J" + text);
             else ctx.out(text);
-            await sleep(1000, stop.signal);
+            await delay(1000, { signal: stop.signal }).catch(() => {}); // SIGINT ends the pause early
           }
         } finally {
           Deno.removeSignalListener("SIGINT", onSignal);

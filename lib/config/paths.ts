@@ -73,13 +73,6 @@ export function normalizePath(path: string): string {
   return "/" + out.join("/");
 }
 
-/** Directory part of an absolute path ("/a/b/c" -> "/a/b"; "/a" -> "/"). */
-export function dirname(path: string): string {
-  const norm = normalizePath(path);
-  const idx = norm.lastIndexOf("/");
-  return idx <= 0 ? "/" : norm.slice(0, idx);
-}
-
 function stripTrailingSlash(p: string): string {
   return p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p;
 }

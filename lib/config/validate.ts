@@ -13,7 +13,7 @@ import { didYouMean, suggest } from "./did_you_mean.ts";
 import { keyPathText } from "./format.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
 import { checkGlob, impossibleServiceChars } from "./glob.ts";
-import { dirname, type EnvLike, MAX_SOCKET_PATH_BYTES, resolvePath } from "./paths.ts";
+import { type EnvLike, MAX_SOCKET_PATH_BYTES, resolvePath } from "./paths.ts";
 import { defaultDaemonSettings } from "./paths.ts";
 import {
   CONFIG_SCHEMA,
@@ -27,6 +27,7 @@ import {
 } from "./schema.ts";
 import { checkLabelSelector, isDnsLabel, isDnsSubdomain } from "./selector.ts";
 import type { MapNode, Pos, SourceNode } from "./source.ts";
+import { dirname } from "../util/path.ts";
 import {
   DEFAULT_FORWARD_FAILURES,
   DEFAULT_HEALTH,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
 import type { LogEntry } from "../supervisor/types.ts";
+import { waitFor } from "../util/async.ts";
 import { connectDaemon, type DaemonClient, isDaemonRunning, probeSocket } from "./client.ts";
 import { FrameReader, writeAll, writeFrame } from "./framing.ts";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type StatusResult } from "./protocol.ts";
@@ -98,13 +99,8 @@ async function raw(socketPath: string, hello = true) {
   };
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Bound of every wait for the server in this file. */
+const WAIT_MS = 5000;
 
 async function statusWorks(socketPath: string): Promise<void> {
   const client = await connect(socketPath);
@@ -127,7 +123,7 @@ Deno.test("ipc: hello, request/reply, daemon identity", async () => {
   assert.deepEqual(enabled.results.map((r) => r.profile), ["a", "b"]);
   assert.equal(f.server.connections, 1);
   await client.close();
-  await waitFor("connection to close", () => f.server.connections === 0);
+  await waitFor(() => f.server.connections === 0, WAIT_MS, { step: 5, what: "connection to close" });
 });
 
 Deno.test("ipc: pipelined requests on one connection each get their own reply", async () => {
@@ -410,7 +406,7 @@ Deno.test("ipc: 1000 garbage connections leave the server answering", async () =
     }));
   }
   await statusWorks(f.socketPath);
-  await waitFor("garbage connections to close", () => f.server.connections === 0);
+  await waitFor(() => f.server.connections === 0, WAIT_MS, { step: 5, what: "garbage connections to close" });
 });
 
 Deno.test("ipc: garbage after a valid request: error reply with the frame id, connection closed", async () => {
@@ -494,7 +490,7 @@ Deno.test("ipc: the idle timeout does not fire while a request is running", asyn
 Deno.test("ipc: the client sees an idle disconnect as an error on its next request", async () => {
   await using f = await fixture({ idleTimeoutMs: 20 });
   const client = await connect(f.socketPath);
-  await waitFor("idle disconnect", () => f.server.connections === 0);
+  await waitFor(() => f.server.connections === 0, WAIT_MS, { step: 5, what: "idle disconnect" });
   await assert.rejects(client.request({ type: "status", profiles: [] }), /idle for 0.02 s/);
   await client.close();
 });
@@ -526,7 +522,7 @@ Deno.test("ipc: logs follow streams entries until the client aborts; the handler
   }, { signal: controller.signal });
   await streaming;
   assert.deepEqual(got, ["line 0", "line 1", "line 2", "line 3"]);
-  await waitFor("handler to see the abort", () => handlerSawAbort);
+  await waitFor(() => handlerSawAbort, WAIT_MS, { step: 5, what: "handler to see the abort" });
   await client.close();
 });
 
@@ -625,7 +621,7 @@ Deno.test("ipc: close() does not hang on handlers that ignore the abort signal",
     (_, i) => JSON.stringify({ id: i + 1, request: { type: "enable", profiles: ["p"] } }),
   );
   await writeAll(r.conn, enc.encode(frames.join("\n") + "\n"));
-  await waitFor("16 running requests", () => started.length === 16);
+  await waitFor(() => started.length === 16, WAIT_MS, { step: 5, what: "16 running requests" });
   await f.server.close();
   assert.deepEqual(await r.rest(), []);
   r.close();
@@ -639,7 +635,7 @@ Deno.test("ipc: connections beyond maxConnections are refused with a reason", as
   const b = await connect(f.socketPath);
   await assert.rejects(connect(f.socketPath), /too many connections \(limit 2\)/);
   await a.close();
-  await waitFor("a slot", () => f.server.connections < 2);
+  await waitFor(() => f.server.connections < 2, WAIT_MS, { step: 5, what: "a slot" });
   await statusWorks(f.socketPath);
   await b.close();
 });

@@ -10,6 +10,7 @@
 import type { LogEntry, ProfileStatus } from "../supervisor/types.ts";
 import type { Diagnostic } from "../config/types.ts";
 import type { ErrorCode } from "../errors.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /** Bumped on any incompatible change of the messages below. */
 export const PROTOCOL_VERSION = 1;
@@ -157,10 +158,6 @@ export class ProtocolError extends Error {
     super(message);
     this.name = "ProtocolError";
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function stringArray(value: unknown, field: string): string[] {

@@ -8,6 +8,8 @@
  * {@link startIpcServer}, so two daemons starting at once cannot both replace the same stale socket.
  */
 import { UserError } from "../errors.ts";
+import { dirname } from "../util/path.ts";
+import { deadline, delay, Mutex, valueOnTimeout } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { probeSocket } from "./client.ts";
 import { encodeFrame, FrameError, FrameReader, writeAll } from "./framing.ts";
@@ -91,27 +93,13 @@ const MAX_SOCKET_PATH_BYTES = 107;
 /** How long a goodbye frame to a client that does not read may take before we just hang up. */
 const GOODBYE_WRITE_MS = 1000;
 
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
-
 function octal(mode: number): string {
   return "0" + (mode & 0o777).toString(8);
 }
 
-/** Wait for `promise` at most `ms`; the timer never outlives the call. */
-async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Wait for `promise` at most `ms`: running out of time is not an error, a rejection of `promise` is. */
+function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  return deadline(promise, ms).then(() => {}, valueOnTimeout(undefined));
 }
 
 /**
@@ -207,7 +195,8 @@ class Connection {
   readonly #abort = new AbortController();
   readonly #forced = Promise.withResolvers<void>();
   readonly #inFlight = new Set<Promise<void>>();
-  #writeChain: Promise<void> = Promise.resolve();
+  /** Frames are written one at a time, in the order they were queued. */
+  readonly #writes = new Mutex();
   #pendingWrites = 0;
   #closed = false;
   #draining = false;
@@ -242,7 +231,7 @@ class Connection {
   /** Resolves when no request is running and every queued frame is written. */
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-    await this.#writeChain;
+    await this.#writes.run(() => {}); // every frame queued so far is written
   }
 
   /** Close now. Pending reads and writes fail, and their tasks end. */
@@ -410,13 +399,15 @@ class Connection {
       return Promise.resolve();
     }
     this.#pendingWrites++;
-    this.#writeChain = this.#writeChain
-      .then(() => this.#closed ? undefined : writeAll(this.#conn, bytes))
-      .catch(() => this.shutdown())
-      .finally(() => {
+    return this.#writes.run(async () => {
+      try {
+        if (!this.#closed) await writeAll(this.#conn, bytes);
+      } catch {
+        this.shutdown(); // before the next frame's turn: it then sees #closed and writes nothing
+      } finally {
         this.#pendingWrites--;
-      });
-    return this.#writeChain;
+      }
+    });
   }
 
   /** Send a connection-level error (id 0 unless the bad frame had an id) and hang up. */
@@ -528,7 +519,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         }
         options.onError?.(err);
         // e.g. out of file descriptors: back off instead of spinning.
-        await atMost(new Promise(() => {}), 100);
+        await delay(100);
         continue;
       }
       if (closing) {

@@ -4,6 +4,7 @@
  * the Kubernetes API client that resolves credentials next to this file.
  */
 import { parse } from "yaml";
+import { isRecord } from "../util/is_record.ts";
 
 /** One `contexts[]` entry: the (cluster, user, namespace) triple a context names. */
 export interface KubeContext {
@@ -65,9 +66,7 @@ export class KubeconfigError extends Error {
 }
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
+  return isRecord(value) ? value : {};
 }
 
 function asString(value: unknown): string | undefined {

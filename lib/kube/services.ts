@@ -8,6 +8,7 @@
  */
 import { type KubeCluster, type Kubeconfig, type KubeUser, readKubeconfig } from "./kubeconfig.ts";
 import { type CommandResult, runCommand } from "../run_command.ts";
+import { dirname } from "../util/path.ts";
 
 /** What to list. `context` defaults to the kubeconfig's current-context. */
 export interface ListServicesOptions {
@@ -60,11 +61,6 @@ function decodeBase64(data: string, what: string): string {
   } catch (e) {
     throw new KubeApiError(`${what} is not valid base64`, { cause: e });
   }
-}
-
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 /** kubeconfig file references are relative to the kubeconfig's own directory. */
@@ -160,7 +156,7 @@ export async function resolveAuth(
   kubeconfigPath: string,
   timeoutMs = 20_000,
 ): Promise<ResolvedAuth> {
-  const baseDir = dirOf(kubeconfigPath);
+  const baseDir = dirname(kubeconfigPath);
   const server = cluster.server;
   if (!server) throw new KubeApiError(`cluster ${cluster.name} has no server`);
   if (cluster.insecureSkipTlsVerify) {

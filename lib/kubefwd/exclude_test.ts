@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import type { ProfileSpec } from "../config/types.ts";
 import { b64, kubeconfigYaml, makePki, startMockApiServer } from "../../tests/kube/mock_apiserver.ts";
-import { selfCommand } from "../self_command.ts";
+import { selfCommand, type SelfRunResult } from "../self_command.ts";
 import {
   buildExcludeFieldSelector,
-  FakeServiceLister,
   globToRegExp,
   isGlob,
   matchesGlob,
@@ -12,6 +11,7 @@ import {
   ServiceListError,
   SubprocessServiceLister,
 } from "./exclude.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 
 function profile(over: Partial<ProfileSpec> = {}): ProfileSpec {
   return {
@@ -90,7 +90,7 @@ Deno.test("resolveExcludedServices: literal names need no listing, globs list ev
 
 Deno.test("SubprocessServiceLister: argv and output handling", async () => {
   const seen: string[][] = [];
-  let reply = { code: 0, stdout: '{"services":["a","b"]}\n', stderr: "" };
+  let reply: SelfRunResult = { code: 0, stdout: '{"services":["a","b"]}\n', stderr: "" };
   const lister = new SubprocessServiceLister({
     command: ["/bin/self"],
     run: (argv) => {
@@ -128,6 +128,16 @@ Deno.test("SubprocessServiceLister: argv and output handling", async () => {
   await assert.rejects(lister.list(p, "ns1"), /not JSON/);
   reply = { code: 0, stdout: '{"services":[1]}', stderr: "" };
   await assert.rejects(lister.list(p, "ns1"), /unexpected output shape/);
+  reply = { code: 137, stdout: "", stderr: "", timedOut: true };
+  await assert.rejects(
+    lister.list(p, "ns1"),
+    /^ServiceListError: listing services timed out after 30000 ms$/,
+  );
+  const unstartable = new SubprocessServiceLister({
+    command: ["/bin/self"],
+    run: () => Promise.reject(new Deno.errors.NotFound("No such file or directory")),
+  });
+  await assert.rejects(unstartable.list(p, "ns1"), /^ServiceListError: cannot run \/bin\/self: No such file/);
 });
 
 Deno.test("SubprocessServiceLister end to end: `main.ts kube list-services` against a mock apiserver", async () => {

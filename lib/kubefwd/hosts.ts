@@ -1,21 +1,19 @@
 /**
  * Hosts-file cleanup after an unclean kubefwd exit (SIGKILL, crash, a 1.22.x forward that died): kubefwd
  * leaves its `127.x.y.z name…` lines behind and never restores its backup
- * (docs/kubefwd-compatibility.md#hosts-cleanup). The daemon removes exactly the lines of the IPs and the
- * names that child announced, and leaves every other byte of the file alone. Writes are in place (truncate +
- * write, like kubefwd's txeh): a rename would break bind-mounted hosts files (containers) and lose the file's
- * owner and mode.
+ * (docs/kubefwd-compatibility.md#hosts-cleanup). The daemon removes exactly the lines of the IPs that child
+ * announced, and leaves every other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
+ * break bind-mounted hosts files (containers) and lose the file's owner and mode.
  */
 import { runCommand } from "../run_command.ts";
 
 /** Removes a child's entries from a hosts file through the configured privilege path. */
 export interface HostsFile {
   /**
-   * Removes every line whose address is in `ips`, and every occurrence of a name in `hostnames` on other
-   * lines (a line left without names goes too). Returns the number of names removed; 0 means the file was
-   * not written.
+   * Removes every line whose address is in `ips`. Returns the number of names those lines carried; 0
+   * means the file was not written.
    */
-  removeEntries(ips: string[], hostnames: string[]): Promise<number>;
+  removeEntries(ips: string[]): Promise<number>;
 }
 
 /** Result of {@link removeHostsEntries}. */
@@ -32,7 +30,7 @@ export interface HostsEdit {
  * case-insensitively) are cut from other lines together with the whitespace before them, and a line left
  * with no names is dropped. Lines whose first field is not an IP address are never touched.
  */
-export function removeHostsEntries(text: string, ips: string[], hostnames: string[]): HostsEdit {
+export function removeHostsEntries(text: string, ips: string[], hostnames: string[] = []): HostsEdit {
   const ipSet = new Set(ips.map(normalizeIp));
   const nameSet = new Set(hostnames.map((h) => h.toLowerCase()));
   if (ipSet.size === 0 && nameSet.size === 0) return { text, removed: 0 };
@@ -106,9 +104,9 @@ export class FileHostsFile implements HostsFile {
     this.path = path;
   }
 
-  async removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+  async removeEntries(ips: string[]): Promise<number> {
     const text = await Deno.readTextFile(this.path);
-    const edit = removeHostsEntries(text, ips, hostnames);
+    const edit = removeHostsEntries(text, ips);
     if (edit.removed === 0) return 0;
     // Deno.writeTextFile opens with O_TRUNC on the existing inode: in place, owner and mode kept.
     await Deno.writeTextFile(this.path, edit.text);
@@ -151,9 +149,9 @@ export class SudoHostsFile implements HostsFile {
     this.#timeoutMs = opts.timeoutMs ?? 15_000;
   }
 
-  async removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+  async removeEntries(ips: string[]): Promise<number> {
     const text = await this.#read();
-    const edit = removeHostsEntries(text, ips, hostnames);
+    const edit = removeHostsEntries(text, ips);
     if (edit.removed === 0) return 0;
     const result = await this.#sudoRun(["tee", this.path], new TextEncoder().encode(edit.text), false);
     if (result.code !== 0) {
@@ -193,26 +191,6 @@ export class SudoHostsFile implements HostsFile {
       throw new HostsFileError(`sudo ${args[0]} ${this.path} timed out after ${this.#timeoutMs} ms`);
     }
     return { code: out.code, stdout: out.stdout, stderr: out.stderr };
-  }
-}
-
-/** In-memory hosts file for tests: holds the text and records every call. */
-export class FakeHostsFile implements HostsFile {
-  text: string;
-  readonly calls: { ips: string[]; hostnames: string[] }[] = [];
-  /** When set, removeEntries rejects with this message. */
-  failWith: string | undefined;
-
-  constructor(text = "127.0.0.1 localhost\n") {
-    this.text = text;
-  }
-
-  removeEntries(ips: string[], hostnames: string[]): Promise<number> {
-    this.calls.push({ ips: [...ips], hostnames: [...hostnames] });
-    if (this.failWith !== undefined) return Promise.reject(new HostsFileError(this.failWith));
-    const edit = removeHostsEntries(this.text, ips, hostnames);
-    this.text = edit.text;
-    return Promise.resolve(edit.removed);
   }
 }
 

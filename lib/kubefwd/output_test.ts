@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
 import { formatLogrusLine } from "../../tests/simulator/logrus.ts";
 import {
   classifyExit,
-  kubefwdHostnames,
+  type ExitClassification,
   MAX_CONTINUATION_LINES,
   MAX_LINE_CHARS,
   OutputAssembler,
   parseKubefwdLine,
   PENDING_FLUSH_MS,
-  sanitizeHostname,
   splitServiceKey,
   stripAnsi,
   TRUNCATION_MARKER,
@@ -366,16 +365,13 @@ Deno.test("parseKubefwdLine: 1.25.x and 1.22.x wordings", () => {
 });
 
 Deno.test("classifyExit: table", () => {
-  type Row = [Parameters<typeof classifyExit>, "clean" | "not_root" | "permanent" | "transient", RegExp?];
+  type Row = [Parameters<typeof classifyExit>, ExitClassification["kind"], RegExp?];
   const ok = { code: 0, signal: null };
   const one = { code: 1, signal: null };
   const two = { code: 2, signal: null };
   const rows: Row[] = [
     [[ok, undefined, true], "not_root", /superuser/],
-    [[ok, undefined, true, true], "not_root"],
-    [[ok, undefined, false, true], "clean", /^stopped$/],
-    [[one, "Forced shutdown", false, true], "clean", /exit code 1/],
-    [[{ code: null, signal: "SIGKILL" }, undefined, false, true], "clean", /SIGKILL.*not cleaned/],
+    [[one, "Error in get rawConfig: x", true], "not_root", /superuser/],
     [[ok], "transient", /exited unexpectedly/],
     [[{ code: null, signal: "SIGSEGV" }], "transient", /killed by SIGSEGV/],
     [[{ code: 137, signal: null }], "transient", /137/],
@@ -431,7 +427,7 @@ Deno.test("classifyExit: table", () => {
   }
 });
 
-Deno.test("splitServiceKey and hostnames", () => {
+Deno.test("splitServiceKey", () => {
   assert.deepEqual(splitServiceKey("web.default.kind-kind"), {
     service: "web",
     namespace: "default",
@@ -444,30 +440,4 @@ Deno.test("splitServiceKey and hostnames", () => {
   });
   assert.equal(splitServiceKey("web.default"), undefined);
   assert.equal(splitServiceKey("web..x"), undefined);
-  assert.equal(sanitizeHostname("web.ns.arn:aws:eks/x"), "web-ns-arn-aws-eks-x");
-  assert.deepEqual(kubefwdHostnames("web", { namespace: "ns", context: "kind" }), [
-    "web",
-    "web.ns",
-    "web-ns",
-    "web.ns.svc",
-    "web-ns-svc",
-    "web.ns.svc.cluster.local",
-    "web-ns-svc-cluster-local",
-    "web.ns.kind",
-    "web-ns-kind",
-    "web.ns.svc.kind",
-    "web-ns-svc-kind",
-    "web.ns.svc.cluster.kind",
-    "web-ns-svc-cluster-kind",
-  ]);
-  const second = kubefwdHostnames("web", { namespace: "b", context: "c", namespaceIndex: 1, domain: "dev" });
-  assert.ok(!second.includes("web"));
-  assert.ok(second.includes("web.b.svc.cluster.dev"));
-  const otherCluster = kubefwdHostnames("web", { namespace: "a", context: "c2", clusterIndex: 1 });
-  assert.deepEqual(otherCluster.filter((n) => !n.includes("-")), [
-    "web.c2",
-    "web.a.c2",
-    "web.a.svc.c2",
-    "web.a.svc.cluster.c2",
-  ]);
 });

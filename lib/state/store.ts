@@ -7,6 +7,9 @@
  * The daemon changes state on every transition; {@link StateStore.scheduleSave} coalesces those into at
  * most one write per debounce interval with at most one write in flight.
  */
+import { Mutex } from "../util/async.ts";
+import { isRecord } from "../util/is_record.ts";
+import { dirname } from "../util/path.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
   emptyState,
@@ -39,12 +42,6 @@ export interface StateStoreOptions {
 }
 
 const encoder = new TextEncoder();
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
 
 function randomSuffix(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
@@ -92,10 +89,6 @@ export async function atomicWriteFile(
   } catch {
     // Some filesystems cannot fsync a directory; the rename itself already happened.
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function isCount(value: unknown): value is number {
@@ -236,7 +229,8 @@ export class StateStore {
   readonly #debounceMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => Date;
-  #chain: Promise<void> = Promise.resolve();
+  /** Saves run one at a time, in call order: a later state never lands before an earlier one. */
+  readonly #serial = new Mutex();
   #pending: PersistedState | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
@@ -334,9 +328,7 @@ export class StateStore {
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.#chain.then(job);
-    this.#chain = run.catch(() => {});
-    return run;
+    return this.#serial.run(job);
   }
 
   async #writePending(): Promise<void> {

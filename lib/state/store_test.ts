@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { TransitionEvent } from "../supervisor/types.ts";
+import { waitFor } from "../util/async.ts";
 import { atomicWriteFile, capEvents, parseState, StateStore } from "./store.ts";
 import { emptyState, MAX_PERSISTED_EVENTS, type PersistedState, STATE_VERSION } from "./types.ts";
 
@@ -178,8 +179,7 @@ Deno.test("store: scheduleSave coalesces a burst into one write of the latest st
       store.scheduleSave(state);
     }
     assert.equal(store.writes, 0);
-    const deadline = Date.now() + 5000;
-    while (store.writes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => store.writes > 0, 5000, { step: 5, what: "the debounced write" });
     assert.equal(store.writes, 1);
     assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 49);
     await store.close();
@@ -214,8 +214,7 @@ Deno.test("store: a failed debounced save is reported and retried by flush; expl
     await Deno.writeTextFile(`${dir}/blocked`, "a file where the directory should be");
     const store = new StateStore(path, { debounceMs: 5, onError: (e) => errors.push(e) });
     store.scheduleSave(sample());
-    const deadline = Date.now() + 5000;
-    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    await waitFor(() => errors.length > 0, 5000, { step: 5, what: "the failed save to be reported" });
     assert.equal(errors.length, 1);
     await Deno.remove(`${dir}/blocked`);
     await store.flush();

@@ -1,18 +1,19 @@
 /**
  * The restart policy as pure functions: what to do after a kubefwd child exits and how long to wait.
- * Kept free of timers and state so that every rule of issue #3 item 7 is table-tested in isolation; the
+ * Kept free of timers and state so that every rule (backoff, reset after a stable run, max_attempts, permanent
+ * vs transient errors) is table-tested in isolation; the
  * ProfileRunner only applies the decisions.
  */
 import type { RetryPolicy } from "../config/types.ts";
+import type { ExitClassification } from "../kubefwd/output.ts";
 
 /** How an exit was classified (see `classifyExit` in lib/kubefwd/output.ts). */
-export type ExitKind = "clean" | "not_root" | "permanent" | "transient";
+export type ExitKind = ExitClassification["kind"];
 
 /** What the runner does next after a child exit. */
 export type ExitDecision =
   | { action: "restart"; delayMs: number; attempt: number }
-  | { action: "fail"; reason: string }
-  | { action: "stop" };
+  | { action: "fail"; reason: string };
 
 /** Inputs of {@link decideAfterExit}. */
 export interface ExitDecisionInput {
@@ -45,7 +46,6 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
 
 /**
  * Decides what follows a child exit:
- * - a clean exit → `stop` (kubefwd ended on its own terms; a child the runner stops never gets here);
  * - not root → `fail`: restarting cannot help until sudoers or the privilege setting changes;
  * - permanent (bad kubeconfig, missing context, RBAC, unknown flag) → `fail`: retried only when the
  *   config or kubeconfig changes, by the runner;
@@ -54,7 +54,6 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
  */
 export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
   const { policy, attempt, exitKind, random } = input;
-  if (exitKind === "clean") return { action: "stop" };
   if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
   if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
   if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {

@@ -59,7 +59,6 @@ Deno.test("decideAfterExit: table", () => {
     { kind: "transient", attempt: 3, maxAttempts: 3, expect: "fail" },
     { kind: "transient", attempt: 0, maxAttempts: 1, expect: "restart", nextAttempt: 1 },
     { kind: "transient", attempt: 1, maxAttempts: 1, expect: "fail" },
-    { kind: "clean", attempt: 0, expect: "stop" },
     { kind: "not_root", attempt: 0, expect: "fail" },
     { kind: "permanent", attempt: 0, expect: "fail" },
     { kind: "permanent", attempt: 0, maxAttempts: 0, expect: "fail" },

@@ -8,6 +8,8 @@
 import type { Clock } from "../clock.ts";
 import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
+import { valueOnTimeout, waitFor } from "../util/async.ts";
+import { runCommand } from "../run_command.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
@@ -213,24 +215,11 @@ export function processGroupMembers(pgrp: number): number[] {
 /** `sudo -n kill -KILL <pid>`, bounded to 10 s. */
 export async function sudoKillPid(pid: number): Promise<boolean> {
   try {
-    const child = new Deno.Command("sudo", {
-      args: ["-n", "kill", "-KILL", String(pid)],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 10_000);
-    try {
-      return (await child.status).success;
-    } finally {
-      clearTimeout(timer);
-    }
+    const out = await runCommand(["sudo", "-n", "kill", "-KILL", String(pid)], {
+      timeoutMs: 10_000,
+      discardStdout: true,
+    });
+    return out.code === 0 && !out.timedOut;
   } catch {
     return false;
   }
@@ -272,13 +261,12 @@ export interface KillOrphansOptions {
   sudoKill?: SudoKill;
 }
 
-async function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (!isSameProcess(pid, cmdline)) return true;
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+/** True once `pid` no longer runs `cmdline`, false if it still does after `ms`. */
+function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
+  return waitFor(() => !isSameProcess(pid, cmdline), ms, { step: pollMs }).then(
+    () => true,
+    valueOnTimeout(false),
+  );
 }
 
 /**

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { FakeClock, realClock } from "../clock.ts";
+import { realClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { waitFor } from "../util/async.ts";
 import {
   cmdlineOf,
   findChildPids,
@@ -10,7 +12,8 @@ import {
   sameCommand,
   stopChild,
 } from "./process_control.ts";
-import { DenoSpawner, FakeSpawner } from "./spawner.ts";
+import { DenoSpawner } from "./spawner.ts";
+import { FakeSpawner } from "../testing/fake_spawner.ts";
 
 /** Lets pending promise callbacks run (FakeChild resolutions, awaits inside stopChild). */
 async function flush(): Promise<void> {
@@ -124,13 +127,8 @@ Deno.test("stopChild via sudo: without a kill rule, sudo itself is killed as a l
   assert.match(steps.at(-1)!, /orphaned/);
 });
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Bound of every wait for a real process in this file. */
+const WAIT_MS = 10_000;
 
 const env = { PATH: "/usr/bin:/bin" };
 // A "kubefwd" that ignores SIGTERM, with a grandchild that ignores it too.
@@ -144,7 +142,7 @@ Deno.test("stopChild (real): a SIGTERM-ignoring process tree is gone after the e
     env,
     onOutput: (_s, c) => out += new TextDecoder().decode(c),
   });
-  await waitFor(() => out.includes("up") && out.includes("gc"));
+  await waitFor(() => out.includes("up") && out.includes("gc"), WAIT_MS, { step: 20 });
   const t0 = Date.now();
   const result = await stopChild(child, {
     clock: realClock,
@@ -155,7 +153,7 @@ Deno.test("stopChild (real): a SIGTERM-ignoring process tree is gone after the e
   assert.equal(result.escalation, "kill");
   assert.equal(result.exit?.signal, "SIGKILL");
   assert.ok(Date.now() - t0 >= 500);
-  await waitFor(() => processGroupMembers(child.pid).length === 0);
+  await waitFor(() => processGroupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
   assert.equal(isSameProcess(child.pid, cmdlineOf(child.argv)), false);
 });
 
@@ -175,7 +173,7 @@ Deno.test("stopChild (real, through a sudo-like relay): kubefwd itself is SIGKIL
       env,
       onOutput: (_s, c) => out += new TextDecoder().decode(c),
     });
-    await waitFor(() => out.includes("up") && out.includes("gc"));
+    await waitFor(() => out.includes("up") && out.includes("gc"), WAIT_MS, { step: 20 });
     const inner = findChildPids(child.pid);
     assert.equal(inner.length, 1, `relay has one child: ${inner}`);
     const result = await stopChild(child, {
@@ -190,10 +188,12 @@ Deno.test("stopChild (real, through a sudo-like relay): kubefwd itself is SIGKIL
     });
     assert.equal(result.escalation, "kill");
     assert.ok(result.exit !== null, "relay exited once its command died");
-    await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "");
+    await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "", WAIT_MS, {
+      step: 20,
+    });
     // The grandchild is in the same group (no setsid in between); clean it up like a group kill would.
     for (const pid of processGroupMembers(child.pid)) Deno.kill(pid, "SIGKILL");
-    await waitFor(() => processGroupMembers(child.pid).length === 0);
+    await waitFor(() => processGroupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -222,11 +222,14 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
   const polite = spawn("exec sleep 300");
   const other = spawn("exec sleep 301");
   try {
-    await waitFor(() =>
-      (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
-      (readCmdline(other.pid) ?? "").startsWith("sleep")
+    await waitFor(
+      () =>
+        (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
+        (readCmdline(other.pid) ?? "").startsWith("sleep"),
+      WAIT_MS,
+      { step: 20 },
     );
-    await waitFor(() => processGroupMembers(stubborn.pid).length >= 2);
+    await waitFor(() => processGroupMembers(stubborn.pid).length >= 2, WAIT_MS, { step: 20 });
     const reports = await killOrphans([
       {
         pid: stubborn.pid,
@@ -260,7 +263,7 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
     assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);
     assert.equal((await stubborn.status).signal, "SIGKILL");
     assert.equal((await polite.status).signal, "SIGTERM");
-    await waitFor(() => processGroupMembers(stubborn.pid).length === 0);
+    await waitFor(() => processGroupMembers(stubborn.pid).length === 0, WAIT_MS, { step: 20 });
     assert.ok(isSameProcess(other.pid, readCmdline(other.pid)!), "the unverified process is untouched");
   } finally {
     for (const c of [stubborn, polite, other]) {

@@ -405,7 +405,7 @@ export class ProfileRunner {
     this.#applyDecision(err.kind, err.message, err.message);
   }
 
-  /** backoff / failed / stopped after an unplanned end of a run (or of a start attempt). */
+  /** backoff / failed after an unplanned end of a run (or of a start attempt). */
   #applyDecision(kind: ExitKind, reason: string, errorText: string): void {
     const decision = decideAfterExit({
       policy: this.#spec.retry,
@@ -422,13 +422,9 @@ export class ProfileRunner {
       });
       return;
     }
-    if (decision.action === "fail") {
-      this.#lastError = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
-      this.#transition("failed", kind === "transient" ? decision.reason : reason);
-      if (kind === "permanent") this.#rearmOnKubeconfigChange();
-      return;
-    }
-    this.#transition(this.enabled ? "stopped" : "disabled", reason);
+    this.#lastError = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
+    this.#transition("failed", kind === "transient" ? decision.reason : reason);
+    if (kind === "permanent") this.#rearmOnKubeconfigChange();
   }
 
   /** Enters `backoff` and runs `retry` after `delayMs`, unless something else happened meanwhile. */
@@ -667,7 +663,7 @@ export class ProfileRunner {
     if (ips.length === 0) return;
     const list = ips.join(", ");
     try {
-      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips, []);
+      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips);
       this.#log(
         "info",
         `removed ${removed} leftover hosts name(s) of kubefwd pid ${pid} (addresses ${list})`,

@@ -16,6 +16,8 @@ import type { KubefwdVersion } from "../kubefwd/types.ts";
 import { detectKubefwdVersion } from "../kubefwd/version.ts";
 import type { LogSink } from "../log/types.ts";
 import type { PersistedState } from "../state/types.ts";
+import { isRecord } from "../util/is_record.ts";
+import { Mutex } from "../util/async.ts";
 import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
 import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
 import { describeOutcome } from "./outcome.ts";
@@ -95,7 +97,7 @@ function stableJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_k, v) =>
-      v !== null && typeof v === "object" && !Array.isArray(v)
+      isRecord(v)
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
         : v,
   );
@@ -118,7 +120,8 @@ export class Supervisor {
   readonly #listeners = new Set<(e: TransitionEvent) => void>();
   readonly #versions = new Map<string, { fingerprint: string; version: Promise<KubefwdVersion> }>();
   readonly #tuning: RunnerTuning;
-  #gate: Promise<void> = Promise.resolve();
+  /** One child start at a time: the next waits until the previous released (timer, exit, or stop). */
+  readonly #startGate = new Mutex();
   #settings: KubefwdSettings | undefined;
   #shuttingDown: Promise<void> | undefined;
 
@@ -242,7 +245,7 @@ export class Supervisor {
       );
       if (child.announcedIps.length > 0) {
         try {
-          const removed = await hosts.removeEntries(child.announcedIps, []);
+          const removed = await hosts.removeEntries(child.announcedIps);
           this.#log("info", `removed ${removed} stale hosts entries of profile ${name}`);
         } catch (e) {
           this.#logError(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`);
@@ -349,13 +352,13 @@ export class Supervisor {
 
   /**
    * With every child gone, no line of our profiles' addresses may stay in the hosts file. kubefwd children
-   * that exit at the same moment rewrite the file concurrently without a lock (kubefwd-behaviour.md §3.4),
+   * that exit at the same moment rewrite the file concurrently without a lock (docs/kubefwd-compatibility.md#multiple-instances),
    * so one child's cleanup can bring back lines another child had just removed: sweep once more, by address.
    */
   async #sweepHosts(ips: string[]): Promise<void> {
     if (ips.length === 0 || this.#settings === undefined) return;
     try {
-      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips, []);
+      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips);
       if (removed > 0) {
         this.#logError(
           `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
@@ -466,7 +469,10 @@ export class Supervisor {
           }
         }
       },
-      startGate: () => this.#startGate(),
+      startGate: async () => {
+        const lock = await this.#startGate.acquire();
+        return lock.release;
+      },
       fingerprint: deps.fingerprint ?? statFingerprint,
       readHosts: deps.readHosts,
       stopOptions: deps.stopOptions,
@@ -489,20 +495,6 @@ export class Supervisor {
       if (this.#versions.get(path) === entry) this.#versions.delete(path);
     });
     return await version;
-  }
-
-  /** One child start at a time: the next waits until the previous released (timer, exit, or stop). */
-  #startGate(): Promise<() => void> {
-    let release!: () => void;
-    const released = new Promise<void>((r) => release = r);
-    const previous = this.#gate;
-    this.#gate = previous.then(() => released);
-    let done = false;
-    return previous.then(() => () => {
-      if (done) return;
-      done = true;
-      release();
-    });
   }
 
   #logError(message: string, level: "warn" | "error" = "error"): void {

@@ -7,10 +7,11 @@ import assert from "node:assert/strict";
 import { realClock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { TcpProber } from "../health/tcp_probe.ts";
-import { FakeServiceLister } from "../kubefwd/exclude.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { FileHostsFile } from "../kubefwd/hosts.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { readUntil } from "../../tests/deadline.ts";
+import { isTimeoutError, waitFor } from "../util/async.ts";
 import type { Scenario } from "../../tests/simulator/kubefwd_sim.ts";
 import { writeScenario, writeSimulatorWrapper } from "../../tests/simulator/harness.ts";
 import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./process_control.ts";
@@ -153,15 +154,14 @@ async function simEnv(opts: {
 }
 
 async function until(cond: () => boolean, what: string, ms = 20_000, env?: SimEnv): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) {
-      const tail = env
-        ? "\n" + env.logs.slice(-30).map((l) => `${l.profile ?? "-"} ${l.source} ${l.message}`).join("\n")
-        : "";
-      throw new Error(`timed out waiting for ${what}${tail}`);
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  try {
+    await waitFor(cond, ms, { step: 10 });
+  } catch (e) {
+    if (!isTimeoutError(e)) throw e;
+    const tail = env
+      ? "\n" + env.logs.slice(-30).map((l) => `${l.profile ?? "-"} ${l.source} ${l.message}`).join("\n")
+      : "";
+    throw new Error(`timed out waiting for ${what}${tail}`);
   }
 }
 
@@ -435,7 +435,7 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
       import { DenoSpawner } from "${mod("./spawner.ts")}";
       import { realClock } from "${mod("../clock.ts")}";
       import { TcpProber } from "${mod("../health/tcp_probe.ts")}";
-      import { FakeServiceLister } from "${mod("../kubefwd/exclude.ts")}";
+      import { FakeServiceLister } from "${mod("../testing/fake_service_lister.ts")}";
       import { FileHostsFile } from "${mod("../kubefwd/hosts.ts")}";
       const state = { version: 1, profiles: { a: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [], baseIp: ${
       JSON.stringify(`${range}.27.1`)
@@ -486,7 +486,7 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
     await until(() => gone(child.pid), "orphan gone");
     assert.deepEqual(processGroupMembers(child.pid), []);
     const fresh = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
-    await new FileHostsFile(`${dir}/hosts`).removeEntries(fresh.profiles.a.child!.announcedIps, []);
+    await new FileHostsFile(`${dir}/hosts`).removeEntries(fresh.profiles.a.child!.announcedIps);
     assert.equal(await Deno.readTextFile(`${dir}/hosts`), HOSTS_BASE);
     // A second pass finds nothing to do, and never touches a recycled pid.
     assert.deepEqual((await killOrphans([child])).map((r) => r.outcome), ["gone"]);

@@ -3,16 +3,18 @@
  * fake hosts file and fake service lister: every timing is exact, nothing sleeps.
  */
 import assert from "node:assert/strict";
-import { FakeClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
-import { FakeProber } from "../health/tcp_probe.ts";
-import { FakeServiceLister } from "../kubefwd/exclude.ts";
-import { addressesWithNames, FakeHostsFile } from "../kubefwd/hosts.ts";
+import { waitFor } from "../util/async.ts";
+import { FakeProber } from "../testing/fake_prober.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
+import { addressesWithNames } from "../kubefwd/hosts.ts";
+import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { parseKubefwdVersion } from "../kubefwd/version.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { formatLogrusLine, type LogrusLevel } from "../../tests/simulator/logrus.ts";
-import { type FakeChild, FakeSpawner } from "./spawner.ts";
+import { type FakeChild, FakeSpawner } from "../testing/fake_spawner.ts";
 import { Supervisor, type SupervisorDeps } from "./supervisor.ts";
 import type { LogEntry, TransitionEvent } from "./types.ts";
 
@@ -141,11 +143,7 @@ async function harness(
 
 /** Waits (in real time, bounded) for async work driven by fakes and real file I/O. */
 async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitFor(cond, ms, { step: 1, what });
 }
 
 /** Lets queued promise callbacks run without advancing the fake clock. */
@@ -457,7 +455,7 @@ Deno.test("1.22: a dead forward → degraded, restart after the debounce, counte
       "degraded>stopping",
       "stopping>starting",
     ]);
-    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.1"], hostnames: [] }]);
+    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.1"] }]);
     assert.equal(h.hosts.text, "127.0.0.1 localhost\n10.0.0.5 db.example\n127.3.27.2 api api.ns\n");
   } finally {
     await h.dispose();
@@ -577,7 +575,7 @@ Deno.test("unclean exit → exactly the announced addresses leave the hosts file
     flushOutput(h);
     child.exit(null, "SIGKILL");
     await until(() => h.hosts.calls.length === 1, "cleanup");
-    assert.deepEqual(h.hosts.calls[0], { ips: ["127.3.27.1", "127.3.27.2"], hostnames: [] });
+    assert.deepEqual(h.hosts.calls[0], { ips: ["127.3.27.1", "127.3.27.2"] });
     assert.equal(h.hosts.text, "127.0.0.1 localhost\n127.4.27.1 other-profile\n");
     await until(() => h.state.profiles.a.child === undefined, "child record cleared");
 
@@ -616,7 +614,7 @@ Deno.test("stop escalation: a SIGTERM-ignoring child gets a second SIGTERM then 
       "SIGKILL/true",
     ]);
     assert.equal(st(h).state, "stopped");
-    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.9"], hostnames: [] }]);
+    assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.9"] }]);
     assert.equal(st(h).failures, 0, "a stop is not a failure");
   } finally {
     await h.dispose();

@@ -9,6 +9,7 @@ import type { CliContext, GlobalOptions } from "../../cli/context.ts";
 import { UserError } from "../../lib/errors.ts";
 import { envFrom } from "../../lib/config/paths.ts";
 import type { LoadResult, ResolvedConfig } from "../../lib/config/types.ts";
+import { isLoadResult } from "../../lib/config/load_result_check.ts";
 import { CONFIG_FIXTURES, FIXTURE_HOME } from "./helpers.ts";
 
 interface Run {
@@ -129,10 +130,12 @@ Deno.test("config resolve prints one JSON line, even for an invalid config", asy
   assert.equal(r.out.length, 1);
   assert.ok(!r.out[0].includes("\n"));
   const result = JSON.parse(r.out[0]) as LoadResult;
+  assert.ok(isLoadResult(result), "the daemon accepts what config resolve prints");
   assert.equal(result.config?.profiles[0].name, "dev-services");
   const bad = await run(["config", "resolve", INVALID]);
   assert.equal(bad.error, undefined);
   const badResult = JSON.parse(bad.out[0]) as LoadResult;
+  assert.ok(isLoadResult(badResult));
   assert.equal(badResult.config, undefined);
   assert.equal(badResult.errors.length, 14);
   const missing = await run(["config", "resolve", "/nonexistent/c.yaml"]);

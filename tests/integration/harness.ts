@@ -6,6 +6,7 @@
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
 import { withDeadline } from "../deadline.ts";
+import { isTimeoutError, waitFor as pollUntil } from "../../lib/util/async.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the program's entry point. */
@@ -34,21 +35,22 @@ export async function waitFor<T>(
   timeoutMs = 15_000,
   stepMs = 50,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  for (;;) {
+  const attempt = async () => {
     try {
-      const v = await check();
-      if (v) return v as T;
+      return await check();
     } catch (e) {
-      lastError = e;
+      lastError = e; // e.g. the CLI fails while the daemon is still starting: not yet, not a failure
+      return undefined;
     }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
+  };
+  try {
+    return await pollUntil(attempt, timeoutMs, { step: stepMs }) as T;
+  } catch (e) {
+    if (!isTimeoutError(e)) throw e;
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
+    );
   }
 }
 

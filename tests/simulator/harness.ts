@@ -6,6 +6,7 @@
 import { OutputAssembler, parseKubefwdLine } from "../../lib/kubefwd/output.ts";
 import type { KubefwdEvent, KubefwdLine } from "../../lib/kubefwd/types.ts";
 import type { Scenario } from "./kubefwd_sim.ts";
+import { deadline, isTimeoutError, waitFor } from "../../lib/util/async.ts";
 
 /** Absolute path of kubefwd_sim.ts. */
 export function simulatorPath(): string {
@@ -180,19 +181,21 @@ export class SimProcess {
     timeoutMs = 15_000,
     count = 1,
   ): Promise<SimLine> {
-    const deadline = Date.now() + timeoutMs;
     let ended = false;
     this.#done.then(() => ended = true);
-    for (;;) {
+    const found = () => {
       const matches = this.lines.filter(pred);
       if (matches.length >= count) return matches[count - 1];
       if (ended) {
         throw new Error(`simulator exited (${JSON.stringify(this.#exited)}) before: ${what}\n${this.dump()}`);
       }
-      if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${this.dump()}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
+      return undefined;
+    };
+    try {
+      return await waitFor(found, timeoutMs, { step: 20 });
+    } catch (e) {
+      if (!isTimeoutError(e)) throw e;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${this.dump()}`);
     }
   }
 
@@ -222,17 +225,12 @@ export class SimProcess {
 
   /** Waits for exit and for both pipes to be drained. */
   async wait(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`simulator did not exit within ${timeoutMs} ms\n${this.dump()}`)),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([this.#done, timeout]);
-    } finally {
-      clearTimeout(timer);
+      await deadline(this.#done, timeoutMs);
+    } catch (e) {
+      throw isTimeoutError(e)
+        ? new Error(`simulator did not exit within ${timeoutMs} ms\n${this.dump()}`)
+        : e;
     }
     return this.#exited!;
   }
