@@ -67,14 +67,10 @@ export interface LaunchPlan {
   notes: string[];
 }
 
-/** A start that failed before the spawn, with how the restart policy treats it. */
+/** A start that failed before the spawn; `kind` says how the restart policy treats it. */
 export class StartError extends Error {
-  /** transient → backoff; permanent / not_root → failed. */
-  readonly kind: ExitKind;
-  constructor(kind: ExitKind, message: string) {
+  constructor(readonly kind: ExitKind, message: string) {
     super(message);
-    this.name = "StartError";
-    this.kind = kind;
   }
 }
 

@@ -20,7 +20,7 @@ import { isRecord } from "../util/is_record.ts";
 import { Mutex } from "../util/async.ts";
 import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
 import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
-import { describeOutcome } from "./outcome.ts";
+import { type ActionOutcome, describeOutcome } from "./outcome.ts";
 import { killOrphans, type OrphanReport } from "./process_control.ts";
 import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
 import { ProfileRunner, type RunnerDeps } from "./profile_runner.ts";
@@ -260,38 +260,17 @@ export class Supervisor {
    * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists).
    */
   async start(names: string[]): Promise<ActionResult[]> {
-    this.#assertRunning();
-    const runners = this.#select(names);
-    return await Promise.all(
-      runners.map(async (r) => ({
-        profile: r.name,
-        outcome: describeOutcome(await r.start("start requested")),
-      })),
-    );
+    return await this.#forEach(names, (r) => r.start("start requested"));
   }
 
   /** Stops profiles (all when empty) until the next start, enable, reload change or daemon restart. */
   async stop(names: string[]): Promise<ActionResult[]> {
-    this.#assertRunning();
-    const runners = this.#select(names);
-    return await Promise.all(
-      runners.map(async (r) => ({
-        profile: r.name,
-        outcome: describeOutcome(await r.stop("stop requested")),
-      })),
-    );
+    return await this.#forEach(names, (r) => r.stop("stop requested"));
   }
 
   /** Restarts profiles' children (all when empty); stopped ones just start. */
   async restart(names: string[]): Promise<ActionResult[]> {
-    this.#assertRunning();
-    const runners = this.#select(names);
-    return await Promise.all(
-      runners.map(async (r) => ({
-        profile: r.name,
-        outcome: describeOutcome(await r.restart("restart requested")),
-      })),
-    );
+    return await this.#forEach(names, (r) => r.restart("restart requested"));
   }
 
   /**
@@ -389,6 +368,18 @@ export class Supervisor {
       this.#retiredSweepTimer = undefined;
       if (!this.#shuttingDown) void sweep();
     }, RETIRED_SWEEP_SETTLE_MS);
+  }
+
+  /** Runs a verb on the named runners (all when empty) in parallel; one result per profile. */
+  async #forEach(
+    names: string[],
+    verb: (r: ProfileRunner) => Promise<ActionOutcome>,
+  ): Promise<ActionResult[]> {
+    this.#assertRunning();
+    const runners = this.#select(names);
+    return await Promise.all(
+      runners.map(async (r) => ({ profile: r.name, outcome: describeOutcome(await verb(r)) })),
+    );
   }
 
   #assertRunning(): void {
