@@ -91,8 +91,9 @@ export async function planLaunch(input: LaunchInput, deps: LaunchDeps): Promise<
 
 async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   const { spec, settings } = input;
-  const env = childEnvironment(deps.env, deps.home, deps.files.dirExists);
-  const kubefwdPath = resolveExecutable(settings.path, env.PATH, deps.files.isExecutable);
+  const { files } = deps;
+  const env = childEnvironment(deps.env, deps.home, (dir) => files.dirExists(dir));
+  const kubefwdPath = resolveExecutable(settings.path, env.PATH, (p) => files.isExecutable(p));
   if (kubefwdPath === undefined) {
     throw new StartError("transient", `kubefwd not found: ${settings.path} (PATH=${env.PATH})`);
   }
@@ -113,7 +114,7 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   if (input.baseIp === undefined) throw new StartError("permanent", "internal: no IP range assigned");
   const baseIp = input.baseIp;
   const fwdConfPath = await attempt(
-    () => deps.files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp),
+    () => files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp),
     "cannot write the -z file",
   );
   let args: string[];
@@ -126,7 +127,7 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   const invocation = planInvocation(settings, deps.isRoot);
   let argv = [kubefwdPath, ...args];
   if (invocation.viaSudo) {
-    const sudo = resolveExecutable("sudo", env.PATH, deps.files.isExecutable);
+    const sudo = resolveExecutable("sudo", env.PATH, (p) => files.isExecutable(p));
     if (sudo === undefined) {
       throw new StartError(
         "not_root",
