@@ -4,6 +4,22 @@
  * reported as one summary a second later.
  */
 import type { Clock, TimerHandle } from "../clock.ts";
+import type { KubefwdLine } from "../kubefwd/types.ts";
+import type { LogEntry } from "./types.ts";
+
+const LEVEL_OF: Record<string, LogEntry["level"]> = {
+  FATA: "error",
+  ERRO: "error",
+  WARN: "warn",
+  DEBU: "debug",
+  INFO: "info",
+};
+
+/** A child's output line as a log entry of its profile: logrus levels kept, anything on stderr a warning. */
+export function childLogEntry(profile: string, line: KubefwdLine, now: number): LogEntry {
+  const level = line.stream === "stderr" ? "warn" : LEVEL_OF[line.level ?? "INFO"] ?? "info";
+  return { at: new Date(now).toISOString(), level, profile, source: line.stream, message: line.message };
+}
 
 /** Rate and burst of an {@link OutputLimiter}. */
 export interface OutputLimit {

@@ -21,7 +21,7 @@ import type { RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
 import { type LaunchDeps, planLaunch, type StartError } from "./launch_plan.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
-import { OutputLimiter } from "./output_limiter.ts";
+import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
 import { probeForwards } from "./probe_forwards.ts";
 import { cmdlineOf, stopChild, type StopOptions } from "./process_control.ts";
@@ -55,14 +55,6 @@ export interface RunnerDeps extends LaunchDeps {
   stopOptions?: Partial<Pick<StopOptions, "secondTermWaitMs" | "killWaitMs" | "sudoKill" | "findChildren">>;
   tuning: RunnerTuning;
 }
-
-const LEVEL_OF: Record<string, LogEntry["level"]> = {
-  FATA: "error",
-  ERRO: "error",
-  WARN: "warn",
-  DEBU: "debug",
-  INFO: "info",
-};
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -454,11 +446,7 @@ export class ProfileRunner {
 
   #onLine(run: Run, line: KubefwdLine): void {
     try {
-      if (this.#output.admit()) {
-        const level = line.stream === "stderr" ? "warn" : LEVEL_OF[line.level ?? "INFO"] ?? "info";
-        const at = iso(this.#deps.clock.now());
-        this.#deps.log.write({ at, level, profile: this.name, source: line.stream, message: line.message });
-      }
+      if (this.#output.admit()) this.#deps.log.write(childLogEntry(this.name, line, this.#deps.clock.now()));
       if (line.stream === "stdout" && line.message.startsWith("Forced shutdown")) {
         run.sawForcedShutdown = true;
       }

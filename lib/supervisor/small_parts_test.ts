@@ -4,7 +4,9 @@ import { FakeClock } from "../testing/fake_clock.ts";
 import { watchFile } from "./file_watcher.ts";
 import { NamedTimers } from "./named_timers.ts";
 import { describeOutcome } from "./outcome.ts";
-import { OutputLimiter } from "./output_limiter.ts";
+import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
+import type { KubefwdLine } from "../kubefwd/types.ts";
+import type { LogEntry } from "./types.ts";
 import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
 import { SerialQueue } from "./serial_queue.ts";
@@ -182,4 +184,27 @@ Deno.test("describeOutcome: the texts the CLI prints", () => {
   assert.equal(describeOutcome({ kind: "already", state: "running" }), "already running");
   assert.equal(describeOutcome({ kind: "shutting_down" }), "shutting down");
   assert.equal(describeOutcome({ kind: "restarted" }), "restarted");
+});
+
+Deno.test("childLogEntry: logrus levels kept, stderr a warning, attributed to the profile", () => {
+  const at = Date.UTC(2026, 0, 1);
+  const table: [Partial<KubefwdLine>, LogEntry["level"]][] = [
+    [{ stream: "stdout", level: "INFO" }, "info"],
+    [{ stream: "stdout", level: "WARN" }, "warn"],
+    [{ stream: "stdout", level: "ERRO" }, "error"],
+    [{ stream: "stdout", level: "FATA" }, "error"],
+    [{ stream: "stdout", level: "DEBU" }, "debug"],
+    [{ stream: "stdout" }, "info"],
+    [{ stream: "stderr" }, "warn"],
+  ];
+  for (const [line, level] of table) {
+    const entry = childLogEntry("dev", { stream: "stdout", message: "m", ...line }, at);
+    assert.deepEqual(entry, {
+      at: "2026-01-01T00:00:00.000Z",
+      level,
+      profile: "dev",
+      source: line.stream,
+      message: "m",
+    });
+  }
 });
