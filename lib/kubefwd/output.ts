@@ -380,7 +380,7 @@ const PERMANENT: RegExp[] = [
   /^F\d{4} /, // client-go fatal (unsupported auth provider?)
 ];
 
-/** kubefwd 1.22.x ran out of IP addresses: a panic with exit 2, yet transient (other panics are permanent). */
+/** kubefwd 1.22.x ran out of IP addresses: a panic with exit 2 (transient like any other crash). */
 const IP_EXHAUSTION = /IP generation has run out of bounds/;
 
 /** Fatal texts that a later restart may well fix (network, API availability; and {@link IP_EXHAUSTION}). */
@@ -418,8 +418,10 @@ export function classifyExit(
     if (SUDO_PRIVILEGE.test(message)) return { kind: "not_root", reason: message };
     if (IP_EXHAUSTION.test(fatal)) return { kind: "transient", reason: message };
     for (const re of PERMANENT) if (re.test(fatal)) return { kind: "permanent", reason: message };
+    // A Go panic is a crash: the next start may well work (restart with backoff; max_attempts applies). Panics
+    // known to repeat identically (a bad -z range) matched PERMANENT above.
     if (/^panic: /m.test(fatal) && exit.code === 2) {
-      return { kind: "permanent", reason: `kubefwd panicked: ${message}` };
+      return { kind: "transient", reason: `kubefwd panicked: ${message}` };
     }
     for (const re of TRANSIENT) if (re.test(fatal)) return { kind: "transient", reason: message };
     return { kind: "transient", reason: `${message} (${status})` };

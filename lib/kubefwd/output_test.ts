@@ -397,7 +397,7 @@ Deno.test("classifyExit: table", () => {
     [[one, "IP 127.1.1.1 cannot be used as a reservation for multiple services"], "permanent"],
     [[one, "Error: cannot combine options --all-namespaces and -n."], "permanent"],
     [[one, 'Root check failure: exec: "id": executable file not found in $PATH'], "permanent"],
-    [[two, "panic: runtime error: index out of range [1] with length 1"], "permanent", /panicked/],
+    [[two, "panic: runtime error: index out of range [1] with length 1"], "transient", /panicked/],
     [[two, "panic: BaseUnreservedIP is not in the range 127.0.0.0/8"], "permanent"],
     [[two, "panic: IP generation has run out of bounds."], "transient", /out of bounds/],
     [[
