@@ -126,7 +126,8 @@ const retry: SectionSpec = {
       kind: "field",
       type: "duration",
       default: "60s",
-      doc: "After this long in `running`, the attempt counter and delay start over.",
+      doc:
+        "After this long in `running`, the attempt counter and delay start over and a crash is restarted at once.",
     },
   },
 };

@@ -21,6 +21,8 @@ export interface ExitDecisionInput {
   /** Consecutive automatic restarts already made since the last stable run (0 after a fresh start). */
   attempt: number;
   exitKind: ExitKind;
+  /** The run that ended was healthy for at least `resetAfterMs`: a crash after that is restarted at once. */
+  afterStableRun?: boolean;
   /** A number in [0, 1) that drives the jitter (injected so tests are exact). */
   random: number;
 }
@@ -50,10 +52,11 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
  * - permanent (bad kubeconfig, missing context, RBAC, unknown flag) → `fail`: retried only when the
  *   config or kubeconfig changes, by the runner;
  * - transient → `restart` after {@link restartDelayMs}, unless `maxAttempts` (> 0) restarts were already
- *   made, then `fail`. `maxAttempts: 0` retries forever.
+ *   made, then `fail`. `maxAttempts: 0` retries forever. After a stable run the restart is immediate and
+ *   the attempt counter stays 0, so a second crash right after starts the backoff from its beginning.
  */
 export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
-  const { policy, attempt, exitKind, random } = input;
+  const { policy, attempt, exitKind, random, afterStableRun } = input;
   if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
   if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
   if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
@@ -64,6 +67,8 @@ export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
       } (max_attempts ${policy.maxAttempts})`,
     };
   }
+  // The backoff is for crash loops: a kill or crash after minutes of health is not one.
+  if (afterStableRun) return { action: "restart", delayMs: 0, attempt: 0 };
   return { action: "restart", delayMs: restartDelayMs(policy, attempt, random), attempt: attempt + 1 };
 }
 

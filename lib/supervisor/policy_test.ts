@@ -96,3 +96,24 @@ Deno.test("attemptsAfterStableRun: reset only after reset_after", () => {
   assert.equal(attemptsAfterStableRun(5, 300_000, policy), 0);
   assert.equal(attemptsAfterStableRun(0, 10, policy), 0);
 });
+
+Deno.test("decideAfterExit: a crash after a stable run restarts at once; the next one backs off from the start", () => {
+  const stable = decideAfterExit({
+    policy,
+    attempt: 0,
+    exitKind: "transient",
+    random: 0.5,
+    afterStableRun: true,
+  });
+  assert.deepEqual(stable, { action: "restart", delayMs: 0, attempt: 0 });
+  const next = decideAfterExit({ policy, attempt: 0, exitKind: "transient", random: 0.5 });
+  assert.deepEqual(next, { action: "restart", delayMs: 1000, attempt: 1 });
+  const permanent = decideAfterExit({
+    policy,
+    attempt: 0,
+    exitKind: "permanent",
+    random: 0.5,
+    afterStableRun: true,
+  });
+  assert.equal(permanent.action, "fail", "a stable run does not make a config error worth retrying");
+});

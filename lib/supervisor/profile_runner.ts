@@ -398,12 +398,13 @@ export class ProfileRunner {
   }
 
   /** backoff / failed after an unplanned end of a run (or of a start attempt). */
-  #applyDecision(kind: ExitKind, reason: string, errorText: string): void {
+  #applyDecision(kind: ExitKind, reason: string, errorText: string, afterStableRun = false): void {
     const decision = decideAfterExit({
       policy: this.#spec.retry,
       attempt: this.#attempt,
       exitKind: kind,
       random: this.#deps.random(),
+      afterStableRun,
     });
     if (decision.action === "restart") {
       this.#attempt = decision.attempt;
@@ -635,11 +636,12 @@ export class ProfileRunner {
     cleanup.then(() => run.resolveDone());
     if (run.stopping || this.#run !== run) return;
 
+    const afterStableRun = runningMs >= this.#spec.retry.resetAfterMs;
     this.#attempt = attemptsAfterStableRun(this.#attempt, runningMs, this.#spec.retry);
     record.countFailure();
     const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
     this.#run = undefined;
-    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText);
+    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun);
   }
 
   /**

@@ -277,7 +277,7 @@ Deno.test("crash → backoff on the exact schedule; counters; nextRetryAt", asyn
   }
 });
 
-Deno.test("reset_after: a run of at least reset_after restarts the backoff from initial_delay", async () => {
+Deno.test("reset_after: a crash after a stable run restarts at once, the next one backs off from initial_delay", async () => {
   const h = await harness();
   try {
     h.sup.reconcile(h.config([profile("a")]));
@@ -298,8 +298,17 @@ Deno.test("reset_after: a run of at least reset_after restarts the backoff from 
     await settle();
     child.exit(2);
     await until(() => st(h).state === "backoff", "backoff 3");
-    assert.equal(st(h).nextRetryAt, new Date(h.clock.now() + 1000).toISOString());
+    assert.equal(st(h).nextRetryAt, new Date(h.clock.now()).toISOString(), "no wait after minutes of health");
     assert.ok(st(h).totalUptimeSeconds! >= 60);
+    h.clock.advance(0);
+    child = await spawned(h, 4);
+    child.exit(2);
+    await until(() => st(h).state === "backoff", "backoff 4");
+    assert.equal(
+      st(h).nextRetryAt,
+      new Date(h.clock.now() + 1000).toISOString(),
+      "a crash loop backs off again",
+    );
   } finally {
     await h.dispose();
   }
