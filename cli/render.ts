@@ -65,7 +65,8 @@ export function paintState(state: ProfileState, p: Painter): string {
 
 /** Colour a forward state. */
 export function paintForwardState(state: ForwardState, p: Painter): string {
-  return state === "up" ? p.green(state) : state === "down" ? p.red(state) : p.yellow(state);
+  if (state === "up") return p.green(state);
+  return state === "down" || state === "failed" ? p.red(state) : p.yellow(state);
 }
 
 /** `3d4h`, `2h5m`, `4m10s`, `12s` — two units at most, for tables. */

@@ -83,6 +83,9 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
       ]);
     }
     lines.push(table(rows).split("\n").map((l) => "    " + l).join("\n"));
+    for (const f of prof.forwards) {
+      if (f.reason) lines.push(`    ${f.hostname}:${f.port} not restarted for: ${p.red(f.reason)}`);
+    }
   }
   lines.push("", "  recent events:");
   const events = prof.events ?? [];

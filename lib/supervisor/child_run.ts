@@ -17,8 +17,11 @@ import { currentUserName, notRootMessage } from "./privilege.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { RunnerTuning } from "./tuning.ts";
 
-/** The timers of one run: probes, the startup grace, the 1.22.x dead-forward debounce, the start stagger. */
-export type RunTimer = "probe" | "grace" | "deadForward" | "gate";
+/**
+ * The timers of one run: probes, the startup grace, the 1.22.x dead-forward debounce, the start stagger, the
+ * slow retry of a failure the restart throttle holds.
+ */
+export type RunTimer = "probe" | "grace" | "deadForward" | "gate" | "heldRetry";
 
 /** One spawned child; see the module comment. */
 export interface Run {

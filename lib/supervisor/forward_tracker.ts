@@ -30,11 +30,22 @@ export interface TrackerSettings {
   listFailureRestartMs: number;
 }
 
+/** Which failure a restart is for, so that a restart that did not fix it is not repeated at once. */
+export interface RestartCause {
+  /** The same key after a restart means the same failure came back (a pod, a service, a port, `list`). */
+  key: string;
+  /** The forwards (`host:port`) it concerns: shown `failed` when restarting stops helping. */
+  forwards: string[];
+}
+
 /**
  * What the runner should do about the forwards: restart the child now, or — for a kubefwd that never
- * re-forwards (1.22.x) — after the profile's `forward_failures.debounce`.
+ * re-forwards (1.22.x) — after the profile's `forward_failures.debounce`. Planned restarts (IP churn) have
+ * no cause: they fix what they are for.
  */
-export type RestartRequest = { kind: "now"; reason: string } | { kind: "debounced"; why: string };
+export type RestartRequest =
+  | { kind: "now"; reason: string; cause?: RestartCause }
+  | { kind: "debounced"; why: string; cause?: RestartCause };
 
 /** The consequences of one input. Empty when nothing changed. */
 export interface TrackerUpdate {
@@ -112,9 +123,9 @@ export class ForwardTracker {
 
   /** How many forwards there are and which are down (`host:port`). */
   summary(): { total: number; down: string[] } {
-    const down = [...this.#forwards.values()].filter((f) => f.status.state === "down").map((f) =>
-      `${f.status.hostname}:${f.status.port}`
-    );
+    const down = [...this.#forwards.values()].filter((f) =>
+      f.status.state === "down" || f.status.state === "failed"
+    ).map((f) => `${f.status.hostname}:${f.status.port}`);
     return { total: this.#forwards.size, down };
   }
 
@@ -139,36 +150,46 @@ export class ForwardTracker {
       case "lost_connection": {
         const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
         const pod = event.pod ? ` to ${event.pod}` : "";
-        if (!auto) return { ...update, restart: { kind: "debounced", why: `lost connection${pod}` } };
-        if (!event.pod) return update;
-        return { ...update, ...this.#countServiceFailure(`pod ${event.namespace ?? ""}/${event.pod}`, now) };
+        // 1.22.x names no pod: any forward's loss looks the same, so it is no cause to hold restarts for.
+        const cause = event.pod ? this.#podCause(event.pod, event.namespace) : undefined;
+        if (!auto) return { ...update, restart: { kind: "debounced", why: `lost connection${pod}`, cause } };
+        if (!cause) return update;
+        return { ...update, ...this.#countServiceFailure(cause, now) };
       }
       case "portforward_error": {
         const update = this.#setForwardsOfPod(event.pod, event.namespace, "down", now);
         if (auto) return update;
-        return { ...update, restart: { kind: "debounced", why: `port-forward error on ${event.pod}` } };
+        const cause = this.#podCause(event.pod, event.namespace);
+        return {
+          ...update,
+          restart: { kind: "debounced", why: `port-forward error on ${event.pod}`, cause },
+        };
       }
       case "stopped_forwarding": {
         const update = this.#setForwardsOfPod(event.pod, undefined, "down", now);
         if (auto) return update;
-        return { ...update, restart: { kind: "debounced", why: `stopped forwarding ${event.pod}` } };
+        const cause = this.#podCause(event.pod, undefined);
+        return { ...update, restart: { kind: "debounced", why: `stopped forwarding ${event.pod}`, cause } };
       }
-      case "reconnect_scheduled":
-        return { reconnect: true, ...this.#countServiceFailure(`service ${event.serviceKey}`, now) };
+      case "reconnect_scheduled": {
+        const cause = { key: `service ${event.serviceKey}`, forwards: this.#keysOfService(event.serviceKey) };
+        return { reconnect: true, ...this.#countServiceFailure(cause, now) };
+      }
       case "no_running_pods":
         return this.#setForwardsOfService(event.serviceKey, "down", now);
       case "listen_conflict": {
         const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
         const warning = `local address conflict: ${event.error}`;
+        const forwards = event.pod
+          ? this.#podCause(event.pod, event.namespace).forwards
+          : this.#keysOfListenError(event.error);
+        const cause = { key: `listen ${event.error}`, forwards };
         // 1.22.x gives up on that forward for good; 1.24+ retries it about every second.
         if (!auto) {
-          return {
-            ...update,
-            warning,
-            restart: { kind: "debounced", why: `local address conflict (${event.error})` },
-          };
+          const why = `local address conflict (${event.error})`;
+          return { ...update, warning, restart: { kind: "debounced", why, cause } };
         }
-        return { ...update, warning, ...this.#countServiceFailure(`listen ${event.error}`, now) };
+        return { ...update, warning, ...this.#countServiceFailure(cause, now) };
       }
       case "ip_exhausted":
         return { restart: { kind: "now", reason: "kubefwd ran out of IP addresses" } };
@@ -190,6 +211,7 @@ export class ForwardTracker {
     for (const { target, alive } of results) {
       const f = this.#forwards.get(target.key);
       if (f === undefined || f.id !== target.id) continue; // replaced while the probe ran
+      if (f.status.state === "failed") continue; // given up on until kubefwd announces it again
       if (alive) changed = this.#set(f, "up", now) || changed;
       else if (++f.probeFailures >= threshold) changed = this.#set(f, "down", now) || changed;
     }
@@ -199,10 +221,12 @@ export class ForwardTracker {
       f.everUp && f.status.state === "down" && now - f.sinceMs >= graceMs
     );
     if (dead) {
-      const what = `forward ${dead.status.hostname}:${dead.status.port} down since ${dead.status.since}`;
+      const key = `${dead.status.hostname}:${dead.status.port}`;
+      const what = `forward ${key} down since ${dead.status.since}`;
+      const cause = { key: `forward ${key}`, forwards: [key] };
       update.restart = this.#settings.autoReconnect
-        ? { kind: "now", reason: what }
-        : { kind: "debounced", why: what };
+        ? { kind: "now", reason: what, cause }
+        : { kind: "debounced", why: what, cause };
     }
     return update;
   }
@@ -222,6 +246,44 @@ export class ForwardTracker {
     const dead = new Set<string>();
     for (const f of this.#forwards.values()) (f.status.state === "down" ? dead : live).add(f.status.ip);
     return [...dead].filter((ip) => !live.has(ip));
+  }
+
+  /**
+   * The daemon stopped restarting for a failure that came back: these forwards are `failed` with kubefwd's
+   * reason until kubefwd announces them again. Probes leave them alone.
+   */
+  markFailed(forwards: string[], reason: string, now: number): TrackerUpdate {
+    let changed = false;
+    for (const key of forwards) {
+      const f = this.#forwards.get(key);
+      if (f === undefined) continue;
+      changed = this.#set(f, "failed", now) || changed;
+      f.status.reason = reason;
+    }
+    return changed ? { changed: `${forwards.join(", ")} failed` } : {};
+  }
+
+  #podCause(pod: string, namespace: string | undefined): RestartCause {
+    const ofPod = (f: ForwardRecord) =>
+      f.status.pod === pod && (namespace === undefined || f.status.namespace === namespace);
+    return { key: `pod ${namespace ?? ""}/${pod}`, forwards: this.#keysWhere(ofPod) };
+  }
+
+  #keysOfService(serviceKey: string): string[] {
+    const parts = splitServiceKey(serviceKey);
+    if (!parts) return [];
+    return this.#keysWhere((f) => isOfService(f, parts.service, parts.namespace));
+  }
+
+  /** 1.22.x names no pod, only the port pair: `unable to listen on any of the requested ports: [{8080 8081}]`. */
+  #keysOfListenError(error: string): string[] {
+    const m = /\[\{(\d+) (\S+?)\}\]/.exec(error);
+    if (!m) return [];
+    return this.#keysWhere((f) => f.status.port === Number(m[1]) && f.status.podPort === m[2]);
+  }
+
+  #keysWhere(match: (f: ForwardRecord) => boolean): string[] {
+    return [...this.#forwards.entries()].filter(([, f]) => match(f)).map(([key]) => key);
   }
 
   #onForward(fwd: ForwardAnnouncement, now: number): TrackerUpdate {
@@ -297,12 +359,14 @@ export class ForwardTracker {
       restart: {
         kind: "now",
         reason: `kubefwd has failed to list from the API server for ${seconds} s (${message})`,
+        cause: { key: "list", forwards: [] },
       },
     };
   }
 
   /** kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T). */
-  #countServiceFailure(key: string, now: number): TrackerUpdate {
+  #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {
+    const key = cause.key;
     const policy = this.#settings.forwardFailures;
     if (!this.#serviceFailures.has(key) && this.#serviceFailures.size >= 1000) return {};
     let times = (this.#serviceFailures.get(key) ?? []).filter((t) => now - t < policy.windowMs);
@@ -315,12 +379,14 @@ export class ForwardTracker {
       restart: {
         kind: "now",
         reason: `${key} failed ${times.length} times within ${Math.round(policy.windowMs / 1000)} s`,
+        cause,
       },
     };
   }
 
   #set(f: ForwardRecord, state: ForwardState, now: number): boolean {
     if (f.status.state === state) return false;
+    if (state !== "failed") delete f.status.reason;
     f.status.state = state;
     f.status.since = iso(now);
     f.sinceMs = now;
@@ -350,12 +416,16 @@ export class ForwardTracker {
     if (!parts) return {};
     let changed = false;
     for (const f of this.#forwards.values()) {
-      const labels = f.status.hostname.split(".");
-      const isService = labels[0] === parts.service || labels[1] === parts.service;
-      if (isService && f.status.namespace === parts.namespace) changed = this.#set(f, state, now) || changed;
+      if (isOfService(f, parts.service, parts.namespace)) changed = this.#set(f, state, now) || changed;
     }
     return changed ? { changed: `service ${serviceKey}: forwards ${state}` } : {};
   }
+}
+
+/** Whether a forward belongs to a service: its hostname is `svc…` or `pod.svc…`, in the service's namespace. */
+function isOfService(f: ForwardRecord, service: string, namespace: string): boolean {
+  const labels = f.status.hostname.split(".");
+  return (labels[0] === service || labels[1] === service) && f.status.namespace === namespace;
 }
 
 /** The namespace of a forward from its hostname (`svc`, `svc.ns`, `pod.svc.ns`…), default the first one. */

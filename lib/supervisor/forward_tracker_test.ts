@@ -78,7 +78,7 @@ Deno.test("onEvent: table of events → forward states and restart requests", ()
       upFirst: true,
       events: [{ kind: "lost_connection", error: "EOF" }],
       expectStates: { "web:80": "up", "db:5432": "up" },
-      expectRestart: { kind: "debounced", why: "lost connection" },
+      expectRestart: { kind: "debounced", why: "lost connection", cause: undefined },
     },
     {
       name: "1.22 port-forward error: down and debounced restart",
@@ -86,7 +86,11 @@ Deno.test("onEvent: table of events → forward states and restart requests", ()
       upFirst: true,
       events: [{ kind: "portforward_error", pod: "db-0", error: "x" }],
       expectStates: { "web:80": "up", "db:5432": "down" },
-      expectRestart: { kind: "debounced", why: "port-forward error on db-0" },
+      expectRestart: {
+        kind: "debounced",
+        why: "port-forward error on db-0",
+        cause: { key: "pod /db-0", forwards: ["db:5432"] },
+      },
     },
     {
       name: "pod deleted: pending again (kubefwd re-resolves the service)",
@@ -111,7 +115,11 @@ Deno.test("onEvent: table of events → forward states and restart requests", ()
         { kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "4s" },
       ],
       expectStates: { "web:80": "pending", "db:5432": "pending" },
-      expectRestart: { kind: "now", reason: "service web.ns.ctx failed 3 times within 60 s" },
+      expectRestart: {
+        kind: "now",
+        reason: "service web.ns.ctx failed 3 times within 60 s",
+        cause: { key: "service web.ns.ctx", forwards: ["web:80"] },
+      },
     },
     {
       name: "1.22 listen conflict: down and debounced restart",
@@ -119,7 +127,11 @@ Deno.test("onEvent: table of events → forward states and restart requests", ()
       upFirst: true,
       events: [{ kind: "listen_conflict", error: "address in use", namespace: "ns", pod: "web-0" }],
       expectStates: { "web:80": "down", "db:5432": "up" },
-      expectRestart: { kind: "debounced", why: "local address conflict (address in use)" },
+      expectRestart: {
+        kind: "debounced",
+        why: "local address conflict (address in use)",
+        cause: { key: "listen address in use", forwards: ["web:80"] },
+      },
     },
     {
       name: "IP exhaustion restarts at once",
@@ -195,6 +207,7 @@ Deno.test("list failures: a 90 s run without a 45 s gap restarts; sporadic ones 
   assert.deepEqual(fail(T0 + 90_000).restart, {
     kind: "now",
     reason: "kubefwd has failed to list from the API server for 90 s (connection refused)",
+    cause: { key: "list", forwards: [] },
   });
   const sporadic = new ForwardTracker(settings());
   for (let t = 0; t <= 300_000; t += 50_000) {
@@ -232,6 +245,28 @@ Deno.test("leftoverIps: graceful exits clean their own lines; crashes leave them
   for (const [over, expected] of table) {
     assert.deepEqual(tracker.leftoverIps({ ...exit, ...over }).sort(), expected, JSON.stringify(over));
   }
+});
+
+Deno.test("markFailed: failed forwards keep kubefwd's reason, count as down and are left alone by probes", () => {
+  const tracker = new ForwardTracker(settings({ autoReconnect: false }));
+  tracker.onEvent(forward("web", "127.1.27.1", 8080, "web-0"), T0);
+  tracker.onEvent(forward("db", "127.1.27.2", 5432), T0);
+  probeAll(tracker, true, T0 + 1);
+  const conflict = tracker.onEvent(
+    { kind: "listen_conflict", error: "unable to listen on any of the requested ports: [{8080 8080}]" },
+    T0 + 2,
+  );
+  assert.deepEqual(conflict.restart?.cause?.forwards, ["web:8080"], "1.22.x: found by the port pair");
+  const update = tracker.markFailed(["web:8080"], "local address conflict", T0 + 3);
+  assert.equal(update.changed, "web:8080 failed");
+  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"] });
+  probeAll(tracker, true, T0 + 4);
+  const web = tracker.statuses().find((f) => f.hostname === "web")!;
+  assert.equal(web.state, "failed");
+  assert.equal(web.reason, "local address conflict");
+  tracker.onEvent(forward("web", "127.1.27.1", 8080, "web-1"), T0 + 5);
+  assert.equal(tracker.statuses().find((f) => f.hostname === "web")!.state, "pending", "announced again");
+  assert.equal(tracker.statuses().find((f) => f.hostname === "web")!.reason, undefined);
 });
 
 Deno.test("forwardNamespace: from the hostname, default the first namespace", () => {

@@ -17,7 +17,7 @@ import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
 import type { LogSink } from "../log/types.ts";
 import { endRunTimers, exitVerdict, leftoverIps, newRun, releaseGate, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
-import type { RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
+import type { RestartCause, RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
 import { type LaunchDeps, planLaunch, type StartError } from "./launch_plan.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
@@ -368,7 +368,10 @@ export class ProfileRunner {
       );
     });
     // kubefwd keeps the clients it built at startup: a changed kubeconfig needs a new child.
-    run.kubeconfigWatch = this.#watchKubeconfig(() => this.#requestChildRestart(run, "kubeconfig changed"));
+    run.kubeconfigWatch = this.#watchKubeconfig(() => {
+      this.#restartThrottle.reset(); // a change: every held failure gets a fresh chance
+      this.#requestChildRestart(run, "kubeconfig changed");
+    });
     handle.exited.then((status) => {
       try {
         this.#onExit(run, status);
@@ -529,9 +532,10 @@ export class ProfileRunner {
   // Restarts for the forwards' sake
 
   #onRestartRequest(run: Run, request: RestartRequest): void {
-    if (request.kind === "now") return this.#requestChildRestart(run, request.reason);
+    if (request.kind === "now") return this.#requestChildRestart(run, request.reason, request.cause);
     // A kubefwd that never re-forwards (1.22.x): restart after a short debounce.
     if (!this.#isLive(run) || run.timers.has("deadForward") || run.restartRequested) return;
+    if (request.cause && this.#restartThrottle.isHeld(request.cause.key, this.#deps.clock.now())) return;
     this.#log(
       "warn",
       `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting it soon`,
@@ -539,40 +543,72 @@ export class ProfileRunner {
     run.timers.set(
       "deadForward",
       Math.max(0, this.#spec.forwardFailures.debounceMs),
-      () => this.#requestChildRestart(run, `dead forward (${request.why})`),
+      () => this.#requestChildRestart(run, `dead forward (${request.why})`, request.cause),
     );
   }
 
-  /** Restarts the child because of its forwards: counted as a restart, not a failure, and no backoff. */
-  #requestChildRestart(run: Run, reason: string): void {
+  /**
+   * Restarts the child because of its forwards: counted as a restart, not a failure, and no backoff — unless
+   * the throttle holds it (the same failure came back after a restart) or slows it down (too many).
+   */
+  #requestChildRestart(run: Run, reason: string, cause?: RestartCause, heldRetry = false): void {
     if (run.restartRequested || !this.#isLive(run)) return;
     run.restartRequested = true;
     this.#queue.run(async () => {
       if (!this.#isLive(run) || this.#disposed) return;
-      this.#deps.record.countRestart();
-      const delayMs = this.#restartThrottle.delayFor(
-        this.#deps.clock.now(),
-        this.#spec.forwardFailures,
-        this.#spec.retry,
-        this.#deps.random(),
+      const now = this.#deps.clock.now();
+      if (heldRetry && cause) this.#restartThrottle.retrying(cause.key, now);
+      const decision = heldRetry ? { action: "restart" as const, delayMs: 0 } : this.#restartThrottle.decide(
+        now,
+        cause?.key,
+        { forwardFailures: this.#spec.forwardFailures, retry: this.#spec.retry, random: this.#deps.random() },
       );
+      if (decision.action === "hold") {
+        run.restartRequested = false;
+        if (!decision.alreadyHeld && cause) this.#hold(run, reason, cause, decision.retryInMs);
+        return;
+      }
+      this.#deps.record.countRestart();
       await this.#stopNow(`restarting: ${reason}`, "stopped", true);
       if (this.#disposed) return;
       // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
-      if (delayMs === 0) return this.#launch(`restart: ${reason}`);
+      if (decision.delayMs === 0) return this.#launch(`restart: ${reason}`);
       // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
       // slow down on the retry policy's schedule instead of restarting in a tight loop.
       this.#backoff(
-        delayMs,
+        decision.delayMs,
         `restarting: ${reason}`,
-        `frequent forward restarts; next start in ${delayMs} ms`,
+        `frequent forward restarts; next start in ${decision.delayMs} ms`,
         () => this.#launch(`restart: ${reason}`),
       );
     }).catch((e) => this.#internalError("restart", e));
   }
 
+  /**
+   * The same failure came back after the restart made for it: restarting again would only cycle the healthy
+   * forwards. Its forwards are shown `failed`, the child keeps running, and one slow retry is scheduled.
+   */
+  #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number): void {
+    this.#apply(run, run.tracker.markFailed(cause.forwards, reason, this.#deps.clock.now()));
+    this.#log(
+      "warn",
+      `${reason}: the same failure came back after a restart, so kubefwd is not restarted for it again for ` +
+        `${
+          Math.round(retryInMs / 1000)
+        } s (a config or kubeconfig change retries at once); the other forwards keep running`,
+    );
+    const due = run.timers.dueAt("heldRetry");
+    if (due !== undefined && due <= this.#deps.clock.now() + retryInMs) return;
+    run.timers.set(
+      "heldRetry",
+      retryInMs,
+      () => this.#requestChildRestart(run, `retry: ${reason}`, cause, true),
+    );
+  }
+
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
   async #restartNow(stopReason: string, startReason: string): Promise<void> {
+    this.#restartThrottle.reset(); // the user's restart or a config change: held failures get a fresh chance
     if (this.childAlive) this.#deps.record.countRestart();
     await this.#stopNow(stopReason, "stopped", true);
     if (this.#disposed) return;

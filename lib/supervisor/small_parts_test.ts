@@ -8,7 +8,13 @@ import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import type { KubefwdLine } from "../kubefwd/types.ts";
 import type { LogEntry } from "./types.ts";
 import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
-import { RestartThrottle } from "./restart_throttle.ts";
+import {
+  HOLD_MAX_MS,
+  HOLD_MIN_MS,
+  holdDelayMs,
+  RestartThrottle,
+  STORM_WINDOW_MS,
+} from "./restart_throttle.ts";
 import { SerialQueue } from "./serial_queue.ts";
 import { MAX_PERSISTED_EVENTS } from "../state/types.ts";
 
@@ -118,27 +124,78 @@ Deno.test("SerialQueue: the first operation starts synchronously, later ones in 
   assert.deepEqual(order, ["first started", "second", "third"]);
 });
 
-Deno.test("RestartThrottle: immediate while rare, then the retry policy's delay for the excess", () => {
-  const throttle = new RestartThrottle();
-  const forwardFailures = { maxFailures: 3, windowMs: 60_000, debounceMs: 0 };
-  const retry = {
+const throttlePolicy = {
+  forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 0 },
+  retry: {
     initialDelayMs: 1000,
     maxDelayMs: 30_000,
     multiplier: 2,
     maxAttempts: 0,
     jitter: 0,
     resetAfterMs: 1,
-  };
+  },
+  random: 0.5,
+};
+
+Deno.test("RestartThrottle: different causes restart at once while rare, then on the retry schedule", () => {
+  const throttle = new RestartThrottle();
   const t0 = 1_000_000;
-  const delays = [0, 10, 20, 30, 40].map((s) =>
-    throttle.delayFor(t0 + s * 1000, forwardFailures, retry, 0.5)
+  const delays = [0, 10, 20, 30, 40].map((s, i) =>
+    throttle.decide(t0 + s * 1000, `cause ${i}`, throttlePolicy)
   );
-  assert.deepEqual(delays, [0, 0, 1000, 2000, 4000]);
-  assert.equal(
-    throttle.delayFor(t0 + 200_000, forwardFailures, retry, 0.5),
-    0,
-    "old restarts leave the window",
-  );
+  assert.deepEqual(delays.map((d) => d.action === "restart" ? d.delayMs : "hold"), [0, 0, 1000, 2000, 4000]);
+  const planned = throttle.decide(t0 + 200_000, undefined, throttlePolicy);
+  assert.deepEqual(planned, { action: "restart", delayMs: 0 }, "old restarts leave the window");
+});
+
+Deno.test("RestartThrottle: the same failure after its restart is held, retried slowly, longer each time", () => {
+  const throttle = new RestartThrottle();
+  const t0 = 1_000_000;
+  const k = "listen [{8080 8081}]";
+  assert.deepEqual(throttle.decide(t0, k, throttlePolicy), { action: "restart", delayMs: 0 });
+  assert.deepEqual(throttle.decide(t0 + 3000, k, throttlePolicy), {
+    action: "hold",
+    retryInMs: 30_000,
+    alreadyHeld: false,
+  });
+  assert.ok(throttle.isHeld(k, t0 + 4000));
+  assert.deepEqual(throttle.decide(t0 + 5000, k, throttlePolicy), {
+    action: "hold",
+    retryInMs: 28_000,
+    alreadyHeld: true,
+  });
+  assert.deepEqual(throttle.decide(t0 + 5000, "another cause", throttlePolicy), {
+    action: "restart",
+    delayMs: 0,
+  });
+  throttle.retrying(k, t0 + 33_000); // the slow retry restarted kubefwd; it fails the same way again
+  assert.equal(throttle.isHeld(k, t0 + 34_000), false);
+  assert.deepEqual(throttle.decide(t0 + 36_000, k, throttlePolicy), {
+    action: "hold",
+    retryInMs: 60_000,
+    alreadyHeld: false,
+  });
+  // Starts within 90 s for a failure that comes back after every start: t0, the slow retry at +33 s. Then a
+  // change gives it a fresh chance.
+  throttle.reset();
+  assert.deepEqual(throttle.decide(t0 + 40_000, k, throttlePolicy), { action: "restart", delayMs: 0 });
+  // Quiet for the storm window after its restart: resolved, a later failure is a new one.
+  assert.equal(throttle.decide(t0 + 40_000 + STORM_WINDOW_MS + 1, k, throttlePolicy).action, "restart");
+});
+
+Deno.test("holdDelayMs: at least the retry policy's max_delay and 30 s, doubling, at most 10 min", () => {
+  const retry = throttlePolicy.retry;
+  const table: [number, number, number][] = [
+    [1, 30_000, 30_000],
+    [2, 30_000, 60_000],
+    [3, 30_000, 120_000],
+    [9, 30_000, HOLD_MAX_MS],
+    [1, 5_000, HOLD_MIN_MS],
+    [1, 120_000, 120_000],
+  ];
+  for (const [restarts, maxDelayMs, expected] of table) {
+    assert.equal(holdDelayMs(restarts, { ...retry, maxDelayMs }), expected, `${restarts} ${maxDelayMs}`);
+  }
 });
 
 Deno.test("ProfileRecord: every named operation persists; events stay bounded; the child is tracked by pid", () => {

@@ -1141,3 +1141,79 @@ Deno.test("addressesWithNames: addresses that have a line with names", () => {
   );
   assert.deepEqual([...names].sort(), ["127.0.0.1", "127.3.27.1", "::1"]);
 });
+
+Deno.test("no restart storm: a 1.22 forward that fails after every start is held, the healthy one keeps running", async () => {
+  const h = await harness({ version: "1.22.5" });
+  try {
+    h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, jitter: 0 } })]));
+    const started = h.clock.now();
+    // Every child: web answers, echo cannot listen (someone else holds 127.3.27.2:8080).
+    const startChild = async (n: number) => {
+      const child = await spawned(h, n);
+      graceful(child);
+      portForward(child, "127.3.27.1", "web", 80, "web-1");
+      portForward(child, "127.3.27.2", "echo", 8080, "echo-1", "8081");
+      say(child, "ERRO", "ForwardPorts error: unable to listen on any of the requested ports: [{8080 8081}]");
+      flushOutput(h);
+      await settle();
+      return child;
+    };
+    let child = await startChild(1);
+    while (h.clock.now() - started < 90_000) {
+      h.clock.advance(500);
+      await settle();
+      if (h.spawner.children.length > h.spawner.children.indexOf(child) + 1) {
+        child = await startChild(h.spawner.children.length);
+      }
+    }
+    assert.ok(h.spawner.children.length <= 4, `${h.spawner.children.length} kubefwd starts in 90 s`);
+    const status = st(h);
+    assert.equal(status.state, "degraded");
+    const echo = status.forwards.find((f) => f.hostname === "echo")!;
+    assert.equal(echo.state, "failed");
+    assert.match(echo.reason ?? "", /local address conflict/);
+    assert.equal(
+      status.forwards.find((f) => f.hostname === "web")!.state,
+      "up",
+      "the healthy forward runs on",
+    );
+    assert.equal(status.failures, 0, "forward restarts are not crashes");
+    assert.ok(h.logs.some((l) => /the same failure came back after a restart/.test(l.message)));
+    // A config change gives it a fresh chance at once.
+    const before = h.spawner.children.length;
+    h.sup.reconcile(h.config([profile("a", { labels: ["tier=web"] })]));
+    await spawned(h, before + 1);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("no restart storm: a 1.25 forward still dead after the restart made for it is held, not cycled", async () => {
+  const h = await harness({ version: "1.25.16" });
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    for (let n = 1; n <= 2; n++) {
+      const child = await spawned(h, n);
+      graceful(child);
+      portForward(child, "127.3.27.1", "web", 80, "web-1");
+      portForward(child, "127.3.27.2", "db", 5432, "db-1");
+      flushOutput(h);
+      h.prober.set("127.3.27.2", 5432, true);
+      h.clock.advance(500);
+      await settle();
+      assert.equal(st(h).forwards.find((f) => f.hostname === "db")!.state, "up");
+      h.prober.set("127.3.27.2", 5432, false);
+      for (let i = 0; i < 6; i++) { // two probes to down, then the 30 s reconnect grace
+        h.clock.advance(10_000);
+        await settle();
+      }
+    }
+    assert.equal(h.spawner.children.length, 2, "one restart for the dead forward, then held");
+    const db = st(h).forwards.find((f) => f.hostname === "db")!;
+    assert.equal(db.state, "failed");
+    assert.match(db.reason ?? "", /forward db:5432 down since/);
+    assert.ok(h.logs.some((l) => /not restarted for it again for 30 s/.test(l.message)));
+  } finally {
+    await h.dispose();
+  }
+});

@@ -23,8 +23,11 @@ export const PROFILE_STATES: readonly ProfileState[] = [
   "stopping",
 ];
 
-/** pending: announced, not yet proven; up: listener answers; down: lost and not (yet) reconnected. */
-export type ForwardState = "pending" | "up" | "down";
+/**
+ * pending: announced, not yet proven; up: listener answers; down: lost and not (yet) reconnected; failed:
+ * the same failure came back after a restart, so the daemon stopped restarting for it (see `reason`).
+ */
+export type ForwardState = "pending" | "up" | "down" | "failed";
 
 /** One forwarded service port as the user sees it. Timestamps are ISO 8601. */
 export interface ForwardStatus {
@@ -44,6 +47,8 @@ export interface ForwardStatus {
   state: ForwardState;
   /** When `state` last changed. */
   since: string;
+  /** Only when `failed`: kubefwd's reason. */
+  reason?: string;
 }
 
 /** Where the effective `enabled` value comes from. */
