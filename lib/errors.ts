@@ -37,6 +37,18 @@ const exitCodeOf: Record<ErrorCode, ExitCodeValue> = {
 };
 
 /**
+ * Base of the errors that are a message (and maybe a cause) and nothing else: the name is the class name,
+ * so `String(error)` and a stack trace say which one it is.
+ */
+export class NamedError extends Error {
+  /** `cause` keeps the underlying error. */
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/**
  * A failure the user can act on: a one-line message and the exit code it maps to. The top-level handler
  * prints it without a stack trace; anything that is not a UserError is a bug and keeps its stack.
  */

@@ -1,21 +1,20 @@
 /**
  * Go-style durations ("500ms", "1s", "2m", "1h30m", "1.5s") in whole milliseconds.
  *
- * Dependency-free on purpose: the daemon imports it (it must not load yaml/zod), and the config
- * validator uses it to turn the file's strings into the `…Ms` numbers of the resolved config.
+ * Dependency-free on purpose (its one import, lib/errors.ts, has none): the daemon imports it (it must
+ * not load yaml/zod), and the config validator uses it to turn the file's strings into the `…Ms` numbers
+ * of the resolved config.
  */
+import { NamedError } from "../errors.ts";
 
 /** Milliseconds per accepted unit. Sub-millisecond units are refused: every timer here is in ms. */
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Thrown by {@link parseDuration}; the message is written for the config file's author. */
-export class DurationError extends Error {
-  /** The message names the offending text (and the accepted units), ready for a diagnostic. */
-  constructor(message: string) {
-    super(message);
-    this.name = "DurationError";
-  }
-}
+/**
+ * Thrown by {@link parseDuration}; the message, written for the config file's author, names the offending
+ * text (and the accepted units), ready for a diagnostic.
+ */
+export class DurationError extends NamedError {}
 
 const TERM = /(\d+(?:\.\d*)?|\.\d+)([a-zµμ]*)/y;
 

@@ -416,47 +416,38 @@ export function scanTomlPositions(text: string): Map<string, TomlPositions> {
     return parts;
   };
 
+  /**
+   * The items of an inline table or array, `i` on its opening bracket: `readItem` for each, commas
+   * skipped, up to the `close` bracket or the end of the text. An item that reads nothing is stepped over.
+   */
+  const readItems = (close: "}" | "]", readItem: () => void): void => {
+    i++;
+    for (;;) {
+      skipBlank();
+      if (i >= text.length) return;
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      if (text[i] === ",") {
+        i++;
+        continue;
+      }
+      const before = i;
+      readItem();
+      if (i === before) i++;
+    }
+  };
+
   const parseValue = (path: (string | number)[]): void => {
     skipSpaces();
     record(path, "valuePos", i);
     const c = text[i];
     if (c === '"' || c === "'") return skipString();
-    if (c === "{") {
-      i++;
-      for (;;) {
-        skipBlank();
-        if (i >= text.length) return;
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        const before = i;
-        keyValue(path);
-        if (i === before) i++;
-      }
-    }
+    if (c === "{") return readItems("}", () => keyValue(path));
     if (c === "[") {
-      i++;
       let index = 0;
-      for (;;) {
-        skipBlank();
-        if (i >= text.length) return;
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        const before = i;
-        parseValue([...path, index++]);
-        if (i === before) i++;
-      }
+      return readItems("]", () => parseValue([...path, index++]));
     }
     while (i < text.length && !",]}\n\r#".includes(text[i])) i++;
   };

@@ -464,89 +464,56 @@ class Walker {
 
   /** Returns false (after reporting) when the value fails its semantic check; warnings do not fail. */
   itemCheck(s: string, spec: FieldSpec, path: KeyPath, pos: Pos | undefined): boolean {
+    const problem = this.itemProblem(s, spec, path, pos);
+    if (problem === undefined) return true;
+    this.error(path, pos, problem);
+    return false;
+  }
+
+  /** Why the value fails its semantic check, or undefined; warnings are reported here. */
+  itemProblem(s: string, spec: FieldSpec, path: KeyPath, pos: Pos | undefined): string | undefined {
+    const quoted = JSON.stringify(s);
     switch (spec.check) {
       case "label_selector": {
         const err = checkLabelSelector(s);
-        if (err) {
-          this.error(
-            path,
-            pos,
-            `invalid label selector ${JSON.stringify(s)}: ${err.message} (at character ${err.index + 1})`,
-          );
-          return false;
-        }
-        return true;
+        if (!err) return undefined;
+        return `invalid label selector ${quoted}: ${err.message} (at character ${err.index + 1})`;
       }
       case "glob": {
         const err = checkGlob(s);
         if (err) {
-          this.error(
-            path,
-            pos,
-            `invalid glob pattern ${JSON.stringify(s)}: ${err.message} (at character ${err.index + 1})`,
-          );
-          return false;
+          return `invalid glob pattern ${quoted}: ${err.message} (at character ${err.index + 1})`;
         }
         const bad = impossibleServiceChars(s);
         if (bad.length > 0) {
           this.warn(
             path,
             pos,
-            `pattern ${
-              JSON.stringify(s)
-            } can never match: service names contain only lowercase letters, digits and "-" ` +
+            `pattern ${quoted} can never match: service names contain only lowercase letters, digits and "-" ` +
               `(found ${bad.map((c) => JSON.stringify(c)).join(", ")})`,
           );
         }
-        return true;
+        return undefined;
       }
       case "port_mapping": {
         const m = /^(\d{1,5}):(\d{1,5})$/.exec(s.trim());
         if (!m) {
-          this.error(
-            path,
-            pos,
-            `invalid mapping ${JSON.stringify(s)}: expected "svcPort:localPort" such as "80:8080"` +
-              (s.includes(":") ? "" : ' (kubefwd silently ignores entries without ":")'),
-          );
-          return false;
+          return `invalid mapping ${quoted}: expected "svcPort:localPort" such as "80:8080"` +
+            (s.includes(":") ? "" : ' (kubefwd silently ignores entries without ":")');
         }
         for (const port of [m[1], m[2]]) {
           const n = Number(port);
-          if (n < 1 || n > 65535) {
-            this.error(path, pos, `invalid mapping ${JSON.stringify(s)}: port ${port} is outside 1-65535`);
-            return false;
-          }
+          if (n < 1 || n > 65535) return `invalid mapping ${quoted}: port ${port} is outside 1-65535`;
         }
-        return true;
+        return undefined;
       }
-      case "namespace": {
-        if (!isDnsLabel(s)) {
-          this.error(
-            path,
-            pos,
-            `invalid namespace name ${
-              JSON.stringify(s)
-            }: use at most 63 lowercase letters, digits and "-", ` +
-              "starting and ending with a letter or digit",
-          );
-          return false;
-        }
-        return true;
-      }
-      case "dns_subdomain": {
-        if (!isDnsSubdomain(s)) {
-          this.error(
-            path,
-            pos,
-            `invalid domain ${
-              JSON.stringify(s)
-            }: use lowercase DNS labels separated by dots, e.g. "local" or "dev.example"`,
-          );
-          return false;
-        }
-        return true;
-      }
+      case "namespace":
+        if (isDnsLabel(s)) return undefined;
+        return `invalid namespace name ${quoted}: use at most 63 lowercase letters, digits and "-", ` +
+          "starting and ending with a letter or digit";
+      case "dns_subdomain":
+        if (isDnsSubdomain(s)) return undefined;
+        return `invalid domain ${quoted}: use lowercase DNS labels separated by dots, e.g. "local" or "dev.example"`;
       case "kubefwd_args": {
         const flag = s.split("=")[0];
         const owner = MANAGED_FLAGS[flag];
@@ -559,10 +526,10 @@ class Walker {
             "--tui discards kubefwd's log output, which the daemon needs to track forwards",
           );
         }
-        return true;
+        return undefined;
       }
       case undefined:
-        return true;
+        return undefined;
     }
   }
 }

@@ -9,7 +9,7 @@
  */
 import type { LogEntry, ProfileStatus } from "../supervisor/types.ts";
 import type { Diagnostic } from "../config/types.ts";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, NamedError } from "../errors.ts";
 import { isRecord } from "../util/is_record.ts";
 
 /** Bumped on any incompatible change of the messages below. */
@@ -151,14 +151,11 @@ export type ResponseFrame =
   | { id: number; ok: false; error: ErrorBody }
   | { id: number; log: LogEntry };
 
-/** Raised when a frame is not valid protocol; the daemon replies with it and closes the connection. */
-export class ProtocolError extends Error {
-  /** `message` is sent to the client as the `protocol` error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "ProtocolError";
-  }
-}
+/**
+ * Raised when a frame is not valid protocol; the daemon replies with it and closes the connection. `message`
+ * is sent to the client as the `protocol` error.
+ */
+export class ProtocolError extends NamedError {}
 
 function stringArray(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v.length > 0 && v.length < 256)) {

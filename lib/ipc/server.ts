@@ -251,18 +251,7 @@ class Connection {
   async #handshake(): Promise<boolean> {
     const seconds = this.#settings.handshakeTimeoutMs / 1000;
     this.#arm(this.#settings.handshakeTimeoutMs, `no hello within ${seconds} s`);
-    let value: unknown;
-    try {
-      value = await this.#reader.next();
-    } catch (err) {
-      if (err instanceof FrameError) {
-        await this.#goodbye(0, err.message);
-        return false;
-      }
-      throw err;
-    } finally {
-      this.#disarm();
-    }
+    const value = await this.#nextFrame();
     if (value === undefined || this.#closed) return false;
     let clientVersion: string;
     let clientProtocol: number;
@@ -297,19 +286,7 @@ class Connection {
       if (this.#closed) return;
       this.#waitingForFrame = true;
       if (this.#inFlight.size === 0) this.#armIdle(idleSeconds);
-      let value: unknown;
-      try {
-        value = await this.#reader.next();
-      } catch (err) {
-        if (err instanceof FrameError) {
-          await this.#goodbye(0, err.message);
-          return;
-        }
-        throw err;
-      } finally {
-        this.#waitingForFrame = false;
-        this.#disarm();
-      }
+      const value = await this.#nextFrame();
       if (this.#closed) return;
       if (value === undefined) {
         // The client hung up (or only shut down its write side): streams end, running requests still
@@ -334,6 +311,23 @@ class Connection {
         continue;
       }
       this.#dispatch(frame);
+    }
+  }
+
+  /**
+   * The next frame's value; `undefined` at the end of the stream, and after a frame that cannot be decoded
+   * (answered with a goodbye, which closes the connection). Either way the timer armed for it is off.
+   */
+  async #nextFrame(): Promise<unknown> {
+    try {
+      return await this.#reader.next();
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      await this.#goodbye(0, err.message);
+      return undefined;
+    } finally {
+      this.#waitingForFrame = false;
+      this.#disarm();
     }
   }
 

@@ -5,6 +5,7 @@
  */
 import { parse } from "yaml";
 import { isRecord } from "../util/is_record.ts";
+import { NamedError } from "../errors.ts";
 
 /** One `contexts[]` entry: the (cluster, user, namespace) triple a context names. */
 export interface KubeContext {
@@ -56,14 +57,11 @@ export interface Kubeconfig {
   users: KubeUser[];
 }
 
-/** Raised when the file exists but is not a kubeconfig at all (not YAML, not a mapping). */
-export class KubeconfigError extends Error {
-  /** `cause` keeps the parser's error. */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "KubeconfigError";
-  }
-}
+/**
+ * Raised when the file exists but is not a kubeconfig at all (not YAML, not a mapping). `cause` keeps the
+ * parser's error.
+ */
+export class KubeconfigError extends NamedError {}
 
 function asRecord(value: unknown): Record<string, unknown> {
   return isRecord(value) ? value : {};

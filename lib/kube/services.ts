@@ -9,6 +9,7 @@
 import { type KubeCluster, type Kubeconfig, type KubeUser, readKubeconfig } from "./kubeconfig.ts";
 import { type CommandResult, runCommand } from "../run_command.ts";
 import { dirname } from "../util/path.ts";
+import { NamedError } from "../errors.ts";
 
 /** What to list. `context` defaults to the kubeconfig's current-context. */
 export interface ListServicesOptions {
@@ -24,14 +25,11 @@ export interface ListServicesOptions {
   timeoutMs?: number;
 }
 
-/** A failure to list services, phrased for the user (it ends up as the profile's start error). */
-export class KubeApiError extends Error {
-  /** `cause` keeps the underlying network or TLS error. */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "KubeApiError";
-  }
-}
+/**
+ * A failure to list services, phrased for the user (it ends up as the profile's start error). `cause` keeps
+ * the underlying network or TLS error.
+ */
+export class KubeApiError extends NamedError {}
 
 /** Credentials and TLS material resolved from a kubeconfig user and cluster. */
 export interface ResolvedAuth {

@@ -7,18 +7,16 @@
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import type { KubefwdVersion } from "./types.ts";
 import { kubefwdAtLeast, kubefwdSupports } from "./version.ts";
+import { NamedError } from "../errors.ts";
 
 /** The hosts file kubefwd edits when `--hosts-path` is not given. */
 export const DEFAULT_HOSTS_PATH = "/etc/hosts";
 
-/** Raised when a profile or extra_args cannot be turned into a safe kubefwd command line. */
-export class KubefwdArgsError extends Error {
-  /** `message` is shown as the profile's start error. */
-  constructor(message: string) {
-    super(message);
-    this.name = "KubefwdArgsError";
-  }
-}
+/**
+ * Raised when a profile or extra_args cannot be turned into a safe kubefwd command line. `message` is shown
+ * as the profile's start error.
+ */
+export class KubefwdArgsError extends NamedError {}
 
 /** What {@link buildKubefwdArgs} needs besides the profile: the generated `-z` file and the exclude selector. */
 export interface KubefwdArgsExtra {

@@ -9,6 +9,7 @@ import type { ProfileSpec } from "../config/types.ts";
 import { runSelf, selfCommand, SelfCommandError, type SelfRunResult } from "../self_command.ts";
 import { isRecord } from "../util/is_record.ts";
 import { globToRegExp } from "../config/glob.ts";
+import { NamedError } from "../errors.ts";
 
 /** One glob dialect for validation and matching: the config validator rejects what this cannot compile. */
 export { globToRegExp };
@@ -44,14 +45,11 @@ export interface ServiceLister {
   list(profile: ProfileSpec, namespace: string): Promise<string[]>;
 }
 
-/** Raised when the services needed to apply exclude_services cannot be listed. */
-export class ServiceListError extends Error {
-  /** `message` is shown as the profile's start error. */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "ServiceListError";
-  }
-}
+/**
+ * Raised when the services needed to apply exclude_services cannot be listed. `message` is shown as the
+ * profile's start error.
+ */
+export class ServiceListError extends NamedError {}
 
 /**
  * The service names a profile must not forward. Literal patterns are taken as they are (no API call);

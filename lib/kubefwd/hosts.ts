@@ -6,6 +6,7 @@
  * break bind-mounted hosts files (containers) and lose the file's owner and mode.
  */
 import { runCommand } from "../run_command.ts";
+import { NamedError } from "../errors.ts";
 
 /** Removes a child's entries from a hosts file through the configured privilege path. */
 export interface HostsFile {
@@ -122,14 +123,8 @@ export interface SudoHostsFileOptions {
   timeoutMs?: number;
 }
 
-/** Raised when the privileged read or write of the hosts file fails. */
-export class HostsFileError extends Error {
-  /** `cause` keeps the underlying error. */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "HostsFileError";
-  }
-}
+/** Raised when the privileged read or write of the hosts file fails. `cause` keeps the underlying error. */
+export class HostsFileError extends NamedError {}
 
 /**
  * A root-owned hosts file edited by a non-root daemon: read directly (hosts files are world-readable;

@@ -5,6 +5,7 @@
  */
 import type { KubefwdVersion } from "./types.ts";
 import { runCommand } from "../run_command.ts";
+import { NamedError } from "../errors.ts";
 
 /** Features whose presence depends on the kubefwd release. */
 export type KubefwdFeature = "autoReconnect" | "timeout" | "hostsPath" | "podInformer" | "idleMode";
@@ -18,14 +19,11 @@ const FEATURE_MIN: Record<KubefwdFeature, [number, number]> = {
   idleMode: [1, 25],
 };
 
-/** Raised when `kubefwd version quiet` cannot be run or prints something that is not a version. */
-export class KubefwdVersionError extends Error {
-  /** `cause` keeps the underlying spawn error. */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "KubefwdVersionError";
-  }
-}
+/**
+ * Raised when `kubefwd version quiet` cannot be run or prints something that is not a version. `cause` keeps
+ * the underlying spawn error.
+ */
+export class KubefwdVersionError extends NamedError {}
 
 /**
  * Parses what `kubefwd version quiet` prints: `1.25.16`, `v1.22.3` (the only 1.22 tag with a `v`), or
