@@ -72,11 +72,16 @@ export interface RunSelfOptions {
  * is not what the caller expects). Callers turn it into their own error with their own wording.
  */
 export class SelfCommandError extends Error {
+  /** Which of the failures above it was; callers choose their wording by it. */
   readonly reason: "timeout" | "exit" | "not_json" | "invalid";
+  /** The exit code, when the subprocess exited. */
   readonly code: number | undefined;
+  /** What the subprocess printed on stdout, for the caller's diagnostics. */
   readonly stdout: string;
+  /** What the subprocess printed on stderr: usually the reason it failed. */
   readonly stderr: string;
 
+  /** An error of `reason`; `result` carries what the subprocess left, when it ran at all. */
   constructor(
     reason: SelfCommandError["reason"],
     message: string,

@@ -17,7 +17,8 @@ import type {
 } from "./types.ts";
 import { isRecord } from "../util/is_record.ts";
 
-type Check<T> = (value: unknown) => value is T;
+/** A type guard for untrusted JSON: true only when `value` really has the shape of `T`. */
+export type Check<T> = (value: unknown) => value is T;
 
 const isString = (v: unknown): v is string => typeof v === "string";
 const isNumber = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);

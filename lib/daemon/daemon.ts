@@ -26,7 +26,9 @@ import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
 
 /** Options of one daemon run. */
 export interface DaemonOptions {
+  /** The config file (`--config`); default: the per-user config path. */
   configPath?: string;
+  /** The control socket (`--socket`); replaces the one the config names. */
   socketPath?: string;
   /** Started by `start`: no human log on stderr (it goes to a file nobody reads). */
   detached: boolean;

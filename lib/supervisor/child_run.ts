@@ -25,27 +25,45 @@ export type RunTimer = "probe" | "grace" | "deadForward" | "gate" | "heldRetry";
 
 /** One spawned child; see the module comment. */
 export interface Run {
+  /** What the child was started with: argv, env, kubefwd version, sudo or not. */
   plan: LaunchPlan;
+  /** Set once the spawn succeeded; a run without one never had a child. */
   handle?: ChildHandle;
+  /** The child's forwards; lives and dies with this run. */
   tracker: ForwardTracker;
+  /** Clock time of the spawn: uptime and the `startedAt` the user sees. */
   spawnedAt: number;
+  /** When the profile first counted as running; a long enough stable run resets the retry attempts. */
   runningSince?: number;
+  /** Set on exit: from then on the child's output no longer moves forward states. */
   exit?: ExitStatus;
   /** The runner is stopping this child: its exit is no failure. */
   stopping: boolean;
+  /** A forward-driven restart is already on its way: no second one, no debounce timer. */
   restartRequested: boolean;
+  /** kubefwd said it needs root: the exit is classified `not_root` and the user gets the sudoers hint. */
   sawNotRoot: boolean;
+  /** kubefwd logged `Clean exit`: it removed its own hosts lines. */
   sawCleanExit: boolean;
+  /** kubefwd logged `Forced shutdown` (second signal): ≥ 1.23 cleaned its hosts lines all the same. */
   sawForcedShutdown: boolean;
+  /** The last FATA message: the exit reason the user sees. */
   lastFatal?: string;
+  /** Buffers stdout into lines for the log and the parser. */
   stdout: OutputAssembler;
+  /** Buffers stderr into lines for the log and the parser. */
   stderr: OutputAssembler;
+  /** Everything this run scheduled, cleared together when it ends. */
   timers: NamedTimers<RunTimer>;
+  /** A probe round is in flight: rounds never overlap. */
   probing: boolean;
+  /** Restarts the child when the kubeconfig changes (kubefwd keeps the clients it built at startup). */
   kubeconfigWatch?: FileWatch;
+  /** Lets the next profile's child start; cleared once called (see {@link releaseGate}). */
   releaseGate?: () => void;
   /** Resolves when the exit has been fully handled (hosts cleaned, state updated). */
   done: Promise<void>;
+  /** Resolves {@link Run.done}; called by the runner once the exit is handled. */
   resolveDone: () => void;
 }
 

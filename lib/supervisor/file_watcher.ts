@@ -8,10 +8,13 @@ import type { Clock, TimerHandle } from "../clock.ts";
 
 /** What a {@link watchFile} needs. */
 export interface FileWatchOptions {
+  /** Schedules the polls. */
   clock: Clock;
   /** A value that changes when the file changes; "missing" for an absent file. */
   fingerprint: (path: string) => Promise<string>;
+  /** The file to watch. */
   path: string;
+  /** Time between two polls. */
   intervalMs: number;
   /** Called once, at the first fingerprint that differs from the first one seen; the watch then ends. */
   onChange: () => void;
@@ -21,6 +24,7 @@ export interface FileWatchOptions {
 
 /** A running watch; `stop()` is idempotent. */
 export interface FileWatch {
+  /** Ends the watch: no more polls, no `onChange`. */
   stop(): void;
 }
 

@@ -15,6 +15,7 @@ export interface TrackerSettings {
   autoReconnect: boolean;
   /** The profile's namespaces: a forward's namespace is read from its hostname. */
   namespaces: string[];
+  /** How many failures of one service within a window restart an auto-reconnecting child. */
   forwardFailures: ForwardFailurePolicy;
   /** Consecutive failed probes that make a forward `down`. */
   failureThreshold: number;
@@ -57,6 +58,7 @@ export interface TrackerUpdate {
   newIp?: string;
   /** kubefwd scheduled one of its own reconnects. */
   reconnect?: boolean;
+  /** The forwards want the child restarted, now or debounced. */
   restart?: RestartRequest;
   /** Something worth a warning in the log. */
   warning?: string;
@@ -64,22 +66,31 @@ export interface TrackerUpdate {
 
 /** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
 export interface ProbeTarget {
+  /** `host:port`, the forward's key in the tracker. */
   key: string;
+  /** Identifies this announcement of the forward; a re-announced forward gets a new one. */
   id: number;
+  /** The local address kubefwd gave the forward. */
   ip: string;
+  /** The local port kubefwd listens on. */
   port: number;
 }
 
 /** The outcome of probing one {@link ProbeTarget}. */
 export interface ProbeResult {
+  /** The forward that was probed. */
   target: ProbeTarget;
+  /** The listener answered and, where that can be checked, the address still has its hosts line. */
   alive: boolean;
 }
 
 /** How a child ended, for {@link ForwardTracker.leftoverIps}. */
 export interface ExitFacts {
+  /** Exit code; `null` when a signal ended the child. */
   code: number | null;
+  /** The child logged `Clean exit`. */
   sawCleanExit: boolean;
+  /** The child logged `Forced shutdown`. */
   sawForcedShutdown: boolean;
   /** kubefwd ≥ 1.23 (pod informer): cleans every line on a graceful or forced exit. */
   informer: boolean;
@@ -105,6 +116,7 @@ export class ForwardTracker {
   #listFailures: { since: number; last: number } | undefined;
   #nextId = 1;
 
+  /** A tracker for one new child, with that child's rules. */
   constructor(settings: TrackerSettings) {
     this.#settings = settings;
   }

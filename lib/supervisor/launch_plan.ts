@@ -23,7 +23,9 @@ import {
 
 /** The file-system side of planning, so runner tests need no files on disk. */
 export interface LaunchFiles {
+  /** Whether `path` is a file the daemon may run (kubefwd, sudo). */
   isExecutable(path: string): boolean;
+  /** Whether `path` is a directory: only existing credential-plugin directories join the child's PATH. */
   dirExists(path: string): boolean;
   /** Writes the profile's `-z` file and returns its path. */
   writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string>;
@@ -34,13 +36,17 @@ export const realLaunchFiles: LaunchFiles = { isExecutable: isExecutableFile, di
 
 /** What planning reads besides the profile. */
 export interface LaunchDeps {
+  /** Where the executables are checked and the `-z` file is written. */
   files: LaunchFiles;
+  /** Lists the services `exclude_services` expands to. */
   serviceLister: ServiceLister;
   /** Version of the kubefwd at an absolute path. */
   resolveVersion: (path: string) => Promise<KubefwdVersion>;
+  /** The daemon runs as root: with `privilege = "auto"` kubefwd runs without sudo. */
   isRoot: boolean;
   /** The daemon's environment, the base of the child's. */
   env: Record<string, string>;
+  /** The child's HOME; `~/` credential-plugin directories on its PATH are relative to it. */
   home: string;
   /** Directory of the generated `-z` files. */
   fwdConfDir: string;
@@ -48,7 +54,9 @@ export interface LaunchDeps {
 
 /** The profile being launched. */
 export interface LaunchInput {
+  /** The profile: what kubefwd forwards and with which flags. */
   spec: ProfileSpec;
+  /** How kubefwd is run: which binary, sudo or not, extra arguments. */
   settings: KubefwdSettings;
   /** The profile's stable address range. */
   baseIp: string | undefined;
@@ -56,10 +64,15 @@ export interface LaunchInput {
 
 /** A ready-to-spawn child. */
 export interface LaunchPlan {
+  /** The command line to spawn, `sudo` prefix included when needed. */
   argv: string[];
+  /** The child's environment: HOME set, PATH extended so kubeconfig credential plugins are found. */
   env: Record<string, string>;
+  /** The absolute path of the kubefwd binary, also named in the not-root hint. */
   kubefwdPath: string;
+  /** The version of that binary: which flags and behaviours apply. */
   version: KubefwdVersion;
+  /** The argv starts with sudo: the child runs as root although the daemon does not. */
   viaSudo: boolean;
   /** Things the user should know (deprecated flags, version caveats). */
   warnings: string[];
@@ -69,6 +82,7 @@ export interface LaunchPlan {
 
 /** A start that failed before the spawn; `kind` says how the restart policy treats it. */
 export class StartError extends Error {
+  /** A start error of `kind`; `message` is what the user sees. */
   constructor(readonly kind: ExitKind, message: string) {
     super(message);
   }

@@ -9,6 +9,7 @@ export class NamedTimers<Name extends string> {
   readonly #clock: Clock;
   readonly #timers = new Map<Name, { handle: TimerHandle; dueAt: number }>();
 
+  /** Timers on `clock`, so tests drive them with a fake one. */
   constructor(clock: Clock) {
     this.#clock = clock;
   }

@@ -39,6 +39,7 @@ export class OutputLimiter {
   #suppressed = 0;
   #timer: TimerHandle | undefined;
 
+  /** Starts with a full burst; `onSuppressed` gets how many lines were dropped since its last report. */
   constructor(clock: Clock, limit: OutputLimit, onSuppressed: (count: number) => void) {
     this.#clock = clock;
     this.#limit = limit;

@@ -17,9 +17,11 @@ export type ExitDecision =
 
 /** Inputs of {@link decideAfterExit}. */
 export interface ExitDecisionInput {
+  /** The profile's `retry` settings: backoff and max_attempts. */
   policy: RetryPolicy;
   /** Consecutive automatic restarts already made since the last stable run (0 after a fresh start). */
   attempt: number;
+  /** How the child ended: permanent and not-root exits are never restarted. */
   exitKind: ExitKind;
   /** The run that ended was healthy for at least `resetAfterMs`: a crash after that is restarted at once. */
   afterStableRun?: boolean;

@@ -12,8 +12,11 @@ import type { ProbeResult, ProbeTarget } from "./forward_tracker.ts";
 
 /** Where the probes look for hosts lines; `read` undefined: not checked. */
 export interface HostsCheck {
+  /** Reads the hosts file. */
   read?: (path: string) => Promise<string>;
+  /** The hosts file the child writes. */
   path: string;
+  /** The child's kubefwd version: 1.22.x always writes the OS default file. */
   version: KubefwdVersion;
 }
 

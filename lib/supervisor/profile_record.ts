@@ -15,6 +15,7 @@ export class ProfileRecord {
   readonly #data: PersistedProfile;
   readonly #persist: () => void;
 
+  /** Wraps the profile's slice of the daemon state, filling in missing counters and events; `persist` saves it. */
   constructor(data: PersistedProfile, persist: () => void) {
     data.counters ??= { restarts: 0, failures: 0, totalUptimeMs: 0 };
     data.events ??= [];

@@ -36,14 +36,21 @@ export { DEFAULT_TUNING, type RunnerTuning };
 
 /** Everything a runner needs from outside; the Supervisor builds it. */
 export interface RunnerDeps extends LaunchDeps {
+  /** Starts the kubefwd children. */
   spawner: Spawner;
+  /** All timing goes through it, so tests run on a fake clock. */
   clock: Clock;
+  /** Receives the runner's log lines and the child's output. */
   log: LogSink;
+  /** Connects to the forwards in the health probes. */
   prober: Prober;
+  /** The hosts file to clean after a child that left its lines behind. */
   hostsFile: (settings: KubefwdSettings) => HostsFile;
+  /** Backoff jitter, in [0, 1); injected so tests are exact. */
   random: () => number;
   /** This profile's persisted counters, events and owned child. */
   record: ProfileRecord;
+  /** Every state transition, for the Supervisor's listeners. */
   emit: (event: TransitionEvent) => void;
   /** Serialises child starts across profiles; resolves with a release function. */
   startGate: () => Promise<() => void>;
@@ -53,11 +60,13 @@ export interface RunnerDeps extends LaunchDeps {
   readHosts?: (path: string) => Promise<string>;
   /** Overrides of the stop escalation (tests, sudo kill). */
   stopOptions?: Partial<Pick<StopOptions, "secondTermWaitMs" | "killWaitMs" | "sudoKill" | "findChildren">>;
+  /** Timings and caps; tests shorten them. */
   tuning: RunnerTuning;
 }
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
+  /** The profile's name, fixed for the runner's life. */
   readonly name: string;
   #spec: ProfileSpec;
   #settings: KubefwdSettings;
@@ -81,6 +90,7 @@ export class ProfileRunner {
   #totalReconnects = 0;
   readonly #output: OutputLimiter;
 
+  /** A runner for `spec`, stopped or disabled; nothing starts until the Supervisor calls start. */
   constructor(spec: ProfileSpec, settings: KubefwdSettings, deps: RunnerDeps) {
     this.name = spec.name;
     this.#spec = spec;

@@ -33,15 +33,21 @@ const RETIRED_SWEEP_SETTLE_MS = 3000;
 
 /** What the Supervisor is built from; fakes in tests, real implementations in lib/daemon. */
 export interface SupervisorDeps {
+  /** Starts the kubefwd children. */
   spawner: Spawner;
+  /** All timing goes through it, so tests run on a fake clock. */
   clock: Clock;
+  /** Receives the daemon's log lines and the children's output. */
   log: LogSink;
+  /** Connects to the forwards in the health probes. */
   prober: Prober;
+  /** Lists a namespace's services, for `exclude_services`. */
   serviceLister: ServiceLister;
   /** The hosts file for the given settings (its path and privilege path). */
   hostsFile: (settings: KubefwdSettings) => HostsFile;
   /** Default: `kubefwd version quiet` through detectKubefwdVersion. */
   detectVersion?: (path: string) => Promise<KubefwdVersion>;
+  /** The daemon runs as root: with `privilege = "auto"` kubefwd runs without sudo. */
   isRoot: boolean;
   /** Generated `-z` files go to `<stateDir>/fwdconf/`. */
   stateDir: string;
@@ -49,6 +55,7 @@ export interface SupervisorDeps {
   state: PersistedState;
   /** Called after every mutation of `state`; the daemon debounces the atomic write. */
   persist: () => void;
+  /** Backoff jitter, in [0, 1) (default: Math.random); injected so tests are exact. */
   random?: () => number;
   /** Base environment of children (default: the daemon's). */
   env?: Record<string, string>;
@@ -64,20 +71,27 @@ export interface SupervisorDeps {
   launchFiles?: LaunchFiles;
   /** Kills the children a previous daemon left behind (default: killOrphans of process_control.ts). */
   killOrphans?: typeof killOrphans;
+  /** Overrides of the runners' timings and caps; tests shorten them. */
   tuning?: Partial<RunnerTuning>;
 }
 
 /** What a reconcile did, by profile name. */
 export interface ReconcileResult {
+  /** Profiles new in the config. */
   added: string[];
+  /** Profiles no longer in the config; they stop and their persisted state goes. */
   removed: string[];
+  /** Profiles whose spec, kubefwd settings or `enabled` changed. */
   changed: string[];
+  /** Profiles left untouched. */
   unchanged: string[];
 }
 
 /** One profile's outcome of a verb (the protocol's ProfileActionResult). */
 export interface ActionResult {
+  /** The profile the verb acted on. */
   profile: string;
+  /** What happened to it, as the CLI prints it. */
   outcome: string;
 }
 
@@ -125,6 +139,7 @@ export class Supervisor {
   #settings: KubefwdSettings | undefined;
   #shuttingDown: Promise<void> | undefined;
 
+  /** An idle Supervisor: no profiles until the first reconcile. */
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
     this.#tuning = { ...DEFAULT_TUNING, ...deps.tuning };

@@ -10,6 +10,7 @@ export class FakeClock implements Clock {
   #next = 1;
   #timers = new Map<TimerHandle, { at: number; fn: () => void }>();
 
+  /** Starts at `start` (default 2026-01-01T00:00Z), so timestamps in assertions are fixed. */
   constructor(start = Date.UTC(2026, 0, 1)) {
     this.#now = start;
   }

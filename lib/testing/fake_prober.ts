@@ -3,12 +3,14 @@ import type { Prober } from "../health/tcp_probe.ts";
 
 /** A prober for tests: answers from a table (default down) and records every call. */
 export class FakeProber implements Prober {
+  /** Every probe, in order. */
   readonly calls: { ip: string; port: number; timeoutMs: number }[] = [];
   readonly #up = new Set<string>();
   /** When true, every address is up unless set down explicitly. */
   defaultUp: boolean;
   readonly #down = new Set<string>();
 
+  /** A prober whose unknown addresses are down, or up with `defaultUp`. */
   constructor(defaultUp = false) {
     this.defaultUp = defaultUp;
   }

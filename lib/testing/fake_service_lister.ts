@@ -4,11 +4,14 @@ import { type ServiceLister, ServiceListError } from "../kubefwd/exclude.ts";
 
 /** In-memory lister for tests: services per namespace, optional failure, and a record of calls. */
 export class FakeServiceLister implements ServiceLister {
+  /** Every list() call, by profile name, in order. */
   readonly calls: { profile: string; namespace: string }[] = [];
+  /** Service names by namespace; tests may change them between calls. */
   services: Record<string, string[]>;
   /** When set, every list() rejects with this message. */
   failWith: string | undefined;
 
+  /** A lister answering from `services`; with `failWith` every call rejects. */
   constructor(services: Record<string, string[]> = {}, failWith?: string) {
     this.services = services;
     this.failWith = failWith;

@@ -5,6 +5,7 @@ import type { ChildHandle, ExitStatus, Spawner, SpawnRequest } from "../supervis
 export class FakeChild implements ChildHandle {
   readonly pid: number;
   readonly argv: string[];
+  /** A copy of the spawn request's environment, for assertions on what the child got. */
   readonly env: Record<string, string>;
   readonly exited: Promise<ExitStatus>;
   /** Every signal received, in order. */
@@ -18,6 +19,7 @@ export class FakeChild implements ChildHandle {
   #status: ExitStatus | undefined;
   readonly #encoder = new TextEncoder();
 
+  /** A child for `req`, alive until the test calls {@link exit} or a signal ends it. */
   constructor(pid: number, req: SpawnRequest) {
     this.pid = pid;
     this.argv = [...req.argv];
@@ -65,6 +67,7 @@ export class FakeChild implements ChildHandle {
 
 /** A spawner whose children are {@link FakeChild}ren; `onSpawn` scripts each new child. */
 export class FakeSpawner implements Spawner {
+  /** Every child spawned, oldest first. */
   readonly children: FakeChild[] = [];
   /** Called synchronously right after each spawn. */
   onSpawn?: (child: FakeChild) => void;

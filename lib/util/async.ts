@@ -124,6 +124,7 @@ export async function waitFor<T>(
 
 /** A held {@link Mutex}: `release()` (or leaving a `using` block) lets the next waiter in; twice is harmless. */
 export interface MutexLock extends Disposable {
+  /** Lets the next waiter in; a second call does nothing. */
   release(): void;
 }
 

@@ -2,7 +2,8 @@
 import type { Request, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonContext } from "./context.ts";
 
-type VerbRequest = Extract<Request, { type: "start" | "stop" | "restart" | "enable" | "disable" }>;
+/** A request for one of the profile verbs; the router sends these to {@link handleProfileVerb}. */
+export type VerbRequest = Extract<Request, { type: "start" | "stop" | "restart" | "enable" | "disable" }>;
 
 /** Answers one profile verb through the Supervisor. */
 export async function handleProfileVerb(

@@ -12,9 +12,13 @@ import type { LoadOutcome } from "../load_config.ts";
 
 /** What a {@link ConfigReloader} works with. */
 export interface ReloaderDeps {
+  /** The config file the daemon was started with. */
   configPath: string;
+  /** Reads and validates the config file again. */
   load: () => Promise<LoadOutcome>;
+  /** Gets each new config to reconcile. */
   supervisor: Pick<Supervisor, "reconcile">;
+  /** Gets the reload's log lines and the profiles' kubeconfigs (whose paths it masks). */
   log: Pick<DaemonLog, "write" | "setKubeconfigs">;
 }
 
@@ -23,6 +27,7 @@ export class ConfigReloader {
   readonly #deps: ReloaderDeps;
   #config: ResolvedConfig;
 
+  /** Starts with `initial`, the config the daemon loaded at startup. */
   constructor(deps: ReloaderDeps, initial: ResolvedConfig) {
     this.#deps = deps;
     this.#config = initial;
