@@ -27,7 +27,9 @@ export type ThrottleDecision =
 
 /** What the throttle requires of a request. */
 export interface ThrottlePolicy {
+  /** How many restarts within which window are still "rare". */
   forwardFailures: ForwardFailurePolicy;
+  /** The delays once they are not, and the floor of a held failure's retry. */
   retry: RetryPolicy;
   /** A number in [0, 1) for the jitter of {@link restartDelayMs}. */
   random: number;

@@ -12,6 +12,7 @@ export class FakeLaunchFiles implements LaunchFiles {
   /** When set, writing the `-z` file fails with this message. */
   failWrites: string | undefined;
 
+  /** A file system in which only `executables` count as executable files. */
   constructor(executables: string[] = []) {
     this.executables = new Set(executables);
   }
