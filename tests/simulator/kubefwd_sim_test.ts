@@ -399,7 +399,8 @@ Deno.test("simulator: scripted crash (exit code, signal), fatal line, stderr lin
       (s, sim) => {
         assert.equal(s.code, 2);
         const f = sim.events("fatal");
-        assert.equal(classifyExit({ code: 2, signal: null }, f[f.length - 1].message).kind, "permanent");
+        // A Go panic is a crash: restarted with backoff (max_attempts applies), not a config error.
+        assert.equal(classifyExit({ code: 2, signal: null }, f[f.length - 1].message).kind, "transient");
       },
     ],
     [[{ type: "stderr", atMs: 10, lines: ["E0102 boom", "second"] }, {
@@ -563,7 +564,8 @@ Deno.test("simulator: startup fatals (HOME unset, /etc/hosts refused, missing ku
         { args: ["svc", "-n", "default", "-m", "80"], version: "1.22.5", scenarioPath, hostsPath },
         2,
         /^panic: runtime error: index out of range/,
-        "permanent",
+        // A crash like any panic; `config validate` refuses a -m without ':' before kubefwd ever sees it.
+        "transient",
       ],
     ];
     for (const [opts, code, re, kind] of rows) {
