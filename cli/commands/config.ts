@@ -16,7 +16,7 @@ import { defaultConfigPath, type EnvLike, homeDir, processEnv, resolvePath } fro
 import { maskConfig, toFileShape } from "../../lib/config/show.ts";
 import { dirname } from "../../lib/util/path.ts";
 import { starterConfig } from "../../lib/config/starter.ts";
-import { displayPath } from "../../lib/config/validate.ts";
+import { displayPath } from "../../lib/config/cross_checks.ts";
 import { type Kubeconfig, readKubeconfig } from "../../lib/kube/kubeconfig.ts";
 
 /** Environment seams of the config verbs; tests pass a fake home instead of mutating the process env. */
