@@ -27,7 +27,7 @@ import { probeForwards } from "./probe_forwards.ts";
 import { cmdlineOf, stopChild, type StopOptions } from "./process_control.ts";
 import type { ProfileRecord } from "./profile_record.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
-import { SerialQueue } from "./serial_queue.ts";
+import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus, Spawner } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
 import { DEFAULT_TUNING, type RunnerTuning } from "./tuning.ts";

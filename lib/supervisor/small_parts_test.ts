@@ -15,7 +15,7 @@ import {
   RestartThrottle,
   STORM_WINDOW_MS,
 } from "./restart_throttle.ts";
-import { SerialQueue } from "./serial_queue.ts";
+import { SerialQueue } from "../util/async.ts";
 import { MAX_PERSISTED_EVENTS } from "../state/types.ts";
 
 Deno.test("OutputLimiter: a burst passes, the excess is counted and reported once a second later", () => {
