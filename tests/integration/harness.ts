@@ -97,8 +97,8 @@ export interface TestEnvOptions {
   env?: Record<string, string>;
 }
 
-/** One isolated daemon installation in a temp directory. */
-export class TestEnv {
+/** One isolated daemon installation in a temp directory; `await using` cleans it up. */
+export class TestEnv implements AsyncDisposable {
   readonly dir: string;
   readonly configPath: string;
   readonly socketPath: string;
@@ -273,6 +273,10 @@ export class TestEnv {
       } catch { /* gone */ }
     }
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.cleanup();
   }
 }
 
