@@ -12,6 +12,8 @@
  * - KUBEFWD_SIM_HOSTS     hosts file to edit when --hosts-path is not given (default /etc/hosts, refused)
  * - KUBEFWD_SIM_ALLOW_ETC_HOSTS=1  allow editing /etc/hosts (never in tests)
  * - KUBEFWD_SIM_PIDFILE   append {"pid","argv","version","startedAt"} as one JSON line per `svc` start
+ * - KUBEFWD_SIM_SIGNALS   append one line per SIGTERM/SIGINT received: the signal, then " ignored" when the
+ *                         scenario ignores it (lets a test see a signal was handled without sleeping)
  *
  * Differences from the real kubefwd, on purpose: no cluster (services come from the scenario), listeners
  * answer a tiny HTTP response naming the service, the exit sweep edits the hosts file actually used
@@ -1004,7 +1006,13 @@ async function shutdown(): Promise<never> {
   Deno.exit(0);
 }
 
+function recordSignal(sig: Deno.Signal, ignored: boolean): void {
+  const path = Deno.env.get("KUBEFWD_SIM_SIGNALS");
+  if (path) Deno.writeTextFileSync(path, `${sig}${ignored ? " ignored" : ""}\n`, { append: true });
+}
+
 function onSignal(sig: Deno.Signal): void {
+  recordSignal(sig, state.scenario.ignoreSigterm === true);
   if (state.scenario.ignoreSigterm) return;
   signalCount++;
   if (!startupDone) {
