@@ -15,9 +15,9 @@ import {
 import { DenoSpawner } from "./spawner.ts";
 import { FakeSpawner } from "../testing/fake_spawner.ts";
 
-/** Lets pending promise callbacks run (FakeChild resolutions, awaits inside stopChild). */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+/** Waits (bounded) until stopChild has armed its next wait: the earliest timer falls due `ms` from now. */
+async function armed(clock: FakeClock, ms: number): Promise<void> {
+  await waitFor(() => clock.nextDue() === clock.now() + ms, 5000, { step: 1, what: `a ${ms} ms wait` });
 }
 
 function fakeChild() {
@@ -45,12 +45,12 @@ Deno.test("stopChild: second SIGTERM exactly after stop_timeout, then exits", as
   };
   const steps: string[] = [];
   const p = stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 10_000, onStep: (m) => steps.push(m) });
-  await flush();
+  await armed(clock, 10_000);
   clock.advance(9_999);
-  await flush();
+  assert.equal(clock.nextDue(), clock.now() + 1, "still waiting for the first SIGTERM");
   assert.equal(fake.signals.length, 1);
   clock.advance(1);
-  await flush();
+  await waitFor(() => fake.signals.length === 2, 5000, { step: 1, what: "the second SIGTERM" });
   assert.equal(fake.signals.length, 2);
   const result = await p;
   assert.deepEqual(result, { exit: { code: 1, signal: null }, escalation: "second_term" });
@@ -63,9 +63,9 @@ Deno.test("stopChild: direct child ignoring SIGTERM gets SIGKILL on its group; n
   const { handle, fake } = fakeChild();
   fake.exitOnTerm = false;
   const p = stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 1000, secondTermWaitMs: 500 });
-  await flush();
+  await armed(clock, 1000);
   clock.advance(1000);
-  await flush();
+  await armed(clock, 500);
   clock.advance(500);
   const result = await p;
   assert.deepEqual(result, { exit: { code: null, signal: "SIGKILL" }, escalation: "kill" });
@@ -93,9 +93,9 @@ Deno.test("stopChild via sudo: SIGTERMs to sudo only, SIGKILL of kubefwd through
       return Promise.resolve(true);
     },
   });
-  await flush();
+  await armed(clock, 1000);
   clock.advance(1000);
-  await flush();
+  await armed(clock, 500);
   clock.advance(500);
   const result = await p;
   assert.equal(result.escalation, "kill");
@@ -117,11 +117,10 @@ Deno.test("stopChild via sudo: without a kill rule, sudo itself is killed as a l
     sudoKill: () => Promise.resolve(false),
     onStep: (m) => steps.push(m),
   });
-  await flush();
+  await armed(clock, 10);
   clock.advance(10);
-  await flush();
+  await armed(clock, 10);
   clock.advance(10);
-  await flush();
   const result = await p;
   assert.equal(result.exit?.signal, "SIGKILL");
   assert.match(steps.at(-1)!, /orphaned/);
