@@ -141,33 +141,32 @@ Deno.test("SubprocessServiceLister: argv and output handling", async () => {
 });
 
 Deno.test("SubprocessServiceLister end to end: `main.ts kube list-services` against a mock apiserver", async () => {
-  const dir = await Deno.makeTempDir();
+  await using cleanup = new AsyncDisposableStack();
+  const dir = cleanup.adopt(await Deno.makeTempDir(), (d) => Deno.remove(d, { recursive: true }));
   const pki = await makePki(dir);
-  const mock = startMockApiServer(pki, {
-    default: [["web", { app: "web" }], ["db-1", { app: "db" }], ["db-2", { app: "db" }]],
-  });
-  try {
-    const kc = `${dir}/config`;
-    await Deno.writeTextFile(
-      kc,
-      kubeconfigYaml(mock.url, `certificate-authority-data: ${b64(pki.caCert)}`, "    token: t0k"),
-    );
-    assert.equal(selfCommand()[0], Deno.execPath());
-    assert.ok(selfCommand()[selfCommand().length - 1].endsWith("/main.ts"));
-    const lister = new SubprocessServiceLister({ timeoutMs: 60_000 });
-    const p = profile({ kubeconfig: kc, excludeServices: ["db-*"] });
-    assert.deepEqual(await resolveExcludedServices(lister, p), ["db-1", "db-2"]);
-    assert.equal(mock.seen[0].authorization, "Bearer t0k");
-    assert.deepEqual(await lister.list(profile({ kubeconfig: kc, labels: ["app=db"] }), "default"), [
-      "db-1",
-      "db-2",
-    ]);
-    await assert.rejects(
-      lister.list(profile({ kubeconfig: kc, context: "missing" }), "default"),
-      (e: Error) => e instanceof ServiceListError && /context "missing" not found/.test(e.message),
-    );
-  } finally {
-    await mock.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  const mock = cleanup.adopt(
+    startMockApiServer(pki, {
+      default: [["web", { app: "web" }], ["db-1", { app: "db" }], ["db-2", { app: "db" }]],
+    }),
+    (m) => m.close(),
+  );
+  const kc = `${dir}/config`;
+  await Deno.writeTextFile(
+    kc,
+    kubeconfigYaml(mock.url, `certificate-authority-data: ${b64(pki.caCert)}`, "    token: t0k"),
+  );
+  assert.equal(selfCommand()[0], Deno.execPath());
+  assert.ok(selfCommand()[selfCommand().length - 1].endsWith("/main.ts"));
+  const lister = new SubprocessServiceLister({ timeoutMs: 60_000 });
+  const p = profile({ kubeconfig: kc, excludeServices: ["db-*"] });
+  assert.deepEqual(await resolveExcludedServices(lister, p), ["db-1", "db-2"]);
+  assert.equal(mock.seen[0].authorization, "Bearer t0k");
+  assert.deepEqual(await lister.list(profile({ kubeconfig: kc, labels: ["app=db"] }), "default"), [
+    "db-1",
+    "db-2",
+  ]);
+  await assert.rejects(
+    lister.list(profile({ kubeconfig: kc, context: "missing" }), "default"),
+    (e: Error) => e instanceof ServiceListError && /context "missing" not found/.test(e.message),
+  );
 });

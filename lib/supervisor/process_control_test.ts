@@ -14,6 +14,7 @@ import {
 } from "./process_control.ts";
 import { DenoSpawner } from "./spawner.ts";
 import { FakeSpawner } from "../testing/fake_spawner.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
 /** Waits (bounded) until stopChild has armed its next wait: the earliest timer falls due `ms` from now. */
 async function armed(clock: FakeClock, ms: number): Promise<void> {
@@ -157,45 +158,40 @@ Deno.test("stopChild (real): a SIGTERM-ignoring process tree is gone after the e
 });
 
 Deno.test("stopChild (real, through a sudo-like relay): kubefwd itself is SIGKILLed, not orphaned", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // Relays TERM to its command like sudo does, and mirrors its exit.
-    const relay = `${dir}/relay`;
-    await Deno.writeTextFile(
-      relay,
-      "#!/bin/sh\n\"$@\" &\nc=$!\ntrap 'kill -TERM $c' TERM INT\nwhile kill -0 $c 2>/dev/null; do wait $c; done\n",
-      { mode: 0o755 },
-    );
-    let out = "";
-    const child = new DenoSpawner().spawn({
-      argv: [relay, "/bin/sh", "-c", STUBBORN],
-      env,
-      onOutput: (_s, c) => out += new TextDecoder().decode(c),
-    });
-    await waitFor(() => out.includes("up") && out.includes("gc"), WAIT_MS, { step: 20 });
-    const inner = findChildPids(child.pid);
-    assert.equal(inner.length, 1, `relay has one child: ${inner}`);
-    const result = await stopChild(child, {
-      clock: realClock,
-      viaSudo: true,
-      stopTimeoutMs: 300,
-      secondTermWaitMs: 200,
-      sudoKill: (pid) => {
-        Deno.kill(pid, "SIGKILL");
-        return Promise.resolve(true);
-      },
-    });
-    assert.equal(result.escalation, "kill");
-    assert.ok(result.exit !== null, "relay exited once its command died");
-    await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "", WAIT_MS, {
-      step: 20,
-    });
-    // The grandchild is in the same group (no setsid in between); clean it up like a group kill would.
-    for (const pid of processGroupMembers(child.pid)) Deno.kill(pid, "SIGKILL");
-    await waitFor(() => processGroupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  // Relays TERM to its command like sudo does, and mirrors its exit.
+  const relay = `${dir}/relay`;
+  await Deno.writeTextFile(
+    relay,
+    "#!/bin/sh\n\"$@\" &\nc=$!\ntrap 'kill -TERM $c' TERM INT\nwhile kill -0 $c 2>/dev/null; do wait $c; done\n",
+    { mode: 0o755 },
+  );
+  let out = "";
+  const child = new DenoSpawner().spawn({
+    argv: [relay, "/bin/sh", "-c", STUBBORN],
+    env,
+    onOutput: (_s, c) => out += new TextDecoder().decode(c),
+  });
+  await waitFor(() => out.includes("up") && out.includes("gc"), WAIT_MS, { step: 20 });
+  const inner = findChildPids(child.pid);
+  assert.equal(inner.length, 1, `relay has one child: ${inner}`);
+  const result = await stopChild(child, {
+    clock: realClock,
+    viaSudo: true,
+    stopTimeoutMs: 300,
+    secondTermWaitMs: 200,
+    sudoKill: (pid) => {
+      Deno.kill(pid, "SIGKILL");
+      return Promise.resolve(true);
+    },
+  });
+  assert.equal(result.escalation, "kill");
+  assert.ok(result.exit !== null, "relay exited once its command died");
+  await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "", WAIT_MS, { step: 20 });
+  // The grandchild is in the same group (no setsid in between); clean it up like a group kill would.
+  for (const pid of processGroupMembers(child.pid)) Deno.kill(pid, "SIGKILL");
+  await waitFor(() => processGroupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
 });
 
 Deno.test("readCmdline / findChildPids / isSameProcess on this process", () => {
@@ -217,63 +213,61 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
       stderr: "null",
       detached: true,
     }).spawn();
-  const stubborn = spawn(STUBBORN);
-  const polite = spawn("exec sleep 300");
-  const other = spawn("exec sleep 301");
-  try {
-    await waitFor(
-      () =>
-        (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
-        (readCmdline(other.pid) ?? "").startsWith("sleep"),
-      WAIT_MS,
-      { step: 20 },
-    );
-    await waitFor(() => processGroupMembers(stubborn.pid).length >= 2, WAIT_MS, { step: 20 });
-    const reports = await killOrphans([
-      {
-        pid: stubborn.pid,
-        cmdline: readCmdline(stubborn.pid)!,
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-      },
-      {
-        pid: polite.pid,
-        cmdline: cmdlineOf(["sleep", "300"]),
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-      },
-      {
-        pid: other.pid,
-        cmdline: cmdlineOf(["/usr/bin/kubefwd", "svc"]),
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-      },
-      {
-        pid: 2 ** 22 + 12345,
-        cmdline: "x",
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-      },
-    ], { termWaitMs: 300, secondTermWaitMs: 200, killWaitMs: 3000 });
-    assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);
-    assert.equal((await stubborn.status).signal, "SIGKILL");
-    assert.equal((await polite.status).signal, "SIGTERM");
-    await waitFor(() => processGroupMembers(stubborn.pid).length === 0, WAIT_MS, { step: 20 });
-    assert.ok(isSameProcess(other.pid, readCmdline(other.pid)!), "the unverified process is untouched");
-  } finally {
-    for (const c of [stubborn, polite, other]) {
-      try {
-        Deno.kill(-c.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-      await c.status;
+  await using cleanup = new AsyncDisposableStack();
+  const killGroup = async (c: Deno.ChildProcess) => {
+    try {
+      Deno.kill(-c.pid, "SIGKILL");
+    } catch {
+      // gone
     }
-  }
+    await c.status;
+  };
+  const stubborn = cleanup.adopt(spawn(STUBBORN), killGroup);
+  const polite = cleanup.adopt(spawn("exec sleep 300"), killGroup);
+  const other = cleanup.adopt(spawn("exec sleep 301"), killGroup);
+  await waitFor(
+    () =>
+      (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
+      (readCmdline(other.pid) ?? "").startsWith("sleep"),
+    WAIT_MS,
+    { step: 20 },
+  );
+  await waitFor(() => processGroupMembers(stubborn.pid).length >= 2, WAIT_MS, { step: 20 });
+  const reports = await killOrphans([
+    {
+      pid: stubborn.pid,
+      cmdline: readCmdline(stubborn.pid)!,
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+    {
+      pid: polite.pid,
+      cmdline: cmdlineOf(["sleep", "300"]),
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+    {
+      pid: other.pid,
+      cmdline: cmdlineOf(["/usr/bin/kubefwd", "svc"]),
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+    {
+      pid: 2 ** 22 + 12345,
+      cmdline: "x",
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+  ], { termWaitMs: 300, secondTermWaitMs: 200, killWaitMs: 3000 });
+  assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);
+  assert.equal((await stubborn.status).signal, "SIGKILL");
+  assert.equal((await polite.status).signal, "SIGTERM");
+  await waitFor(() => processGroupMembers(stubborn.pid).length === 0, WAIT_MS, { step: 20 });
+  assert.ok(isSameProcess(other.pid, readCmdline(other.pid)!), "the unverified process is untouched");
 });
 
 Deno.test("sameCommand: wrappers that exec away still match; other programs and profiles do not", () => {

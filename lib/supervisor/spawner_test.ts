@@ -89,24 +89,22 @@ Deno.test("DenoSpawner: group kill reaches grandchildren; status reports the sig
 Deno.test("DenoSpawner: cmdline in /proc equals the requested argv (parent-death wrapper exec'd away)", async () => {
   const spawner = new DenoSpawner();
   const c = collector();
-  const child = spawner.spawn({
-    argv: ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"],
-    env,
-    onOutput: c.onOutput,
-  });
-  try {
-    await waitFor(() => c.text.stdout.includes("ready"), WAIT_MS, { step: 20 });
-    const cmdline = Deno.readTextFileSync(`/proc/${child.pid}/cmdline`);
-    // sh has exec'd sleep by now or not; either way the wrapper (setpriv) is gone.
-    assert.ok(!cmdline.startsWith("/usr/bin/setpriv"), JSON.stringify(cmdline));
-    assert.deepEqual(child.argv, ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"]);
-    if (spawner.parentDeathGuard) {
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      assert.ok(status.length > 0);
-    }
-  } finally {
-    child.kill("SIGKILL", { group: true });
-    await child.exited;
+  await using cleanup = new AsyncDisposableStack();
+  const child = cleanup.adopt(
+    spawner.spawn({ argv: ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"], env, onOutput: c.onOutput }),
+    async (child) => {
+      child.kill("SIGKILL", { group: true });
+      await child.exited;
+    },
+  );
+  await waitFor(() => c.text.stdout.includes("ready"), WAIT_MS, { step: 20 });
+  const cmdline = Deno.readTextFileSync(`/proc/${child.pid}/cmdline`);
+  // sh has exec'd sleep by now or not; either way the wrapper (setpriv) is gone.
+  assert.ok(!cmdline.startsWith("/usr/bin/setpriv"), JSON.stringify(cmdline));
+  assert.deepEqual(child.argv, ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"]);
+  if (spawner.parentDeathGuard) {
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+    assert.ok(status.length > 0);
   }
 });
 

@@ -13,6 +13,7 @@ import { FileHostsFile } from "../kubefwd/hosts.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { readUntil } from "../../tests/deadline.ts";
 import { isTimeoutError, waitFor } from "../util/async.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 import type { Scenario } from "../../tests/simulator/kubefwd_sim.ts";
 import { writeScenario, writeSimulatorWrapper } from "../../tests/simulator/harness.ts";
 import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./process_control.ts";
@@ -388,22 +389,22 @@ Deno.test("sim: 1.25 failing to list for longer than the limit → child restart
 });
 
 Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kubefwd (verified by cmdline)", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sup_orphan_" });
+  await using tmp = await tempDir("sup_orphan_");
+  const dir = tmp.path;
   const range = seedRanges(emptyState(), ["a"]).a;
-  try {
-    await Deno.writeTextFile(`${dir}/kubeconfig`, "apiVersion: v1\n");
-    await Deno.writeTextFile(`${dir}/hosts`, HOSTS_BASE);
-    await Deno.mkdir(`${dir}/bin`);
-    const path = await writeSimulatorWrapper(`${dir}/bin`, {
-      KUBEFWD_SIM_SCENARIO: await writeScenario(dir, {
-        namespaces: { ns: { services: [service("web", 8120)] } },
-      }),
-      KUBEFWD_SIM_HOSTS: `${dir}/hosts`,
-    });
-    // A throwaway "daemon": a Supervisor without the parent-death guard (as on macOS), state saved on
-    // every change, then SIGKILLed.
-    const mod = (p: string) => new URL(p, import.meta.url).href;
-    const code = `
+  await Deno.writeTextFile(`${dir}/kubeconfig`, "apiVersion: v1\n");
+  await Deno.writeTextFile(`${dir}/hosts`, HOSTS_BASE);
+  await Deno.mkdir(`${dir}/bin`);
+  const path = await writeSimulatorWrapper(`${dir}/bin`, {
+    KUBEFWD_SIM_SCENARIO: await writeScenario(dir, {
+      namespaces: { ns: { services: [service("web", 8120)] } },
+    }),
+    KUBEFWD_SIM_HOSTS: `${dir}/hosts`,
+  });
+  // A throwaway "daemon": a Supervisor without the parent-death guard (as on macOS), state saved on
+  // every change, then SIGKILLed.
+  const mod = (p: string) => new URL(p, import.meta.url).href;
+  const code = `
       import { Supervisor } from "${mod("./supervisor.ts")}";
       import { DenoSpawner } from "${mod("./spawner.ts")}";
       import { realClock } from "${mod("../clock.ts")}";
@@ -411,59 +412,56 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
       import { FakeServiceLister } from "${mod("../testing/fake_service_lister.ts")}";
       import { FileHostsFile } from "${mod("../kubefwd/hosts.ts")}";
       const state = { version: 1, profiles: { a: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [], baseIp: ${
-      JSON.stringify(`${range}.27.1`)
-    } } } };
+    JSON.stringify(`${range}.27.1`)
+  } } } };
       const sup = new Supervisor({
         spawner: new DenoSpawner({ parentDeathGuard: false }), clock: realClock, log: { write() {} },
         prober: new TcpProber(), serviceLister: new FakeServiceLister(), hostsFile: (s) => new FileHostsFile(s.hostsPath),
         isRoot: true, stateDir: ${JSON.stringify(dir)}, state, env: { PATH: "/usr/bin:/bin" }, home: ${
-      JSON.stringify(dir)
-    },
+    JSON.stringify(dir)
+  },
         persist: () => Deno.writeTextFileSync(${JSON.stringify(`${dir}/state.json`)}, JSON.stringify(state)),
       });
       sup.onEvent((e) => { if (e.to === "running") console.log("running"); });
       sup.reconcile(JSON.parse(${
-      JSON.stringify(JSON.stringify({
-        path: "",
-        daemon: {},
-        kubefwd: { path, privilege: "auto", extraArgs: [], hostsPath: `${dir}/hosts`, stopTimeoutMs: 5000 },
-        profiles: [profile("a", dir)],
-      }))
-    }));
+    JSON.stringify(JSON.stringify({
+      path: "",
+      daemon: {},
+      kubefwd: { path, privilege: "auto", extraArgs: [], hostsPath: `${dir}/hosts`, stopTimeoutMs: 5000 },
+      profiles: [profile("a", dir)],
+    }))
+  }));
       await new Promise(() => {});`;
-    const daemon = new Deno.Command(Deno.execPath(), {
-      args: ["eval", code],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    const reader = daemon.stdout.getReader();
-    await readUntil(
-      reader,
-      (out) => out.includes("running"),
-      "the throwaway daemon to reach running",
-      30_000,
-    );
-    const state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
-    const child = state.profiles.a.child!;
-    assert.ok(child && isSameProcess(child.pid, child.cmdline), "recorded cmdline matches /proc");
-    assert.deepEqual(child.announcedIps, [`${range}.27.1`], "announced addresses persisted before running");
-    daemon.kill("SIGKILL");
-    await daemon.status;
-    await reader.cancel();
-    assert.ok(!gone(child.pid), "kubefwd survived its daemon (no parent-death guard)");
+  const daemon = new Deno.Command(Deno.execPath(), {
+    args: ["eval", code],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = daemon.stdout.getReader();
+  await readUntil(
+    reader,
+    (out) => out.includes("running"),
+    "the throwaway daemon to reach running",
+    30_000,
+  );
+  const state = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
+  const child = state.profiles.a.child!;
+  assert.ok(child && isSameProcess(child.pid, child.cmdline), "recorded cmdline matches /proc");
+  assert.deepEqual(child.announcedIps, [`${range}.27.1`], "announced addresses persisted before running");
+  daemon.kill("SIGKILL");
+  await daemon.status;
+  await reader.cancel();
+  assert.ok(!gone(child.pid), "kubefwd survived its daemon (no parent-death guard)");
 
-    // What the next daemon start does.
-    const reports = await killOrphans([child], { termWaitMs: 5000 });
-    assert.deepEqual(reports.map((r) => r.outcome), ["stopped"]);
-    await until(() => gone(child.pid), "orphan gone");
-    assert.deepEqual(processGroupMembers(child.pid), []);
-    const fresh = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
-    await new FileHostsFile(`${dir}/hosts`).removeEntries(fresh.profiles.a.child!.announcedIps);
-    assert.equal(await Deno.readTextFile(`${dir}/hosts`), HOSTS_BASE);
-    // A second pass finds nothing to do, and never touches a recycled pid.
-    assert.deepEqual((await killOrphans([child])).map((r) => r.outcome), ["gone"]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  // What the next daemon start does.
+  const reports = await killOrphans([child], { termWaitMs: 5000 });
+  assert.deepEqual(reports.map((r) => r.outcome), ["stopped"]);
+  await until(() => gone(child.pid), "orphan gone");
+  assert.deepEqual(processGroupMembers(child.pid), []);
+  const fresh = JSON.parse(await Deno.readTextFile(`${dir}/state.json`)) as PersistedState;
+  await new FileHostsFile(`${dir}/hosts`).removeEntries(fresh.profiles.a.child!.announcedIps);
+  assert.equal(await Deno.readTextFile(`${dir}/hosts`), HOSTS_BASE);
+  // A second pass finds nothing to do, and never touches a recycled pid.
+  assert.deepEqual((await killOrphans([child])).map((r) => r.outcome), ["gone"]);
 });

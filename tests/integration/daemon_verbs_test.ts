@@ -165,35 +165,37 @@ Deno.test("a running daemon: socket, status and logs", async (t) => {
 Deno.test("logs -f streams new lines until interrupted", async () => {
   await using d = await healthyDaemon(SCENARIO);
   const env = d.env;
-  const follower = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-prompt", MAIN, "logs", "-f", "-n", "1", "alpha"],
-    env: env.env,
-    clearEnv: true,
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
+  await using cleanup = new AsyncDisposableStack();
+  const follower = cleanup.adopt(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", MAIN, "logs", "-f", "-n", "1", "alpha"],
+      env: env.env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn(),
+    async (follower) => {
+      signalQuietly(follower, "SIGKILL");
+      await follower.status;
+    },
+  );
   const reader = follower.stdout.getReader();
-  try {
-    // The one past line proves the follower is subscribed: from here on nothing may be missed.
-    const first = await readUntil(reader, (s) => s.includes("\n"), "the follower's first line");
-    const restarted = await env.cli("restart", "alpha");
-    assert.equal(restarted.code, 0, restarted.stderr);
-    const fresh = await readUntil(
-      reader,
-      (s) => /running → stopping/.test(s) && /Port-Forward/.test(s),
-      "the restart's lines in the follow stream",
-    );
-    follower.kill("SIGINT");
-    await readUntil(reader, () => false, "the follower to end after SIGINT");
-    const st = await withDeadline(follower.status, 10_000, "the follower to exit");
-    assert.equal(st.code, 0);
-    assert.match(first + fresh, /alpha\/daemon .*running → stopping/);
-    assert.match(fresh, /alpha\/stdout .*Port-Forward/);
-  } finally {
-    await reader.cancel().catch(() => {});
-    signalQuietly(follower, "SIGKILL");
-    await follower.status;
-  }
+  cleanup.defer(() => reader.cancel().catch(() => {}));
+  // The one past line proves the follower is subscribed: from here on nothing may be missed.
+  const first = await readUntil(reader, (s) => s.includes("\n"), "the follower's first line");
+  const restarted = await env.cli("restart", "alpha");
+  assert.equal(restarted.code, 0, restarted.stderr);
+  const fresh = await readUntil(
+    reader,
+    (s) => /running → stopping/.test(s) && /Port-Forward/.test(s),
+    "the restart's lines in the follow stream",
+  );
+  follower.kill("SIGINT");
+  await readUntil(reader, () => false, "the follower to end after SIGINT");
+  const st = await withDeadline(follower.status, 10_000, "the follower to exit");
+  assert.equal(st.code, 0);
+  assert.match(first + fresh, /alpha\/daemon .*running → stopping/);
+  assert.match(fresh, /alpha\/stdout .*Port-Forward/);
 });
 
 Deno.test("logs -f | head ends quietly when head has had enough", async () => {
