@@ -15,7 +15,7 @@ import {
   RestartThrottle,
   STORM_WINDOW_MS,
 } from "./restart_throttle.ts";
-import { SerialQueue } from "../util/async.ts";
+import { SerialQueue, waitFor } from "../util/async.ts";
 import { MAX_PERSISTED_EVENTS } from "../state/types.ts";
 
 Deno.test("OutputLimiter: a burst passes, the excess is counted and reported once a second later", () => {
@@ -48,7 +48,12 @@ Deno.test("watchFile: the first poll is the baseline, a change is reported once,
   const clock = new FakeClock();
   let fingerprint = "a";
   let changes = 0;
-  const polled = () => new Promise((resolve) => setTimeout(resolve, 0));
+  /** A poll that found no change arms the next one `intervalMs` after it. */
+  const rearmed = () =>
+    waitFor(() => clock.nextDue() === clock.now() + 5000, 5000, {
+      step: 1,
+      what: "the next poll to be armed",
+    });
   const watch = watchFile({
     clock,
     fingerprint: () => Promise.resolve(fingerprint),
@@ -57,13 +62,13 @@ Deno.test("watchFile: the first poll is the baseline, a change is reported once,
     onChange: () => changes++,
     onError: (e) => assert.fail(String(e)),
   });
-  await polled();
+  await rearmed();
   clock.advance(5000);
-  await polled();
+  await rearmed();
   assert.equal(changes, 0);
   fingerprint = "b";
   clock.advance(5000);
-  await polled();
+  await waitFor(() => changes > 0, 5000, { step: 1, what: "the change to be reported" });
   assert.equal(changes, 1);
   assert.equal(clock.pending, 0, "no more polling after a change");
   watch.stop();
@@ -76,7 +81,7 @@ Deno.test("watchFile: the first poll is the baseline, a change is reported once,
     onChange: () => changes++,
     onError: (e) => assert.fail(String(e)),
   });
-  await polled();
+  await rearmed();
   assert.equal(clock.pending, 1, "an unreadable file is a fingerprint too: polling goes on");
   stopped.stop();
   assert.equal(clock.pending, 0);
