@@ -12,6 +12,7 @@ import { FakeProber } from "../testing/fake_prober.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { addressesWithNames } from "../kubefwd/hosts.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
+import { FakeLaunchFiles } from "../testing/fake_launch_files.ts";
 import { parseKubefwdVersion } from "../kubefwd/version.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { formatLogrusLine, type LogrusLevel } from "../../tests/simulator/logrus.ts";
@@ -82,6 +83,7 @@ interface Harness extends AsyncDisposable {
   state: PersistedState;
   sup: Supervisor;
   dir: string;
+  files: FakeLaunchFiles;
   settings: KubefwdSettings;
   fingerprints: Record<string, string>;
   config(profiles: ProfileSpec[], settings?: Partial<KubefwdSettings>): ResolvedConfig;
@@ -90,11 +92,10 @@ interface Harness extends AsyncDisposable {
 async function harness(
   opts: { version?: string; isRoot?: boolean; state?: PersistedState; deps?: Partial<SupervisorDeps> } = {},
 ): Promise<Harness> {
-  const dir = await Deno.makeTempDir({ prefix: "sup_test_" });
+  // Nothing touches the disk: launch planning sees an in-memory file system.
+  const dir = "/sup-test";
   const kubefwd = `${dir}/bin/kubefwd`;
-  await Deno.mkdir(`${dir}/bin`);
-  await Deno.writeTextFile(kubefwd, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-  await Deno.writeTextFile(`${dir}/bin/sudo`, "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+  const files = new FakeLaunchFiles([kubefwd, `${dir}/bin/sudo`]);
   const clock = new TestClock(Date.UTC(2026, 0, 1, 12));
   const spawner = new FakeSpawner();
   const prober = new FakeProber(true);
@@ -128,6 +129,7 @@ async function harness(
     home: "/home/u",
     fingerprint: (p) => Promise.resolve(fingerprints[p] ?? "v1"),
     tuning: { startStaggerMs: 0, startupGraceMs: 20_000, firstProbeDelayMs: 500 },
+    launchFiles: files,
     ...opts.deps,
   });
   sup.onEvent((e) => events.push(e));
@@ -142,6 +144,7 @@ async function harness(
     state,
     sup,
     dir,
+    files,
     settings,
     fingerprints,
     config: (profiles, s = {}) => ({
@@ -160,7 +163,6 @@ async function harness(
       await sup.shutdown();
       assert.equal(clock.pending, 0, "no timer left after shutdown");
       assert.equal(spawner.alive.length, 0, "no child left after shutdown");
-      await Deno.remove(dir, { recursive: true });
     },
   };
 }
@@ -268,7 +270,7 @@ Deno.test("start → running on the first Port-Forward; probe → up; argv, env,
   assert.equal(child.argv[0], h.settings.path);
   const z = child.argv[child.argv.indexOf("-z") + 1];
   assert.equal(z, `${h.dir}/fwdconf/a.fwdconf.yml`);
-  assert.match(await Deno.readTextFile(z), /^baseUnreservedIP: 127\.3\.27\.1$/m);
+  assert.match(h.files.written.get(z) ?? "", /^baseUnreservedIP: 127\.3\.27\.1$/m);
   assert.ok(child.argv.includes("-a"), "1.25 gets -a");
   assert.equal(child.env.HOME, "/home/u");
   assert.match(child.env.PATH, /\/usr\/sbin/);
