@@ -3,29 +3,10 @@ import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import { parseKubefwdVersion } from "../kubefwd/version.ts";
 import { FakeLaunchFiles } from "../testing/fake_launch_files.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
+import { testProfile } from "../testing/profile_spec.ts";
 import { type LaunchDeps, type LaunchInput, planLaunch } from "./launch_plan.ts";
 
-const spec: ProfileSpec = {
-  name: "dev",
-  enabled: true,
-  kubeconfig: "/home/u/.kube/config",
-  context: "ctx",
-  namespaces: ["ns"],
-  labels: [],
-  excludeServices: [],
-  mappings: [],
-  extraArgs: [],
-  retry: {
-    initialDelayMs: 1000,
-    maxDelayMs: 30_000,
-    multiplier: 2,
-    maxAttempts: 0,
-    jitter: 0,
-    resetAfterMs: 60_000,
-  },
-  health: { intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 2 },
-  forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 2000 },
-};
+const spec: ProfileSpec = testProfile("dev", { retry: { ...testProfile("dev").retry, jitter: 0 } });
 
 const settings: KubefwdSettings = {
   path: "kubefwd",

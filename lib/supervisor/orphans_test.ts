@@ -2,14 +2,14 @@
 import assert from "node:assert/strict";
 import type { KubefwdSettings } from "../config/types.ts";
 import type { LogEntry } from "./types.ts";
-import { emptyState, type OwnedChild } from "../state/types.ts";
+import { emptyState, type OwnedChild, type PersistedState } from "../state/types.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { FakeProber } from "../testing/fake_prober.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { FakeSpawner } from "../testing/fake_spawner.ts";
 import type { OrphanReport } from "./process_control.ts";
-import { Supervisor } from "./supervisor.ts";
+import { Supervisor, type SupervisorDeps } from "./supervisor.ts";
 
 const settings: KubefwdSettings = {
   path: "kubefwd",
@@ -29,6 +29,28 @@ function child(pid: number, ips: string[]): OwnedChild {
   };
 }
 
+function supervisor(
+  state: PersistedState,
+  hosts: FakeHostsFile,
+  logs: LogEntry[],
+  killOrphans: SupervisorDeps["killOrphans"],
+  persist: () => void = () => {},
+): Supervisor {
+  return new Supervisor({
+    spawner: new FakeSpawner(),
+    clock: new FakeClock(),
+    log: { write: (e) => logs.push(e) },
+    prober: new FakeProber(true),
+    serviceLister: new FakeServiceLister(),
+    hostsFile: () => hosts,
+    isRoot: true,
+    stateDir: "/state",
+    state,
+    persist,
+    killOrphans,
+  });
+}
+
 Deno.test("recoverOrphans: kills each recorded child, removes only its addresses' lines, forgets it", async () => {
   const state = emptyState();
   state.profiles.a = {
@@ -46,22 +68,11 @@ Deno.test("recoverOrphans: kills each recorded child, removes only its addresses
   const killed: { pids: number[]; termWaitMs?: number }[] = [];
   const logs: LogEntry[] = [];
   let saves = 0;
-  const sup = new Supervisor({
-    spawner: new FakeSpawner(),
-    clock: new FakeClock(),
-    log: { write: (e) => logs.push(e) },
-    prober: new FakeProber(true),
-    serviceLister: new FakeServiceLister(),
-    hostsFile: () => hosts,
-    isRoot: true,
-    stateDir: "/state",
-    state,
-    persist: () => saves++,
-    killOrphans: (children, opts) => {
-      killed.push({ pids: children.map((c) => c.pid), termWaitMs: opts?.termWaitMs });
-      return Promise.resolve(children.map((c): OrphanReport => ({ pid: c.pid, outcome: "killed" })));
-    },
-  });
+  const sup = supervisor(state, hosts, logs, (children, opts) => {
+    killed.push({ pids: children.map((c) => c.pid), termWaitMs: opts?.termWaitMs });
+    return Promise.resolve(children.map((c): OrphanReport => ({ pid: c.pid, outcome: "killed" })));
+  }, () => saves++);
+
   await sup.recoverOrphans(settings);
   assert.deepEqual(killed, [{ pids: [11], termWaitMs: 7000 }, { pids: [12], termWaitMs: 7000 }]);
   assert.equal(hosts.text, "127.0.0.1 localhost\n127.9.27.9 someone-else\n");
@@ -88,22 +99,16 @@ Deno.test("recoverOrphans: a failing kill or hosts edit is logged and the next o
   const hosts = new FakeHostsFile("127.1.27.1 web\n127.2.27.1 db\n");
   hosts.failWith = "read-only file system";
   const logs: LogEntry[] = [];
-  const sup = new Supervisor({
-    spawner: new FakeSpawner(),
-    clock: new FakeClock(),
-    log: { write: (e) => logs.push(e) },
-    prober: new FakeProber(true),
-    serviceLister: new FakeServiceLister(),
-    hostsFile: () => hosts,
-    isRoot: true,
-    stateDir: "/state",
+  const sup = supervisor(
     state,
-    persist: () => {},
-    killOrphans: (children) =>
+    hosts,
+    logs,
+    (children) =>
       children[0].pid === 11
         ? Promise.reject(new Error("EPERM"))
         : Promise.resolve([{ pid: 12, outcome: "stopped" as const }]),
-  });
+  );
+
   await sup.recoverOrphans(settings);
   const errors = logs.filter((l) => l.level === "error").map((l) => l.message);
   assert.ok(

@@ -20,21 +20,15 @@ import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./
 import type { RunnerTuning } from "./profile_runner.ts";
 import { DenoSpawner } from "./spawner.ts";
 import { Supervisor } from "./supervisor.ts";
+import { testProfile } from "../testing/profile_spec.ts";
 import type { LogEntry, ProfileStatus } from "./types.ts";
 
 const HOSTS_BASE = "127.0.0.1 localhost\n# keep me\n10.1.2.3 unrelated.example\n";
 
 function profile(name: string, dir: string, over: Partial<ProfileSpec> = {}): ProfileSpec {
-  return {
-    name,
-    enabled: true,
+  return testProfile(name, {
     kubeconfig: `${dir}/kubeconfig`,
     context: "sim",
-    namespaces: ["ns"],
-    labels: [],
-    excludeServices: [],
-    mappings: [],
-    extraArgs: [],
     retry: {
       initialDelayMs: 200,
       maxDelayMs: 2000,
@@ -46,7 +40,7 @@ function profile(name: string, dir: string, over: Partial<ProfileSpec> = {}): Pr
     health: { intervalMs: 500, timeoutMs: 500, failureThreshold: 2 },
     forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 300 },
     ...over,
-  };
+  });
 }
 
 function service(name: string, port: number, pod = `${name}-7d9f-abcde`) {

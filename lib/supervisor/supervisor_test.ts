@@ -13,6 +13,7 @@ import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { addressesWithNames } from "../kubefwd/hosts.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { FakeLaunchFiles } from "../testing/fake_launch_files.ts";
+import { testProfile } from "../testing/profile_spec.ts";
 import { parseKubefwdVersion } from "../kubefwd/version.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
 import { formatLogrusLine, type LogrusLevel } from "../../tests/simulator/logrus.ts";
@@ -23,30 +24,7 @@ import type { LogEntry, TransitionEvent } from "./types.ts";
 // ---------------------------------------------------------------------------------------------------------
 // Harness
 
-function profile(name: string, over: Partial<ProfileSpec> = {}): ProfileSpec {
-  return {
-    name,
-    enabled: true,
-    kubeconfig: "/home/u/.kube/config",
-    context: "ctx",
-    namespaces: ["ns"],
-    labels: [],
-    excludeServices: [],
-    mappings: [],
-    extraArgs: [],
-    retry: {
-      initialDelayMs: 1000,
-      maxDelayMs: 30_000,
-      multiplier: 2,
-      maxAttempts: 0,
-      jitter: 0.2,
-      resetAfterMs: 60_000,
-    },
-    health: { intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 2 },
-    forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 2000 },
-    ...over,
-  };
-}
+const profile = testProfile;
 
 /** A FakeClock that can also say whether a timer is armed for a given time. */
 class TestClock extends FakeClock {
@@ -89,9 +67,9 @@ interface Harness extends AsyncDisposable {
   config(profiles: ProfileSpec[], settings?: Partial<KubefwdSettings>): ResolvedConfig;
 }
 
-async function harness(
+function harness(
   opts: { version?: string; isRoot?: boolean; state?: PersistedState; deps?: Partial<SupervisorDeps> } = {},
-): Promise<Harness> {
+): Harness {
   // Nothing touches the disk: launch planning sees an in-memory file system.
   const dir = "/sup-test";
   const kubefwd = `${dir}/bin/kubefwd`;
