@@ -51,6 +51,13 @@ export interface TrackerUpdate {
   warning?: string;
 }
 
+/** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
+export interface ForwardSummary {
+  total: number;
+  down: string[];
+  pending: string[];
+}
+
 /** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
 export interface ProbeTarget {
   key: string;
@@ -110,12 +117,13 @@ export class ForwardTracker {
     );
   }
 
-  /** How many forwards there are and which are down (`host:port`). */
-  summary(): { total: number; down: string[] } {
-    const down = [...this.#forwards.values()].filter((f) => f.status.state === "down").map((f) =>
-      `${f.status.hostname}:${f.status.port}`
-    );
-    return { total: this.#forwards.size, down };
+  /** How many forwards there are and which are down or still pending (`host:port`). */
+  summary(): ForwardSummary {
+    const named = (state: ForwardState) =>
+      [...this.#forwards.values()].filter((f) => f.status.state === state).map((f) =>
+        `${f.status.hostname}:${f.status.port}`
+      );
+    return { total: this.#forwards.size, down: named("down"), pending: named("pending") };
   }
 
   /** Every forward, to probe now. */

@@ -200,7 +200,7 @@ async function assertRestartedFor(h: Harness, reason: RegExp): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-Deno.test("start → running on the first Port-Forward; probe → up; argv, env, -z file, log attribution", async () => {
+Deno.test("start → running once the announced forwards answer; argv, env, -z file, log attribution", async () => {
   const h = await harness();
   try {
     const diff = h.sup.reconcile(h.config([profile("a")]));
@@ -221,13 +221,16 @@ Deno.test("start → running on the first Port-Forward; probe → up; argv, env,
     portForward(child, "127.3.27.1", "web", 80, "web-1");
     child.stderr("some stderr text\n");
     flushOutput(h);
-    assert.equal(st(h).state, "running");
+    assert.equal(st(h).state, "starting", "announced is not proven");
+    assert.match(st(h).stateDetail ?? "", /1 of 1 forwards not answering yet: web:80/);
     assert.deepEqual(st(h).forwards.map((f) => [f.hostname, f.ip, f.port, f.pod, f.state, f.namespace]), [
       ["web", "127.3.27.1", 80, "web-1", "pending", "ns"],
     ]);
     h.clock.advance(500);
     await settle();
     assert.equal(st(h).forwards[0].state, "up");
+    assert.equal(st(h).state, "running");
+    assert.equal(st(h).stateDetail, null);
     assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000 });
     assert.deepEqual(h.state.profiles.a.child?.announcedIps, ["127.3.27.1"]);
 
@@ -293,6 +296,8 @@ Deno.test("reset_after: a run of at least reset_after restarts the backoff from 
     child = await spawned(h, 3);
     portForward(child, "127.3.27.1", "web", 80, "web-1");
     flushOutput(h);
+    h.clock.advance(500); // the first probe proves the forward
+    await settle();
     assert.equal(st(h).state, "running");
     h.clock.advance(60_000); // stable for reset_after
     await settle();
@@ -781,7 +786,7 @@ Deno.test("output flood: log lines are rate-limited with a suppression notice; p
     flushOutput(h);
     const childLines = () => h.logs.filter((l) => l.profile === "a" && l.source === "stdout").length;
     assert.ok(childLines() <= 401, `burst bounded: ${childLines()}`);
-    assert.equal(st(h).state, "running", "the Port-Forward line after the flood was still parsed");
+    assert.equal(st(h).forwards.length, 1, "the Port-Forward line after the flood was still parsed");
     h.clock.advance(1000);
     const notice = h.logs.find((l) => l.source === "daemon" && /lines suppressed/.test(l.message));
     assert.ok(notice, "suppression notice");
@@ -825,15 +830,19 @@ Deno.test("health probes: failures up to the threshold mark a forward down → d
   }
 });
 
-Deno.test("no forwards announced: running after the startup grace", async () => {
+Deno.test("no forwards announced: degraded after the startup grace, running only with allow_empty", async () => {
   const h = await harness();
   try {
-    h.sup.reconcile(h.config([profile("a")]));
-    await spawned(h, 1);
+    h.sup.reconcile(h.config([profile("a"), { ...profile("b"), allowEmpty: true }]));
+    await spawned(h, 2);
     h.clock.advance(19_999);
-    assert.equal(st(h).state, "starting");
+    assert.equal(st(h, "a").state, "starting");
+    assert.equal(st(h, "a").stateDetail, "waiting for kubefwd to announce forwards");
     h.clock.advance(1);
-    assert.equal(st(h).state, "running");
+    assert.equal(st(h, "a").state, "degraded");
+    assert.match(st(h, "a").stateDetail ?? "", /^forwards nothing: no service in namespace ns is forwarded/);
+    assert.equal(st(h, "b").state, "running");
+    assert.equal(st(h, "b").stateDetail, "forwards nothing (allowed by allow_empty)");
   } finally {
     await h.dispose();
   }
@@ -912,8 +921,9 @@ Deno.test("a kubeconfig change while kubefwd runs restarts it gracefully (a reco
     graceful(first);
     portForward(first, "127.3.27.1", "api", 80, "api-1");
     flushOutput(h);
+    h.clock.advance(500);
     await until(() => st(h).state === "running", "running");
-    h.clock.advance(5000);
+    h.clock.advance(4500);
     await settle();
     assert.equal(h.spawner.children.length, 1, "unchanged kubeconfig: no restart");
 
