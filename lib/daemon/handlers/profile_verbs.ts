@@ -1,8 +1,8 @@
-/** The profile verbs: start, stop, restart, enable and disable, each on the named profiles or all. */
+/** The profile verbs: start, stop, restart, enable, disable and reset, each on the named profiles or all. */
 import type { Request, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonContext } from "./context.ts";
 
-type VerbRequest = Extract<Request, { type: "start" | "stop" | "restart" | "enable" | "disable" }>;
+type VerbRequest = Extract<Request, { type: "start" | "stop" | "restart" | "enable" | "disable" | "reset" }>;
 
 /** Answers one profile verb through the Supervisor. */
 export async function handleProfileVerb(
@@ -21,5 +21,7 @@ export async function handleProfileVerb(
       return { results: await supervisor.setEnabled(req.profiles, true) };
     case "disable":
       return { results: await supervisor.setEnabled(req.profiles, false) };
+    case "reset":
+      return { results: await supervisor.resetEnabled(req.profiles) };
   }
 }
