@@ -149,70 +149,79 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       "--wait-healthy",
       "block until every enabled profile is running with all forwards up (exit 6 on timeout)",
     )
-    .option("--timeout <duration>", "with --wait-healthy: how long to wait", "60s")
-    .action(async (profiles: string[], opts: { watch?: boolean; waitHealthy?: boolean; timeout: string }) => {
-      const g = ctx.globals();
-      await withClient(ctx, async (client) => {
-        const fetchStatus = () => client.request({ type: "status", profiles });
-        if (opts.waitHealthy) {
-          let timeoutMs: number;
-          try {
-            timeoutMs = parseDuration(opts.timeout);
-          } catch (e) {
-            throw new UserError("usage", `--timeout: ${(e as Error).message}`);
+    .option("--timeout <duration>", "with --wait-healthy: how long to wait (default 60s)")
+    .action(
+      async (profiles: string[], opts: { watch?: boolean; waitHealthy?: boolean; timeout?: string }) => {
+        const g = ctx.globals();
+        if (opts.timeout !== undefined && !opts.waitHealthy) {
+          throw new UserError(
+            "usage",
+            "--timeout only applies to --wait-healthy (e.g. status --wait-healthy --timeout 30s)",
+          );
+        }
+        const timeout = opts.timeout ?? "60s";
+        await withClient(ctx, async (client) => {
+          const fetchStatus = () => client.request({ type: "status", profiles });
+          if (opts.waitHealthy) {
+            let timeoutMs: number;
+            try {
+              timeoutMs = parseDuration(timeout);
+            } catch (e) {
+              throw new UserError("usage", `--timeout: ${(e as Error).message}`);
+            }
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+              const status = await fetchStatus();
+              const unhealthy = status.profiles.filter((x) => !isHealthy(x));
+              if (unhealthy.length === 0) {
+                if (g.json) ctx.json(status);
+                else {ctx.out(`healthy: ${
+                    status.profiles.filter((x) => x.enabled).map((x) =>
+                      x.name
+                    ).join(", ") || "(no enabled profiles)"
+                  }`);}
+                return;
+              }
+              if (Date.now() >= deadline) {
+                if (g.json) ctx.json(status);
+                const now = Date.now();
+                throw new UserError(
+                  "unhealthy",
+                  `not healthy after ${timeout}: ` +
+                    unhealthy.map((x) => unhealthyReason(x, now)).join("; "),
+                  { details: g.json ? { alreadyPrinted: true } : undefined },
+                );
+              }
+              await delay(Math.min(250, Math.max(0, deadline - Date.now())));
+            }
           }
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
+          const render = (status: StatusResult) => {
+            if (g.json) return JSON.stringify(status);
+            if (profiles.length === 1 && status.profiles.length === 1) {
+              return renderProfileDetail(status.profiles[0], g.color);
+            }
+            return renderStatusTable(status, g.color);
+          };
+          if (!opts.watch) {
             const status = await fetchStatus();
-            const unhealthy = status.profiles.filter((x) => !isHealthy(x));
-            if (unhealthy.length === 0) {
-              if (g.json) ctx.json(status);
-              else {ctx.out(`healthy: ${
-                  status.profiles.filter((x) => x.enabled).map((x) =>
-                    x.name
-                  ).join(", ") || "(no enabled profiles)"
-                }`);}
-              return;
+            if (g.json) ctx.json(status);
+            else ctx.out(render(status));
+            return;
+          }
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          Deno.addSignalListener("SIGINT", onSignal);
+          try {
+            while (!stop.signal.aborted) {
+              const text = render(await fetchStatus());
+              if (!g.json && Deno.stdout.isTerminal()) ctx.out("\x1b[H\x1b[2J" + text);
+              else ctx.out(text);
+              await delay(1000, { signal: stop.signal }).catch(() => {}); // SIGINT ends the pause early
             }
-            if (Date.now() >= deadline) {
-              if (g.json) ctx.json(status);
-              const now = Date.now();
-              throw new UserError(
-                "unhealthy",
-                `not healthy after ${opts.timeout}: ` +
-                  unhealthy.map((x) => unhealthyReason(x, now)).join("; "),
-                { details: g.json ? { alreadyPrinted: true } : undefined },
-              );
-            }
-            await delay(Math.min(250, Math.max(0, deadline - Date.now())));
+          } finally {
+            Deno.removeSignalListener("SIGINT", onSignal);
           }
-        }
-        const render = (status: StatusResult) => {
-          if (g.json) return JSON.stringify(status);
-          if (profiles.length === 1 && status.profiles.length === 1) {
-            return renderProfileDetail(status.profiles[0], g.color);
-          }
-          return renderStatusTable(status, g.color);
-        };
-        if (!opts.watch) {
-          const status = await fetchStatus();
-          if (g.json) ctx.json(status);
-          else ctx.out(render(status));
-          return;
-        }
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        Deno.addSignalListener("SIGINT", onSignal);
-        try {
-          while (!stop.signal.aborted) {
-            const text = render(await fetchStatus());
-            if (!g.json && Deno.stdout.isTerminal()) ctx.out("\x1b[H\x1b[2J" + text);
-            else ctx.out(text);
-            await delay(1000, { signal: stop.signal }).catch(() => {}); // SIGINT ends the pause early
-          }
-        } finally {
-          Deno.removeSignalListener("SIGINT", onSignal);
-        }
-      });
-    });
+        });
+      },
+    );
 }
