@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { TestEnv, waitFor } from "./harness.ts";
-import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
 // Ports unique to this file: test files run in parallel and every test daemon starts its IP ranges at 127.3.
 const SCENARIO = {
@@ -23,19 +22,6 @@ function profileYaml(env: TestEnv, name: string, ns: string, extra = ""): string
     `    health: { interval: 1s, timeout: 1s, failure_threshold: 3 }\n${extra}`;
 }
 
-async function profile(env: TestEnv, name: string): Promise<ProfileStatus> {
-  const p = (await env.status()).profiles.find((x) => x.name === name);
-  assert.ok(p, `profile ${name}`);
-  return p;
-}
-
-async function healthy(env: TestEnv, name: string): Promise<ProfileStatus | undefined> {
-  const p = await profile(env, name);
-  return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
-    ? p
-    : undefined;
-}
-
 Deno.test("reload says when an override masks a changed enabled; reset drops the override", async () => {
   const env = await TestEnv.create({ scenario: SCENARIO });
   const config = (enabled: boolean) =>
@@ -43,10 +29,10 @@ Deno.test("reload says when an override masks a changed enabled; reset drops the
   try {
     await env.writeConfig(config(true));
     await env.startDaemon();
-    await waitFor(() => healthy(env, "dev"), "dev healthy");
+    await waitFor(() => env.healthy("dev"), "dev healthy");
     assert.equal((await env.cli("disable", "dev")).code, 0);
     assert.equal((await env.cli("enable", "dev")).code, 0);
-    assert.equal((await profile(env, "dev")).enabledSource, "cli");
+    assert.equal((await env.profile("dev")).enabledSource, "cli");
 
     await env.writeConfig(config(false));
     const reload = await env.cli("reload");
@@ -55,7 +41,7 @@ Deno.test("reload says when an override masks a changed enabled; reset drops the
       reload.stdout,
       /dev: the config now says enabled: false, but `enable` from the CLI still decides \(enabled\); to follow the config: kubefwd-daemon reset dev/,
     );
-    assert.equal((await profile(env, "dev")).enabled, true, "the override still decides");
+    assert.equal((await env.profile("dev")).enabled, true, "the override still decides");
 
     assert.equal((await env.cli("disable", "dev")).code, 0);
     await env.writeConfig(config(true));
@@ -66,12 +52,12 @@ Deno.test("reload says when an override masks a changed enabled; reset drops the
       configEnabled: true,
       override: false,
     }]);
-    assert.equal((await profile(env, "dev")).state, "disabled");
+    assert.equal((await env.profile("dev")).state, "disabled");
 
     const reset = await env.cli("reset", "dev");
     assert.equal(reset.code, 0, reset.stderr);
     assert.match(reset.stdout, /^dev: override dropped \(enabled in the config\): started$/m);
-    const dev = await waitFor(() => healthy(env, "dev"), "dev follows the config again");
+    const dev = await waitFor(() => env.healthy("dev"), "dev follows the config again");
     assert.equal(dev.enabledSource, "config");
     const again = await env.cli("reset", "dev");
     assert.match(again.stdout, /^dev: no override \(enabled in the config\)$/m);
@@ -91,7 +77,7 @@ Deno.test("enable refuses a profile that overlaps an enabled one (exit 7), like 
     );
     assert.equal((await env.cli("config", "validate")).code, 0, "valid while beta is disabled");
     await env.startDaemon();
-    await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+    await waitFor(() => env.healthy("alpha"), "alpha healthy");
 
     const refused = await env.cli("enable", "beta");
     assert.equal(refused.code, 7, refused.stdout + refused.stderr);
@@ -99,19 +85,19 @@ Deno.test("enable refuses a profile that overlaps an enabled one (exit 7), like 
       refused.stderr,
       /error: cannot enable "beta": namespace "team-a" of context "sim" is also forwarded by enabled profile "alpha"/,
     );
-    const beta = await profile(env, "beta");
+    const beta = await env.profile("beta");
     assert.equal(beta.state, "disabled");
     assert.equal(beta.enabledSource, "config", "a refused enable persists nothing");
     const json = await env.cli("--json", "enable", "beta");
     assert.equal(json.code, 7);
     assert.equal(JSON.parse(json.stdout).error.code, "conflict");
     assert.equal((await env.cli("start", "beta")).code, 7, "a transient start is refused as well");
-    assert.ok(await healthy(env, "alpha"), "alpha untouched");
+    assert.ok(await env.healthy("alpha"), "alpha untouched");
 
     assert.equal((await env.cli("disable", "alpha")).code, 0);
     const enabled = await env.cli("enable", "beta");
     assert.equal(enabled.code, 0, enabled.stderr);
-    await waitFor(() => healthy(env, "beta"), "beta healthy once alpha is disabled");
+    await waitFor(() => env.healthy("beta"), "beta healthy once alpha is disabled");
   } finally {
     await env.cleanup();
   }

@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { TestEnv, waitFor } from "./harness.ts";
-import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -14,12 +13,6 @@ const SCENARIO = {
   namespaces: { "team-a": { services: [{ name: "api", ports: [{ port: 18290 }], pods: ["api-1"] }] } },
   actions: [{ type: "crash", atMs: 300, exitCode: 1 }],
 };
-
-async function profile(env: TestEnv, name: string): Promise<ProfileStatus> {
-  const p = (await env.status()).profiles.find((x) => x.name === name);
-  assert.ok(p, `profile ${name}`);
-  return p;
-}
 
 /** A daemon whose only profile crashed and waits 30 s in backoff. */
 async function daemonInBackoff(): Promise<TestEnv> {
@@ -31,7 +24,7 @@ async function daemonInBackoff(): Promise<TestEnv> {
   );
   await env.startDaemon();
   await waitFor(
-    async () => (await profile(env, "dev")).state === "backoff",
+    async () => (await env.profile("dev")).state === "backoff",
     "dev in backoff after the crash",
   );
   return env;

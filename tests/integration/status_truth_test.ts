@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { TestEnv, waitFor } from "./harness.ts";
-import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 
 // Ports unique to this file: test files run in parallel and every test daemon starts its IP ranges at 127.3.
 const SCENARIO = {
@@ -23,19 +22,6 @@ function profileYaml(env: TestEnv, name: string, ns: string, extra = ""): string
   return `  ${name}:\n    kubeconfig: ${env.dir}/.kube/config\n    namespaces: [${ns}]\n${FAST}${extra}`;
 }
 
-async function profile(env: TestEnv, name: string): Promise<ProfileStatus> {
-  const p = (await env.status(name)).profiles[0];
-  assert.equal(p?.name, name);
-  return p;
-}
-
-async function healthy(env: TestEnv, name: string): Promise<ProfileStatus | undefined> {
-  const p = await profile(env, name);
-  return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
-    ? p
-    : undefined;
-}
-
 Deno.test("last error: shown with its age while failing, cleared once healthy, kept in the events", async () => {
   const env = await TestEnv.create({ scenario: SCENARIO });
   const config = (context: string) =>
@@ -44,7 +30,7 @@ Deno.test("last error: shown with its age while failing, cleared once healthy, k
     await env.writeConfig(config("kfd-e2ee"));
     await env.startDaemon();
     const failed = await waitFor(async () => {
-      const p = await profile(env, "dev");
+      const p = await env.profile("dev");
       return p.state === "failed" ? p : undefined;
     }, "dev failed on the wrong context");
     const table = await env.cli("status");
@@ -52,7 +38,7 @@ Deno.test("last error: shown with its age while failing, cleared once healthy, k
     await env.writeConfig(config("sim"));
     const reload = await env.cli("reload");
     assert.equal(reload.code, 0, reload.stderr);
-    const fixed = await waitFor(() => healthy(env, "dev"), "dev healthy after the fix");
+    const fixed = await waitFor(() => env.healthy("dev"), "dev healthy after the fix");
     assert.equal(fixed.lastError, null, "a healthy profile shows no old error");
     assert.equal(fixed.lastErrorAt, null);
     assert.ok(
@@ -90,7 +76,7 @@ Deno.test("a profile that forwards nothing is degraded and never healthy, unless
     assert.match(gate.stderr, /empty is degraded: forwards nothing: no service in namespace does-not-exist/);
     assert.doesNotMatch(gate.stderr, /fine is/);
 
-    const empty = await profile(env, "empty");
+    const empty = await env.profile("empty");
     assert.equal(empty.state, "degraded");
     assert.match(empty.stateDetail ?? "", /^forwards nothing: /);
     const table = await env.cli("status");
@@ -102,7 +88,7 @@ Deno.test("a profile that forwards nothing is degraded and never healthy, unless
     const allowed = await env.cli("status", "--wait-healthy", "--timeout", "40s");
     assert.equal(allowed.code, 0, allowed.stdout + allowed.stderr);
     assert.match(allowed.stdout, /healthy: empty, fine/);
-    const now = await profile(env, "empty");
+    const now = await env.profile("empty");
     assert.equal(now.state, "running");
     assert.equal(now.stateDetail, "forwards nothing (allowed by allow_empty)");
   } finally {
@@ -115,9 +101,9 @@ Deno.test("a profile is starting until its announced forwards answer", async () 
   try {
     await env.writeConfig(env.configHeader() + "profiles:\n" + profileYaml(env, "fine", "team-b"));
     await env.startDaemon();
-    await waitFor(() => healthy(env, "fine"), "fine healthy");
+    await waitFor(() => env.healthy("fine"), "fine healthy");
     // Running only once its forwards answered, not when kubefwd announced them (then 0/2 were up).
-    const fine = await profile(env, "fine");
+    const fine = await env.profile("fine");
     const running = fine.events?.find((e) => e.from === "starting" && e.to === "running");
     assert.ok(running, "starting → running event");
     assert.equal(fine.forwards.length, 2);
