@@ -11,9 +11,13 @@ export const UNRESOLVED_CONTEXT = "(current)";
 
 /** What the overlap rule looks at in a profile. */
 export interface NamespaceClaim {
+  /** The profile's name. */
   name: string;
+  /** Its own context; absent: the kubeconfig's current one. */
   context?: string;
+  /** Its kubeconfig, to look up the current context. */
   kubeconfig: string;
+  /** The namespaces it forwards. */
   namespaces: readonly string[];
 }
 
@@ -23,7 +27,9 @@ export interface Overlap {
   profile: string;
   /** Index of the namespace in the later profile's `namespaces`. */
   index: number;
+  /** The shared namespace. */
   namespace: string;
+  /** The context both forward it from. */
   context: string;
   /** The earlier profile that forwards it already. */
   owner: string;

@@ -24,7 +24,9 @@ export function maskedEnabled(
 
 /** A profile as the overlap guard sees it. */
 export interface Candidate {
+  /** The profile's name. */
   name: string;
+  /** Its config: context, kubeconfig and namespaces count. */
   spec: ProfileSpec;
 }
 

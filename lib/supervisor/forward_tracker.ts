@@ -53,8 +53,11 @@ export interface TrackerUpdate {
 
 /** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
 export interface ForwardSummary {
+  /** Forwards announced by this child. */
   total: number;
+  /** The ones down (`host:port`). */
   down: string[];
+  /** The ones announced but not yet answering a probe (`host:port`). */
   pending: string[];
 }
 

@@ -21,14 +21,19 @@ export function stateFromForwards(summary: ForwardSummary): "running" | "degrade
 
 /** What to say about a child that announced nothing within the startup grace. */
 export interface EmptyVerdict {
+  /** The state to enter. */
   state: "running" | "degraded";
+  /** The transition's reason. */
   reason: string;
+  /** The transition's detail. */
   detail: string;
 }
 
 /** The profile facts an explanation names. */
 export interface ProfileFacts {
+  /** The profile's namespaces. */
   namespaces: readonly string[];
+  /** The profile's label selector terms. */
   labels: readonly string[];
   /** `allow_empty: true`: forwarding nothing is fine. */
   allowEmpty: boolean;
@@ -58,6 +63,7 @@ export function emptyVerdict(p: ProfileFacts): EmptyVerdict {
 
 /** Input of {@link stateDetail}. */
 export interface DetailInput extends ProfileFacts {
+  /** The profile's current state. */
   state: ProfileState;
   /** The live child's forwards; undefined when no child runs. */
   forwards?: ForwardSummary;
