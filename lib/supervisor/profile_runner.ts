@@ -179,16 +179,17 @@ export class ProfileRunner {
   /**
    * New spec or kubefwd settings from a reload. When the effective `enabled` flipped, the profile starts or
    * stops into `disabled`; otherwise, when the spec changed, an active, backing-off or failed profile
-   * restarts with it; stopped and disabled ones keep it for their next start.
+   * restarts with it; stopped and disabled ones keep it for their next start. The new spec is the profile's
+   * config at once (`spec`, `enabled`, status), even while an earlier operation still runs.
    */
   update(
     spec: ProfileSpec,
     settings: KubefwdSettings,
     change: { specChanged: boolean; enabledChanged: boolean },
   ): Promise<ActionOutcome> {
+    this.#spec = spec;
+    this.#settings = settings;
     return this.#queue.run(async () => {
-      this.#spec = spec;
-      this.#settings = settings;
       if (this.#disposed) return { kind: "shutting_down" };
       if (change.enabledChanged && !this.enabled) {
         if (this.#state !== "disabled") await this.#stopNow("disabled in the config", "disabled");

@@ -1142,3 +1142,70 @@ Deno.test("addressesWithNames: addresses that have a line with names", () => {
   );
   assert.deepEqual([...names].sort(), ["127.0.0.1", "127.3.27.1", "::1"]);
 });
+
+Deno.test("lastError belongs to the current failure: cleared once running, kept in the events", async () => {
+  const h = await harness();
+  try {
+    h.sup.reconcile(h.config([profile("a")]));
+    const first = await spawned(h, 1);
+    const failedAt = h.clock.now();
+    first.exit(null, "SIGKILL");
+    await until(() => st(h).state === "backoff", "backoff");
+    assert.equal(st(h).lastError, "kubefwd killed by SIGKILL");
+    assert.equal(st(h).lastErrorAt, new Date(failedAt).toISOString());
+    h.clock.advance(1000);
+    const second = await spawned(h, 2);
+    portForward(second, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    assert.equal(st(h).lastError, "kubefwd killed by SIGKILL", "still failing until proven healthy");
+    h.clock.advance(500);
+    await settle();
+    assert.equal(st(h).state, "running");
+    assert.equal(st(h).lastError, null);
+    assert.equal(st(h).lastErrorAt, null);
+    assert.match(h.events.at(-1)?.detail ?? "", /clears last error: kubefwd killed by SIGKILL/);
+  } finally {
+    await h.dispose();
+  }
+});
+
+Deno.test("reset drops the override; reconcile reports a masked enabled; enable refuses an overlap", async () => {
+  const h = await harness();
+  try {
+    const cfg = (bEnabled: boolean) =>
+      h.config([profile("a"), profile("b", { enabled: bEnabled, namespaces: ["nb"] })]);
+    h.sup.reconcile(cfg(true));
+    await spawned(h, 2);
+    await h.sup.setEnabled(["b"], false);
+    assert.equal(h.sup.reconcile(cfg(true)).masked, undefined, "no config change, nothing masked");
+    await h.sup.setEnabled(["b"], true);
+    assert.deepEqual(h.sup.reconcile(cfg(false)).masked, [{
+      profile: "b",
+      configEnabled: false,
+      override: true,
+    }]);
+    assert.equal(st(h, "b").enabled, true);
+    assert.deepEqual(await h.sup.resetEnabled(["b"]), [{
+      profile: "b",
+      outcome: "override dropped (disabled in the config): stopped",
+    }]);
+    assert.equal(h.state.profiles.b.enabledOverride, undefined);
+    assert.equal(st(h, "b").state, "disabled");
+    assert.equal(st(h, "b").enabledSource, "config");
+
+    // b now wants a's namespace: validate would refuse both enabled, and so does enable.
+    h.sup.reconcile(h.config([profile("a"), profile("b", { enabled: false })]));
+    await assert.rejects(() => h.sup.setEnabled(["b"], true), (e: unknown) => {
+      assert.ok(e instanceof UserError && e.code === "conflict", String(e));
+      assert.match(
+        e.message,
+        /^cannot enable "b": namespace "ns" of context .* is also forwarded by enabled profile "a"/,
+      );
+      return true;
+    });
+    assert.equal(h.state.profiles.b.enabledOverride, undefined, "nothing persisted");
+    await assert.rejects(() => h.sup.start(["b"]), /cannot start "b"/);
+  } finally {
+    await h.dispose();
+  }
+});
