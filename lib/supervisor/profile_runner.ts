@@ -512,7 +512,11 @@ export class ProfileRunner {
       this.#transition("degraded", `${down.length} of ${total} forwards down`, down.slice(0, 10).join(", "));
     } else {
       this.#healthy(
-        this.#state === "starting" ? `all ${total} forwards answer` : "all forwards up",
+        this.#state !== "starting"
+          ? "all forwards up"
+          : total === 1
+          ? "the forward answers"
+          : `all ${total} forwards answer`,
         why,
       );
     }
