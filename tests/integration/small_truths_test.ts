@@ -35,9 +35,9 @@ Deno.test("backoff shows its retry time in the table; detail views say how old t
   try {
     const table = await env.cli("status");
     assert.equal(table.code, 0, table.stderr);
-    assert.match(table.stdout, /dev\s+backoff \(retry in (2\d|30)s\)/);
+    assert.match(table.stdout, /dev\s+backoff \(retry in \d+s\)/);
     const detail = await env.cli("status", "dev");
-    assert.match(detail.stdout, /next retry: in (2\d|30)s \(\d{4}-\d\d-\d\dT/);
+    assert.match(detail.stdout, /next retry: in \d+s \(\d{4}-\d\d-\d\dT/);
     assert.match(detail.stdout, /last error: .*\((\d+s ago|just now)\)/);
     assert.match(detail.stdout, /Z \((\d+s ago|just now)\)\s+\w+ → backoff/);
   } finally {
