@@ -89,3 +89,12 @@ export function clip(s: string, max: number): string {
   const flat = s.replace(/\s*\n\s*/g, " ");
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
 }
+
+/** `12s ago` or `in 7s` for an ISO timestamp relative to `now` (ms); `now` within a second is `just now`. */
+export function relativeTime(iso: string, now: number): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const diff = Math.round((at - now) / 1000);
+  if (diff === 0) return "just now";
+  return diff > 0 ? `in ${formatAge(diff)}` : `${formatAge(-diff)} ago`;
+}

@@ -9,6 +9,7 @@ export const ExitCode = {
   ConfigInvalid: 4,
   UnknownProfile: 5,
   Unhealthy: 6,
+  Conflict: 7,
 } as const;
 
 /** One of the values of {@link ExitCode}. */
@@ -22,6 +23,7 @@ export type ErrorCode =
   | "config_invalid"
   | "unknown_profile"
   | "unhealthy"
+  | "conflict"
   | "protocol"
   | "version_mismatch";
 
@@ -32,6 +34,7 @@ const exitCodeOf: Record<ErrorCode, ExitCodeValue> = {
   config_invalid: ExitCode.ConfigInvalid,
   unknown_profile: ExitCode.UnknownProfile,
   unhealthy: ExitCode.Unhealthy,
+  conflict: ExitCode.Conflict,
   protocol: ExitCode.Error,
   version_mismatch: ExitCode.Error,
 };

@@ -4,6 +4,7 @@
  * same context (an error: their hosts names would overwrite each other). load.ts supplies what it read.
  */
 import { didYouMean, suggest } from "./did_you_mean.ts";
+import { namespaceOverlaps, overlapMessage } from "./overlap.ts";
 import type { Diagnostic } from "./types.ts";
 import { keyPosition, type Validation, valuePosition } from "./validate.ts";
 
@@ -73,39 +74,17 @@ export function checkKubeconfigs(
   }
 }
 
-/** Literal used when neither the profile nor its kubeconfig names a context. */
-export const UNRESOLVED_CONTEXT = "(current)";
-
 /**
  * Two enabled profiles forwarding the same namespace of the same context would write the same
- * /etc/hosts names, each kubefwd overwriting the other's entries. The context is the profile's own,
- * else its kubeconfig's current-context when known, else the literal "(current)".
+ * /etc/hosts names, each kubefwd overwriting the other's entries (the rule: lib/config/overlap.ts).
  */
 export function checkContextConflicts(
   v: Validation,
   currentContextOf: (kubeconfig: string) => string | undefined,
 ): void {
-  const owners = new Map<string, string>();
-  for (const p of v.config.profiles) {
-    if (!p.enabled) continue;
-    const context = p.context ?? currentContextOf(p.kubeconfig) ?? UNRESOLVED_CONTEXT;
-    p.namespaces.forEach((ns, i) => {
-      const key = `${context}\u0000${ns}`;
-      const first = owners.get(key);
-      if (first === undefined) {
-        owners.set(key, p.name);
-        return;
-      }
-      if (first === p.name) return;
-      const path = ["profiles", p.name, "namespaces", i];
-      v.errors.push({
-        path,
-        ...valuePosition(v.root, path),
-        message:
-          `namespace "${ns}" of context "${context}" is also forwarded by enabled profile "${first}"; ` +
-          "their /etc/hosts entries would overwrite each other (disable one or split the namespaces)",
-      });
-    });
+  for (const o of namespaceOverlaps(v.config.profiles.filter((p) => p.enabled), currentContextOf)) {
+    const path = ["profiles", o.profile, "namespaces", o.index];
+    v.errors.push({ path, ...valuePosition(v.root, path), message: overlapMessage(o) });
   }
 }
 

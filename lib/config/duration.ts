@@ -16,7 +16,28 @@ const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h
  */
 export class DurationError extends NamedError {}
 
-const TERM = /(\d+(?:\.\d*)?|\.\d+)([a-zµμ]*)/y;
+/** A number and its unit; spaces between them are matched only to say what to write instead. */
+const TERM = /(\d+(?:\.\d*)?|\.\d+)(\s*)([a-zA-Zµμ]*)/y;
+
+/** Units people write in words, and the unit meant. */
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  millisecond: "ms",
+  milliseconds: "ms",
+  msec: "ms",
+  msecs: "ms",
+  sec: "s",
+  secs: "s",
+  second: "s",
+  seconds: "s",
+  min: "m",
+  mins: "m",
+  minute: "m",
+  minutes: "m",
+  hr: "h",
+  hrs: "h",
+  hour: "h",
+  hours: "h",
+};
 
 /**
  * Parses a duration into milliseconds. A leading sign is accepted so that callers can say "must be
@@ -42,7 +63,12 @@ export function parseDuration(text: string): number {
     if (m === null) {
       throw new DurationError(`invalid duration "${text}" (expected a number followed by ms, s, m or h)`);
     }
-    const [whole, num, unit] = m;
+    const [whole, num, space, unit] = m;
+    const meant = UNIT_MS[unit] !== undefined ? unit : UNIT_WORDS[unit.toLowerCase()];
+    if (meant !== undefined && (space !== "" || meant !== unit)) {
+      const what = meant !== unit ? `unknown unit "${unit}"` : "a space before its unit";
+      throw new DurationError(`duration "${text}" has ${what}; write ${num}${meant} (units: ms, s, m, h)`);
+    }
     if (unit === "") {
       throw new DurationError(
         `duration "${text}" has no unit (write e.g. "${num}s" or "${num}ms"; units: ms, s, m, h)`,

@@ -66,6 +66,7 @@ const isProfileSpec: Check<ProfileSpec> = fields<ProfileSpec>({
   enabled: isBoolean,
   kubeconfig: isString,
   context: optional(isString),
+  allowEmpty: optional(isBoolean),
   namespaces: arrayOf(isString),
   labels: arrayOf(isString),
   excludeServices: arrayOf(isString),

@@ -277,6 +277,13 @@ export const CONFIG_SCHEMA: SectionSpec = {
             doc:
               "Whether the daemon runs this profile. `kubefwd-daemon enable/disable` overrides it at run time.",
           },
+          allow_empty: {
+            kind: "field",
+            type: "boolean",
+            default: "false",
+            doc:
+              "A profile that forwards no service is healthy anyway; without it, such a profile is `degraded` and `status --wait-healthy` fails.",
+          },
           kubeconfig: {
             kind: "field",
             type: "path",

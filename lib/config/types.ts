@@ -56,6 +56,8 @@ export interface ProfileSpec {
   kubeconfig: string;
   /** Undefined = the kubeconfig's current-context, resolved when kubefwd starts. */
   context?: string;
+  /** Forwarding nothing is fine (`allow_empty`); else such a profile is `degraded` and never healthy. */
+  allowEmpty?: boolean;
   /** Never empty. */
   namespaces: string[];
   /** Label selector terms, joined with commas for `-l`. */

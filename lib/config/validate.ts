@@ -611,6 +611,7 @@ export function validateTree(root: SourceNode, opts: ValidateOptions): Validatio
       enabled: (p.enabled as boolean) ?? true,
       kubeconfig: abs((p.kubeconfig as string) ?? "~/.kube/config"),
       ...(p.context !== undefined ? { context: p.context as string } : {}),
+      allowEmpty: (p.allow_empty as boolean) ?? false,
       namespaces: (p.namespaces as string[]) ?? [],
       labels: (p.labels as string[]) ?? [],
       excludeServices: (p.exclude_services as string[]) ?? [],

@@ -4,7 +4,7 @@
  * go to one handler per type (handlers/); the Supervisor is the single owner of runtime state.
  */
 import { realClock } from "../clock.ts";
-import { defaultConfigPath } from "../config/paths.ts";
+import { CONFIG_ENV_VAR, defaultConfigPath, processEnv } from "../config/paths.ts";
 import { formatDiagnosticLine } from "../config/format.ts";
 import type { KubefwdSettings } from "../config/types.ts";
 import { TcpProber } from "../health/tcp_probe.ts";
@@ -57,6 +57,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (outcome.kind === "invalid") {
     console.error(`error: config ${outcome.file} is invalid (${outcome.errors.length} errors):`);
     for (const d of outcome.errors) console.error(formatDiagnosticLine(outcome.file, d, "error"));
+    return 4;
+  }
+  // Only the default file may be missing (a fresh install); a path someone named must exist.
+  const builtin = defaultConfigPath({ get: (k) => k === CONFIG_ENV_VAR ? undefined : processEnv.get(k) });
+  if (outcome.missing && configPath !== builtin) {
+    console.error(
+      `error: config file ${configPath} does not exist (only the default ${builtin} may be missing); ` +
+        `create it with: kubefwd-daemon --config ${configPath} config init`,
+    );
     return 4;
   }
   const settings = outcome.config.daemon;

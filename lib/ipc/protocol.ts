@@ -52,6 +52,7 @@ export type Request =
   | { type: "restart"; profiles: string[] }
   | { type: "enable"; profiles: string[] }
   | { type: "disable"; profiles: string[] }
+  | { type: "reset"; profiles: string[] }
   | { type: "reload" }
   | { type: "shutdown" }
   | { type: "logs"; profile?: string; lines: number; follow: boolean };
@@ -91,6 +92,16 @@ export interface ProfileActionResult {
   outcome: string;
 }
 
+/** A change of a profile's `enabled` in the config that its CLI override hides (`reset` drops it). */
+export interface MaskedEnabled {
+  /** The profile's name. */
+  profile: string;
+  /** The config's new `enabled`. */
+  configEnabled: boolean;
+  /** The override from `enable`/`disable`, which stays in effect. */
+  override: boolean;
+}
+
 /** What `reload` changed. */
 export interface ReloadResult {
   /** Profiles new in the config (started when enabled). */
@@ -101,6 +112,8 @@ export interface ReloadResult {
   changed: string[];
   /** Profiles left untouched. */
   unchanged: string[];
+  /** Profiles whose config `enabled` changed but a CLI enable/disable override still decides. */
+  masked: MaskedEnabled[];
   /** Config warnings of the new file. */
   warnings: Diagnostic[];
 }
@@ -119,6 +132,8 @@ export interface ResultMap {
   enable: { results: ProfileActionResult[] };
   /** Reply to `disable`, one result per profile. */
   disable: { results: ProfileActionResult[] };
+  /** Reply to `reset` (drop the enable/disable override), one result per profile. */
+  reset: { results: ProfileActionResult[] };
   /** Reply to `reload`. */
   reload: ReloadResult;
   /** Reply to `shutdown`, sent before the daemon stops. */
@@ -164,7 +179,7 @@ function stringArray(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-const PROFILE_VERBS = new Set(["status", "start", "stop", "restart", "enable", "disable"]);
+const PROFILE_VERBS = new Set(["status", "start", "stop", "restart", "enable", "disable", "reset"]);
 
 /** Validate a decoded hello; throws ProtocolError. */
 export function parseHello(value: unknown): HelloRequest {

@@ -64,6 +64,16 @@ export interface TrackerUpdate {
   warning?: string;
 }
 
+/** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
+export interface ForwardSummary {
+  /** Forwards announced by this child. */
+  total: number;
+  /** The ones down (`host:port`). */
+  down: string[];
+  /** The ones announced but not yet answering a probe (`host:port`). */
+  pending: string[];
+}
+
 /** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
 export interface ProbeTarget {
   /** `host:port`, the forward's key in the tracker. */
@@ -133,12 +143,17 @@ export class ForwardTracker {
     );
   }
 
-  /** How many forwards there are and which are down (`host:port`). */
-  summary(): { total: number; down: string[] } {
-    const down = [...this.#forwards.values()].filter((f) =>
-      f.status.state === "down" || f.status.state === "failed"
-    ).map((f) => `${f.status.hostname}:${f.status.port}`);
-    return { total: this.#forwards.size, down };
+  /** How many forwards there are and which are down (or failed) or still pending (`host:port`). */
+  summary(): ForwardSummary {
+    const named = (state: ForwardState) =>
+      [...this.#forwards.values()].filter((f) => f.status.state === state).map((f) =>
+        `${f.status.hostname}:${f.status.port}`
+      );
+    return {
+      total: this.#forwards.size,
+      down: [...named("down"), ...named("failed")],
+      pending: named("pending"),
+    };
   }
 
   /** Every forward, to probe now. */

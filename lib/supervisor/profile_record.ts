@@ -54,6 +54,13 @@ export class ProfileRecord {
     this.#persist();
   }
 
+  /** Forgets the CLI's enable/disable choice: the config decides again. */
+  clearEnabledOverride(): void {
+    if (this.#data.enabledOverride === undefined) return;
+    delete this.#data.enabledOverride;
+    this.#persist();
+  }
+
   /** Assigns the profile's address range. */
   setBaseIp(ip: string): void {
     this.#data.baseIp = ip;

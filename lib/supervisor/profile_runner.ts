@@ -27,6 +27,7 @@ import { probeForwards } from "./probe_forwards.ts";
 import { cmdlineOf, stopChild, type StopOptions } from "./process_control.ts";
 import type { ProfileRecord } from "./profile_record.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
+import { emptyVerdict, type ProfileFacts, stateDetail, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus, Spawner } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
@@ -74,7 +75,8 @@ export class ProfileRunner {
   #state: ProfileState;
   #attempt = 0;
   #run: Run | undefined;
-  #lastError: string | null = null;
+  /** The current failure (cleared once the profile is healthy again; the events keep it) and when it happened. */
+  #lastError: { text: string; at: number } | null = null;
   #nextRetryAt: number | null = null;
   readonly #timers: NamedTimers<"retry">;
   #failedWatch: FileWatch | undefined;
@@ -179,16 +181,17 @@ export class ProfileRunner {
   /**
    * New spec or kubefwd settings from a reload. When the effective `enabled` flipped, the profile starts or
    * stops into `disabled`; otherwise, when the spec changed, an active, backing-off or failed profile
-   * restarts with it; stopped and disabled ones keep it for their next start.
+   * restarts with it; stopped and disabled ones keep it for their next start. The new spec is the profile's
+   * config at once (`spec`, `enabled`, status), even while an earlier operation still runs.
    */
   update(
     spec: ProfileSpec,
     settings: KubefwdSettings,
     change: { specChanged: boolean; enabledChanged: boolean },
   ): Promise<ActionOutcome> {
+    this.#spec = spec;
+    this.#settings = settings;
     return this.#queue.run(async () => {
-      this.#spec = spec;
-      this.#settings = settings;
       if (this.#disposed) return { kind: "shutting_down" };
       if (change.enabledChanged && !this.enabled) {
         if (this.#state !== "disabled") await this.#stopNow("disabled in the config", "disabled");
@@ -235,7 +238,15 @@ export class ProfileRunner {
       uptimeSeconds: Math.floor(current / 1000),
       restarts: record.counters.restarts,
       failures: record.counters.failures,
-      lastError: this.#lastError,
+      lastError: this.#lastError?.text ?? null,
+      lastErrorAt: this.#lastError ? iso(this.#lastError.at) : null,
+      stateDetail: stateDetail({
+        state: this.#state,
+        forwards: run?.tracker.summary(),
+        graceOver: run !== undefined && current >= this.#deps.tuning.startupGraceMs,
+        ...this.#facts(),
+      }),
+      allowEmpty: this.#spec.allowEmpty ?? false,
       nextRetryAt: this.#nextRetryAt === null ? null : iso(this.#nextRetryAt),
       context: this.#spec.context ?? null,
       namespaces: [...this.#spec.namespaces],
@@ -369,13 +380,11 @@ export class ProfileRunner {
       `spawned kubefwd ${run.plan.version.raw} pid ${handle.pid}: ${run.plan.argv.join(" ")}`,
     );
     run.timers.set("grace", tuning.startupGraceMs, () => {
-      if (!this.#isLive(run) || this.#state !== "starting") return;
+      if (!this.#isLive(run) || this.#state !== "starting" || run.tracker.size > 0) return;
       run.runningSince = clock.now();
-      this.#transition(
-        "running",
-        "kubefwd is up but announced no forwards",
-        "no service matches the namespaces/labels yet",
-      );
+      const verdict = emptyVerdict(this.#facts());
+      if (verdict.state === "running") this.#healthy(verdict.reason, verdict.detail);
+      else this.#transition(verdict.state, verdict.reason, verdict.detail);
     });
     // kubefwd keeps the clients it built at startup: a changed kubeconfig needs a new child.
     run.kubeconfigWatch = this.#watchKubeconfig(() => {
@@ -421,14 +430,15 @@ export class ProfileRunner {
     });
     if (decision.action === "restart") {
       this.#attempt = decision.attempt;
-      this.#lastError = errorText;
+      this.#lastError = { text: errorText, at: this.#deps.clock.now() };
       this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
         this.#deps.record.countRestart();
         this.#launch(`retry ${this.#attempt} after backoff`);
       });
       return;
     }
-    this.#lastError = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
+    const text = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
+    this.#lastError = { text, at: this.#deps.clock.now() };
     this.#transition("failed", kind === "transient" ? decision.reason : reason);
     if (kind === "permanent") this.#rearmOnKubeconfigChange();
   }
@@ -492,23 +502,39 @@ export class ProfileRunner {
     if (update.restart) this.#onRestartRequest(run, update.restart);
   }
 
-  /** starting/running/degraded from the forward states. */
+  /** starting/running/degraded from the forward states: `running` only once every forward answered. */
   #refreshRunState(run: Run, why: string): void {
     if (!this.#isLive(run) || !this.active) return;
-    const { total, down } = run.tracker.summary();
-    if (total === 0) return;
-    const target: ProfileState = down.length > 0 ? "degraded" : "running";
-    if (target === this.#state) return;
+    const summary = run.tracker.summary();
+    const target = stateFromForwards(summary);
+    if (target === undefined || target === this.#state) return;
     run.runningSince ??= this.#deps.clock.now();
+    const { total, down } = summary;
     if (target === "degraded") {
       this.#transition("degraded", `${down.length} of ${total} forwards down`, down.slice(0, 10).join(", "));
     } else {
-      this.#transition(
-        "running",
-        this.#state === "starting" ? "first forward announced" : "all forwards up",
+      this.#healthy(
+        this.#state !== "starting"
+          ? "all forwards up"
+          : total === 1
+          ? "the forward answers"
+          : `all ${total} forwards answer`,
         why,
       );
     }
+  }
+
+  /** Enters `running` with every forward up: the failure that was is over (its events keep it). */
+  #healthy(reason: string, detail: string): void {
+    const cleared = this.#lastError;
+    this.#lastError = null;
+    this.#transition("running", reason, cleared ? `${detail}; clears last error: ${cleared.text}` : detail);
+  }
+
+  /** The profile facts `status` and the empty-profile verdict name. */
+  #facts(): ProfileFacts {
+    const { namespaces, labels, allowEmpty } = this.#spec;
+    return { namespaces, labels, allowEmpty: allowEmpty ?? false };
   }
 
   #scheduleProbe(run: Run, delayMs: number): void {

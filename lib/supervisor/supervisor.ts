@@ -15,9 +15,11 @@ import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import { detectKubefwdVersion } from "../kubefwd/version.ts";
 import type { LogSink } from "../log/types.ts";
+import type { MaskedEnabled } from "../ipc/protocol.ts";
 import type { PersistedState } from "../state/types.ts";
 import { isRecord } from "../util/is_record.ts";
 import { Mutex } from "../util/async.ts";
+import { maskedEnabled, overlapRefusal, resetOutcome } from "./enabled_choice.ts";
 import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
 import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
 import { type ActionOutcome, describeOutcome } from "./outcome.ts";
@@ -85,6 +87,8 @@ export interface ReconcileResult {
   changed: string[];
   /** Profiles left untouched. */
   unchanged: string[];
+  /** Config `enabled` changes that a CLI override hides; absent when there are none. */
+  masked?: MaskedEnabled[];
 }
 
 /** One profile's outcome of a verb (the protocol's ProfileActionResult). */
@@ -210,7 +214,10 @@ export class Supervisor {
       }
       const wasEnabled = existing.enabled;
       const specChanged = settingsChanged || !sameSpec(existing.spec, spec);
-      const nowEnabled = this.#record(spec.name).enabledOverride ?? spec.enabled;
+      const override = this.#record(spec.name).enabledOverride;
+      const nowEnabled = override ?? spec.enabled;
+      const masked = maskedEnabled(spec.name, existing.spec.enabled, spec.enabled, override);
+      if (masked) (result.masked ??= []).push(masked);
       const enabledChanged = wasEnabled !== nowEnabled;
       if (!specChanged && !enabledChanged && existing.spec.enabled === spec.enabled) {
         result.unchanged.push(spec.name);
@@ -272,10 +279,15 @@ export class Supervisor {
 
   /**
    * Starts profiles now (all when `names` is empty), resetting their attempt counter: a failed or
-   * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists).
+   * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists)
+   * unless it would forward a namespace a running or enabled profile forwards (UserError `conflict`).
    */
   async start(names: string[]): Promise<ActionResult[]> {
-    return await this.#forEach(names, (r) => r.start("start requested"));
+    return await this.#forEach(
+      names,
+      (r) => r.start("start requested"),
+      (runners) => this.#refuseOverlaps("start", runners.filter((r) => !r.enabled && !r.active)),
+    );
   }
 
   /** Stops profiles (all when empty) until the next start, enable, reload change or daemon restart. */
@@ -289,8 +301,9 @@ export class Supervisor {
   }
 
   /**
-   * Persists the CLI's enable/disable choice (it overrides the config until changed again); enabling starts
-   * the profile, disabling stops it into `disabled`.
+   * Persists the CLI's enable/disable choice (it overrides the config until changed again or `reset`);
+   * enabling starts the profile, disabling stops it into `disabled`. Enabling a profile that would forward a
+   * namespace a running or enabled profile forwards is refused (UserError `conflict`), as validate does.
    */
   async setEnabled(names: string[], enabled: boolean): Promise<ActionResult[]> {
     this.#assertRunning();
@@ -298,6 +311,7 @@ export class Supervisor {
       throw new UserError("usage", `${enabled ? "enable" : "disable"} needs at least one profile name`);
     }
     const runners = this.#select(names);
+    if (enabled) this.#refuseOverlaps("enable", runners.filter((r) => !r.enabled && !r.active));
     for (const r of runners) this.#record(r.name).setEnabledOverride(enabled);
     return await Promise.all(runners.map(async (r) => {
       if (enabled) {
@@ -311,6 +325,26 @@ export class Supervisor {
       }
       const outcome = await r.stop("disabled");
       return { profile: r.name, outcome: outcome.kind === "stopped" ? "disabled and stopped" : "disabled" };
+    }));
+  }
+
+  /**
+   * Drops the CLI's enable/disable override of profiles: the config's `enabled` decides again, and a profile
+   * whose effective `enabled` flips starts or stops into `disabled` to match.
+   */
+  async resetEnabled(names: string[]): Promise<ActionResult[]> {
+    this.#assertRunning();
+    if (names.length === 0) throw new UserError("usage", "reset needs at least one profile name");
+    const runners = this.#select(names);
+    this.#refuseOverlaps("reset", runners.filter((r) => r.spec.enabled && !r.enabled && !r.active));
+    return await Promise.all(runners.map(async (r) => {
+      const record = this.#record(r.name);
+      const override = record.enabledOverride;
+      record.clearEnabledOverride();
+      if (override !== undefined && override !== r.spec.enabled && this.#settings !== undefined) {
+        await r.update(r.spec, this.#settings, { specChanged: false, enabledChanged: true });
+      }
+      return { profile: r.name, outcome: resetOutcome(override, r.spec.enabled) };
     }));
   }
 
@@ -389,12 +423,21 @@ export class Supervisor {
   async #forEach(
     names: string[],
     verb: (r: ProfileRunner) => Promise<ActionOutcome>,
+    check?: (runners: ProfileRunner[]) => void,
   ): Promise<ActionResult[]> {
     this.#assertRunning();
     const runners = this.#select(names);
+    check?.(runners);
     return await Promise.all(
       runners.map(async (r) => ({ profile: r.name, outcome: describeOutcome(await verb(r)) })),
     );
+  }
+
+  /** Throws when `starting` would forward a namespace a running or enabled profile forwards. */
+  #refuseOverlaps(verb: string, starting: ProfileRunner[]): void {
+    const running = [...this.#runners.values()].filter((r) => r.enabled || r.active);
+    const refusal = overlapRefusal(verb, starting, running);
+    if (refusal) throw refusal;
   }
 
   #assertRunning(): void {

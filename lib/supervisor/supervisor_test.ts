@@ -237,7 +237,7 @@ async function assertRestartedFor(h: Harness, reason: RegExp): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------------
 
-Deno.test("start → running on the first Port-Forward; probe → up; argv, env, -z file, log attribution", async () => {
+Deno.test("start → running once the announced forwards answer; argv, env, -z file, log attribution", async () => {
   await using h = await harness();
   const diff = h.sup.reconcile(h.config([profile("a")]));
   assert.deepEqual(diff, { added: ["a"], removed: [], changed: [], unchanged: [] });
@@ -257,12 +257,15 @@ Deno.test("start → running on the first Port-Forward; probe → up; argv, env,
   portForward(child, "127.3.27.1", "web", 80, "web-1");
   child.stderr("some stderr text\n");
   flushOutput(h);
-  assert.equal(st(h).state, "running");
+  assert.equal(st(h).state, "starting", "announced is not proven");
+  assert.match(st(h).stateDetail ?? "", /1 of 1 forwards not answering yet: web:80/);
   assert.deepEqual(st(h).forwards.map((f) => [f.hostname, f.ip, f.port, f.pod, f.state, f.namespace]), [
     ["web", "127.3.27.1", 80, "web-1", "pending", "ns"],
   ]);
   await probeRound(h, 500);
   assert.equal(st(h).forwards[0].state, "up");
+  assert.equal(st(h).state, "running");
+  assert.equal(st(h).stateDetail, null);
   assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000 });
   assert.deepEqual(h.state.profiles.a.child?.announcedIps, ["127.3.27.1"]);
 
@@ -322,6 +325,7 @@ Deno.test("reset_after: a crash after a stable run restarts at once, the next on
   child = await spawned(h, 3);
   portForward(child, "127.3.27.1", "web", 80, "web-1");
   flushOutput(h);
+  await probeRound(h, 500); // the first probe proves the forward
   assert.equal(st(h).state, "running");
   h.clock.advance(60_000); // stable for reset_after
   child.exit(2);
@@ -755,7 +759,7 @@ Deno.test("output flood: log lines are rate-limited with a suppression notice; p
   flushOutput(h);
   const childLines = () => h.logs.filter((l) => l.profile === "a" && l.source === "stdout").length;
   assert.ok(childLines() <= 401, `burst bounded: ${childLines()}`);
-  assert.equal(st(h).state, "running", "the Port-Forward line after the flood was still parsed");
+  assert.equal(st(h).forwards.length, 1, "the Port-Forward line after the flood was still parsed");
   h.clock.advance(1000);
   const notice = h.logs.find((l) => l.source === "daemon" && /lines suppressed/.test(l.message));
   assert.ok(notice, "suppression notice");
@@ -788,14 +792,18 @@ Deno.test("health probes: failures up to the threshold mark a forward down → d
   assert.deepEqual(st(h).forwards.map((f) => [f.ip, f.pod, f.state]), [["127.3.27.2", "web-2", "pending"]]);
 });
 
-Deno.test("no forwards announced: running after the startup grace", async () => {
+Deno.test("no forwards announced: degraded after the startup grace, running only with allow_empty", async () => {
   await using h = await harness();
-  h.sup.reconcile(h.config([profile("a")]));
-  await spawned(h, 1);
+  h.sup.reconcile(h.config([profile("a"), { ...profile("b"), allowEmpty: true }]));
+  await spawned(h, 2);
   h.clock.advance(19_999);
-  assert.equal(st(h).state, "starting");
+  assert.equal(st(h, "a").state, "starting");
+  assert.equal(st(h, "a").stateDetail, "waiting for kubefwd to announce forwards");
   h.clock.advance(1);
-  assert.equal(st(h).state, "running");
+  assert.equal(st(h, "a").state, "degraded");
+  assert.match(st(h, "a").stateDetail ?? "", /^forwards nothing: no service in namespace ns is forwarded/);
+  assert.equal(st(h, "b").state, "running");
+  assert.equal(st(h, "b").stateDetail, "forwards nothing (allowed by allow_empty)");
 });
 
 Deno.test("spawn failure (binary vanished) → backoff; version detection failure → backoff", async () => {
@@ -867,8 +875,9 @@ Deno.test("a kubeconfig change while kubefwd runs restarts it gracefully (a reco
   graceful(first);
   portForward(first, "127.3.27.1", "api", 80, "api-1");
   flushOutput(h);
+  await probeRound(h, 500);
   await until(() => st(h).state === "running", "running");
-  h.clock.advance(5000);
+  h.clock.advance(4500);
   // The watch re-arms only when the kubeconfig is unchanged.
   await until(() => h.clock.armedFor(h.clock.now() + 5000), "the kubeconfig watch to re-arm");
   assert.ok(!h.events.some((e) => e.to === "stopping"), "unchanged kubeconfig: no restart");
@@ -1117,4 +1126,62 @@ Deno.test("no restart storm: a 1.25 forward still dead after the restart made fo
   assert.equal(db.state, "failed");
   assert.match(db.reason ?? "", /forward db:5432 down since/);
   assert.ok(h.logs.some((l) => /not restarted for it again for 30 s/.test(l.message)));
+});
+
+Deno.test("lastError belongs to the current failure: cleared once running, kept in the events", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a")]));
+  const first = await spawned(h, 1);
+  const failedAt = h.clock.now();
+  first.exit(null, "SIGKILL");
+  await until(() => st(h).state === "backoff", "backoff");
+  assert.equal(st(h).lastError, "kubefwd killed by SIGKILL");
+  assert.equal(st(h).lastErrorAt, new Date(failedAt).toISOString());
+  h.clock.advance(1000);
+  const second = await spawned(h, 2);
+  portForward(second, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  assert.equal(st(h).lastError, "kubefwd killed by SIGKILL", "still failing until proven healthy");
+  await probeRound(h, 500);
+  assert.equal(st(h).state, "running");
+  assert.equal(st(h).lastError, null);
+  assert.equal(st(h).lastErrorAt, null);
+  assert.match(h.events.at(-1)?.detail ?? "", /clears last error: kubefwd killed by SIGKILL/);
+});
+
+Deno.test("reset drops the override; reconcile reports a masked enabled; enable refuses an overlap", async () => {
+  await using h = await harness();
+  const cfg = (bEnabled: boolean) =>
+    h.config([profile("a"), profile("b", { enabled: bEnabled, namespaces: ["nb"] })]);
+  h.sup.reconcile(cfg(true));
+  await spawned(h, 2);
+  await h.sup.setEnabled(["b"], false);
+  assert.equal(h.sup.reconcile(cfg(true)).masked, undefined, "no config change, nothing masked");
+  await h.sup.setEnabled(["b"], true);
+  assert.deepEqual(h.sup.reconcile(cfg(false)).masked, [{
+    profile: "b",
+    configEnabled: false,
+    override: true,
+  }]);
+  assert.equal(st(h, "b").enabled, true);
+  assert.deepEqual(await h.sup.resetEnabled(["b"]), [{
+    profile: "b",
+    outcome: "override dropped (disabled in the config): stopped",
+  }]);
+  assert.equal(h.state.profiles.b.enabledOverride, undefined);
+  assert.equal(st(h, "b").state, "disabled");
+  assert.equal(st(h, "b").enabledSource, "config");
+
+  // b now wants a's namespace: validate would refuse both enabled, and so does enable.
+  h.sup.reconcile(h.config([profile("a"), profile("b", { enabled: false })]));
+  await assert.rejects(() => h.sup.setEnabled(["b"], true), (e: unknown) => {
+    assert.ok(e instanceof UserError && e.code === "conflict", String(e));
+    assert.match(
+      e.message,
+      /^cannot enable "b": namespace "ns" of context .* is also forwarded by enabled profile "a"/,
+    );
+    return true;
+  });
+  assert.equal(h.state.profiles.b.enabledOverride, undefined, "nothing persisted");
+  await assert.rejects(() => h.sup.start(["b"]), /cannot start "b"/);
 });

@@ -114,8 +114,14 @@ export interface ProfileStatus {
   restarts: number;
   /** Persisted failure counter. */
   failures: number;
-  /** Why the last start or run failed, with what to do about it. */
+  /** Why the current failure happened, with what to do about it; null again once the profile is healthy. */
   lastError: string | null;
+  /** When `lastError` happened, ISO 8601. */
+  lastErrorAt?: string | null;
+  /** What the state means right now (forwards pending or down, nothing forwarded), or null. */
+  stateDetail?: string | null;
+  /** The profile's `allow_empty`: forwarding nothing counts as healthy. */
+  allowEmpty?: boolean;
   /** When `backoff` ends, ISO 8601. */
   nextRetryAt: string | null;
   /** The profile's context (null: the kubeconfig's current-context). */

@@ -13,6 +13,7 @@ const VERBS = [
   "logs",
   "enable",
   "disable",
+  "reset",
   "config",
   "version",
 ];
@@ -68,10 +69,14 @@ Deno.test("CLI contract", async (t) => {
   });
 
   await t.step("verbs that need the daemon exit 3 without one, and stop is a no-op", async () => {
-    for (const args of [["logs"], ["reload"], ["enable", "x"], ["disable", "x"]]) {
+    for (const args of [["reload"], ["enable", "x"], ["disable", "x"], ["reset", "x"]]) {
       const r = await env.cli(...args);
       assert.equal(r.code, 3, `${args.join(" ")}: ${r.stderr}`);
     }
+    // `logs` reads the log file instead (empty here: no daemon ever ran).
+    const logs = await env.cli("logs");
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.stderr, /the daemon is not running; showing its log file/);
     const stop = await env.cli("stop");
     assert.equal(stop.code, 0);
     assert.match(stop.stdout, /not running/);

@@ -4,6 +4,7 @@
  * daemon only through the CLI, like a user or a script would.
  */
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
+import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
 import { withDeadline } from "../deadline.ts";
 import { isTimeoutError, waitFor as pollUntil } from "../../lib/util/async.ts";
@@ -195,6 +196,21 @@ export class TestEnv implements AsyncDisposable {
     const r = await this.cli("--json", "status", ...profiles);
     if (r.code !== 0) throw new Error(`status exited ${r.code}: ${r.stdout}${r.stderr}`);
     return JSON.parse(r.stdout) as StatusResult;
+  }
+
+  /** One profile's `status NAME --json` (with its events); throws when it is not there. */
+  async profile(name: string): Promise<ProfileStatus> {
+    const p = (await this.status(name)).profiles[0];
+    if (p?.name !== name) throw new Error(`no profile ${name} in status`);
+    return p;
+  }
+
+  /** The profile when it runs with at least one forward and every forward up, else undefined (for waitFor). */
+  async healthy(name: string): Promise<ProfileStatus | undefined> {
+    const p = await this.profile(name);
+    return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
+      ? p
+      : undefined;
   }
 
   /** Start the daemon in the foreground as a subprocess and wait until `status` answers. */

@@ -1,9 +1,12 @@
-/** The profile verbs: start, stop, restart, enable and disable, each on the named profiles or all. */
+/** The profile verbs: start, stop, restart, enable, disable and reset, each on the named profiles or all. */
 import type { Request, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonContext } from "./context.ts";
 
 /** A request for one of the profile verbs; the router sends these to {@link handleProfileVerb}. */
-export type VerbRequest = Extract<Request, { type: "start" | "stop" | "restart" | "enable" | "disable" }>;
+export type VerbRequest = Extract<
+  Request,
+  { type: "start" | "stop" | "restart" | "enable" | "disable" | "reset" }
+>;
 
 /** Answers one profile verb through the Supervisor. */
 export async function handleProfileVerb(
@@ -22,5 +25,7 @@ export async function handleProfileVerb(
       return { results: await supervisor.setEnabled(req.profiles, true) };
     case "disable":
       return { results: await supervisor.setEnabled(req.profiles, false) };
+    case "reset":
+      return { results: await supervisor.resetEnabled(req.profiles) };
   }
 }

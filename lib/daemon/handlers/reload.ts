@@ -63,7 +63,7 @@ export class ConfigReloader {
       "info",
       `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
     );
-    return { ...diff, warnings: next.warnings };
+    return { ...diff, masked: diff.masked ?? [], warnings: next.warnings };
   }
 
   #say(level: "info" | "warn" | "error", message: string): void {

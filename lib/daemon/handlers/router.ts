@@ -20,6 +20,7 @@ export function requestRouter(daemon: DaemonContext): RequestHandler {
       case "restart":
       case "enable":
       case "disable":
+      case "reset":
         return await handleProfileVerb(daemon, req);
       case "reload":
         return await daemon.reload();
