@@ -259,7 +259,7 @@ Deno.test("markFailed: failed forwards keep kubefwd's reason, count as down and 
   assert.deepEqual(conflict.restart?.cause?.forwards, ["web:8080"], "1.22.x: found by the port pair");
   const update = tracker.markFailed(["web:8080"], "local address conflict", T0 + 3);
   assert.equal(update.changed, "web:8080 failed");
-  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"] });
+  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"], pending: [] });
   probeAll(tracker, true, T0 + 4);
   const web = tracker.statuses().find((f) => f.hostname === "web")!;
   assert.equal(web.state, "failed");

@@ -48,7 +48,14 @@ Deno.test("ConfigReloader: a valid config is reconciled; daemon settings stay un
     missing: false,
   });
   const result = await h.reloader.reload();
-  assert.deepEqual(result, { added: ["p1"], removed: [], changed: [], unchanged: ["p0"], warnings: [] });
+  assert.deepEqual(result, {
+    added: ["p1"],
+    removed: [],
+    changed: [],
+    unchanged: ["p0"],
+    masked: [],
+    warnings: [],
+  });
   assert.equal(h.reconciled.length, 1);
   assert.equal(h.reloader.config.daemon.socketPath, "/run/a.sock", "the socket in use is kept");
   assert.equal(h.reloader.config.profiles.length, 2);
