@@ -5,6 +5,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
+import type { HostsFile } from "../kubefwd/hosts.ts";
 import { classifyExit, OutputAssembler } from "../kubefwd/output.ts";
 import type { KubefwdLine } from "../kubefwd/types.ts";
 import { kubefwdSupports } from "../kubefwd/version.ts";
@@ -15,7 +16,7 @@ import { NamedTimers } from "./named_timers.ts";
 import type { ExitKind } from "./policy.ts";
 import { currentUserName, notRootMessage } from "./privilege.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
-import type { RunnerTuning } from "./tuning.ts";
+import type { RunnerTuning } from "./runner_deps.ts";
 
 /**
  * The timers of one run: probes, the startup grace, the 1.22.x dead-forward debounce, the start stagger, the
@@ -130,6 +131,33 @@ export function leftoverIps(run: Run, status: ExitStatus): string[] {
     sawForcedShutdown: run.sawForcedShutdown,
     informer: kubefwdSupports(run.plan.version, "podInformer"),
   });
+}
+
+/**
+ * Removes the hosts lines the ended child left (see {@link leftoverIps}), by address only: a name of ours
+ * that now sits on another address's line was taken over by someone else (kubefwd moves a name, never
+ * copies it), and removing it there would break that other forward. Never rejects; says what it did.
+ */
+export async function cleanLeftoverHosts(
+  run: Run,
+  status: ExitStatus,
+  hosts: HostsFile,
+  hostsPath: string,
+  log: (level: "info" | "error", message: string) => void,
+): Promise<void> {
+  const ips = leftoverIps(run, status);
+  if (ips.length === 0) return;
+  const pid = run.handle?.pid;
+  const list = ips.join(", ");
+  try {
+    const removed = await hosts.removeEntries(ips);
+    log("info", `removed ${removed} leftover hosts name(s) of kubefwd pid ${pid} (addresses ${list})`);
+  } catch (e) {
+    log(
+      "error",
+      `could not remove leftover hosts entries (${list}) from ${hostsPath}: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** How the policy treats an unplanned exit, and the error text the user sees (not-root: the sudoers hint). */

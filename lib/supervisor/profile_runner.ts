@@ -8,62 +8,25 @@
  * SerialQueue; child output, exits and timers are handled synchronously and act only while their run is
  * still the live one (`#isLive`). The Supervisor owns the runners.
  */
-import type { Clock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
-import type { Prober } from "../health/tcp_probe.ts";
-import type { HostsFile } from "../kubefwd/hosts.ts";
 import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
-import type { LogSink } from "../log/types.ts";
-import { endRunTimers, exitVerdict, leftoverIps, newRun, releaseGate, type Run } from "./child_run.ts";
+import { cleanLeftoverHosts, endRunTimers, exitVerdict, newRun, releaseGate, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { RestartCause, RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
-import { type LaunchDeps, planLaunch, type StartError } from "./launch_plan.ts";
+import { planLaunch, type StartError } from "./launch_plan.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
 import { probeForwards } from "./probe_forwards.ts";
-import { cmdlineOf, stopChild, type StopOptions } from "./process_control.ts";
-import type { ProfileRecord } from "./profile_record.ts";
+import { cmdlineOf, stopChild } from "./process_control.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
 import { emptyVerdict, type ProfileFacts, stateDetail, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
-import type { ChildHandle, ExitStatus, Spawner } from "./spawner.ts";
+import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
-import { DEFAULT_TUNING, type RunnerTuning } from "./tuning.ts";
-
-export { DEFAULT_TUNING, type RunnerTuning };
-
-/** Everything a runner needs from outside; the Supervisor builds it. */
-export interface RunnerDeps extends LaunchDeps {
-  /** Starts the kubefwd children. */
-  spawner: Spawner;
-  /** All timing goes through it, so tests run on a fake clock. */
-  clock: Clock;
-  /** Receives the runner's log lines and the child's output. */
-  log: LogSink;
-  /** Connects to the forwards in the health probes. */
-  prober: Prober;
-  /** The hosts file to clean after a child that left its lines behind. */
-  hostsFile: (settings: KubefwdSettings) => HostsFile;
-  /** Backoff jitter, in [0, 1); injected so tests are exact. */
-  random: () => number;
-  /** This profile's persisted counters, events and owned child. */
-  record: ProfileRecord;
-  /** Every state transition, for the Supervisor's listeners. */
-  emit: (event: TransitionEvent) => void;
-  /** Serialises child starts across profiles; resolves with a release function. */
-  startGate: () => Promise<() => void>;
-  /** Fingerprint of a file (mtime + size), "missing" when absent: detects kubeconfig edits. */
-  fingerprint: (path: string) => Promise<string>;
-  /** Reads the hosts file: a forward whose address lost its hosts line fails its probe. Undefined: not checked. */
-  readHosts?: (path: string) => Promise<string>;
-  /** Overrides of the stop escalation (tests, sudo kill). */
-  stopOptions?: Partial<Pick<StopOptions, "secondTermWaitMs" | "killWaitMs" | "sudoKill" | "findChildren">>;
-  /** Timings and caps; tests shorten them. */
-  tuning: RunnerTuning;
-}
+import type { RunnerDeps } from "./runner_deps.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -699,11 +662,18 @@ export class ProfileRunner {
     const ranMs = Math.max(0, now - run.spawnedAt);
     const runningMs = run.runningSince === undefined ? 0 : now - run.runningSince;
     record.addUptime(ranMs);
-    const leftovers = leftoverIps(run, status);
     const what = status.signal !== null ? `killed by ${status.signal}` : `exit code ${status.code}`;
     const pid = run.handle?.pid;
     this.#log(run.stopping ? "info" : "warn", `kubefwd pid ${pid} ended (${what}) after ${ranMs} ms`);
-    const cleanup = this.#cleanHosts(pid, leftovers).finally(() => record.childGone(pid));
+    const hosts = this.#deps.hostsFile(this.#settings);
+    const cleanup = cleanLeftoverHosts(
+      run,
+      status,
+      hosts,
+      this.#settings.hostsPath,
+      (level, m) => this.#log(level, m),
+    )
+      .finally(() => record.childGone(pid));
     this.#cleanup = this.#cleanup.then(() => cleanup);
     cleanup.then(() => run.resolveDone());
     if (run.stopping || this.#run !== run) return;
@@ -714,30 +684,6 @@ export class ProfileRunner {
     const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
     this.#run = undefined;
     this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun);
-  }
-
-  /**
-   * Removes the hosts lines of exactly these addresses. Only addresses, not names: a name of ours that now
-   * sits on another address's line was taken over by someone else (kubefwd moves a name, never copies it),
-   * and removing it there would break that other forward.
-   */
-  async #cleanHosts(pid: number | undefined, ips: string[]): Promise<void> {
-    if (ips.length === 0) return;
-    const list = ips.join(", ");
-    try {
-      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips);
-      this.#log(
-        "info",
-        `removed ${removed} leftover hosts name(s) of kubefwd pid ${pid} (addresses ${list})`,
-      );
-    } catch (e) {
-      this.#log(
-        "error",
-        `could not remove leftover hosts entries (${list}) from ${this.#settings.hostsPath}: ${
-          (e as Error).message
-        }`,
-      );
-    }
   }
 }
 

@@ -25,9 +25,9 @@ import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
 import { type ActionOutcome, describeOutcome } from "./outcome.ts";
 import { killOrphans, type OrphanReport } from "./process_control.ts";
 import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
-import { ProfileRunner, type RunnerDeps } from "./profile_runner.ts";
+import { ProfileRunner } from "./profile_runner.ts";
 import type { Spawner } from "./spawner.ts";
-import { DEFAULT_TUNING, type RunnerTuning } from "./tuning.ts";
+import { DEFAULT_TUNING, type RunnerDeps, type RunnerTuning } from "./runner_deps.ts";
 import type { ProfileStatus, TransitionEvent } from "./types.ts";
 
 /** Second sweep of a removed profile's addresses, after concurrent kubefwd hosts writes have settled. */

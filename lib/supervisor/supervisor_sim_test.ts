@@ -17,7 +17,7 @@ import { tempDir } from "../../tests/temp_dir.ts";
 import type { Scenario } from "../../tests/simulator/kubefwd_sim.ts";
 import { writeScenario, writeSimulatorWrapper } from "../../tests/simulator/harness.ts";
 import { isSameProcess, killOrphans, processGroupMembers, readCmdline } from "./process_control.ts";
-import type { RunnerTuning } from "./profile_runner.ts";
+import type { RunnerTuning } from "./runner_deps.ts";
 import { DenoSpawner } from "./spawner.ts";
 import { Supervisor } from "./supervisor.ts";
 import { testProfile } from "../testing/profile_spec.ts";
