@@ -13,6 +13,7 @@ import { registerStatusCommand } from "./commands/status.ts";
 import { registerLogsCommand } from "./commands/logs.ts";
 import { registerProfileCommands } from "./commands/profile_verbs.ts";
 import { registerReloadCommand } from "./commands/reload.ts";
+import { registerCompletionsCommands } from "./commands/completions.ts";
 
 /** Commander error codes that mean "the command line was wrong" (exit 2). */
 const USAGE_CODES = new Set([
@@ -59,6 +60,7 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
   registerLogsCommand(program, ctx);
   registerConfigCommands(program, ctx);
   registerKubeCommands(program, ctx);
+  registerCompletionsCommands(program, ctx);
   // Every subcommand inherits exitOverride and the output configuration.
   for (const cmd of program.commands) applyErrorHandling(cmd, program);
   return program;
