@@ -14,6 +14,7 @@ import { registerLogsCommand } from "./commands/logs.ts";
 import { registerProfileCommands } from "./commands/profile_verbs.ts";
 import { registerReloadCommand } from "./commands/reload.ts";
 import { registerCompletionsCommands } from "./commands/completions.ts";
+import { registerServiceCommands } from "./commands/service.ts";
 
 /** Commander error codes that mean "the command line was wrong" (exit 2). */
 const USAGE_CODES = new Set([
@@ -60,6 +61,7 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
   registerLogsCommand(program, ctx);
   registerConfigCommands(program, ctx);
   registerKubeCommands(program, ctx);
+  registerServiceCommands(program, ctx);
   registerCompletionsCommands(program, ctx);
   // Every subcommand inherits exitOverride and the output configuration.
   for (const cmd of program.commands) applyErrorHandling(cmd, program);
