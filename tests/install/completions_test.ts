@@ -5,7 +5,7 @@
  * `__profiles` verb, run via the launcher as a user's `kubefwd-daemon` would be.
  */
 import assert from "node:assert/strict";
-import { LAUNCHER, pinnedDenoVersion, ShSandbox } from "./sh_env.ts";
+import { hasTool, LAUNCHER, pinnedDenoVersion, ShSandbox } from "./sh_env.ts";
 import { profileNames } from "../../cli/commands/completions.ts";
 import { buildProgram } from "../../cli/app.ts";
 import { completionSpec } from "../../cli/completions/spec.ts";
@@ -16,20 +16,11 @@ const CONFIG = `profiles:
   staging: { context: staging, namespaces: [web] }
 `;
 
-function has(tool: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
 const CTX = { globals: () => ({ json: false, color: false }), out() {}, err() {}, json() {} };
 /** The visible verbs, in the order the scripts offer them. */
 const VERBS = completionSpec(buildProgram(CTX, false)).commands.map((c) => c.name).join(" ");
 
-const HAVE = { bash: has("bash"), zsh: has("zsh"), fish: has("fish") };
+const HAVE = { bash: hasTool("bash"), zsh: hasTool("zsh"), fish: hasTool("fish") };
 for (const [shell, present] of Object.entries(HAVE)) {
   if (!present) console.log(`completions: ${shell} is not installed here; its real-shell test is skipped`);
 }
@@ -60,6 +51,16 @@ async function setup(): Promise<
       return path;
     },
   };
+}
+
+/** Run `fn` in a fresh {@link setup}, removed afterwards. */
+async function withSetup(fn: (s: Awaited<ReturnType<typeof setup>>) => Promise<void>): Promise<void> {
+  const s = await setup();
+  try {
+    await fn(s);
+  } finally {
+    await s.box.dispose();
+  }
 }
 
 async function runIn(box: ShSandbox, shell: string, args: string[]): Promise<string> {
@@ -105,8 +106,7 @@ Deno.test({
   name: "completions: bash (complete -p, COMP_WORDS through the completion function, compgen)",
   ignore: !HAVE.bash,
   fn: async () => {
-    const { box, scriptFor } = await setup();
-    try {
+    await withSetup(async ({ box, scriptFor }) => {
       const script = await scriptFor("bash");
       const probe = (line: string) => {
         const words = line.split(" ");
@@ -158,9 +158,7 @@ Deno.test({
         `echo "\${COMPREPLY[*]}"`,
       ]);
       assert.equal(files.trim(), "cfg-one.yaml");
-    } finally {
-      await box.dispose();
-    }
+    });
   },
 });
 
@@ -168,8 +166,7 @@ Deno.test({
   name: "completions: zsh (the completion function with words/CURRENT, compadd captured)",
   ignore: !HAVE.zsh,
   fn: async () => {
-    const { box, scriptFor } = await setup();
-    try {
+    await withSetup(async ({ box, scriptFor }) => {
       const script = await scriptFor("zsh");
       const probe = (line: string) => {
         const words = line.split(" ");
@@ -199,9 +196,7 @@ Deno.test({
         "kubefwd-daemon config =>validate show init",
       ]);
       assert.match(VERBS, /^version daemon start stop .*completions/);
-    } finally {
-      await box.dispose();
-    }
+    });
   },
 });
 
@@ -209,8 +204,7 @@ Deno.test({
   name: "completions: fish (complete -C)",
   ignore: !HAVE.fish,
   fn: async () => {
-    const { box, scriptFor } = await setup();
-    try {
+    await withSetup(async ({ box, scriptFor }) => {
       const script = await scriptFor("fish");
       const out = await runIn(box, "fish", [
         "--no-config",
@@ -228,8 +222,6 @@ Deno.test({
       assert.deepEqual(blocks["kubefwd-daemon restart "], ["dev-services", "staging"]);
       assert.deepEqual(blocks["kubefwd-daemon config "], ["init", "show", "validate"]);
       assert.deepEqual(blocks["kubefwd-daemon status --wait"], ["--wait-healthy"]);
-    } finally {
-      await box.dispose();
-    }
+    });
   },
 });

@@ -5,7 +5,7 @@
  * ExecStart / the plist's ProgramArguments say, so the daemon they start must answer the real CLI.
  */
 import assert from "node:assert/strict";
-import { LAUNCHER, pinnedDenoVersion, ShSandbox } from "./sh_env.ts";
+import { hasTool, LAUNCHER, pinnedDenoVersion, ShSandbox } from "./sh_env.ts";
 import { parsePlist, type PlistValue } from "./plist.ts";
 import {
   launchdPlist,
@@ -16,15 +16,7 @@ import {
 } from "../../cli/service/units.ts";
 import { servicePlan } from "../../cli/commands/service.ts";
 
-function has(tool: string): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-const HAVE_ANALYZE = has("systemd-analyze");
+const HAVE_ANALYZE = hasTool("systemd-analyze");
 if (!HAVE_ANALYZE) {
   console.log("service: systemd-analyze is not installed here (apt-get install systemd); verify skipped");
 }
@@ -190,27 +182,31 @@ Deno.test("service: `service print --platform darwin` is a plist with Label, Pro
   }
 });
 
-/** The recording fake of `systemctl --user`: it starts ExecStart of the unit in the background. */
-const FAKE_SYSTEMCTL = `#!/bin/sh
-echo "systemctl $*" >>"$KFD_FAKE_DIR/calls"
-state=$KFD_FAKE_DIR
-unit="\${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/kubefwd-daemon.service"
-running() { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }
-launch() {
-  [ -f "$unit" ] || { echo "Unit kubefwd-daemon.service not found." >&2; exit 5; }
-  cmd=$(sed -n 's/^ExecStart=//p' "$unit")
-  eval "set -- $cmd"
-  "$@" </dev/null >>"$state/daemon.out" 2>&1 &
-  echo $! >"$state/pid"
-}
-stop() {
+/** Shell functions of both fakes: is the daemon they started alive; SIGTERM it and wait until it is gone. */
+const FAKE_RUNNING = `running() { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }
+`;
+const FAKE_STOP = `stop() {
   if running; then
     pid=$(cat "$state/pid"); kill -TERM "$pid"
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
   fi
   rm -f "$state/pid"
 }
-[ "$1" = --user ] || { echo "fake systemctl: only --user" >&2; exit 1; }
+`;
+
+/** The recording fake of `systemctl --user`: it starts ExecStart of the unit in the background. */
+const FAKE_SYSTEMCTL = `#!/bin/sh
+echo "systemctl $*" >>"$KFD_FAKE_DIR/calls"
+state=$KFD_FAKE_DIR
+unit="\${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user/kubefwd-daemon.service"
+${FAKE_RUNNING}launch() {
+  [ -f "$unit" ] || { echo "Unit kubefwd-daemon.service not found." >&2; exit 5; }
+  cmd=$(sed -n 's/^ExecStart=//p' "$unit")
+  eval "set -- $cmd"
+  "$@" </dev/null >>"$state/daemon.out" 2>&1 &
+  echo $! >"$state/pid"
+}
+${FAKE_STOP}[ "$1" = --user ] || { echo "fake systemctl: only --user" >&2; exit 1; }
 shift
 case $1 in
 daemon-reload | reset-failed) ;;
@@ -231,21 +227,13 @@ const FAKE_LAUNCHCTL = `#!/bin/sh
 echo "launchctl $*" >>"$KFD_FAKE_DIR/calls"
 state=$KFD_FAKE_DIR
 plist="$HOME/Library/LaunchAgents/kubefwd-daemon.plist"
-running() { [ -f "$state/pid" ] && kill -0 "$(cat "$state/pid")" 2>/dev/null; }
-launch() {
+${FAKE_RUNNING}launch() {
   set --
   for a in $(sed -n '/<array>/,/<\\/array>/s/.*<string>\\(.*\\)<\\/string>.*/\\1/p' "$plist"); do set -- "$@" "$a"; done
   "$@" </dev/null >>"$state/daemon.out" 2>&1 &
   echo $! >"$state/pid"
 }
-stop() {
-  if running; then
-    pid=$(cat "$state/pid"); kill -TERM "$pid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
-  fi
-  rm -f "$state/pid"
-}
-case $1 in
+${FAKE_STOP}case $1 in
 enable | disable) ;;
 bootout)
   [ -f "$state/loaded" ] || { echo "Boot-out failed: 3: No such process" >&2; exit 3; }

@@ -100,6 +100,16 @@ export class ShSandbox {
   }
 }
 
+/** True when `tool` is on this machine's PATH (the real-shell tests skip, saying so, without it). */
+export function hasTool(tool: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
 /** The Deno version the launcher pins (its `KFD_DENO_VERSION=` line). */
 export async function pinnedDenoVersion(): Promise<string> {
   const text = await Deno.readTextFile(LAUNCHER);

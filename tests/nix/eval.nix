@@ -40,6 +40,17 @@ let
       default = [ ];
     };
   };
+  # What NixOS and nix-darwin both have.
+  systemEnvironment.options = {
+    environment.systemPackages = mkOption {
+      type = types.listOf types.anything;
+      default = [ ];
+    };
+    environment.etc = mkOption {
+      type = types.attrsOf (types.attrsOf types.anything);
+      default = { };
+    };
+  };
   stubs = {
     hm = {
       options = {
@@ -59,15 +70,8 @@ let
       };
     };
     nixos = {
+      imports = [ systemEnvironment ];
       options = {
-        environment.systemPackages = mkOption {
-          type = types.listOf types.anything;
-          default = [ ];
-        };
-        environment.etc = mkOption {
-          type = types.attrsOf (types.attrsOf types.anything);
-          default = { };
-        };
         environment.sessionVariables = any { };
         systemd.user.services = any { };
         security.sudo.extraRules = mkOption {
@@ -77,15 +81,8 @@ let
       };
     };
     darwin = {
+      imports = [ systemEnvironment ];
       options = {
-        environment.systemPackages = mkOption {
-          type = types.listOf types.anything;
-          default = [ ];
-        };
-        environment.etc = mkOption {
-          type = types.attrsOf (types.attrsOf types.anything);
-          default = { };
-        };
         environment.variables = any { };
         launchd.user.agents = any { };
       };

@@ -74,13 +74,9 @@ async function nixEval(file: string, args: string[]): Promise<NixResult> {
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-async function evalModule(
-  module: string,
-  system: string,
-  userCase: string,
-  viaFlake = false,
-): Promise<unknown> {
-  const r = await nixEval(`${HERE}/eval.nix`, [
+/** nix-instantiate arguments of tests/nix/eval.nix for one module, system and case of tests/nix/cases/. */
+function moduleArgs(module: string, system: string, userCase: string): string[] {
+  return [
     "--argstr",
     "module",
     module,
@@ -90,6 +86,17 @@ async function evalModule(
     "--arg",
     "user",
     `${HERE}/cases/${userCase}.nix`,
+  ];
+}
+
+async function evalModule(
+  module: string,
+  system: string,
+  userCase: string,
+  viaFlake = false,
+): Promise<unknown> {
+  const r = await nixEval(`${HERE}/eval.nix`, [
+    ...moduleArgs(module, system, userCase),
     ...(viaFlake ? ["--arg", "viaFlake", "true"] : []),
   ]);
   assert.equal(r.code, 0, r.stderr);
@@ -205,17 +212,7 @@ Deno.test({
       ]
     ) {
       for (const module of ["hm", "nixos", "darwin"]) {
-        const r = await nixEval(`${HERE}/eval.nix`, [
-          "--argstr",
-          "module",
-          module,
-          "--argstr",
-          "system",
-          "x86_64-linux",
-          "--arg",
-          "user",
-          `${HERE}/cases/${userCase}.nix`,
-        ]);
+        const r = await nixEval(`${HERE}/eval.nix`, moduleArgs(module, "x86_64-linux", userCase));
         assert.notEqual(r.code, 0, `${module} ${userCase}`);
         assert.match(
           r.stderr,
