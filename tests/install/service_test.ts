@@ -5,7 +5,7 @@
  * ExecStart / the plist's ProgramArguments say, so the daemon they start must answer the real CLI.
  */
 import assert from "node:assert/strict";
-import { hasTool, LAUNCHER, pinnedDenoVersion, ShSandbox } from "./sh_env.ts";
+import { hasTool, LAUNCHER, pinnedDenoVersion, ShSandbox, verifyUnit } from "./sh_env.ts";
 import { parsePlist, type PlistValue } from "./plist.ts";
 import {
   launchdPlist,
@@ -19,23 +19,6 @@ import { servicePlan } from "../../cli/commands/service.ts";
 const HAVE_ANALYZE = hasTool("systemd-analyze");
 if (!HAVE_ANALYZE) {
   console.log("service: systemd-analyze is not installed here (apt-get install systemd); verify skipped");
-}
-
-/** `systemd-analyze verify --user` of `unitText` saved as kubefwd-daemon.service; returns its stderr. */
-async function verify(unitText: string): Promise<{ code: number; stderr: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "kfd-verify-" });
-  try {
-    await Deno.mkdir(`${dir}/run`, { mode: 0o700 });
-    await Deno.writeTextFile(`${dir}/kubefwd-daemon.service`, unitText);
-    const out = await new Deno.Command("systemd-analyze", {
-      args: ["verify", "--user", `${dir}/kubefwd-daemon.service`],
-      env: { XDG_RUNTIME_DIR: `${dir}/run`, SYSTEMD_LOG_COLOR: "0" },
-      cwd: dir,
-    }).output();
-    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 function dict(v: PlistValue | undefined): Record<string, PlistValue> {
@@ -127,7 +110,7 @@ Deno.test({
       ) {
         assert.match(r.stdout, new RegExp(`^${line}$`, "m"));
       }
-      const v = await verify(r.stdout);
+      const v = await verifyUnit(r.stdout);
       assert.equal(v.stderr, "");
       assert.equal(v.code, 0);
 
@@ -141,11 +124,13 @@ Deno.test({
         stdioLog: `${odd}/daemon.out`,
         home: box.home,
       };
-      const v2 = await verify(systemdUnit(plan));
+      const v2 = await verifyUnit(systemdUnit(plan));
       assert.equal(v2.stderr, "");
       assert.equal(v2.code, 0);
       // And verify does complain about a unit that is wrong (the check is real).
-      const v3 = await verify(systemdUnit(plan).replace("KillMode=mixed", "KillMode=mixed\nStopMode=soft"));
+      const v3 = await verifyUnit(
+        systemdUnit(plan).replace("KillMode=mixed", "KillMode=mixed\nStopMode=soft"),
+      );
       assert.match(v3.stderr, /Unknown key 'StopMode'/);
     } finally {
       await box.dispose();

@@ -117,3 +117,20 @@ export async function pinnedDenoVersion(): Promise<string> {
   if (!m) throw new Error("no KFD_DENO_VERSION= line in the launcher");
   return m[1];
 }
+
+/** `systemd-analyze verify --user` of `unitText` saved as kubefwd-daemon.service; returns its stderr. */
+export async function verifyUnit(unitText: string): Promise<{ code: number; stderr: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "kfd-verify-" });
+  try {
+    await Deno.mkdir(`${dir}/run`, { mode: 0o700 });
+    await Deno.writeTextFile(`${dir}/kubefwd-daemon.service`, unitText);
+    const out = await new Deno.Command("systemd-analyze", {
+      args: ["verify", "--user", `${dir}/kubefwd-daemon.service`],
+      env: { XDG_RUNTIME_DIR: `${dir}/run`, SYSTEMD_LOG_COLOR: "0" },
+      cwd: dir,
+    }).output();
+    return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -7,6 +7,7 @@
  * Skipped, with the reason printed, when nix-instantiate or the nixpkgs lib tarball is missing.
  */
 import assert from "node:assert/strict";
+import { hasTool, verifyUnit } from "../install/sh_env.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const HERE = `${ROOT}/tests/nix`;
@@ -261,5 +262,52 @@ Deno.test({
     const r = await nixEval(`${HERE}/flake.nix`, []);
     assert.equal(r.code, 0, r.stderr);
     await golden("flake-outputs", JSON.parse(r.stdout));
+  },
+});
+
+/** A systemd unit file from home-manager-style sections (lists become repeated keys, as home-manager writes). */
+function unitFile(sections: Record<string, Record<string, unknown>>): string {
+  return Object.entries(sections).map(([name, keys]) =>
+    `[${name}]\n` +
+    Object.entries(keys).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}\n`)).join("")
+  ).join("\n");
+}
+
+Deno.test({
+  name: "nix: the home-manager and NixOS units pass systemd-analyze verify --user with no warnings",
+  ignore: skipReason !== undefined || !hasTool("systemd-analyze"),
+  fn: async () => {
+    // The stub package path stands for the real program: verify checks that ExecStart is executable.
+    const real = (text: string) =>
+      text.replaceAll("@kubefwd-daemon@/bin/kubefwd-daemon", `${ROOT}/kubefwd-daemon`);
+    type Sections = Record<string, Record<string, unknown>>;
+    const hm = await evalModule("hm", "x86_64-linux", "example") as {
+      systemdUserServices: Record<string, Sections>;
+    };
+    const nixos = await evalModule("nixos", "x86_64-linux", "nixos-users") as {
+      systemdUserServices: Record<string, Record<string, unknown>>;
+    };
+    const n = nixos.systemdUserServices["kubefwd-daemon"] as {
+      description: string;
+      restartTriggers: string[];
+      unitConfig: Record<string, unknown>;
+      serviceConfig: Record<string, unknown>;
+      wantedBy: string[];
+    };
+    const units = {
+      "home-manager": unitFile(hm.systemdUserServices["kubefwd-daemon"]),
+      // NixOS's own spelling of the same unit: description, unitConfig, serviceConfig, wantedBy.
+      nixos: unitFile({
+        Unit: { Description: n.description, ...n.unitConfig },
+        Service: n.serviceConfig,
+        Install: { WantedBy: n.wantedBy },
+      }),
+    };
+    for (const [who, text] of Object.entries(units)) {
+      assert.match(text, /^ExecStart=@kubefwd-daemon@\/bin\/kubefwd-daemon daemon --config /m, who);
+      const v = await verifyUnit(real(text));
+      assert.equal(v.stderr, "", `${who}:\n${text}`);
+      assert.equal(v.code, 0);
+    }
   },
 });
