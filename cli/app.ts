@@ -40,6 +40,11 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
     .option("--socket <path>", "daemon control socket (default: from the config, else $XDG_RUNTIME_DIR)")
     .option("--json", "machine-readable output")
     .option("--no-color", "never colour the output")
+    .addHelpText(
+      "after",
+      "\nIn a checkout, the launcher ./kubefwd-daemon also has `install` (puts a kubefwd-daemon command into " +
+        "~/.local/bin)\nand `test` (the whole test suite, as `deno task test`).",
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
