@@ -232,9 +232,15 @@ export function registerServiceCommands(
     service.command("uninstall").description("stop the service, disable it and remove its file"),
   ).action(async (opts: { platform?: string }) => {
     const platform = platformOf(opts);
-    const removed = await uninstallService(host(), platform).catch(managerError);
-    if (ctx.globals().json) return ctx.json({ removed: removed ?? null });
-    ctx.out(removed ? `removed ${removed} (service stopped and disabled)` : "the service was not installed");
+    const outcome = await uninstallService(host(), platform).catch(managerError);
+    if (ctx.globals().json) return ctx.json({ removed: outcome.removed ?? null, stopped: outcome.stopped });
+    if (!outcome.removed) return ctx.out("the service was not installed");
+    ctx.out(
+      outcome.stopped
+        ? `removed ${outcome.removed} (service stopped and disabled)`
+        : `removed ${outcome.removed}; the service manager did not answer, so a running daemon was not stopped ` +
+          "(`kubefwd-daemon stop` stops it)",
+    );
   });
 
   platformOption(

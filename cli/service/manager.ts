@@ -64,7 +64,16 @@ async function mustRun(host: ServiceHost, argv: string[]): Promise<RunResult> {
     }
     throw e;
   }
-  if (result.code !== 0) throw new ServiceManagerError(argv, result);
+  if (result.code !== 0) {
+    const noSession = argv[0] === "systemctl" && /connect to bus/i.test(result.stderr);
+    throw new ServiceManagerError(
+      argv,
+      result,
+      noSession
+        ? " (no systemd user session here: `systemctl --user` needs a login session, or `loginctl enable-linger`)"
+        : "",
+    );
+  }
   return result;
 }
 
@@ -134,20 +143,32 @@ export async function installService(
   return { path, changed, started: opts.now };
 }
 
-/** Stop and unregister the service and remove its file; returns the removed path, or undefined if none. */
-export async function uninstallService(host: ServiceHost, platform: Platform): Promise<string | undefined> {
+/** What `uninstall` did: the removed file, and whether the manager stopped and disabled the service. */
+export interface UninstallOutcome {
+  /** The removed file, or undefined when there was none. */
+  removed?: string;
+  /** False when the manager could not be reached or refused (the file is removed anyway). */
+  stopped: boolean;
+}
+
+/** Stop and unregister the service and remove its file (the file goes even when the manager fails). */
+export async function uninstallService(host: ServiceHost, platform: Platform): Promise<UninstallOutcome> {
   const path = serviceFilePath(platform, host);
   const present = (await readText(path)) !== undefined;
+  let stopped = true;
   if (platform === "linux") {
-    if (present) await tryRun(host, ["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT]);
+    if (present) {
+      stopped = (await tryRun(host, ["systemctl", "--user", "disable", "--now", SYSTEMD_UNIT]))?.code === 0;
+    }
     if (present) await Deno.remove(path);
     await tryRun(host, ["systemctl", "--user", "daemon-reload"]);
     await tryRun(host, ["systemctl", "--user", "reset-failed", SYSTEMD_UNIT]);
   } else {
+    // bootout fails when the agent is not loaded: nothing to stop then.
     await tryRun(host, ["launchctl", "bootout", launchdTarget(host)]);
     if (present) await Deno.remove(path);
   }
-  return present ? path : undefined;
+  return present ? { removed: path, stopped } : { stopped };
 }
 
 /** The service as the manager sees it. */
