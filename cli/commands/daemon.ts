@@ -10,6 +10,8 @@ import { UserError } from "../../lib/errors.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
 import { valueOnTimeout, waitFor } from "../../lib/util/async.ts";
 import { runProfileVerb } from "./profile_verbs.ts";
+import { serviceNote, startThroughService } from "../service/start.ts";
+import { realServiceHost } from "./service.ts";
 
 /** How long `start` waits for the socket to answer. */
 const START_TIMEOUT_MS = 5000;
@@ -179,7 +181,16 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         report(
           ctx,
           { started: false, pid, socketPath: loc.settings.socketPath },
-          `daemon already running (pid ${pid})`,
+          `daemon already running (pid ${pid})${await serviceNote(realServiceHost(), pid)}`,
+        );
+        return;
+      }
+      const viaService = await startThroughService(realServiceHost(), loc);
+      if (viaService !== undefined) {
+        report(
+          ctx,
+          { started: true, pid: viaService, socketPath: loc.settings.socketPath, service: true },
+          `daemon started by the login service (pid ${viaService})`,
         );
         return;
       }
@@ -207,7 +218,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     profilesHelp: "profiles to restart",
     async daemon(loc) {
       const oldPid = await stopDaemon(ctx, loc);
-      const pid = await startDetachedDaemon(loc);
+      const pid = await startThroughService(realServiceHost(), loc) ?? await startDetachedDaemon(loc);
       report(ctx, { restarted: true, oldPid: oldPid ?? null, pid }, `daemon restarted (pid ${pid})`);
     },
   });
