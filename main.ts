@@ -23,8 +23,8 @@ function verbIndex(args: string[]): number {
 if (import.meta.main) {
   const args = Deno.args;
   const verb = verbIndex(args);
-  const wantsHelp = args.includes("--help") || args.includes("-h");
-  if (verb >= 0 && args[verb] === "daemon" && !wantsHelp) {
+  // The daemon role answers --help itself: `deno task start` runs with --no-config, without commander.
+  if (verb >= 0 && args[verb] === "daemon") {
     const { runDaemonFromArgs } = await import("./lib/daemon/main.ts");
     Deno.exit(await runDaemonFromArgs(args.filter((_, i) => i !== verb)));
   } else {

@@ -13,6 +13,8 @@ import { registerStatusCommand } from "./commands/status.ts";
 import { registerLogsCommand } from "./commands/logs.ts";
 import { registerProfileCommands } from "./commands/profile_verbs.ts";
 import { registerReloadCommand } from "./commands/reload.ts";
+import { registerCompletionsCommands } from "./commands/completions.ts";
+import { registerServiceCommands } from "./commands/service.ts";
 
 /** Commander error codes that mean "the command line was wrong" (exit 2). */
 const USAGE_CODES = new Set([
@@ -38,6 +40,11 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
     .option("--socket <path>", "daemon control socket (default: from the config, else $XDG_RUNTIME_DIR)")
     .option("--json", "machine-readable output")
     .option("--no-color", "never colour the output")
+    .addHelpText(
+      "after",
+      "\nIn a checkout, the launcher ./kubefwd-daemon also has `install` (puts a kubefwd-daemon command into " +
+        "~/.local/bin)\nand `test` (the whole test suite, as `deno task test`).",
+    )
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({
@@ -59,6 +66,8 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
   registerLogsCommand(program, ctx);
   registerConfigCommands(program, ctx);
   registerKubeCommands(program, ctx);
+  registerServiceCommands(program, ctx);
+  registerCompletionsCommands(program, ctx);
   // Every subcommand inherits exitOverride and the output configuration.
   for (const cmd of program.commands) applyErrorHandling(cmd, program);
   return program;

@@ -65,7 +65,8 @@ export function paintState(state: ProfileState, p: Painter): string {
 
 /** Colour a forward state. */
 export function paintForwardState(state: ForwardState, p: Painter): string {
-  return state === "up" ? p.green(state) : state === "down" ? p.red(state) : p.yellow(state);
+  if (state === "up") return p.green(state);
+  return state === "down" || state === "failed" ? p.red(state) : p.yellow(state);
 }
 
 /** `3d4h`, `2h5m`, `4m10s`, `12s` — two units at most, for tables. */
@@ -87,4 +88,13 @@ export function formatAge(seconds: number): string {
 export function clip(s: string, max: number): string {
   const flat = s.replace(/\s*\n\s*/g, " ");
   return flat.length <= max ? flat : flat.slice(0, max - 1) + "…";
+}
+
+/** `12s ago` or `in 7s` for an ISO timestamp relative to `now` (ms); `now` within a second is `just now`. */
+export function relativeTime(iso: string, now: number): string {
+  const at = Date.parse(iso);
+  if (Number.isNaN(at)) return iso;
+  const diff = Math.round((at - now) / 1000);
+  if (diff === 0) return "just now";
+  return diff > 0 ? `in ${formatAge(diff)}` : `${formatAge(-diff)} ago`;
 }

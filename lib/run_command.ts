@@ -7,17 +7,23 @@
 
 /** What a finished helper printed. `timedOut` is true when the deadline killed it. */
 export interface CommandResult {
+  /** Exit code, as Deno reports it. */
   code: number;
+  /** Everything printed on stdout. */
   stdout: string;
+  /** Everything printed on stderr. */
   stderr: string;
+  /** True when the deadline killed it. */
   timedOut: boolean;
 }
 
 /** Options of {@link runCommand}. */
 export interface RunCommandOptions {
+  /** Deadline after which the helper is SIGKILLed. */
   timeoutMs: number;
   /** Bytes written to stdin, which is then closed; default: stdin is /dev/null. */
   input?: Uint8Array;
+  /** The complete environment (default: inherited). */
   env?: Record<string, string>;
   /** Discard stdout (e.g. `tee`'s echo of what it wrote). */
   discardStdout?: boolean;

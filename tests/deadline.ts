@@ -3,6 +3,7 @@
  * a bug (or a race in the test) into a CI run that hangs until its global timeout and says nothing;
  * with these it fails in seconds and says what it was waiting for.
  */
+import { deadline, isTimeoutError } from "../lib/util/async.ts";
 
 /** Thrown when a bounded wait runs out; the message says what was awaited. */
 export class DeadlineError extends Error {
@@ -21,20 +22,12 @@ export async function withDeadline<T>(
   what: string,
   onTimeout?: () => void,
 ): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const expired = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      try {
-        onTimeout?.();
-      } finally {
-        reject(new DeadlineError(what, ms));
-      }
-    }, ms);
-  });
   try {
-    return await Promise.race([promise, expired]);
-  } finally {
-    clearTimeout(timer);
+    return await deadline(promise, ms);
+  } catch (e) {
+    if (!isTimeoutError(e)) throw e;
+    onTimeout?.();
+    throw new DeadlineError(what, ms);
   }
 }
 

@@ -12,17 +12,11 @@ import { UserError } from "../../lib/errors.ts";
 import { formatHuman, toValidateJson } from "../../lib/config/format.ts";
 import { loadConfigFileWithSource, type LoadOutcome } from "../../lib/config/load.ts";
 import { maskPath } from "../../lib/config/mask.ts";
-import {
-  defaultConfigPath,
-  dirname,
-  type EnvLike,
-  homeDir,
-  processEnv,
-  resolvePath,
-} from "../../lib/config/paths.ts";
+import { defaultConfigPath, type EnvLike, homeDir, processEnv, resolvePath } from "../../lib/config/paths.ts";
 import { maskConfig, toFileShape } from "../../lib/config/show.ts";
+import { dirname } from "../../lib/util/path.ts";
 import { starterConfig } from "../../lib/config/starter.ts";
-import { displayPath } from "../../lib/config/validate.ts";
+import { displayPath } from "../../lib/config/cross_checks.ts";
 import { type Kubeconfig, readKubeconfig } from "../../lib/kube/kubeconfig.ts";
 
 /** Environment seams of the config verbs; tests pass a fake home instead of mutating the process env. */

@@ -8,7 +8,10 @@ import { connect, type DaemonLocation, locateDaemon, withClient } from "../conne
 import { isDaemonRunning } from "../../lib/ipc/client.ts";
 import { UserError } from "../../lib/errors.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
+import { valueOnTimeout, waitFor } from "../../lib/util/async.ts";
 import { runProfileVerb } from "./profile_verbs.ts";
+import { serviceNote, startThroughService } from "../service/start.ts";
+import { realServiceHost } from "./service.ts";
 
 /** How long `start` waits for the socket to answer. */
 const START_TIMEOUT_MS = 5000;
@@ -35,19 +38,6 @@ function pidAlive(pid: number): boolean {
     return true;
   } catch (e) {
     return !(e instanceof Deno.errors.NotFound);
-  }
-}
-
-async function waitFor(
-  check: () => Promise<boolean> | boolean,
-  timeoutMs: number,
-  stepMs = 50,
-): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, stepMs));
   }
 }
 
@@ -79,7 +69,8 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
   const ready = await waitFor(
     async () => exited !== undefined || await isDaemonRunning(loc.settings.socketPath),
     START_TIMEOUT_MS,
-  );
+    { step: 50 },
+  ).then(() => true, valueOnTimeout(false));
   if (ready && exited === undefined) return child.pid;
   const out = (await Deno.readTextFile(outPath).catch(() => "")).slice(outStart).trim().split("\n").slice(
     -15,
@@ -114,11 +105,51 @@ async function stopDaemon(ctx: CliContext, loc: DaemonLocation): Promise<number 
   } finally {
     await client.close();
   }
-  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, 50);
+  const gone = await waitFor(() => !pidAlive(pid), STOP_TIMEOUT_MS, { step: 50 }).then(
+    () => true,
+    valueOnTimeout(false),
+  );
   if (!gone) {
     throw new UserError("error", `daemon (pid ${pid}) is still running after ${STOP_TIMEOUT_MS / 1000}s`);
   }
   return pid;
+}
+
+/** The JSON document under `--json`, else the line of text. */
+function report(ctx: CliContext, json: unknown, text: string): void {
+  if (ctx.globals().json) ctx.json(json);
+  else ctx.out(text);
+}
+
+/** What a lifecycle verb does, and its help. */
+interface LifecycleVerb {
+  description: string;
+  profilesHelp: string;
+  /** With profiles: start the daemon first when it is not running. */
+  startsDaemon?: boolean;
+  /** Without profiles: act on the daemon itself. */
+  daemon(loc: DaemonLocation): Promise<void>;
+}
+
+/**
+ * Register `start`, `stop` or `restart`: without profiles it acts on the daemon, with profiles it asks the
+ * daemon to act on those profiles' children.
+ */
+function lifecycleVerb(
+  program: Command,
+  ctx: CliContext,
+  type: "start" | "stop" | "restart",
+  verb: LifecycleVerb,
+): void {
+  program.command(type)
+    .description(verb.description)
+    .argument("[profiles...]", verb.profilesHelp)
+    .action(async (profiles: string[]) => {
+      const loc = await locateDaemon(ctx);
+      if (profiles.length === 0) return await verb.daemon(loc);
+      if (verb.startsDaemon) await ensureDaemon(loc);
+      await withClient(ctx, (client) => runProfileVerb(ctx, client, type, profiles), loc);
+    });
 }
 
 /** Register `daemon`, `start`, `stop`, `restart`. */
@@ -138,63 +169,57 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
       }
     });
 
-  program.command("start")
-    .description("start the daemon in the background, or start the given profiles now (transient)")
-    .argument("[profiles...]", "profiles to start (the daemon is started first if needed)")
-    .action(async (profiles: string[]) => {
-      const g = ctx.globals();
-      const loc = await locateDaemon(ctx);
-      if (profiles.length === 0) {
-        const client = await isDaemonRunning(loc.settings.socketPath) ? await connect(ctx, loc) : undefined;
-        if (client) {
-          const pid = client.daemonPid;
-          await client.close();
-          if (g.json) ctx.json({ started: false, pid, socketPath: loc.settings.socketPath });
-          else ctx.out(`daemon already running (pid ${pid})`);
-          return;
-        }
-        const pid = await startDetachedDaemon(loc);
-        if (g.json) ctx.json({ started: true, pid, socketPath: loc.settings.socketPath });
-        else ctx.out(`daemon started (pid ${pid}, socket ${loc.settings.socketPath})`);
+  lifecycleVerb(program, ctx, "start", {
+    description: "start the daemon in the background, or start the given profiles now (transient)",
+    profilesHelp: "profiles to start (the daemon is started first if needed)",
+    startsDaemon: true,
+    async daemon(loc) {
+      const client = await isDaemonRunning(loc.settings.socketPath) ? await connect(ctx, loc) : undefined;
+      if (client) {
+        const pid = client.daemonPid;
+        await client.close();
+        report(
+          ctx,
+          { started: false, pid, socketPath: loc.settings.socketPath },
+          `daemon already running (pid ${pid})${await serviceNote(realServiceHost(), pid)}`,
+        );
         return;
       }
-      await ensureDaemon(loc);
-      await withClient(ctx, (client) => runProfileVerb(ctx, client, "start", profiles), loc);
-    });
+      const viaService = await startThroughService(realServiceHost(), loc);
+      if (viaService !== undefined) {
+        report(
+          ctx,
+          { started: true, pid: viaService, socketPath: loc.settings.socketPath, service: true },
+          `daemon started by the login service (pid ${viaService})`,
+        );
+        return;
+      }
+      const pid = await startDetachedDaemon(loc);
+      report(
+        ctx,
+        { started: true, pid, socketPath: loc.settings.socketPath },
+        `daemon started (pid ${pid}, socket ${loc.settings.socketPath})`,
+      );
+    },
+  });
 
-  program.command("stop")
-    .description("stop the daemon and all children, or stop the given profiles (transient)")
-    .argument("[profiles...]", "profiles to stop")
-    .action(async (profiles: string[]) => {
-      const g = ctx.globals();
-      const loc = await locateDaemon(ctx);
-      if (profiles.length === 0) {
-        const pid = await stopDaemon(ctx, loc);
-        if (pid === undefined) {
-          if (g.json) ctx.json({ stopped: false });
-          else ctx.out("daemon is not running");
-          return;
-        }
-        if (g.json) ctx.json({ stopped: true, pid });
-        else ctx.out(`daemon stopped (pid ${pid})`);
-        return;
-      }
-      await withClient(ctx, (client) => runProfileVerb(ctx, client, "stop", profiles), loc);
-    });
+  lifecycleVerb(program, ctx, "stop", {
+    description: "stop the daemon and all children, or stop the given profiles (transient)",
+    profilesHelp: "profiles to stop",
+    async daemon(loc) {
+      const pid = await stopDaemon(ctx, loc);
+      if (pid === undefined) report(ctx, { stopped: false }, "daemon is not running");
+      else report(ctx, { stopped: true, pid }, `daemon stopped (pid ${pid})`);
+    },
+  });
 
-  program.command("restart")
-    .description("restart the daemon, or just the given profiles' children")
-    .argument("[profiles...]", "profiles to restart")
-    .action(async (profiles: string[]) => {
-      const g = ctx.globals();
-      const loc = await locateDaemon(ctx);
-      if (profiles.length === 0) {
-        const oldPid = await stopDaemon(ctx, loc);
-        const pid = await startDetachedDaemon(loc);
-        if (g.json) ctx.json({ restarted: true, oldPid: oldPid ?? null, pid });
-        else ctx.out(`daemon restarted (pid ${pid})`);
-        return;
-      }
-      await withClient(ctx, (client) => runProfileVerb(ctx, client, "restart", profiles), loc);
-    });
+  lifecycleVerb(program, ctx, "restart", {
+    description: "restart the daemon, or just the given profiles' children",
+    profilesHelp: "profiles to restart",
+    async daemon(loc) {
+      const oldPid = await stopDaemon(ctx, loc);
+      const pid = await startThroughService(realServiceHost(), loc) ?? await startDetachedDaemon(loc);
+      report(ctx, { restarted: true, oldPid: oldPid ?? null, pid }, `daemon restarted (pid ${pid})`);
+    },
+  });
 }

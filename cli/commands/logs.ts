@@ -1,8 +1,13 @@
-/** `logs [PROFILE] [-f] [-n N]`: daemon events and kubefwd output, each line prefixed with its profile. */
+/**
+ * `logs [PROFILE] [-f] [-n N]`: daemon events and kubefwd output, each line prefixed with its profile.
+ * When the daemon is not running (that is when people need its log most), the log file is read instead.
+ */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { withClient } from "../connect.ts";
+import { locateDaemon, withClient } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
+import type { DaemonClient } from "../../lib/ipc/client.ts";
+import { isRecord } from "../../lib/util/is_record.ts";
 import type { LogEntry } from "../../lib/supervisor/types.ts";
 import { painter } from "../render.ts";
 
@@ -20,10 +25,46 @@ export function formatLogEntry(e: LogEntry, color: boolean): string {
   return `${p.dim(e.at)} ${level} ${p.cyan(who)} ${e.message}`;
 }
 
+function isLogEntry(v: unknown): v is LogEntry {
+  return isRecord(v) && typeof v.at === "string" && typeof v.level === "string" &&
+    typeof v.source === "string" && typeof v.message === "string";
+}
+
+/** The parseable entries of JSON-lines log text (other lines are skipped). */
+export function parseLogLines(text: string): LogEntry[] {
+  const entries: LogEntry[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    try {
+      const v = JSON.parse(line);
+      if (isLogEntry(v)) entries.push(v);
+    } catch { /* a torn last line or foreign text */ }
+  }
+  return entries;
+}
+
+/**
+ * The newest `lines` entries of the daemon's log file and its first rotation (`path.1`), oldest first,
+ * limited to `profile` when given. A file that does not exist counts as empty.
+ */
+export async function readLogFile(path: string, lines: number, profile?: string): Promise<LogEntry[]> {
+  const read = (p: string) =>
+    Deno.readTextFile(p).catch((e) => {
+      if (e instanceof Deno.errors.NotFound) return "";
+      throw e;
+    });
+  const all = [...parseLogLines(await read(`${path}.1`)), ...parseLogLines(await read(path))];
+  const mine = profile === undefined ? all : all.filter((e) => e.profile === profile);
+  return lines === 0 ? [] : mine.slice(-lines);
+}
+
 /** Register `logs`. */
 export function registerLogsCommand(program: Command, ctx: CliContext): void {
   program.command("logs")
-    .description("show daemon events and kubefwd output (prefixed with the profile)")
+    .description(
+      "show daemon events and kubefwd output (prefixed with the profile); reads the log file when the " +
+        "daemon is not running",
+    )
     .argument("[profile]", "only this profile")
     .option("-f, --follow", "keep printing new lines until interrupted")
     .option("-n, --lines <n>", "how many past lines", "100")
@@ -35,7 +76,20 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
       const g = ctx.globals();
       const print = (e: LogEntry) =>
         g.json ? ctx.out(JSON.stringify(e)) : ctx.out(formatLogEntry(e, g.color));
-      await withClient(ctx, async (client) => {
+      const location = await locateDaemon(ctx);
+      let connected = false;
+      try {
+        await withClient(ctx, (client) => {
+          connected = true;
+          return show(client);
+        }, location);
+      } catch (e) {
+        if (connected || !(e instanceof UserError && e.code === "daemon_not_running")) throw e;
+        const file = location.settings.logFile;
+        ctx.err(`the daemon is not running; showing its log file ${file}`);
+        (await readLogFile(file, lines, profile)).forEach(print);
+      }
+      async function show(client: DaemonClient): Promise<void> {
         if (!opts.follow) {
           const { entries } = await client.request({ type: "logs", profile, lines, follow: false });
           entries.forEach(print);
@@ -49,6 +103,6 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
         } finally {
           Deno.removeSignalListener("SIGINT", onSignal);
         }
-      });
+      }
     });
 }

@@ -1,6 +1,7 @@
 /**
- * `enable PROFILE…` / `disable PROFILE…`: persisted choices that override the config's `enabled`.
- * Also the shared printing of per-profile action results used by start/stop/restart.
+ * `enable PROFILE…` / `disable PROFILE…`: persisted choices that override the config's `enabled`;
+ * `reset PROFILE…` drops them. Also the shared printing of per-profile action results used by
+ * start/stop/restart.
  */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
@@ -21,7 +22,7 @@ export function printActionResults(ctx: CliContext, results: ProfileActionResult
 export async function runProfileVerb(
   ctx: CliContext,
   client: DaemonClient,
-  type: "start" | "stop" | "restart" | "enable" | "disable",
+  type: "start" | "stop" | "restart" | "enable" | "disable" | "reset",
   profiles: string[],
 ): Promise<void> {
   // Stopping waits for kubefwd's graceful shutdown (stop_timeout, then escalation): allow for it.
@@ -29,15 +30,21 @@ export async function runProfileVerb(
   printActionResults(ctx, results);
 }
 
-/** Register `enable` and `disable`. */
+const DESCRIPTIONS = {
+  enable: "enable profiles and start them (an override of the config's `enabled`, persisted across daemon " +
+    "restarts and reloads until `reset`; exit 7 when a profile would forward a namespace an enabled " +
+    "profile forwards)",
+  disable: "stop profiles and keep them disabled (an override of the config's `enabled`, persisted across " +
+    "daemon restarts and reloads until `reset`)",
+  reset: "drop the enable/disable override of profiles: the config's `enabled` decides again (they start " +
+    "or stop to match)",
+};
+
+/** Register `enable`, `disable` and `reset`. */
 export function registerProfileCommands(program: Command, ctx: CliContext): void {
-  for (const type of ["enable", "disable"] as const) {
+  for (const type of ["enable", "disable", "reset"] as const) {
     program.command(type)
-      .description(
-        type === "enable"
-          ? "enable profiles and start them (persisted: survives daemon restarts and reloads)"
-          : "stop profiles and keep them disabled (persisted: survives daemon restarts and reloads)",
-      )
+      .description(DESCRIPTIONS[type])
       .argument("<profiles...>", "profile names")
       .action(async (profiles: string[]) => {
         await withClient(ctx, (client) => runProfileVerb(ctx, client, type, profiles));

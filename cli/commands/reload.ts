@@ -5,6 +5,16 @@ import { withClient } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { Diagnostic } from "../../lib/config/types.ts";
 import { formatDiagnosticLine } from "../../lib/config/format.ts";
+import type { MaskedEnabled } from "../../lib/ipc/protocol.ts";
+
+/** The line `reload` prints for a config `enabled` change that a CLI override hides. */
+export function maskedNote(m: MaskedEnabled): string {
+  const verb = m.override ? "enable" : "disable";
+  return `${m.profile}: the config now says enabled: ${m.configEnabled}, but \`${verb}\` from the CLI ` +
+    `still decides (${
+      m.override ? "enabled" : "disabled"
+    }); to follow the config: kubefwd-daemon reset ${m.profile}`;
+}
 
 /** Register `reload`. */
 export function registerReloadCommand(program: Command, ctx: CliContext): void {
@@ -25,6 +35,7 @@ export function registerReloadCommand(program: Command, ctx: CliContext): void {
             part("unchanged", result.unchanged),
           ].filter(Boolean).join("; ");
           ctx.out(`reloaded${summary ? ` — ${summary}` : ""}`);
+          for (const m of result.masked ?? []) ctx.out(maskedNote(m));
           for (const w of result.warnings) ctx.err(formatDiagnosticLine("config", w, "warning", g.color));
         } catch (err) {
           if (err instanceof UserError && err.code === "config_invalid") {

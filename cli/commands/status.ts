@@ -9,12 +9,43 @@ import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 import { UserError } from "../../lib/errors.ts";
 import { parseDuration } from "../../lib/config/duration.ts";
-import { clip, formatAge, painter, paintForwardState, paintState, table } from "../render.ts";
+import { delay } from "../../lib/util/async.ts";
+import { clip, formatAge, painter, paintForwardState, paintState, relativeTime, table } from "../render.ts";
 
-/** True when a profile counts as healthy for `--wait-healthy`. */
+/**
+ * True when a profile counts as healthy for `--wait-healthy`: disabled, or running with every announced
+ * forward up and at least one of them (unless the profile has `allow_empty`).
+ */
 export function isHealthy(p: ProfileStatus): boolean {
   if (!p.enabled) return true;
-  return p.state === "running" && p.forwards.every((f) => f.state === "up");
+  if (p.state !== "running") return false;
+  if (p.forwards.length === 0) return p.allowEmpty === true;
+  return p.forwards.every((f) => f.state === "up");
+}
+
+/** `lastError` with its age, e.g. `context "x" does not exist (12s ago)`. */
+export function errorWithAge(p: ProfileStatus, now: number, max = Infinity): string {
+  if (!p.lastError) return "";
+  const text = clip(p.lastError, max);
+  return p.lastErrorAt ? `${text} (${relativeTime(p.lastErrorAt, now)})` : text;
+}
+
+/** Why an unhealthy profile is not healthy, for the `--wait-healthy` timeout message. */
+export function unhealthyReason(p: ProfileStatus, now: number): string {
+  const up = p.forwards.filter((f) => f.state === "up").length;
+  const forwards = p.forwards.length ? ` (${up}/${p.forwards.length} forwards up)` : "";
+  const detail = p.stateDetail ? `: ${clip(p.stateDetail, 120)}` : "";
+  const error = p.lastError ? ` — ${errorWithAge(p, now, 80)}` : "";
+  return `${p.name} is ${p.state}${forwards}${detail}${error}`;
+}
+
+/** The state column: `backoff (retry in 7s)`, `degraded (forwards nothing)`. */
+function stateCell(prof: ProfileStatus, now: number): string {
+  if (prof.state === "backoff" && prof.nextRetryAt) return ` (retry ${relativeTime(prof.nextRetryAt, now)})`;
+  if (prof.forwards.length === 0 && prof.stateDetail?.startsWith("forwards nothing")) {
+    return " (forwards nothing)";
+  }
+  return "";
 }
 
 /** The table of all profiles. */
@@ -33,9 +64,11 @@ export function renderStatusTable(status: StatusResult, color: boolean): string 
   const rows = [
     ["PROFILE", "STATE", "PID", "UPTIME", "RESTARTS", "FORWARDS", "LAST ERROR"].map((h) => p.dim(h)),
   ];
+  const now = Date.now();
   for (const prof of status.profiles) {
     const up = prof.forwards.filter((f) => f.state === "up").length;
-    const state = paintState(prof.state, p) + (prof.enabledSource === "cli" ? p.dim("*") : "");
+    const state = paintState(prof.state, p) + (prof.enabledSource === "cli" ? p.dim("*") : "") +
+      p.dim(stateCell(prof, now));
     rows.push([
       prof.name,
       state,
@@ -43,7 +76,7 @@ export function renderStatusTable(status: StatusResult, color: boolean): string 
       prof.startedAt ? formatAge(prof.uptimeSeconds) : "-",
       String(prof.restarts),
       `${up}/${prof.forwards.length}`,
-      prof.lastError ? p.red(clip(prof.lastError, 60)) : "",
+      prof.lastError ? p.red(errorWithAge(prof, now, 60)) : "",
     ]);
   }
   lines.push(table(rows));
@@ -56,6 +89,7 @@ export function renderStatusTable(status: StatusResult, color: boolean): string 
 /** One profile's detail: settings, every forward, recent events. */
 export function renderProfileDetail(prof: ProfileStatus, color: boolean): string {
   const p = painter(color);
+  const now = Date.now();
   const lines = [
     `${p.bold(prof.name)}  ${paintState(prof.state, p)}${prof.pid ? `  pid ${prof.pid}` : ""}`,
     `  enabled:    ${prof.enabled} (from ${prof.enabledSource})`,
@@ -66,8 +100,17 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
       prof.startedAt ? formatAge(prof.uptimeSeconds) : "-"
     }   restarts ${prof.restarts}   failures ${prof.failures}`,
   ];
-  if (prof.nextRetryAt) lines.push(`  next retry: ${prof.nextRetryAt}`);
-  if (prof.lastError) lines.push(`  last error: ${p.red(prof.lastError)}`);
+  if (prof.stateDetail) lines.push(`  state:      ${prof.stateDetail}`);
+  if (prof.nextRetryAt) {
+    lines.push(`  next retry: ${relativeTime(prof.nextRetryAt, now)} ${p.dim(`(${prof.nextRetryAt})`)}`);
+  }
+  if (prof.lastError) {
+    lines.push(
+      `  last error: ${p.red(errorWithAge(prof, now))}${
+        prof.lastErrorAt ? " " + p.dim(`(${prof.lastErrorAt})`) : ""
+      }`,
+    );
+  }
   lines.push("", "  forwards:");
   if (prof.forwards.length === 0) lines.push("    (none yet)");
   else {
@@ -78,34 +121,25 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
         `${f.ip}:${f.port}`,
         `${f.pod}:${f.podPort}`,
         paintForwardState(f.state, p),
-        f.since,
+        relativeTime(f.since, now),
       ]);
     }
     lines.push(table(rows).split("\n").map((l) => "    " + l).join("\n"));
+    for (const f of prof.forwards) {
+      if (f.reason) lines.push(`    ${f.hostname}:${f.port} not restarted for: ${p.red(f.reason)}`);
+    }
   }
   lines.push("", "  recent events:");
   const events = prof.events ?? [];
   if (events.length === 0) lines.push("    (none)");
   for (const e of events) {
     lines.push(
-      `    ${e.at}  ${e.from} → ${e.to}  ${e.reason}${e.detail ? p.dim(`: ${clip(e.detail, 100)}`) : ""}`,
+      `    ${e.at} ${p.dim(`(${relativeTime(e.at, now)})`)}  ${e.from} → ${e.to}  ${e.reason}${
+        e.detail ? p.dim(`: ${clip(e.detail, 100)}`) : ""
+      }`,
     );
   }
   return lines.join("\n");
-}
-
-async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(() => {
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }, ms);
-    const done = () => {
-      clearTimeout(t);
-      resolve();
-    };
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /** Register `status`. */
@@ -118,77 +152,79 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
       "--wait-healthy",
       "block until every enabled profile is running with all forwards up (exit 6 on timeout)",
     )
-    .option("--timeout <duration>", "with --wait-healthy: how long to wait", "60s")
-    .action(async (profiles: string[], opts: { watch?: boolean; waitHealthy?: boolean; timeout: string }) => {
-      const g = ctx.globals();
-      await withClient(ctx, async (client) => {
-        const fetchStatus = () => client.request({ type: "status", profiles });
-        if (opts.waitHealthy) {
-          let timeoutMs: number;
-          try {
-            timeoutMs = parseDuration(opts.timeout);
-          } catch (e) {
-            throw new UserError("usage", `--timeout: ${(e as Error).message}`);
+    .option("--timeout <duration>", "with --wait-healthy: how long to wait (default 60s)")
+    .action(
+      async (profiles: string[], opts: { watch?: boolean; waitHealthy?: boolean; timeout?: string }) => {
+        const g = ctx.globals();
+        if (opts.timeout !== undefined && !opts.waitHealthy) {
+          throw new UserError(
+            "usage",
+            "--timeout only applies to --wait-healthy (e.g. status --wait-healthy --timeout 30s)",
+          );
+        }
+        const timeout = opts.timeout ?? "60s";
+        await withClient(ctx, async (client) => {
+          const fetchStatus = () => client.request({ type: "status", profiles });
+          if (opts.waitHealthy) {
+            let timeoutMs: number;
+            try {
+              timeoutMs = parseDuration(timeout);
+            } catch (e) {
+              throw new UserError("usage", `--timeout: ${(e as Error).message}`);
+            }
+            const deadline = Date.now() + timeoutMs;
+            for (;;) {
+              const status = await fetchStatus();
+              const unhealthy = status.profiles.filter((x) => !isHealthy(x));
+              if (unhealthy.length === 0) {
+                if (g.json) ctx.json(status);
+                else {ctx.out(`healthy: ${
+                    status.profiles.filter((x) => x.enabled).map((x) =>
+                      x.name
+                    ).join(", ") || "(no enabled profiles)"
+                  }`);}
+                return;
+              }
+              if (Date.now() >= deadline) {
+                if (g.json) ctx.json(status);
+                const now = Date.now();
+                throw new UserError(
+                  "unhealthy",
+                  `not healthy after ${timeout}: ` +
+                    unhealthy.map((x) => unhealthyReason(x, now)).join("; "),
+                  { details: g.json ? { alreadyPrinted: true } : undefined },
+                );
+              }
+              await delay(Math.min(250, Math.max(0, deadline - Date.now())));
+            }
           }
-          const deadline = Date.now() + timeoutMs;
-          for (;;) {
+          const render = (status: StatusResult) => {
+            if (g.json) return JSON.stringify(status);
+            if (profiles.length === 1 && status.profiles.length === 1) {
+              return renderProfileDetail(status.profiles[0], g.color);
+            }
+            return renderStatusTable(status, g.color);
+          };
+          if (!opts.watch) {
             const status = await fetchStatus();
-            const unhealthy = status.profiles.filter((x) => !isHealthy(x));
-            if (unhealthy.length === 0) {
-              if (g.json) ctx.json(status);
-              else {ctx.out(`healthy: ${
-                  status.profiles.filter((x) => x.enabled).map((x) =>
-                    x.name
-                  ).join(", ") || "(no enabled profiles)"
-                }`);}
-              return;
+            if (g.json) ctx.json(status);
+            else ctx.out(render(status));
+            return;
+          }
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          Deno.addSignalListener("SIGINT", onSignal);
+          try {
+            while (!stop.signal.aborted) {
+              const text = render(await fetchStatus());
+              if (!g.json && Deno.stdout.isTerminal()) ctx.out("\x1b[H\x1b[2J" + text);
+              else ctx.out(text);
+              await delay(1000, { signal: stop.signal }).catch(() => {}); // SIGINT ends the pause early
             }
-            if (Date.now() >= deadline) {
-              if (g.json) ctx.json(status);
-              throw new UserError(
-                "unhealthy",
-                `not healthy after ${opts.timeout}: ` +
-                  unhealthy.map((x) =>
-                    `${x.name} is ${x.state}${
-                      x.forwards.length
-                        ? ` (${
-                          x.forwards.filter((f) => f.state === "up").length
-                        }/${x.forwards.length} forwards up)`
-                        : ""
-                    }${x.lastError ? ` — ${clip(x.lastError, 80)}` : ""}`
-                  ).join("; "),
-                { details: g.json ? { alreadyPrinted: true } : undefined },
-              );
-            }
-            await sleep(Math.min(250, Math.max(0, deadline - Date.now())));
+          } finally {
+            Deno.removeSignalListener("SIGINT", onSignal);
           }
-        }
-        const render = (status: StatusResult) => {
-          if (g.json) return JSON.stringify(status);
-          if (profiles.length === 1 && status.profiles.length === 1) {
-            return renderProfileDetail(status.profiles[0], g.color);
-          }
-          return renderStatusTable(status, g.color);
-        };
-        if (!opts.watch) {
-          const status = await fetchStatus();
-          if (g.json) ctx.json(status);
-          else ctx.out(render(status));
-          return;
-        }
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        Deno.addSignalListener("SIGINT", onSignal);
-        try {
-          while (!stop.signal.aborted) {
-            const text = render(await fetchStatus());
-            if (!g.json && Deno.stdout.isTerminal()) ctx.out("\x1b[H\x1b[2J" + text);
-            else ctx.out(text);
-            await sleep(1000, stop.signal);
-          }
-        } finally {
-          Deno.removeSignalListener("SIGINT", onSignal);
-        }
-      });
-    });
+        });
+      },
+    );
 }

@@ -1,22 +1,43 @@
 /**
  * Go-style durations ("500ms", "1s", "2m", "1h30m", "1.5s") in whole milliseconds.
  *
- * Dependency-free on purpose: the daemon imports it (it must not load yaml/zod), and the config
- * validator uses it to turn the file's strings into the `…Ms` numbers of the resolved config.
+ * Dependency-free on purpose (its one import, lib/errors.ts, has none): the daemon imports it (it must
+ * not load yaml/zod), and the config validator uses it to turn the file's strings into the `…Ms` numbers
+ * of the resolved config.
  */
+import { NamedError } from "../errors.ts";
 
 /** Milliseconds per accepted unit. Sub-millisecond units are refused: every timer here is in ms. */
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
-/** Thrown by {@link parseDuration}; the message is written for the config file's author. */
-export class DurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DurationError";
-  }
-}
+/**
+ * Thrown by {@link parseDuration}; the message, written for the config file's author, names the offending
+ * text (and the accepted units), ready for a diagnostic.
+ */
+export class DurationError extends NamedError {}
 
-const TERM = /(\d+(?:\.\d*)?|\.\d+)([a-zµμ]*)/y;
+/** A number and its unit; spaces between them are matched only to say what to write instead. */
+const TERM = /(\d+(?:\.\d*)?|\.\d+)(\s*)([a-zA-Zµμ]*)/y;
+
+/** Units people write in words, and the unit meant. */
+const UNIT_WORDS: Readonly<Record<string, string>> = {
+  millisecond: "ms",
+  milliseconds: "ms",
+  msec: "ms",
+  msecs: "ms",
+  sec: "s",
+  secs: "s",
+  second: "s",
+  seconds: "s",
+  min: "m",
+  mins: "m",
+  minute: "m",
+  minutes: "m",
+  hr: "h",
+  hrs: "h",
+  hour: "h",
+  hours: "h",
+};
 
 /**
  * Parses a duration into milliseconds. A leading sign is accepted so that callers can say "must be
@@ -42,7 +63,12 @@ export function parseDuration(text: string): number {
     if (m === null) {
       throw new DurationError(`invalid duration "${text}" (expected a number followed by ms, s, m or h)`);
     }
-    const [whole, num, unit] = m;
+    const [whole, num, space, unit] = m;
+    const meant = UNIT_MS[unit] !== undefined ? unit : UNIT_WORDS[unit.toLowerCase()];
+    if (meant !== undefined && (space !== "" || meant !== unit)) {
+      const what = meant !== unit ? `unknown unit "${unit}"` : "a space before its unit";
+      throw new DurationError(`duration "${text}" has ${what}; write ${num}${meant} (units: ms, s, m, h)`);
+    }
     if (unit === "") {
       throw new DurationError(
         `duration "${text}" has no unit (write e.g. "${num}s" or "${num}ms"; units: ms, s, m, h)`,

@@ -32,6 +32,10 @@ Deno.test("parseDuration rejects bad input with a message naming the problem", (
     ["0.5ms", /whole number of milliseconds/],
     ["-", /invalid duration/],
     ["1e3s", /unknown unit "e"/],
+    ["5 seconds", /unknown unit "seconds"; write 5s/],
+    ["2 Minutes", /unknown unit "Minutes"; write 2m/],
+    ["100msec", /unknown unit "msec"; write 100ms/],
+    ["5 s", /a space before its unit; write 5s/],
   ];
   for (const [text, re] of cases) {
     assert.throws(

@@ -106,16 +106,23 @@ export function formatHuman(result: LoadResult, opts: HumanFormatOptions = {}): 
 
 /** One diagnostic in the JSON report; line/column are null when no position is known. */
 export interface JsonDiagnostic {
+  /** Key path of the finding, e.g. `["profiles", "dev", "namespaces", 0]`. */
   path: (string | number)[];
+  /** 1-based line, or null when the finding has no position (e.g. a missing required key). */
   line: number | null;
+  /** 1-based column, or null like `line`. */
   column: number | null;
+  /** What is wrong, in one sentence. */
   message: string;
 }
 
 /** The `config validate --json` document. */
 export interface ValidateJson {
+  /** True when there are no errors (warnings do not count). */
   valid: boolean;
+  /** Every error found, in file order: the user fixes them all in one pass. */
   errors: JsonDiagnostic[];
+  /** Findings that do not stop the daemon from using the config. */
   warnings: JsonDiagnostic[];
 }
 

@@ -7,7 +7,9 @@
 
 /** A syntax problem with its 0-based character index. */
 export interface GlobError {
+  /** What is wrong with the pattern. */
   message: string;
+  /** Where in the pattern, so the diagnostic can point at the character. */
   index: number;
 }
 

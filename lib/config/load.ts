@@ -13,8 +13,8 @@ import {
   checkKubeconfigs,
   type KubeconfigStatus,
   sortDiagnostics,
-  validateTree,
-} from "./validate.ts";
+} from "./cross_checks.ts";
+import { validateTree } from "./validate.ts";
 
 /** Larger files are refused unread: a config is a few KB, and a huge file is a mistake or an attack. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
@@ -34,6 +34,7 @@ export interface LoadOptions {
 
 /** {@link loadConfigFileWithSource}'s fuller answer, for callers that print code frames. */
 export interface LoadOutcome {
+  /** The diagnostics and, when valid, the resolved config. */
   result: LoadResult;
   /** The file's text when it could be read. */
   source?: string;

@@ -8,6 +8,7 @@ import type { DaemonSettings } from "./types.ts";
 
 /** The slice of `Deno.env` these helpers read; tests pass a plain object instead. */
 export interface EnvLike {
+  /** The variable's value, or undefined when it is not set. */
   get(key: string): string | undefined;
 }
 
@@ -70,13 +71,6 @@ export function normalizePath(path: string): string {
     else out.push(seg);
   }
   return "/" + out.join("/");
-}
-
-/** Directory part of an absolute path ("/a/b/c" -> "/a/b"; "/a" -> "/"). */
-export function dirname(path: string): string {
-  const norm = normalizePath(path);
-  const idx = norm.lastIndexOf("/");
-  return idx <= 0 ? "/" : norm.slice(0, idx);
 }
 
 function stripTrailingSlash(p: string): string {

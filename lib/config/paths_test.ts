@@ -3,7 +3,6 @@ import {
   defaultConfigPath,
   defaultDaemonSettings,
   defaultRuntimeDir,
-  dirname,
   envFrom,
   expandHome,
   homeDir,
@@ -24,8 +23,6 @@ Deno.test("resolvePath makes paths absolute against the config directory", () =>
   assert.equal(resolvePath("../x/./y", "/etc/kfd", "/home/u"), "/etc/x/y");
   assert.equal(resolvePath("~/a//b", "/etc", "/home/u"), "/home/u/a/b");
   assert.equal(normalizePath("/../a/.."), "/");
-  assert.equal(dirname("/a/b/c.yaml"), "/a/b");
-  assert.equal(dirname("/c.yaml"), "/");
 });
 
 Deno.test("defaultConfigPath: env override, then XDG_CONFIG_HOME, then ~/.config", () => {

@@ -29,20 +29,25 @@ export type ItemCheck =
 
 /** One leaf key. */
 export interface FieldSpec {
+  /** Discriminant: a leaf key. */
   kind: "field";
+  /** Value type the validator enforces. */
   type: FieldType;
   /** One or two sentences for the reference docs. */
   doc: string;
   /** How the default is shown in docs and the starter file; absent = no default (optional or required). */
   default?: string;
+  /** A missing required key is an error rather than a default. */
   required?: boolean;
   /** Allowed values of an `enum`. */
   values?: readonly string[];
   /** Inclusive bounds of `integer`/`number`. */
   min?: number;
+  /** Inclusive upper bound of `integer`/`number`. */
   max?: number;
   /** Why `min` matters, appended to the "must be at least" message. */
   minReason?: string;
+  /** Semantic check beyond the type, implemented in validate.ts. */
   check?: ItemCheck;
   /** A list that must not be empty, and why. */
   nonEmpty?: string;
@@ -50,17 +55,23 @@ export interface FieldSpec {
 
 /** A nested mapping with fixed keys. */
 export interface SectionSpec {
+  /** Discriminant: a nested mapping with fixed keys. */
   kind: "section";
+  /** One or two sentences for the reference docs. */
   doc: string;
+  /** The section's keys; anything else is an unknown-key error. */
   fields: Readonly<Record<string, Spec>>;
 }
 
 /** A mapping from user-chosen names to sections (the `profiles` map). */
 export interface NamedMapSpec {
+  /** Discriminant: a mapping from user-chosen names. */
   kind: "map";
+  /** One or two sentences for the reference docs. */
   doc: string;
   /** Placeholder used for the name in key paths of the docs, e.g. `<name>`. */
   placeholder: string;
+  /** The schema every named entry must follow. */
   value: SectionSpec;
 }
 
@@ -115,7 +126,8 @@ const retry: SectionSpec = {
       kind: "field",
       type: "duration",
       default: "60s",
-      doc: "After this long in `running`, the attempt counter and delay start over.",
+      doc:
+        "After this long in `running`, the attempt counter and delay start over and a crash is restarted at once.",
     },
   },
 };
@@ -265,6 +277,13 @@ export const CONFIG_SCHEMA: SectionSpec = {
             doc:
               "Whether the daemon runs this profile. `kubefwd-daemon enable/disable` overrides it at run time.",
           },
+          allow_empty: {
+            kind: "field",
+            type: "boolean",
+            default: "false",
+            doc:
+              "A profile that forwards no service is healthy anyway; without it, such a profile is `degraded` and `status --wait-healthy` fails.",
+          },
           kubeconfig: {
             kind: "field",
             type: "path",
@@ -329,7 +348,9 @@ export const CONFIG_SCHEMA: SectionSpec = {
 
 /** One documented key: its dotted path (profile names as the placeholder) and its spec. */
 export interface SchemaKey {
+  /** Dotted key path as the reference docs write it, e.g. `profiles.<name>.retry.max_delay`. */
   path: string;
+  /** The key's spec (type, default, doc). */
   spec: FieldSpec;
 }
 

@@ -13,7 +13,9 @@
 
 /** A syntax problem: the message and the 0-based character index where it was found. */
 export interface SelectorError {
+  /** What is wrong with the selector. */
   message: string;
+  /** Where in the selector, so the diagnostic can point at the character. */
   index: number;
 }
 

@@ -21,6 +21,7 @@ function profileDoc(p: ProfileSpec): Record<string, unknown> {
     kubeconfig: p.kubeconfig,
   };
   if (p.context !== undefined) doc.context = p.context;
+  if (p.allowEmpty) doc.allow_empty = true;
   doc.namespaces = p.namespaces;
   doc.labels = p.labels;
   doc.exclude_services = p.excludeServices;

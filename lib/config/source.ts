@@ -13,7 +13,9 @@ import type { Diagnostic } from "./types.ts";
 
 /** 1-based position. */
 export interface Pos {
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
 }
 
@@ -22,29 +24,41 @@ export type ScalarValue = string | number | boolean | null | bigint | Date;
 
 /** A mapping; entries keep file order and duplicates are already removed (and reported). */
 export interface MapNode {
+  /** Discriminant. */
   kind: "map";
+  /** Where the mapping starts, when the parser knows it. */
   pos?: Pos;
+  /** Keys in file order. */
   entries: MapEntry[];
 }
 
 /** One key of a mapping with the position of the key itself. */
 export interface MapEntry {
+  /** The key as written (after YAML/TOML unquoting). */
   key: string;
+  /** Position of the key, for "unknown key" diagnostics. */
   keyPos?: Pos;
+  /** The key's value. */
   value: SourceNode;
 }
 
 /** A sequence (YAML list, TOML array). */
 export interface SeqNode {
+  /** Discriminant. */
   kind: "seq";
+  /** Where the sequence starts. */
   pos?: Pos;
+  /** Items in file order. */
   items: SourceNode[];
 }
 
 /** A leaf. `pos` is absent for YAML's implicit null (`key:` with nothing after it). */
 export interface ScalarNode {
+  /** Discriminant. */
   kind: "scalar";
+  /** Where the value starts; absent for YAML's implicit null. */
   pos?: Pos;
+  /** The value as the parser typed it (TOML dates and big integers included). */
   value: ScalarValue;
 }
 
@@ -53,10 +67,13 @@ export type SourceNode = MapNode | SeqNode | ScalarNode;
 
 /** Parser outcome. `root` is absent when syntax errors make the tree meaningless, or the file is empty. */
 export interface ParsedSource {
+  /** The document tree. */
   root?: SourceNode;
   /** True when the document holds no content at all (only whitespace/comments). */
   empty: boolean;
+  /** Syntax errors; the file cannot be used when there are any. */
   errors: Diagnostic[];
+  /** The YAML parser's warnings; they do not prevent use. */
   warnings: Diagnostic[];
 }
 
@@ -256,7 +273,9 @@ class YamlConverter {
 
 /** Where a TOML key path was first written and where its value starts. */
 export interface TomlPositions {
+  /** Where the key path is first written. */
   keyPos?: Pos;
+  /** Where its value starts. */
   valuePos?: Pos;
 }
 
@@ -397,47 +416,38 @@ export function scanTomlPositions(text: string): Map<string, TomlPositions> {
     return parts;
   };
 
+  /**
+   * The items of an inline table or array, `i` on its opening bracket: `readItem` for each, commas
+   * skipped, up to the `close` bracket or the end of the text. An item that reads nothing is stepped over.
+   */
+  const readItems = (close: "}" | "]", readItem: () => void): void => {
+    i++;
+    for (;;) {
+      skipBlank();
+      if (i >= text.length) return;
+      if (text[i] === close) {
+        i++;
+        return;
+      }
+      if (text[i] === ",") {
+        i++;
+        continue;
+      }
+      const before = i;
+      readItem();
+      if (i === before) i++;
+    }
+  };
+
   const parseValue = (path: (string | number)[]): void => {
     skipSpaces();
     record(path, "valuePos", i);
     const c = text[i];
     if (c === '"' || c === "'") return skipString();
-    if (c === "{") {
-      i++;
-      for (;;) {
-        skipBlank();
-        if (i >= text.length) return;
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        const before = i;
-        keyValue(path);
-        if (i === before) i++;
-      }
-    }
+    if (c === "{") return readItems("}", () => keyValue(path));
     if (c === "[") {
-      i++;
       let index = 0;
-      for (;;) {
-        skipBlank();
-        if (i >= text.length) return;
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        const before = i;
-        parseValue([...path, index++]);
-        if (i === before) i++;
-      }
+      return readItems("]", () => parseValue([...path, index++]));
     }
     while (i < text.length && !",]}\n\r#".includes(text[i])) i++;
   };

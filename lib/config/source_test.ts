@@ -150,3 +150,15 @@ Deno.test("TOML: syntax errors and empty documents", () => {
   assert.match(dup.errors[0].message, /redefine/);
   assert.deepEqual(parseTomlSource("# only\n").empty, true);
 });
+
+Deno.test("TOML scanner: nested inline tables and arrays, stray commas, unclosed brackets", () => {
+  const pos = scanTomlPositions("a = { b = [1, , { c = 2 }], d = 3, }\ne = [[4], [5\nf = { g = 6\n");
+  const at = (...path: (string | number)[]) => pos.get(JSON.stringify(path))?.valuePos;
+  assert.deepEqual(at("a", "b", 1), { line: 1, column: 17 });
+  assert.deepEqual(at("a", "b", 1, "c"), { line: 1, column: 23 });
+  assert.deepEqual(at("a", "d"), { line: 1, column: 33 });
+  assert.deepEqual(at("e", 1, 0), { line: 2, column: 12 });
+  // The unclosed array swallows what follows as items, to the end of the text.
+  assert.deepEqual(at("e", 1, 1), { line: 3, column: 1 });
+  assert.equal(pos.has(JSON.stringify(["f"])), false);
+});

@@ -11,7 +11,9 @@ export interface StarterInput {
   kubeconfig: string;
   /** Whether that kubeconfig could be read. */
   kubeconfigFound: boolean;
+  /** Every context of that kubeconfig, with its namespace when it names one (offered as profiles). */
   contexts: { name: string; namespace?: string }[];
+  /** The kubeconfig's current-context, used for the active example profile. */
   currentContext?: string;
 }
 

@@ -8,8 +8,11 @@
 
 /** Restart backoff of one profile. All durations in milliseconds. */
 export interface RetryPolicy {
+  /** Wait before the first restart. */
   initialDelayMs: number;
+  /** Cap of the growing delay. */
   maxDelayMs: number;
+  /** Factor applied to the delay after each failed attempt. */
   multiplier: number;
   /** 0 = retry forever. */
   maxAttempts: number;
@@ -21,8 +24,11 @@ export interface RetryPolicy {
 
 /** Active health probes of forwarded addresses. All durations in milliseconds. */
 export interface HealthPolicy {
+  /** Time between probe rounds. */
   intervalMs: number;
+  /** How long one TCP connect may take before it counts as failed. */
   timeoutMs: number;
+  /** Failed probes in a row before a forward counts as down (one failure is often a blip). */
   failureThreshold: number;
 }
 
@@ -32,13 +38,17 @@ export interface HealthPolicy {
  * forward died (1.22.x never reconnects by itself).
  */
 export interface ForwardFailurePolicy {
+  /** Failures of one service within `windowMs` that trigger a child restart; 0 never restarts. */
   maxFailures: number;
+  /** Sliding window for `maxFailures`. */
   windowMs: number;
+  /** Wait before restarting a 1.22.x child whose forward died, so a burst of lines causes one restart. */
   debounceMs: number;
 }
 
 /** One named profile = one kubefwd child. */
 export interface ProfileSpec {
+  /** The profile's key in the config; the name every verb and log line uses. */
   name: string;
   /** The config file's choice; the CLI's persisted enable/disable overrides it. */
   enabled: boolean;
@@ -46,6 +56,8 @@ export interface ProfileSpec {
   kubeconfig: string;
   /** Undefined = the kubeconfig's current-context, resolved when kubefwd starts. */
   context?: string;
+  /** Forwarding nothing is fine (`allow_empty`); else such a profile is `degraded` and never healthy. */
+  allowEmpty?: boolean;
   /** Never empty. */
   namespaces: string[];
   /** Label selector terms, joined with commas for `-l`. */
@@ -58,16 +70,21 @@ export interface ProfileSpec {
   mappings: string[];
   /** Appended after the kubefwd-level extra_args. */
   extraArgs: string[];
+  /** Restart backoff after the child exits or fails to start. */
   retry: RetryPolicy;
+  /** Probes of the forwarded addresses. */
   health: HealthPolicy;
+  /** When lost forwards of a live child are reason enough to restart it. */
   forwardFailures: ForwardFailurePolicy;
 }
 
 /** How kubefwd is run. */
 export interface KubefwdSettings {
+  /** The kubefwd executable: a name looked up on PATH, or a path. */
   path: string;
   /** auto: direct when the daemon is root, else `sudo -n`; sudo: always sudo; none: never sudo. */
   privilege: "auto" | "sudo" | "none";
+  /** Arguments appended for every profile (before the profile's own). */
   extraArgs: string[];
   /** Hosts file that kubefwd edits and that the daemon cleans after unclean exits. */
   hostsPath: string;
@@ -77,10 +94,15 @@ export interface KubefwdSettings {
 
 /** Daemon-level settings; every path absolute. */
 export interface DaemonSettings {
+  /** Lowest level written to the log file and stderr. */
   logLevel: "debug" | "info" | "warn" | "error";
+  /** JSON-lines log file (rotated by size). */
   logFile: string;
+  /** Where the daemon writes its pid, for service managers and humans. */
   pidFile: string;
+  /** The control socket the CLI connects to. */
   socketPath: string;
+  /** State file, lock and generated `-z` files live here. */
   stateDir: string;
 }
 
@@ -88,23 +110,34 @@ export interface DaemonSettings {
 export interface ResolvedConfig {
   /** Absolute path of the file it came from. */
   path: string;
+  /** Settings of the daemon process itself. */
   daemon: DaemonSettings;
+  /** How kubefwd is run, for every profile. */
   kubefwd: KubefwdSettings;
+  /** Profiles in config-file order (status lists them in this order). */
   profiles: ProfileSpec[];
 }
 
 /** One validation finding; line/column are 1-based and absent only when no position is known. */
 export interface Diagnostic {
+  /** Key path of the finding, e.g. `["profiles", "dev", "namespaces", 0]`. */
   path: (string | number)[];
+  /** 1-based line. */
   line?: number;
+  /** 1-based column. */
   column?: number;
+  /** What is wrong, in one sentence. */
   message: string;
 }
 
 /** Outcome of loading a config file. `config` is present only when there are no errors. */
 export interface LoadResult {
+  /** Absolute path of the file that was loaded. */
   file: string;
+  /** The resolved config; absent when there are errors, so nobody runs a half-valid config. */
   config?: ResolvedConfig;
+  /** Every error found, not only the first. */
   errors: Diagnostic[];
+  /** Findings that do not stop the config from being used. */
   warnings: Diagnostic[];
 }

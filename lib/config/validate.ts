@@ -13,7 +13,7 @@ import { didYouMean, suggest } from "./did_you_mean.ts";
 import { keyPathText } from "./format.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
 import { checkGlob, impossibleServiceChars } from "./glob.ts";
-import { dirname, type EnvLike, MAX_SOCKET_PATH_BYTES, resolvePath } from "./paths.ts";
+import { type EnvLike, MAX_SOCKET_PATH_BYTES, resolvePath } from "./paths.ts";
 import { defaultDaemonSettings } from "./paths.ts";
 import {
   CONFIG_SCHEMA,
@@ -27,6 +27,7 @@ import {
 } from "./schema.ts";
 import { checkLabelSelector, isDnsLabel, isDnsSubdomain } from "./selector.ts";
 import type { MapNode, Pos, SourceNode } from "./source.ts";
+import { dirname } from "../util/path.ts";
 import {
   DEFAULT_FORWARD_FAILURES,
   DEFAULT_HEALTH,
@@ -51,15 +52,21 @@ export type KeyPath = (string | number)[];
 export interface ValidateOptions {
   /** Absolute path of the config file: relative paths inside it are resolved against its directory. */
   file: string;
+  /** Environment for `~` and XDG defaults (tests pass a plain object). */
   env: EnvLike;
+  /** The user's home directory, for `~` expansion. */
   home: string;
 }
 
 /** Outcome of the pure validation. `config` is complete even with errors (bad values fall back to defaults). */
 export interface Validation {
+  /** The tree that was validated, for callers that locate keys afterwards. */
   root: SourceNode;
+  /** The resolved config; complete even with errors (bad values fall back to defaults). */
   config: ResolvedConfig;
+  /** Every error found. */
   errors: Diagnostic[];
+  /** Every warning found. */
   warnings: Diagnostic[];
   /** Profiles whose `kubeconfig` key is written in the file (otherwise the default applies). */
   explicitKubeconfig: Set<string>;
@@ -69,9 +76,13 @@ export interface Validation {
 
 /** Where a key path is in the source: the key, the value, and whether the whole path exists. */
 export interface Location {
+  /** Position of the deepest key of the path that exists. */
   keyPos?: Pos;
+  /** Position of that key's value. */
   valuePos?: Pos;
+  /** True when the whole path exists, false when only a prefix was found. */
   exact: boolean;
+  /** The node at the deepest part of the path that exists. */
   node?: SourceNode;
 }
 
@@ -453,89 +464,56 @@ class Walker {
 
   /** Returns false (after reporting) when the value fails its semantic check; warnings do not fail. */
   itemCheck(s: string, spec: FieldSpec, path: KeyPath, pos: Pos | undefined): boolean {
+    const problem = this.itemProblem(s, spec, path, pos);
+    if (problem === undefined) return true;
+    this.error(path, pos, problem);
+    return false;
+  }
+
+  /** Why the value fails its semantic check, or undefined; warnings are reported here. */
+  itemProblem(s: string, spec: FieldSpec, path: KeyPath, pos: Pos | undefined): string | undefined {
+    const quoted = JSON.stringify(s);
     switch (spec.check) {
       case "label_selector": {
         const err = checkLabelSelector(s);
-        if (err) {
-          this.error(
-            path,
-            pos,
-            `invalid label selector ${JSON.stringify(s)}: ${err.message} (at character ${err.index + 1})`,
-          );
-          return false;
-        }
-        return true;
+        if (!err) return undefined;
+        return `invalid label selector ${quoted}: ${err.message} (at character ${err.index + 1})`;
       }
       case "glob": {
         const err = checkGlob(s);
         if (err) {
-          this.error(
-            path,
-            pos,
-            `invalid glob pattern ${JSON.stringify(s)}: ${err.message} (at character ${err.index + 1})`,
-          );
-          return false;
+          return `invalid glob pattern ${quoted}: ${err.message} (at character ${err.index + 1})`;
         }
         const bad = impossibleServiceChars(s);
         if (bad.length > 0) {
           this.warn(
             path,
             pos,
-            `pattern ${
-              JSON.stringify(s)
-            } can never match: service names contain only lowercase letters, digits and "-" ` +
+            `pattern ${quoted} can never match: service names contain only lowercase letters, digits and "-" ` +
               `(found ${bad.map((c) => JSON.stringify(c)).join(", ")})`,
           );
         }
-        return true;
+        return undefined;
       }
       case "port_mapping": {
         const m = /^(\d{1,5}):(\d{1,5})$/.exec(s.trim());
         if (!m) {
-          this.error(
-            path,
-            pos,
-            `invalid mapping ${JSON.stringify(s)}: expected "svcPort:localPort" such as "80:8080"` +
-              (s.includes(":") ? "" : ' (kubefwd silently ignores entries without ":")'),
-          );
-          return false;
+          return `invalid mapping ${quoted}: expected "svcPort:localPort" such as "80:8080"` +
+            (s.includes(":") ? "" : ' (kubefwd silently ignores entries without ":")');
         }
         for (const port of [m[1], m[2]]) {
           const n = Number(port);
-          if (n < 1 || n > 65535) {
-            this.error(path, pos, `invalid mapping ${JSON.stringify(s)}: port ${port} is outside 1-65535`);
-            return false;
-          }
+          if (n < 1 || n > 65535) return `invalid mapping ${quoted}: port ${port} is outside 1-65535`;
         }
-        return true;
+        return undefined;
       }
-      case "namespace": {
-        if (!isDnsLabel(s)) {
-          this.error(
-            path,
-            pos,
-            `invalid namespace name ${
-              JSON.stringify(s)
-            }: use at most 63 lowercase letters, digits and "-", ` +
-              "starting and ending with a letter or digit",
-          );
-          return false;
-        }
-        return true;
-      }
-      case "dns_subdomain": {
-        if (!isDnsSubdomain(s)) {
-          this.error(
-            path,
-            pos,
-            `invalid domain ${
-              JSON.stringify(s)
-            }: use lowercase DNS labels separated by dots, e.g. "local" or "dev.example"`,
-          );
-          return false;
-        }
-        return true;
-      }
+      case "namespace":
+        if (isDnsLabel(s)) return undefined;
+        return `invalid namespace name ${quoted}: use at most 63 lowercase letters, digits and "-", ` +
+          "starting and ending with a letter or digit";
+      case "dns_subdomain":
+        if (isDnsSubdomain(s)) return undefined;
+        return `invalid domain ${quoted}: use lowercase DNS labels separated by dots, e.g. "local" or "dev.example"`;
       case "kubefwd_args": {
         const flag = s.split("=")[0];
         const owner = MANAGED_FLAGS[flag];
@@ -548,10 +526,10 @@ class Walker {
             "--tui discards kubefwd's log output, which the daemon needs to track forwards",
           );
         }
-        return true;
+        return undefined;
       }
       case undefined:
-        return true;
+        return undefined;
     }
   }
 }
@@ -633,6 +611,7 @@ export function validateTree(root: SourceNode, opts: ValidateOptions): Validatio
       enabled: (p.enabled as boolean) ?? true,
       kubeconfig: abs((p.kubeconfig as string) ?? "~/.kube/config"),
       ...(p.context !== undefined ? { context: p.context as string } : {}),
+      allowEmpty: (p.allow_empty as boolean) ?? false,
       namespaces: (p.namespaces as string[]) ?? [],
       labels: (p.labels as string[]) ?? [],
       excludeServices: (p.exclude_services as string[]) ?? [],
@@ -703,116 +682,4 @@ function checkPolicies(
         `(${formatDuration(health.intervalMs)}); probes will overlap`,
     );
   }
-}
-
-// ------------------------------------------------------------------------------------------ environment
-
-/** What reading one kubeconfig found; produced by load.ts, consumed by the checks below. */
-export type KubeconfigStatus =
-  | { ok: true; currentContext?: string; contexts: string[] }
-  | { ok: false; problem: "missing" | "unreadable" | "invalid"; detail: string };
-
-/** `~/…` for paths under home: shorter messages, and the user wrote them that way. */
-export function displayPath(path: string, home: string): string {
-  return path === home ? "~" : path.startsWith(home + "/") ? "~" + path.slice(home.length) : path;
-}
-
-/**
- * Warnings about each profile's kubeconfig and context. Warnings, not errors: the kubeconfig may be
- * created later (cloud CLIs write it on login), and the daemon retries failed profiles on changes.
- */
-export function checkKubeconfigs(
-  v: Validation,
-  statusOf: (kubeconfig: string) => KubeconfigStatus | undefined,
-  home: string,
-): void {
-  const reported = new Set<string>();
-  for (const p of v.config.profiles) {
-    const status = statusOf(p.kubeconfig);
-    if (!status) continue;
-    const kcPath = ["profiles", p.name, "kubeconfig"];
-    const kcPos = v.explicitKubeconfig.has(p.name)
-      ? valuePosition(v.root, kcPath)
-      : keyPosition(v.root, ["profiles", p.name]);
-    const shown = displayPath(p.kubeconfig, home);
-    if (!status.ok) {
-      // One warning per kubeconfig, at its first user: five profiles sharing a missing file is one problem.
-      if (reported.has(p.kubeconfig)) continue;
-      reported.add(p.kubeconfig);
-      const users = v.config.profiles.filter((q) => q.kubeconfig === p.kubeconfig).map((q) => q.name);
-      const what = status.problem === "missing"
-        ? "does not exist"
-        : status.problem === "unreadable"
-        ? `cannot be read (${status.detail})`
-        : `is not usable: ${status.detail}`;
-      const also = users.length > 1 ? ` (used by profiles ${users.join(", ")})` : "";
-      v.warnings.push({ path: kcPath, ...kcPos, message: `kubeconfig ${shown} ${what}${also}` });
-      continue;
-    }
-    if (p.context !== undefined) {
-      if (!status.contexts.includes(p.context)) {
-        const ctxPath = ["profiles", p.name, "context"];
-        const available = status.contexts.length === 0
-          ? "it defines no contexts"
-          : `available: ${status.contexts.slice(0, 8).join(", ")}${status.contexts.length > 8 ? ", …" : ""}`;
-        v.warnings.push({
-          path: ctxPath,
-          ...valuePosition(v.root, ctxPath),
-          message: `context "${p.context}" not found in kubeconfig ${shown}${
-            didYouMean(suggest(p.context, status.contexts))
-          }; ${available}`,
-        });
-      }
-    } else if (status.currentContext === undefined) {
-      v.warnings.push({
-        path: ["profiles", p.name],
-        ...keyPosition(v.root, ["profiles", p.name]),
-        message: `no context set and kubeconfig ${shown} has no current-context; set "context"`,
-      });
-    }
-  }
-}
-
-/** Literal used when neither the profile nor its kubeconfig names a context. */
-export const UNRESOLVED_CONTEXT = "(current)";
-
-/**
- * Two enabled profiles forwarding the same namespace of the same context would write the same
- * /etc/hosts names, each kubefwd overwriting the other's entries. The context is the profile's own,
- * else its kubeconfig's current-context when known, else the literal "(current)".
- */
-export function checkContextConflicts(
-  v: Validation,
-  currentContextOf: (kubeconfig: string) => string | undefined,
-): void {
-  const owners = new Map<string, string>();
-  for (const p of v.config.profiles) {
-    if (!p.enabled) continue;
-    const context = p.context ?? currentContextOf(p.kubeconfig) ?? UNRESOLVED_CONTEXT;
-    p.namespaces.forEach((ns, i) => {
-      const key = `${context}\u0000${ns}`;
-      const first = owners.get(key);
-      if (first === undefined) {
-        owners.set(key, p.name);
-        return;
-      }
-      if (first === p.name) return;
-      const path = ["profiles", p.name, "namespaces", i];
-      v.errors.push({
-        path,
-        ...valuePosition(v.root, path),
-        message:
-          `namespace "${ns}" of context "${context}" is also forwarded by enabled profile "${first}"; ` +
-          "their /etc/hosts entries would overwrite each other (disable one or split the namespaces)",
-      });
-    });
-  }
-}
-
-/** Orders diagnostics by position (position-less ones first), keeping discovery order for ties. */
-export function sortDiagnostics(list: Diagnostic[]): Diagnostic[] {
-  return list
-    .map((d, i) => ({ d, i }))
-    .sort((a, b) => (a.d.line ?? 0) - (b.d.line ?? 0) || (a.d.column ?? 0) - (b.d.column ?? 0) || a.i - b.i)
-    .map(({ d }) => d);
 }

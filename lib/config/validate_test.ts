@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { loadConfigText } from "./load.ts";
 import { envFrom } from "./paths.ts";
 import { parseYamlSource } from "./source.ts";
-import { keyPosition, locate, sortDiagnostics, valuePosition } from "./validate.ts";
+import { sortDiagnostics } from "./cross_checks.ts";
+import { keyPosition, locate, valuePosition } from "./validate.ts";
 import type { LoadResult, ResolvedConfig } from "./types.ts";
 
 const env = envFrom({ HOME: "/home/u", XDG_RUNTIME_DIR: "/run/user/1000" });

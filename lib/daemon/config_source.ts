@@ -4,43 +4,53 @@
  * daemon forever; in a subprocess it is returned to the OS a moment later.
  */
 import type { LoadResult } from "../config/types.ts";
-import { selfCommand } from "../self_command.ts";
-import { runCommand } from "../run_command.ts";
+import { isLoadResult } from "../config/load_result_check.ts";
+import { runSelf, type RunSelfOptions, SelfCommandError } from "../self_command.ts";
 
 /** A config that takes longer than this to load is treated as unreadable (first runs may compile). */
 const RESOLVE_TIMEOUT_MS = 60_000;
 
 /** Why the config could not be obtained at all (as opposed to being invalid). */
 export class ConfigSourceError extends Error {
+  /** The message says what failed (spawn, timeout, unreadable output) for the daemon's stderr. */
   constructor(message: string) {
     super(message);
     this.name = "ConfigSourceError";
   }
 }
 
-/** Load and validate `path` in a subprocess; `undefined` when the file does not exist. */
-export async function resolveConfigViaSubprocess(path: string): Promise<LoadResult | undefined> {
+/**
+ * Load and validate `path` in a subprocess; `undefined` when the file does not exist. `options` replaces
+ * how the subprocess is run (tests).
+ */
+export async function resolveConfigViaSubprocess(
+  path: string,
+  options: Omit<RunSelfOptions, "timeoutMs"> = {},
+): Promise<LoadResult | undefined> {
   try {
     await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
     throw new ConfigSourceError(`cannot read config ${path}: ${(e as Error).message}`);
   }
-  const out = await runCommand([...selfCommand(), "config", "resolve", path], {
-    timeoutMs: RESOLVE_TIMEOUT_MS,
-  });
-  if (out.timedOut) {
-    throw new ConfigSourceError(`config resolve did not finish within ${RESOLVE_TIMEOUT_MS} ms`);
-  }
-  const stdout = out.stdout;
-  if (out.code !== 0) {
-    throw new ConfigSourceError(
-      out.stderr.trim().replace(/^error: /, "") || `config resolve exited with code ${out.code}`,
-    );
-  }
   try {
-    return JSON.parse(stdout) as LoadResult;
-  } catch {
-    throw new ConfigSourceError(`config resolve printed no JSON: ${stdout.slice(0, 200)}`);
+    return await runSelf(["config", "resolve", path], isLoadResult, {
+      ...options,
+      timeoutMs: RESOLVE_TIMEOUT_MS,
+    });
+  } catch (e) {
+    if (!(e instanceof SelfCommandError)) throw e;
+    switch (e.reason) {
+      case "timeout":
+        throw new ConfigSourceError(`config resolve did not finish within ${RESOLVE_TIMEOUT_MS} ms`);
+      case "exit":
+        throw new ConfigSourceError(
+          e.stderr.trim().replace(/^error: /, "") || `config resolve exited with code ${e.code}`,
+        );
+      case "not_json":
+        throw new ConfigSourceError(`config resolve printed no JSON: ${e.stdout.slice(0, 200)}`);
+      case "invalid":
+        throw new ConfigSourceError(`config resolve printed an unexpected result: ${e.stdout.slice(0, 200)}`);
+    }
   }
 }

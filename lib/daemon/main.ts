@@ -4,8 +4,31 @@
  */
 import { runDaemon } from "./daemon.ts";
 
+/**
+ * `daemon --help`, written by hand: `deno task start` runs with `--no-config`, where the CLI's commander
+ * cannot even be imported, and the daemon role never loads it anyway.
+ */
+export const DAEMON_USAGE = `Usage: kubefwd-daemon daemon [options]
+       kubefwd-daemon [--config PATH] [--socket PATH] daemon [--detached]
+
+Run the daemon in the foreground (for systemd/launchd); logs to stderr and the log file.
+\`deno task start\` runs exactly this, with the default config.
+
+Options:
+  --config PATH  config file (default: $KUBEFWD_DAEMON_CONFIG, else ~/.config/kubefwd-daemon/config.yaml;
+                 only that default may be missing: the daemon then runs with no profiles)
+  --socket PATH  control socket (default: from the config, else $XDG_RUNTIME_DIR/kubefwd-daemon/daemon.sock)
+  --detached     internal: started by \`kubefwd-daemon start\`, logs only to the log file
+  -h, --help     this help
+
+Every other verb is the CLI's: deno run -A main.ts --help`;
+
 /** Parse `[--config P] [--socket P] [--detached]` and run; returns the exit code. */
 export async function runDaemonFromArgs(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(DAEMON_USAGE);
+    return 0;
+  }
   let configPath: string | undefined;
   let socketPath: string | undefined;
   let detached = false;

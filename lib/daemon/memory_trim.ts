@@ -15,10 +15,13 @@ import type { Clock, TimerHandle } from "../clock.ts";
 
 /** One mapping of /proc/self/smaps that may be trimmed. */
 export interface TrimmableRange {
+  /** First address of the mapping. */
   start: bigint;
+  /** End address (exclusive). */
   end: bigint;
   /** Resident kB at the time smaps was read. */
   rssKb: number;
+  /** Backing file: only the executable and shared libraries are trimmed. */
   path: string;
 }
 
@@ -66,7 +69,9 @@ export function mappedForLife(path: string, executable: string): boolean {
 export interface TrimReport {
   /** RSS in kB before and right after the trim. */
   rssBeforeKb: number;
+  /** RSS right after the trim, in kB. */
   rssAfterKb: number;
+  /** Number of mappings trimmed. */
   ranges: number;
 }
 
@@ -153,6 +158,7 @@ export class TrimScheduler {
   #lastTrimAt = Number.NEGATIVE_INFINITY;
   #closed = false;
 
+  /** `onTrim` receives each trim's report for the debug log; `schedule` is shortened by tests. */
   constructor(
     private readonly trimmer: MemoryTrimmer,
     private readonly clock: Clock,

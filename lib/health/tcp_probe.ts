@@ -1,11 +1,12 @@
 /**
- * Readiness of a forward: kubefwd's `Port-Forward:` line means "attempting", not "up" (kubefwd-behaviour.md
- * §4.1, §10.6), so the supervisor connects to ip:port itself. A successful connect proves kubefwd's local
- * listener; it does not prove the pod side.
+ * Readiness of a forward: kubefwd's `Port-Forward:` line means "attempting", not "up"
+ * (docs/kubefwd-compatibility.md#forward-line), so the supervisor connects to ip:port itself. A successful
+ * connect proves kubefwd's local listener; it does not prove the pod side.
  */
 
 /** Checks whether something accepts TCP connections on ip:port within the timeout. */
 export interface Prober {
+  /** True when a TCP connect to `ip:port` succeeds within `timeoutMs`. Never throws. */
   probe(ip: string, port: number, timeoutMs: number): Promise<boolean>;
 }
 
@@ -35,37 +36,4 @@ export class TcpProber implements Prober {
 export function isSelfConnect(local: Deno.Addr, remote: Deno.Addr): boolean {
   return local.transport === "tcp" && remote.transport === "tcp" && local.hostname === remote.hostname &&
     local.port === remote.port;
-}
-
-/** A prober for tests: answers from a table (default down) and records every call. */
-export class FakeProber implements Prober {
-  readonly calls: { ip: string; port: number; timeoutMs: number }[] = [];
-  readonly #up = new Set<string>();
-  /** When true, every address is up unless set down explicitly. */
-  defaultUp: boolean;
-  readonly #down = new Set<string>();
-
-  constructor(defaultUp = false) {
-    this.defaultUp = defaultUp;
-  }
-
-  /** Marks ip:port up or down. */
-  set(ip: string, port: number, up: boolean): void {
-    const key = `${ip}:${port}`;
-    if (up) {
-      this.#up.add(key);
-      this.#down.delete(key);
-    } else {
-      this.#down.add(key);
-      this.#up.delete(key);
-    }
-  }
-
-  probe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
-    this.calls.push({ ip, port, timeoutMs });
-    const key = `${ip}:${port}`;
-    if (this.#up.has(key)) return Promise.resolve(true);
-    if (this.#down.has(key)) return Promise.resolve(false);
-    return Promise.resolve(this.defaultUp);
-  }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { FakeProber, isSelfConnect, TcpProber } from "./tcp_probe.ts";
+import { isSelfConnect, TcpProber } from "./tcp_probe.ts";
+import { FakeProber } from "../testing/fake_prober.ts";
 
 Deno.test("TcpProber: up while listening, down after close; no leaked resources", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

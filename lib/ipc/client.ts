@@ -4,6 +4,8 @@
  * only render. Daemon-safe (no node:* imports) because the daemon's start-up probe uses {@link probeSocket}.
  */
 import { UserError } from "../errors.ts";
+import { isRecord } from "../util/is_record.ts";
+import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { FrameReader, writeFrame } from "./framing.ts";
 import {
@@ -60,12 +62,15 @@ export interface DaemonClient {
   ): Promise<void>;
   /** Close the connection; resolves when no read or write on it is pending any more. */
   close(): Promise<void>;
+  /** The daemon's program version, from the handshake. */
   readonly daemonVersion: string;
+  /** The daemon's pid from the handshake. */
   readonly daemonPid: number;
 }
 
 /** Options of {@link connectDaemon}. */
 export interface ConnectOptions {
+  /** This CLI's version, sent in the hello. */
   clientVersion: string;
   /** Handshake and per-request timeout; default {@link DEFAULT_REQUEST_TIMEOUT_MS}. */
   timeoutMs?: number;
@@ -79,10 +84,6 @@ function notRunning(socketPath: string, cause?: unknown): UserError {
   );
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function userErrorFrom(body: ErrorBody): UserError {
   return new UserError(body.code, body.message, { details: body.details });
 }
@@ -94,16 +95,12 @@ function asErrorBody(value: unknown): ErrorBody {
   return { code: "protocol", message: "daemon sent a malformed error reply" };
 }
 
-/** Reject after `ms` unless `promise` settles first; the timer never outlives the race. */
+/** Like {@link deadline}, but a timeout rejects with `onTimeout()` (a message for the user). */
 async function withDeadline<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms);
-  });
   try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
+    return await deadline(promise, ms);
+  } catch (e) {
+    throw isTimeoutError(e) ? onTimeout() : e;
   }
 }
 
@@ -123,7 +120,8 @@ class Client implements DaemonClient {
   #nextId = 1;
   #closed = false;
   #closeReason: Error | undefined;
-  #writeChain: Promise<void> = Promise.resolve();
+  /** Requests are written one at a time, in call order. */
+  readonly #writes = new Mutex();
   readonly #readLoop: Promise<void>;
 
   constructor(conn: Deno.Conn, reader: FrameReader, hello: HelloResponse, timeoutMs: number) {
@@ -189,11 +187,15 @@ class Client implements DaemonClient {
   #send(id: number, request: Request, pending: Pending): void {
     if (this.#closed) throw this.#closeReason ?? CLOSED_BY_US;
     this.#pending.set(id, pending);
-    this.#writeChain = this.#writeChain
-      .then(() => writeFrame(this.#conn, { id, request }))
-      .catch((err) =>
-        this.#shutdown(new UserError("error", `lost the connection to the daemon: ${err.message}`))
-      );
+    void this.#writes.run(async () => {
+      try {
+        await writeFrame(this.#conn, { id, request });
+      } catch (err) {
+        this.#shutdown(
+          new UserError("error", `lost the connection to the daemon: ${(err as Error).message}`),
+        );
+      }
+    });
   }
 
   async request<T extends RequestType>(
@@ -239,7 +241,7 @@ class Client implements DaemonClient {
   async close(): Promise<void> {
     this.#shutdown(CLOSED_BY_US);
     await this.#readLoop;
-    await this.#writeChain;
+    await this.#writes.run(() => {}); // every request queued so far is written (or failed)
   }
 }
 

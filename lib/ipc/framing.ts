@@ -10,8 +10,10 @@ export type FrameErrorKind = "oversized" | "invalid_utf8" | "invalid_json" | "tr
 
 /** A frame that cannot be decoded. The connection's byte stream stays in sync: `next()` may be called again. */
 export class FrameError extends Error {
+  /** Which rule the frame broke. */
   readonly kind: FrameErrorKind;
 
+  /** `message` is safe to send back to the client. */
   constructor(kind: FrameErrorKind, message: string) {
     super(message);
     this.name = "FrameError";
@@ -21,11 +23,13 @@ export class FrameError extends Error {
 
 /** The read half of a connection (a `Deno.Conn` fits); narrow so tests can feed chosen chunk splits. */
 export interface ByteSource {
+  /** Like `Deno.Conn.read`: bytes read into `buffer`, or null at end of stream. */
   read(buffer: Uint8Array): Promise<number | null>;
 }
 
 /** The write half of a connection (a `Deno.Conn` fits). */
 export interface ByteSink {
+  /** Like `Deno.Conn.write`: bytes written (possibly fewer than given). */
   write(data: Uint8Array): Promise<number>;
 }
 
@@ -62,6 +66,7 @@ export class FrameReader {
   #discarding = false;
   #eof = false;
 
+  /** `maxBytes` caps one frame (default {@link MAX_FRAME_BYTES}); `bufferBytes` is the read chunk size. */
   constructor(source: ByteSource, options: { maxBytes?: number; bufferBytes?: number } = {}) {
     this.#source = source;
     this.#maxBytes = options.maxBytes ?? MAX_FRAME_BYTES;

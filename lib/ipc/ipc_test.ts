@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
 import type { LogEntry } from "../supervisor/types.ts";
+import { waitFor } from "../util/async.ts";
+import { withDeadline } from "../../tests/deadline.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 import { connectDaemon, type DaemonClient, isDaemonRunning, probeSocket } from "./client.ts";
 import { FrameReader, writeAll, writeFrame } from "./framing.ts";
 import { MAX_FRAME_BYTES, PROTOCOL_VERSION, type StatusResult } from "./protocol.ts";
@@ -63,8 +66,10 @@ async function fixture(overrides: Partial<IpcServerOptions> = {}): Promise<Fixtu
   };
 }
 
-function connect(socketPath: string, timeoutMs?: number): Promise<DaemonClient> {
-  return connectDaemon(socketPath, { clientVersion: "9.9.9", timeoutMs });
+/** A client that closes itself at the end of an `await using` scope (closing twice is harmless). */
+async function connect(socketPath: string, timeoutMs?: number): Promise<DaemonClient & AsyncDisposable> {
+  const client = await connectDaemon(socketPath, { clientVersion: "9.9.9", timeoutMs });
+  return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
 }
 
 /** A raw connection speaking the wire format directly, for malformed input. */
@@ -98,22 +103,26 @@ async function raw(socketPath: string, hello = true) {
   };
 }
 
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+/** Bound of every wait for the server in this file. */
+const WAIT_MS = 5000;
 
 async function statusWorks(socketPath: string): Promise<void> {
-  const client = await connect(socketPath);
-  try {
-    const status = await client.request({ type: "status", profiles: [] });
-    assert.equal(status.daemon.version, "0.0.0-test");
-  } finally {
-    await client.close();
-  }
+  await using client = await connect(socketPath);
+  const status = await client.request({ type: "status", profiles: [] });
+  assert.equal(status.daemon.version, "0.0.0-test");
+}
+
+/**
+ * Opens a connection that says hello and then nothing, and waits until the idle timeout closes it. Opened
+ * after another connection's last activity, it proves that connection's idle timer would have fired too.
+ */
+async function idleTimeoutWitness(socketPath: string): Promise<void> {
+  const idle = await raw(socketPath);
+  const frames = await withDeadline(idle.rest(), 5000, "the idle timeout") as {
+    error: { message: string };
+  }[];
+  idle.close();
+  assert.match(frames[0].error.message, /idle for/);
 }
 
 Deno.test("ipc: hello, request/reply, daemon identity", async () => {
@@ -127,22 +136,29 @@ Deno.test("ipc: hello, request/reply, daemon identity", async () => {
   assert.deepEqual(enabled.results.map((r) => r.profile), ["a", "b"]);
   assert.equal(f.server.connections, 1);
   await client.close();
-  await waitFor("connection to close", () => f.server.connections === 0);
+  await waitFor(() => f.server.connections === 0, WAIT_MS, { step: 5, what: "connection to close" });
 });
 
 Deno.test("ipc: pipelined requests on one connection each get their own reply", async () => {
+  // The first request answers only after the second one did: the replies come back out of order.
+  const fastAnswered = Promise.withResolvers<void>();
   await using f = await fixture({
     handle: async (req) => {
       if (req.type !== "enable") throw new UserError("usage", "x");
-      await new Promise((r) => setTimeout(r, req.profiles[0] === "slow" ? 30 : 1));
+      if (req.profiles[0] === "slow") await fastAnswered.promise;
       return { results: [{ profile: req.profiles[0], outcome: "enabled" }] };
     },
   });
   const client = await connect(f.socketPath);
+  const order: string[] = [];
   const [slow, fast] = await Promise.all([
-    client.request({ type: "enable", profiles: ["slow"] }),
-    client.request({ type: "enable", profiles: ["fast"] }),
+    client.request({ type: "enable", profiles: ["slow"] }).finally(() => order.push("slow")),
+    client.request({ type: "enable", profiles: ["fast"] }).finally(() => {
+      order.push("fast");
+      fastAnswered.resolve();
+    }),
   ]);
+  assert.deepEqual(order, ["fast", "slow"]);
   assert.equal(slow.results[0].profile, "slow");
   assert.equal(fast.results[0].profile, "fast");
   await client.close();
@@ -200,8 +216,8 @@ Deno.test("ipc: protocol mismatch gets ok:false with the restart hint and a clos
 });
 
 Deno.test("ipc: client reports a protocol mismatch as version_mismatch with both versions", async () => {
-  const dir = await Deno.makeTempDir();
-  const path = `${dir}/fake.sock`;
+  await using dir = await tempDir();
+  const path = `${dir.path}/fake.sock`;
   const listener = Deno.listen({ transport: "unix", path });
   const fakeDaemon = (async () => {
     const conn = await listener.accept();
@@ -220,32 +236,28 @@ Deno.test("ipc: client reports a protocol mismatch as version_mismatch with both
   });
   await fakeDaemon;
   listener.close();
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("ipc: no socket or a stale socket means daemon_not_running (exit 3)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await assert.rejects(connect(`${dir}/none.sock`), (err: unknown) => {
-      assert.ok(err instanceof UserError);
-      assert.equal(err.code, "daemon_not_running");
-      assert.equal(err.exitCode, 3);
-      assert.equal(
-        err.message,
-        `daemon is not running (socket ${dir}/none.sock) — start it with: kubefwd-daemon start`,
-      );
-      return true;
-    });
-    const stale = await makeStaleSocket(dir);
-    assert.equal(await probeSocket(stale), "stale");
-    assert.equal(await isDaemonRunning(stale), false);
-    await assert.rejects(
-      connect(stale),
-      (e: unknown) => e instanceof UserError && e.code === "daemon_not_running",
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await assert.rejects(connect(`${dir}/none.sock`), (err: unknown) => {
+    assert.ok(err instanceof UserError);
+    assert.equal(err.code, "daemon_not_running");
+    assert.equal(err.exitCode, 3);
+    assert.equal(
+      err.message,
+      `daemon is not running (socket ${dir}/none.sock) — start it with: kubefwd-daemon start`,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    return true;
+  });
+  const stale = await makeStaleSocket(dir);
+  assert.equal(await probeSocket(stale), "stale");
+  assert.equal(await isDaemonRunning(stale), false);
+  await assert.rejects(
+    connect(stale),
+    (e: unknown) => e instanceof UserError && e.code === "daemon_not_running",
+  );
 });
 
 /** A socket file nobody listens on, as a crashed daemon leaves behind (closing unlinks only one name). */
@@ -258,115 +270,103 @@ async function makeStaleSocket(dir: string, name = "stale.sock"): Promise<string
 }
 
 Deno.test("ipc: socket is 0600 inside a 0700 directory; the file is removed on close", async () => {
-  const f = await fixture();
-  try {
-    const sock = await Deno.stat(f.socketPath);
-    assert.equal(sock.isSocket, true);
-    assert.equal(sock.mode! & 0o777, 0o600);
-    assert.equal((await Deno.stat(`${f.dir}/run`)).mode! & 0o777, 0o700);
-    assert.equal(await isDaemonRunning(f.socketPath), true);
-  } finally {
-    await f.server.close();
-  }
+  await using f = await fixture();
+  const sock = await Deno.stat(f.socketPath);
+  assert.equal(sock.isSocket, true);
+  assert.equal(sock.mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${f.dir}/run`)).mode! & 0o777, 0o700);
+  assert.equal(await isDaemonRunning(f.socketPath), true);
+  await f.server.close();
   await assert.rejects(Deno.lstat(f.socketPath), Deno.errors.NotFound);
   assert.equal(await isDaemonRunning(f.socketPath), false);
   await f.server.close(); // idempotent
-  await Deno.remove(f.dir, { recursive: true });
 });
 
 Deno.test("ipc: our wider socket directory is tightened to 0700; a general or foreign one is refused", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.mkdir(`${dir}/kubefwd-daemon`);
-    await Deno.chmod(`${dir}/kubefwd-daemon`, 0o755);
-    const server = await startIpcServer({
-      socketPath: `${dir}/kubefwd-daemon/d.sock`,
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.mkdir(`${dir}/kubefwd-daemon`);
+  await Deno.chmod(`${dir}/kubefwd-daemon`, 0o755);
+  const server = await startIpcServer({
+    socketPath: `${dir}/kubefwd-daemon/d.sock`,
+    daemonVersion: "1",
+    pid: 1,
+    handle: defaultHandler,
+  });
+  assert.equal((await Deno.stat(`${dir}/kubefwd-daemon`)).mode! & 0o777, 0o700);
+  await server.close();
+
+  await Deno.mkdir(`${dir}/home`);
+  await Deno.chmod(`${dir}/home`, 0o755);
+  await assert.rejects(
+    startIpcServer({
+      socketPath: `${dir}/home/d.sock`,
       daemonVersion: "1",
       pid: 1,
       handle: defaultHandler,
-    });
-    assert.equal((await Deno.stat(`${dir}/kubefwd-daemon`)).mode! & 0o777, 0o700);
-    await server.close();
+    }),
+    /accessible by others \(mode 0755\)/,
+  );
+  assert.equal(
+    (await Deno.stat(`${dir}/home`)).mode! & 0o777,
+    0o755,
+    "a general directory is left as it was",
+  );
 
-    await Deno.mkdir(`${dir}/home`);
-    await Deno.chmod(`${dir}/home`, 0o755);
+  if (Deno.uid() === 0) {
+    await Deno.mkdir(`${dir}/foreign`, { mode: 0o700 });
+    await Deno.chown(`${dir}/foreign`, 12345, 12345);
     await assert.rejects(
       startIpcServer({
-        socketPath: `${dir}/home/d.sock`,
+        socketPath: `${dir}/foreign/d.sock`,
         daemonVersion: "1",
         pid: 1,
         handle: defaultHandler,
       }),
-      /accessible by others \(mode 0755\)/,
+      /belongs to uid 12345/,
     );
-    assert.equal(
-      (await Deno.stat(`${dir}/home`)).mode! & 0o777,
-      0o755,
-      "a general directory is left as it was",
-    );
-
-    if (Deno.uid() === 0) {
-      await Deno.mkdir(`${dir}/foreign`, { mode: 0o700 });
-      await Deno.chown(`${dir}/foreign`, 12345, 12345);
-      await assert.rejects(
-        startIpcServer({
-          socketPath: `${dir}/foreign/d.sock`,
-          daemonVersion: "1",
-          pid: 1,
-          handle: defaultHandler,
-        }),
-        /belongs to uid 12345/,
-      );
-      assert.equal((await Deno.stat(`${dir}/foreign`)).mode! & 0o777, 0o700);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    assert.equal((await Deno.stat(`${dir}/foreign`)).mode! & 0o777, 0o700);
   }
 });
 
 Deno.test("ipc: a stale socket is replaced; a live one or a non-socket file is refused", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.chmod(dir, 0o700);
-    const stale = await makeStaleSocket(dir, "d.sock");
-    const server = await startIpcServer({
-      socketPath: stale,
-      daemonVersion: "1",
-      pid: 1,
-      handle: defaultHandler,
-    });
-    try {
-      await statusWorks(stale);
-      await assert.rejects(
-        startIpcServer({ socketPath: stale, daemonVersion: "1", pid: 2, handle: defaultHandler }),
-        (err: unknown) => err instanceof UserError && /daemon already running/.test(err.message),
-      );
-      await statusWorks(stale); // the refused second server did not disturb the first
-    } finally {
-      await server.close();
-    }
-    await Deno.writeTextFile(`${dir}/file.sock`, "not a socket");
-    await assert.rejects(
-      startIpcServer({ socketPath: `${dir}/file.sock`, daemonVersion: "1", pid: 1, handle: defaultHandler }),
-      /not a socket/,
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  await Deno.chmod(dir, 0o700);
+  const stale = await makeStaleSocket(dir, "d.sock");
+  {
+    await using servers = new AsyncDisposableStack();
+    servers.adopt(
+      await startIpcServer({
+        socketPath: stale,
+        daemonVersion: "1",
+        pid: 1,
+        handle: defaultHandler,
+      }),
+      (server) => server.close(),
     );
-    assert.equal(await Deno.readTextFile(`${dir}/file.sock`), "not a socket");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+    await statusWorks(stale);
+    await assert.rejects(
+      startIpcServer({ socketPath: stale, daemonVersion: "1", pid: 2, handle: defaultHandler }),
+      (err: unknown) => err instanceof UserError && /daemon already running/.test(err.message),
+    );
+    await statusWorks(stale); // the refused second server did not disturb the first
   }
+  await Deno.writeTextFile(`${dir}/file.sock`, "not a socket");
+  await assert.rejects(
+    startIpcServer({ socketPath: `${dir}/file.sock`, daemonVersion: "1", pid: 1, handle: defaultHandler }),
+    /not a socket/,
+  );
+  assert.equal(await Deno.readTextFile(`${dir}/file.sock`), "not a socket");
 });
 
 Deno.test("ipc: 200 concurrent clients are all served", async () => {
   await using f = await fixture();
   const results = await Promise.all(
     Array.from({ length: 200 }, async (_, i) => {
-      const client = await connect(f.socketPath);
-      try {
-        const r = await client.request({ type: "enable", profiles: [`p${i}`] });
-        return r.results[0].profile;
-      } finally {
-        await client.close();
-      }
+      await using client = await connect(f.socketPath);
+      const r = await client.request({ type: "enable", profiles: [`p${i}`] });
+      return r.results[0].profile;
     }),
   );
   assert.deepEqual(results, Array.from({ length: 200 }, (_, i) => `p${i}`));
@@ -410,7 +410,7 @@ Deno.test("ipc: 1000 garbage connections leave the server answering", async () =
     }));
   }
   await statusWorks(f.socketPath);
-  await waitFor("garbage connections to close", () => f.server.connections === 0);
+  await waitFor(() => f.server.connections === 0, WAIT_MS, { step: 5, what: "garbage connections to close" });
 });
 
 Deno.test("ipc: garbage after a valid request: error reply with the frame id, connection closed", async () => {
@@ -479,13 +479,16 @@ Deno.test("ipc: handshake and idle timeouts close the connection with a reason",
 });
 
 Deno.test("ipc: the idle timeout does not fire while a request is running", async () => {
+  let socketPath = "";
   await using f = await fixture({
     idleTimeoutMs: 40,
+    // Runs until a connection opened after this request arrived has been closed for being idle.
     handle: async () => {
-      await new Promise((r) => setTimeout(r, 150));
+      await idleTimeoutWitness(socketPath);
       return { done: true };
     },
   });
+  socketPath = f.socketPath;
   const client = await connect(f.socketPath);
   assert.deepEqual(await client.request({ type: "reload" }) as unknown, { done: true });
   await client.close();
@@ -494,7 +497,7 @@ Deno.test("ipc: the idle timeout does not fire while a request is running", asyn
 Deno.test("ipc: the client sees an idle disconnect as an error on its next request", async () => {
   await using f = await fixture({ idleTimeoutMs: 20 });
   const client = await connect(f.socketPath);
-  await waitFor("idle disconnect", () => f.server.connections === 0);
+  await waitFor(() => f.server.connections === 0, WAIT_MS, { step: 5, what: "idle disconnect" });
   await assert.rejects(client.request({ type: "status", profiles: [] }), /idle for 0.02 s/);
   await client.close();
 });
@@ -522,11 +525,12 @@ Deno.test("ipc: logs follow streams entries until the client aborts; the handler
   const got: string[] = [];
   const streaming = client.stream({ type: "logs", lines: 0, follow: true }, (e: LogEntry) => {
     got.push(e.message);
-    if (got.length === 4) setTimeout(() => controller.abort(), 100); // longer than the idle timeout
+    // Abort only once a connection opened after the last line was closed for being idle.
+    if (got.length === 4) idleTimeoutWitness(f.socketPath).finally(() => controller.abort());
   }, { signal: controller.signal });
   await streaming;
   assert.deepEqual(got, ["line 0", "line 1", "line 2", "line 3"]);
-  await waitFor("handler to see the abort", () => handlerSawAbort);
+  await waitFor(() => handlerSawAbort, WAIT_MS, { step: 5, what: "handler to see the abort" });
   await client.close();
 });
 
@@ -551,25 +555,49 @@ Deno.test("ipc: a stream the daemon ends resolves; an error reply rejects", asyn
   await client.close();
 });
 
-Deno.test("ipc: a follow stream ends quietly when the server closes", async () => {
-  const f = await fixture({
-    handle: async (_req, ctx) => {
-      await ctx.sendLog({ at: "t", level: "info", source: "daemon", message: "hello" });
-      await new Promise<void>((resolve) =>
-        ctx.signal.addEventListener("abort", () => resolve(), { once: true })
-      );
-      return { entries: [] };
-    },
-  });
-  const client = await connect(f.socketPath);
-  let first: () => void = () => {};
-  const gotFirst = new Promise<void>((r) => first = r);
-  const streaming = client.stream({ type: "logs", lines: 0, follow: true }, () => first());
-  await gotFirst;
-  await f.server.close();
-  await streaming;
-  await client.close();
-  await Deno.remove(f.dir, { recursive: true });
+Deno.test("ipc: a follow stream ends quietly when the server closes", async (t) => {
+  // The handler ends the follow on abort (a final reply), or ignores the abort until the close grace is
+  // over and the server hangs up: both end the client's stream without an error.
+  for (const ignoresAbort of [false, true]) {
+    await t.step(ignoresAbort ? "hung up after the close grace" : "final reply", async () => {
+      let handlerSawAbort = false;
+      const never = Promise.withResolvers<void>();
+      await using f = await fixture({
+        closeGraceMs: 20,
+        handle: async (_req, ctx) => {
+          await ctx.sendLog({ at: "t", level: "info", source: "daemon", message: "hello" });
+          await new Promise<void>((resolve) =>
+            ctx.signal.addEventListener("abort", () => resolve(), { once: true })
+          );
+          handlerSawAbort = true;
+          if (ignoresAbort) await never.promise;
+          return { entries: [] };
+        },
+      });
+      const client = await connect(f.socketPath);
+      const got: string[] = [];
+      let first: () => void = () => {};
+      const gotFirst = new Promise<void>((r) => first = r);
+      const streaming = client.stream({ type: "logs", lines: 0, follow: true }, (e) => {
+        got.push(e.message);
+        first();
+      });
+      let outcome: "pending" | "resolved" | "rejected" = "pending";
+      const settled = streaming.then(() => outcome = "resolved", () => outcome = "rejected");
+      await withDeadline(gotFirst, 5000, "the first streamed line");
+      assert.equal(outcome, "pending", "a follow stays open while the server runs");
+      await f.server.close();
+      // Quietly: the stream resolves (nothing for the CLI to print), within a bound, with what was sent.
+      assert.equal(await withDeadline(streaming, 5000, "the follow to end"), undefined);
+      await settled;
+      assert.equal(outcome, "resolved");
+      assert.deepEqual(got, ["hello"]);
+      assert.ok(handlerSawAbort, "closing the server aborted the follow handler");
+      assert.deepEqual(f.errors, [], "nothing reported as a server error");
+      await client.close();
+      never.resolve();
+    });
+  }
 });
 
 Deno.test("ipc: request timeout rejects and clears its timer; a closed client rejects new requests", async () => {
@@ -584,33 +612,37 @@ Deno.test("ipc: request timeout rejects and clears its timer; a closed client re
 });
 
 Deno.test("ipc: requests sent while the server closes get a shutdown error or the reply", async () => {
-  let release: () => void = () => {};
   const started = Promise.withResolvers<void>();
-  const f = await fixture({
+  let repliedAfterClose = false;
+  await using f = await fixture({
     closeGraceMs: 2000,
-    handle: (req) => {
+    handle: async (req, ctx) => {
       if (req.type === "shutdown") {
         started.resolve();
-        return new Promise((resolve) => release = () => resolve({ stopping: true }));
+        // Answers only once the server is closing (closing aborts the handlers' signal).
+        await new Promise<void>((resolve) =>
+          ctx.signal.addEventListener("abort", () => resolve(), { once: true })
+        );
+        repliedAfterClose = true;
+        return { stopping: true };
       }
-      return defaultHandler(req, undefined as never);
+      return defaultHandler(req, ctx);
     },
   });
   const client = await connect(f.socketPath);
   const reply = client.request({ type: "shutdown" });
   await started.promise;
   const closing = f.server.close();
-  setTimeout(() => release(), 20);
   assert.deepEqual(await reply, { stopping: true }); // the grace period lets the running request reply
+  assert.ok(repliedAfterClose);
   await closing;
   await client.close();
-  await Deno.remove(f.dir, { recursive: true });
 });
 
 Deno.test("ipc: close() does not hang on handlers that ignore the abort signal", async () => {
   const never = Promise.withResolvers<void>();
   const started: number[] = [];
-  const f = await fixture({
+  await using f = await fixture({
     closeGraceMs: 20,
     handle: async (req) => {
       started.push(req.type === "enable" ? 1 : 0);
@@ -625,12 +657,11 @@ Deno.test("ipc: close() does not hang on handlers that ignore the abort signal",
     (_, i) => JSON.stringify({ id: i + 1, request: { type: "enable", profiles: ["p"] } }),
   );
   await writeAll(r.conn, enc.encode(frames.join("\n") + "\n"));
-  await waitFor("16 running requests", () => started.length === 16);
+  await waitFor(() => started.length === 16, WAIT_MS, { step: 5, what: "16 running requests" });
   await f.server.close();
   assert.deepEqual(await r.rest(), []);
   r.close();
   never.resolve();
-  await Deno.remove(f.dir, { recursive: true });
 });
 
 Deno.test("ipc: connections beyond maxConnections are refused with a reason", async () => {
@@ -639,7 +670,7 @@ Deno.test("ipc: connections beyond maxConnections are refused with a reason", as
   const b = await connect(f.socketPath);
   await assert.rejects(connect(f.socketPath), /too many connections \(limit 2\)/);
   await a.close();
-  await waitFor("a slot", () => f.server.connections < 2);
+  await waitFor(() => f.server.connections < 2, WAIT_MS, { step: 5, what: "a slot" });
   await statusWorks(f.socketPath);
   await b.close();
 });

@@ -9,7 +9,8 @@
  */
 import type { LogEntry, ProfileStatus } from "../supervisor/types.ts";
 import type { Diagnostic } from "../config/types.ts";
-import type { ErrorCode } from "../errors.ts";
+import { type ErrorCode, NamedError } from "../errors.ts";
+import { isRecord } from "../util/is_record.ts";
 
 /** Bumped on any incompatible change of the messages below. */
 export const PROTOCOL_VERSION = 1;
@@ -19,18 +20,27 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 
 /** First message on every connection. */
 export interface HelloRequest {
+  /** Discriminant of the handshake. */
   type: "hello";
+  /** The client's {@link PROTOCOL_VERSION}; a mismatch is refused. */
   protocolVersion: number;
+  /** The CLI's version, named in a protocol-mismatch message. */
   clientVersion: string;
 }
 
 /** The daemon's answer to hello. `ok` is false on a protocol mismatch (then the connection closes). */
 export interface HelloResponse {
+  /** Discriminant of the handshake. */
   type: "hello";
+  /** False when the daemon refuses the client (protocol mismatch). */
   ok: boolean;
+  /** The daemon's {@link PROTOCOL_VERSION}. */
   protocolVersion: number;
+  /** The daemon's program version. */
   daemonVersion: string;
+  /** The daemon's pid. */
   pid: number;
+  /** Why the handshake was refused. */
   message?: string;
 }
 
@@ -42,6 +52,7 @@ export type Request =
   | { type: "restart"; profiles: string[] }
   | { type: "enable"; profiles: string[] }
   | { type: "disable"; profiles: string[] }
+  | { type: "reset"; profiles: string[] }
   | { type: "reload" }
   | { type: "shutdown" }
   | { type: "logs"; profile?: string; lines: number; follow: boolean };
@@ -51,59 +62,101 @@ export type RequestType = Request["type"];
 
 /** Daemon identity and paths as shown in `status`. */
 export interface DaemonInfo {
+  /** The daemon's pid. */
   pid: number;
+  /** The daemon's program version. */
   version: string;
+  /** When the daemon started, ISO 8601. */
   startedAt: string;
+  /** Seconds since the daemon started. */
   uptimeSeconds: number;
+  /** The config file the daemon reads on reload. */
   configPath: string;
+  /** The control socket it listens on. */
   socketPath: string;
 }
 
-/** `status --json` shape (issue #4). */
+/** `status --json` shape, documented in README.md (`status --json`): scripts depend on it. */
 export interface StatusResult {
+  /** The daemon itself. */
   daemon: DaemonInfo;
+  /** The requested profiles (all when none were named), in config order. */
   profiles: ProfileStatus[];
 }
 
 /** What one profile verb did to one profile. */
 export interface ProfileActionResult {
+  /** The profile's name. */
   profile: string;
   /** e.g. "started", "already running", "stopped", "enabled". */
   outcome: string;
 }
 
+/** A change of a profile's `enabled` in the config that its CLI override hides (`reset` drops it). */
+export interface MaskedEnabled {
+  /** The profile's name. */
+  profile: string;
+  /** The config's new `enabled`. */
+  configEnabled: boolean;
+  /** The override from `enable`/`disable`, which stays in effect. */
+  override: boolean;
+}
+
 /** What `reload` changed. */
 export interface ReloadResult {
+  /** Profiles new in the config (started when enabled). */
   added: string[];
+  /** Profiles gone from the config (stopped). */
   removed: string[];
+  /** Profiles whose settings changed (restarted when active). */
   changed: string[];
+  /** Profiles left untouched. */
   unchanged: string[];
+  /** Profiles whose config `enabled` changed but a CLI enable/disable override still decides. */
+  masked: MaskedEnabled[];
+  /** Config warnings of the new file. */
   warnings: Diagnostic[];
 }
 
 /** Result payload per request type. */
 export interface ResultMap {
+  /** Reply to `status`. */
   status: StatusResult;
+  /** Reply to `start`, one result per profile. */
   start: { results: ProfileActionResult[] };
+  /** Reply to `stop`, one result per profile. */
   stop: { results: ProfileActionResult[] };
+  /** Reply to `restart`, one result per profile. */
   restart: { results: ProfileActionResult[] };
+  /** Reply to `enable`, one result per profile. */
   enable: { results: ProfileActionResult[] };
+  /** Reply to `disable`, one result per profile. */
   disable: { results: ProfileActionResult[] };
+  /** Reply to `reset` (drop the enable/disable override), one result per profile. */
+  reset: { results: ProfileActionResult[] };
+  /** Reply to `reload`. */
   reload: ReloadResult;
+  /** Reply to `shutdown`, sent before the daemon stops. */
   shutdown: { stopping: true };
+  /** Reply to `logs` without `follow`; with `follow` the entries come as `{id, log}` frames. */
   logs: { entries: LogEntry[] };
 }
 
 /** A failure reply; `details` carries e.g. config diagnostics for `config_invalid`. */
 export interface ErrorBody {
+  /** Machine-readable reason; the CLI maps it to its exit code. */
   code: ErrorCode;
+  /** One line for the user. */
   message: string;
+  /** Structured extras, e.g. config diagnostics. */
   details?: unknown;
 }
 
 /** A request frame. */
 export interface RequestFrame {
+  /** Chosen by the client; every reply frame carries it back. */
   id: number;
+  /** The request itself. */
   request: Request;
 }
 
@@ -113,17 +166,11 @@ export type ResponseFrame =
   | { id: number; ok: false; error: ErrorBody }
   | { id: number; log: LogEntry };
 
-/** Raised when a frame is not valid protocol; the daemon replies with it and closes the connection. */
-export class ProtocolError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ProtocolError";
-  }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
+/**
+ * Raised when a frame is not valid protocol; the daemon replies with it and closes the connection. `message`
+ * is sent to the client as the `protocol` error.
+ */
+export class ProtocolError extends NamedError {}
 
 function stringArray(value: unknown, field: string): string[] {
   if (!Array.isArray(value) || !value.every((v) => typeof v === "string" && v.length > 0 && v.length < 256)) {
@@ -132,7 +179,7 @@ function stringArray(value: unknown, field: string): string[] {
   return value as string[];
 }
 
-const PROFILE_VERBS = new Set(["status", "start", "stop", "restart", "enable", "disable"]);
+const PROFILE_VERBS = new Set(["status", "start", "stop", "restart", "enable", "disable", "reset"]);
 
 /** Validate a decoded hello; throws ProtocolError. */
 export function parseHello(value: unknown): HelloRequest {

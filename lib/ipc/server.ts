@@ -8,6 +8,8 @@
  * {@link startIpcServer}, so two daemons starting at once cannot both replace the same stale socket.
  */
 import { UserError } from "../errors.ts";
+import { dirname } from "../util/path.ts";
+import { deadline, delay, Mutex, valueOnTimeout } from "../util/async.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { probeSocket } from "./client.ts";
 import { encodeFrame, FrameError, FrameReader, writeAll } from "./framing.ts";
@@ -45,9 +47,13 @@ export type RequestHandler = (request: Request, ctx: HandlerContext) => Promise<
 
 /** Options of {@link startIpcServer}. */
 export interface IpcServerOptions {
+  /** Where to listen; the parent directory is created private to the user. */
   socketPath: string;
+  /** Sent in the hello reply. */
   daemonVersion: string;
+  /** Sent in the hello reply. */
   pid: number;
+  /** Runs one request; a thrown UserError becomes an error reply with its code. */
   handle: RequestHandler;
   /** Close a connection that sends no frame for this long while no request of it is running; default 30 s. */
   idleTimeoutMs?: number;
@@ -70,6 +76,7 @@ export interface IpcServer {
   close(): Promise<void>;
   /** Open connections right now (for tests and diagnostics). */
   readonly connections: number;
+  /** The socket path it listens on. */
   readonly socketPath: string;
 }
 
@@ -86,27 +93,13 @@ const MAX_SOCKET_PATH_BYTES = 107;
 /** How long a goodbye frame to a client that does not read may take before we just hang up. */
 const GOODBYE_WRITE_MS = 1000;
 
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
-
 function octal(mode: number): string {
   return "0" + (mode & 0o777).toString(8);
 }
 
-/** Wait for `promise` at most `ms`; the timer never outlives the call. */
-async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, ms);
-  });
-  try {
-    await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Wait for `promise` at most `ms`: running out of time is not an error, a rejection of `promise` is. */
+function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  return deadline(promise, ms).then(() => {}, valueOnTimeout(undefined));
 }
 
 /**
@@ -202,7 +195,8 @@ class Connection {
   readonly #abort = new AbortController();
   readonly #forced = Promise.withResolvers<void>();
   readonly #inFlight = new Set<Promise<void>>();
-  #writeChain: Promise<void> = Promise.resolve();
+  /** Frames are written one at a time, in the order they were queued. */
+  readonly #writes = new Mutex();
   #pendingWrites = 0;
   #closed = false;
   #draining = false;
@@ -237,7 +231,7 @@ class Connection {
   /** Resolves when no request is running and every queued frame is written. */
   async settled(): Promise<void> {
     while (this.#inFlight.size > 0) await Promise.all(this.#inFlight);
-    await this.#writeChain;
+    await this.#writes.run(() => {}); // every frame queued so far is written
   }
 
   /** Close now. Pending reads and writes fail, and their tasks end. */
@@ -257,18 +251,7 @@ class Connection {
   async #handshake(): Promise<boolean> {
     const seconds = this.#settings.handshakeTimeoutMs / 1000;
     this.#arm(this.#settings.handshakeTimeoutMs, `no hello within ${seconds} s`);
-    let value: unknown;
-    try {
-      value = await this.#reader.next();
-    } catch (err) {
-      if (err instanceof FrameError) {
-        await this.#goodbye(0, err.message);
-        return false;
-      }
-      throw err;
-    } finally {
-      this.#disarm();
-    }
+    const value = await this.#nextFrame();
     if (value === undefined || this.#closed) return false;
     let clientVersion: string;
     let clientProtocol: number;
@@ -303,19 +286,7 @@ class Connection {
       if (this.#closed) return;
       this.#waitingForFrame = true;
       if (this.#inFlight.size === 0) this.#armIdle(idleSeconds);
-      let value: unknown;
-      try {
-        value = await this.#reader.next();
-      } catch (err) {
-        if (err instanceof FrameError) {
-          await this.#goodbye(0, err.message);
-          return;
-        }
-        throw err;
-      } finally {
-        this.#waitingForFrame = false;
-        this.#disarm();
-      }
+      const value = await this.#nextFrame();
       if (this.#closed) return;
       if (value === undefined) {
         // The client hung up (or only shut down its write side): streams end, running requests still
@@ -340,6 +311,23 @@ class Connection {
         continue;
       }
       this.#dispatch(frame);
+    }
+  }
+
+  /**
+   * The next frame's value; `undefined` at the end of the stream, and after a frame that cannot be decoded
+   * (answered with a goodbye, which closes the connection). Either way the timer armed for it is off.
+   */
+  async #nextFrame(): Promise<unknown> {
+    try {
+      return await this.#reader.next();
+    } catch (err) {
+      if (!(err instanceof FrameError)) throw err;
+      await this.#goodbye(0, err.message);
+      return undefined;
+    } finally {
+      this.#waitingForFrame = false;
+      this.#disarm();
     }
   }
 
@@ -405,13 +393,15 @@ class Connection {
       return Promise.resolve();
     }
     this.#pendingWrites++;
-    this.#writeChain = this.#writeChain
-      .then(() => this.#closed ? undefined : writeAll(this.#conn, bytes))
-      .catch(() => this.shutdown())
-      .finally(() => {
+    return this.#writes.run(async () => {
+      try {
+        if (!this.#closed) await writeAll(this.#conn, bytes);
+      } catch {
+        this.shutdown(); // before the next frame's turn: it then sees #closed and writes nothing
+      } finally {
         this.#pendingWrites--;
-      });
-    return this.#writeChain;
+      }
+    });
   }
 
   /** Send a connection-level error (id 0 unless the bad frame had an id) and hang up. */
@@ -523,7 +513,7 @@ export async function startIpcServer(options: IpcServerOptions): Promise<IpcServ
         }
         options.onError?.(err);
         // e.g. out of file descriptors: back off instead of spinning.
-        await atMost(new Promise(() => {}), 100);
+        await delay(100);
         continue;
       }
       if (closing) {

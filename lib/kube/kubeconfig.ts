@@ -4,21 +4,32 @@
  * the Kubernetes API client that resolves credentials next to this file.
  */
 import { parse } from "yaml";
+import { isRecord } from "../util/is_record.ts";
+import { NamedError } from "../errors.ts";
 
 /** One `contexts[]` entry: the (cluster, user, namespace) triple a context names. */
 export interface KubeContext {
+  /** The context's name, as `-x` and `context:` in a profile name it. */
   name: string;
+  /** Name of the `clusters[]` entry it uses. */
   cluster: string;
+  /** Name of the `users[]` entry it uses. */
   user: string;
+  /** The context's default namespace, when set. */
   namespace?: string;
 }
 
 /** One `clusters[]` entry. Fields are kept raw so the API client can interpret them. */
 export interface KubeCluster {
+  /** The cluster's name. */
   name: string;
+  /** API server URL. */
   server?: string;
+  /** Path of a CA bundle file. */
   certificateAuthority?: string;
+  /** Base64 CA bundle. */
   certificateAuthorityData?: string;
+  /** Skip TLS verification (the API client refuses this rather than ignoring it). */
   insecureSkipTlsVerify?: boolean;
   /** The whole `cluster:` mapping as parsed, for fields this reader does not name. */
   raw: Record<string, unknown>;
@@ -26,6 +37,7 @@ export interface KubeCluster {
 
 /** One `users[]` entry. Credentials are kept raw; resolving them is the API client's job. */
 export interface KubeUser {
+  /** The user's name. */
   name: string;
   /** The whole `user:` mapping as parsed (token, client-certificate, exec, …). */
   raw: Record<string, unknown>;
@@ -35,24 +47,24 @@ export interface KubeUser {
 export interface Kubeconfig {
   /** Absolute or caller-given path the file was read from. */
   path: string;
+  /** The `current-context`, used when a profile names no context. */
   currentContext?: string;
+  /** Every `contexts[]` entry. */
   contexts: KubeContext[];
+  /** Every `clusters[]` entry. */
   clusters: KubeCluster[];
+  /** Every `users[]` entry. */
   users: KubeUser[];
 }
 
-/** Raised when the file exists but is not a kubeconfig at all (not YAML, not a mapping). */
-export class KubeconfigError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "KubeconfigError";
-  }
-}
+/**
+ * Raised when the file exists but is not a kubeconfig at all (not YAML, not a mapping). `cause` keeps the
+ * parser's error.
+ */
+export class KubeconfigError extends NamedError {}
 
 function asRecord(value: unknown): Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value)
-    ? value as Record<string, unknown>
-    : {};
+  return isRecord(value) ? value : {};
 }
 
 function asString(value: unknown): string | undefined {

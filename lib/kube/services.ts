@@ -8,33 +8,42 @@
  */
 import { type KubeCluster, type Kubeconfig, type KubeUser, readKubeconfig } from "./kubeconfig.ts";
 import { type CommandResult, runCommand } from "../run_command.ts";
+import { dirname } from "../util/path.ts";
+import { NamedError } from "../errors.ts";
 
 /** What to list. `context` defaults to the kubeconfig's current-context. */
 export interface ListServicesOptions {
+  /** Absolute path of the kubeconfig to use. */
   kubeconfig: string;
+  /** Context to use; default the kubeconfig's current-context. */
   context?: string;
+  /** Namespace whose services are listed. */
   namespace: string;
+  /** Label selector, as kubefwd's `-l` gets it, so the same services are seen. */
   labelSelector?: string;
   /** Whole-request budget, exec plugin included (default 20 s). */
   timeoutMs?: number;
 }
 
-/** A failure to list services, phrased for the user (it ends up as the profile's start error). */
-export class KubeApiError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "KubeApiError";
-  }
-}
+/**
+ * A failure to list services, phrased for the user (it ends up as the profile's start error). `cause` keeps
+ * the underlying network or TLS error.
+ */
+export class KubeApiError extends NamedError {}
 
 /** Credentials and TLS material resolved from a kubeconfig user and cluster. */
 export interface ResolvedAuth {
+  /** API server URL. */
   server: string;
+  /** PEM CA certificates to trust (empty: the system store). */
   caCerts: string[];
+  /** PEM client certificate. */
   cert?: string;
+  /** PEM client key. */
   key?: string;
   /** Value of the Authorization header, if any. */
   authorization?: string;
+  /** HTTPS proxy from the kubeconfig's `proxy-url`. */
   proxyUrl?: string;
 }
 
@@ -50,11 +59,6 @@ function decodeBase64(data: string, what: string): string {
   } catch (e) {
     throw new KubeApiError(`${what} is not valid base64`, { cause: e });
   }
-}
-
-function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
 }
 
 /** kubeconfig file references are relative to the kubeconfig's own directory. */
@@ -187,7 +191,7 @@ export async function resolveAuth(
   kubeconfigPath: string,
   timeoutMs = 20_000,
 ): Promise<ResolvedAuth> {
-  const baseDir = dirOf(kubeconfigPath);
+  const baseDir = dirname(kubeconfigPath);
   const server = cluster.server;
   if (!server) throw new KubeApiError(`cluster ${cluster.name} has no server`);
   if (cluster.insecureSkipTlsVerify) {

@@ -2,25 +2,25 @@
  * Builds kubefwd's argv from a profile. The result is an array handed to the spawner (never a shell), so
  * profile fields with shell metacharacters stay single arguments. Flags the detected kubefwd lacks are
  * never emitted: an unknown flag is a cobra usage error (exit 1) that would put the profile in `failed`.
- * See kubefwd-behaviour.md §1.2, §1.3 and §10.
+ * See docs/kubefwd-compatibility.md#flags.
  */
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import type { KubefwdVersion } from "./types.ts";
 import { kubefwdAtLeast, kubefwdSupports } from "./version.ts";
+import { NamedError } from "../errors.ts";
 
 /** The hosts file kubefwd edits when `--hosts-path` is not given. */
 export const DEFAULT_HOSTS_PATH = "/etc/hosts";
 
-/** Raised when a profile or extra_args cannot be turned into a safe kubefwd command line. */
-export class KubefwdArgsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "KubefwdArgsError";
-  }
-}
+/**
+ * Raised when a profile or extra_args cannot be turned into a safe kubefwd command line. `message` is shown
+ * as the profile's start error.
+ */
+export class KubefwdArgsError extends NamedError {}
 
 /** What {@link buildKubefwdArgs} needs besides the profile: the generated `-z` file and the exclude selector. */
 export interface KubefwdArgsExtra {
+  /** Path of the profile's generated `-z` file. */
   fwdConfPath: string;
   /** `metadata.name!=a,…` from the resolved exclude globs; omitted when nothing is excluded. */
   fieldSelector?: string;
@@ -37,7 +37,7 @@ const FORBIDDEN: { long: string; short?: string; why: string }[] = [
   { long: "--api", why: "the API binds the fixed address 127.2.27.1:80, which only one process can own" },
 ];
 
-/** Flags that exist only from a given release (§1.3, §0). */
+/** Flags that exist only from a given release (docs/kubefwd-compatibility.md#versions). */
 const VERSIONED: { long: string; short?: string; since: [number, number, number] }[] = [
   { long: "--timeout", short: "t", since: [1, 23, 0] },
   { long: "--hosts-path", since: [1, 23, 0] },

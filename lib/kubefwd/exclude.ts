@@ -6,9 +6,10 @@
  * short-lived CLI subprocess (`kube list-services`).
  */
 import type { ProfileSpec } from "../config/types.ts";
-import { selfCommand } from "../self_command.ts";
-import { runCommand } from "../run_command.ts";
+import { runSelf, selfCommand, SelfCommandError, type SelfRunResult } from "../self_command.ts";
+import { isRecord } from "../util/is_record.ts";
 import { globToRegExp } from "../config/glob.ts";
+import { NamedError } from "../errors.ts";
 
 /** One glob dialect for validation and matching: the config validator rejects what this cannot compile. */
 export { globToRegExp };
@@ -40,16 +41,15 @@ export function buildExcludeFieldSelector(serviceNames: string[]): string | unde
 
 /** Lists service names in one namespace of a profile's cluster (the profile's labels applied). */
 export interface ServiceLister {
+  /** Service names in `namespace` that match the profile's labels; throws {@link ServiceListError}. */
   list(profile: ProfileSpec, namespace: string): Promise<string[]>;
 }
 
-/** Raised when the services needed to apply exclude_services cannot be listed. */
-export class ServiceListError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "ServiceListError";
-  }
-}
+/**
+ * Raised when the services needed to apply exclude_services cannot be listed. `message` is shown as the
+ * profile's start error.
+ */
+export class ServiceListError extends NamedError {}
 
 /**
  * The service names a profile must not forward. Literal patterns are taken as they are (no API call);
@@ -80,26 +80,24 @@ export async function resolveExcludedServices(
   return [...out].sort();
 }
 
-/** Result of running a subprocess, as the lister needs it. */
-export interface ListerRunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** Options of {@link SubprocessServiceLister}. */
 export interface SubprocessServiceListerOptions {
   /** argv prefix that runs this program (default {@link selfCommand}). */
   command?: string[];
+  /** Deadline of one listing (default 30 s): a hung API must not hang a start. */
   timeoutMs?: number;
   /** Replaces the process runner (tests). */
-  run?: (argv: string[], timeoutMs: number) => Promise<ListerRunResult>;
+  run?: (argv: string[], timeoutMs: number) => Promise<SelfRunResult>;
 }
 
-async function runProcess(argv: string[], timeoutMs: number): Promise<ListerRunResult> {
-  const out = await runCommand(argv, { timeoutMs });
-  if (out.timedOut) throw new ServiceListError(`listing services timed out after ${timeoutMs} ms`);
-  return { code: out.code, stdout: out.stdout, stderr: out.stderr };
+/** What `kube list-services` prints. */
+interface ServiceListOutput {
+  services: string[];
+}
+
+function isServiceListOutput(value: unknown): value is ServiceListOutput {
+  return isRecord(value) && Array.isArray(value.services) &&
+    value.services.every((s) => typeof s === "string");
 }
 
 /**
@@ -109,17 +107,22 @@ async function runProcess(argv: string[], timeoutMs: number): Promise<ListerRunR
 export class SubprocessServiceLister implements ServiceLister {
   readonly #command: string[] | undefined;
   readonly #timeoutMs: number;
-  readonly #run: (argv: string[], timeoutMs: number) => Promise<ListerRunResult>;
+  readonly #run: SubprocessServiceListerOptions["run"];
 
+  /** Defaults run this program's own `kube list-services` with a 30 s deadline. */
   constructor(opts: SubprocessServiceListerOptions = {}) {
     this.#command = opts.command;
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
-    this.#run = opts.run ?? runProcess;
+    this.#run = opts.run;
   }
 
   /** The full argv used for one listing (exposed for tests and logs). */
   argv(profile: ProfileSpec, namespace: string): string[] {
-    const argv = [...(this.#command ?? selfCommand()), "kube", "list-services"];
+    return [...(this.#command ?? selfCommand()), ...this.#verb(profile, namespace)];
+  }
+
+  #verb(profile: ProfileSpec, namespace: string): string[] {
+    const argv = ["kube", "list-services"];
     argv.push("--kubeconfig", profile.kubeconfig);
     if (profile.context !== undefined && profile.context !== "") argv.push("--context", profile.context);
     argv.push("--namespace", namespace);
@@ -129,53 +132,32 @@ export class SubprocessServiceLister implements ServiceLister {
   }
 
   async list(profile: ProfileSpec, namespace: string): Promise<string[]> {
-    const argv = this.argv(profile, namespace);
-    let result: ListerRunResult;
+    const options = { timeoutMs: this.#timeoutMs, command: this.#command, run: this.#run };
     try {
-      result = await this.#run(argv, this.#timeoutMs);
+      return (await runSelf(this.#verb(profile, namespace), isServiceListOutput, options)).services;
     } catch (e) {
-      if (e instanceof ServiceListError) throw e;
-      throw new ServiceListError(`cannot run ${argv[0]}: ${(e as Error).message}`, { cause: e });
+      if (!(e instanceof SelfCommandError)) {
+        const program = this.argv(profile, namespace)[0];
+        throw new ServiceListError(`cannot run ${program}: ${(e as Error).message}`, { cause: e });
+      }
+      switch (e.reason) {
+        case "timeout":
+          throw new ServiceListError(`listing services timed out after ${this.#timeoutMs} ms`);
+        case "exit": {
+          const lines = e.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+          const detail = (lines.find((l) => l.startsWith("error:")) ?? lines[lines.length - 1] ?? "")
+            .replace(/^error:\s*/, "");
+          throw new ServiceListError(
+            `listing services in namespace ${namespace} failed (exit ${e.code})${
+              detail ? `: ${detail}` : ""
+            }`,
+          );
+        }
+        case "not_json":
+          throw new ServiceListError(`listing services in namespace ${namespace}: output is not JSON`);
+        case "invalid":
+          throw new ServiceListError(`listing services in namespace ${namespace}: unexpected output shape`);
+      }
     }
-    if (result.code !== 0) {
-      const lines = result.stderr.split("\n").map((l) => l.trim()).filter((l) => l !== "");
-      const detail = (lines.find((l) => l.startsWith("error:")) ?? lines[lines.length - 1] ?? "")
-        .replace(/^error:\s*/, "");
-      throw new ServiceListError(
-        `listing services in namespace ${namespace} failed (exit ${result.code})${
-          detail ? `: ${detail}` : ""
-        }`,
-      );
-    }
-    let doc: unknown;
-    try {
-      doc = JSON.parse(result.stdout);
-    } catch {
-      throw new ServiceListError(`listing services in namespace ${namespace}: output is not JSON`);
-    }
-    const services = (doc as { services?: unknown })?.services;
-    if (!Array.isArray(services) || !services.every((s) => typeof s === "string")) {
-      throw new ServiceListError(`listing services in namespace ${namespace}: unexpected output shape`);
-    }
-    return services as string[];
-  }
-}
-
-/** In-memory lister for tests: services per namespace, optional failure, and a record of calls. */
-export class FakeServiceLister implements ServiceLister {
-  readonly calls: { profile: string; namespace: string }[] = [];
-  services: Record<string, string[]>;
-  /** When set, every list() rejects with this message. */
-  failWith: string | undefined;
-
-  constructor(services: Record<string, string[]> = {}, failWith?: string) {
-    this.services = services;
-    this.failWith = failWith;
-  }
-
-  list(profile: ProfileSpec, namespace: string): Promise<string[]> {
-    this.calls.push({ profile: profile.name, namespace });
-    if (this.failWith !== undefined) return Promise.reject(new ServiceListError(this.failWith));
-    return Promise.resolve([...(this.services[namespace] ?? [])]);
   }
 }

@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import type { ProfileSpec } from "../config/types.ts";
 import { b64, kubeconfigYaml, makePki, startMockApiServer } from "../../tests/kube/mock_apiserver.ts";
-import { selfCommand } from "../self_command.ts";
+import { selfCommand, type SelfRunResult } from "../self_command.ts";
 import {
   buildExcludeFieldSelector,
-  FakeServiceLister,
   globToRegExp,
   isGlob,
   matchesGlob,
@@ -12,6 +11,7 @@ import {
   ServiceListError,
   SubprocessServiceLister,
 } from "./exclude.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 
 function profile(over: Partial<ProfileSpec> = {}): ProfileSpec {
   return {
@@ -90,7 +90,7 @@ Deno.test("resolveExcludedServices: literal names need no listing, globs list ev
 
 Deno.test("SubprocessServiceLister: argv and output handling", async () => {
   const seen: string[][] = [];
-  let reply = { code: 0, stdout: '{"services":["a","b"]}\n', stderr: "" };
+  let reply: SelfRunResult = { code: 0, stdout: '{"services":["a","b"]}\n', stderr: "" };
   const lister = new SubprocessServiceLister({
     command: ["/bin/self"],
     run: (argv) => {
@@ -128,36 +128,45 @@ Deno.test("SubprocessServiceLister: argv and output handling", async () => {
   await assert.rejects(lister.list(p, "ns1"), /not JSON/);
   reply = { code: 0, stdout: '{"services":[1]}', stderr: "" };
   await assert.rejects(lister.list(p, "ns1"), /unexpected output shape/);
+  reply = { code: 137, stdout: "", stderr: "", timedOut: true };
+  await assert.rejects(
+    lister.list(p, "ns1"),
+    /^ServiceListError: listing services timed out after 30000 ms$/,
+  );
+  const unstartable = new SubprocessServiceLister({
+    command: ["/bin/self"],
+    run: () => Promise.reject(new Deno.errors.NotFound("No such file or directory")),
+  });
+  await assert.rejects(unstartable.list(p, "ns1"), /^ServiceListError: cannot run \/bin\/self: No such file/);
 });
 
 Deno.test("SubprocessServiceLister end to end: `main.ts kube list-services` against a mock apiserver", async () => {
-  const dir = await Deno.makeTempDir();
+  await using cleanup = new AsyncDisposableStack();
+  const dir = cleanup.adopt(await Deno.makeTempDir(), (d) => Deno.remove(d, { recursive: true }));
   const pki = await makePki(dir);
-  const mock = startMockApiServer(pki, {
-    default: [["web", { app: "web" }], ["db-1", { app: "db" }], ["db-2", { app: "db" }]],
-  });
-  try {
-    const kc = `${dir}/config`;
-    await Deno.writeTextFile(
-      kc,
-      kubeconfigYaml(mock.url, `certificate-authority-data: ${b64(pki.caCert)}`, "    token: t0k"),
-    );
-    assert.equal(selfCommand()[0], Deno.execPath());
-    assert.ok(selfCommand()[selfCommand().length - 1].endsWith("/main.ts"));
-    const lister = new SubprocessServiceLister({ timeoutMs: 60_000 });
-    const p = profile({ kubeconfig: kc, excludeServices: ["db-*"] });
-    assert.deepEqual(await resolveExcludedServices(lister, p), ["db-1", "db-2"]);
-    assert.equal(mock.seen[0].authorization, "Bearer t0k");
-    assert.deepEqual(await lister.list(profile({ kubeconfig: kc, labels: ["app=db"] }), "default"), [
-      "db-1",
-      "db-2",
-    ]);
-    await assert.rejects(
-      lister.list(profile({ kubeconfig: kc, context: "missing" }), "default"),
-      (e: Error) => e instanceof ServiceListError && /context "missing" not found/.test(e.message),
-    );
-  } finally {
-    await mock.close();
-    await Deno.remove(dir, { recursive: true });
-  }
+  const mock = cleanup.adopt(
+    startMockApiServer(pki, {
+      default: [["web", { app: "web" }], ["db-1", { app: "db" }], ["db-2", { app: "db" }]],
+    }),
+    (m) => m.close(),
+  );
+  const kc = `${dir}/config`;
+  await Deno.writeTextFile(
+    kc,
+    kubeconfigYaml(mock.url, `certificate-authority-data: ${b64(pki.caCert)}`, "    token: t0k"),
+  );
+  assert.equal(selfCommand()[0], Deno.execPath());
+  assert.ok(selfCommand()[selfCommand().length - 1].endsWith("/main.ts"));
+  const lister = new SubprocessServiceLister({ timeoutMs: 60_000 });
+  const p = profile({ kubeconfig: kc, excludeServices: ["db-*"] });
+  assert.deepEqual(await resolveExcludedServices(lister, p), ["db-1", "db-2"]);
+  assert.equal(mock.seen[0].authorization, "Bearer t0k");
+  assert.deepEqual(await lister.list(profile({ kubeconfig: kc, labels: ["app=db"] }), "default"), [
+    "db-1",
+    "db-2",
+  ]);
+  await assert.rejects(
+    lister.list(profile({ kubeconfig: kc, context: "missing" }), "default"),
+    (e: Error) => e instanceof ServiceListError && /context "missing" not found/.test(e.message),
+  );
 });

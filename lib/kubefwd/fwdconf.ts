@@ -1,7 +1,8 @@
 /**
  * The generated `-z` file that gives each profile its own IP range. kubefwd has no CLI flag for the base
- * address (issue #248), so a file with `baseUnreservedIP` is the only way to keep two kubefwd processes off
- * each other's 127.1.27.x addresses. Built by string concatenation: the daemon must not load a YAML library.
+ * address (docs/kubefwd-compatibility.md#ip-allocation), so a file with `baseUnreservedIP` is the only way to
+ * keep two kubefwd processes off each other's 127.1.27.x addresses. Built by string concatenation: the daemon
+ * must not load a YAML library.
  */
 
 /** A dotted IPv4 address with octets 0–255 and no leading zeros. */
@@ -25,7 +26,7 @@ export function isValidBaseIp(ip: string): boolean {
 
 /**
  * The `-z` file content. The keys are exactly `baseUnreservedIP` and `serviceConfigurations` (kubefwd's own
- * troubleshooting doc shows wrong keys that make it panic, §3.3).
+ * troubleshooting doc shows wrong keys that make it fail; docs/kubefwd-compatibility.md#ip-allocation).
  */
 export function renderFwdConf(baseIp: string): string {
   if (!isValidBaseIp(baseIp)) throw new Error(`invalid baseUnreservedIP ${JSON.stringify(baseIp)}`);

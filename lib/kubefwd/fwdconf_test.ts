@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { fwdConfFileName, isValidBaseIp, renderFwdConf, writeFwdConf } from "./fwdconf.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
 Deno.test("isValidBaseIp", () => {
   for (const ok of ["127.1.27.1", "127.10.0.1", "127.255.255.254", "127.0.1.1"]) {
@@ -31,19 +32,16 @@ Deno.test("renderFwdConf: exactly the two keys kubefwd reads", () => {
 });
 
 Deno.test("writeFwdConf: mode 0600, rewritten in place, unsafe profile names refused", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = await writeFwdConf(`${dir}/state`, "dev", "127.3.27.1");
-    assert.equal(path, `${dir}/state/dev.fwdconf.yml`);
-    assert.equal(await Deno.readTextFile(path), "baseUnreservedIP: 127.3.27.1\nserviceConfigurations: []\n");
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-    assert.equal((await Deno.stat(`${dir}/state`)).mode! & 0o777, 0o700);
-    await Deno.chmod(path, 0o644);
-    await writeFwdConf(`${dir}/state`, "dev", "127.4.27.1");
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-    assert.match(await Deno.readTextFile(path), /127\.4\.27\.1/);
-    for (const bad of ["", "../x", "a/b", ".hidden"]) assert.throws(() => fwdConfFileName(bad), bad);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = await writeFwdConf(`${dir}/state`, "dev", "127.3.27.1");
+  assert.equal(path, `${dir}/state/dev.fwdconf.yml`);
+  assert.equal(await Deno.readTextFile(path), "baseUnreservedIP: 127.3.27.1\nserviceConfigurations: []\n");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${dir}/state`)).mode! & 0o777, 0o700);
+  await Deno.chmod(path, 0o644);
+  await writeFwdConf(`${dir}/state`, "dev", "127.4.27.1");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  assert.match(await Deno.readTextFile(path), /127\.4\.27\.1/);
+  for (const bad of ["", "../x", "a/b", ".hidden"]) assert.throws(() => fwdConfFileName(bad), bad);
 });

@@ -1,24 +1,25 @@
 /**
  * Hosts-file cleanup after an unclean kubefwd exit (SIGKILL, crash, a 1.22.x forward that died): kubefwd
- * leaves its `127.x.y.z name…` lines behind and never restores its backup (kubefwd-behaviour.md §2.4, §10.10).
- * The daemon removes exactly the lines of the IPs and the names that child announced, and leaves every
- * other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
+ * leaves its `127.x.y.z name…` lines behind and never restores its backup
+ * (docs/kubefwd-compatibility.md#hosts-cleanup). The daemon removes exactly the lines of the IPs that child
+ * announced, and leaves every other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
  * break bind-mounted hosts files (containers) and lose the file's owner and mode.
  */
 import { runCommand } from "../run_command.ts";
+import { NamedError } from "../errors.ts";
 
 /** Removes a child's entries from a hosts file through the configured privilege path. */
 export interface HostsFile {
   /**
-   * Removes every line whose address is in `ips`, and every occurrence of a name in `hostnames` on other
-   * lines (a line left without names goes too). Returns the number of names removed; 0 means the file was
-   * not written.
+   * Removes every line whose address is in `ips`. Returns the number of names those lines carried; 0
+   * means the file was not written.
    */
-  removeEntries(ips: string[], hostnames: string[]): Promise<number>;
+  removeEntries(ips: string[]): Promise<number>;
 }
 
 /** Result of {@link removeHostsEntries}. */
 export interface HostsEdit {
+  /** The new file content. */
   text: string;
   /** Names removed (all names of removed IP lines plus individually removed names). */
   removed: number;
@@ -30,7 +31,7 @@ export interface HostsEdit {
  * case-insensitively) are cut from other lines together with the whitespace before them, and a line left
  * with no names is dropped. Lines whose first field is not an IP address are never touched.
  */
-export function removeHostsEntries(text: string, ips: string[], hostnames: string[]): HostsEdit {
+export function removeHostsEntries(text: string, ips: string[], hostnames: string[] = []): HostsEdit {
   const ipSet = new Set(ips.map(normalizeIp));
   const nameSet = new Set(hostnames.map((h) => h.toLowerCase()));
   if (ipSet.size === 0 && nameSet.size === 0) return { text, removed: 0 };
@@ -96,15 +97,17 @@ function editLine(
 
 /** A hosts file the daemon may write directly (daemon runs as root, or a test file). */
 export class FileHostsFile implements HostsFile {
+  /** The hosts file this instance edits. */
   readonly path: string;
 
+  /** `path` is the hosts file to edit (kubefwd.hosts_path). */
   constructor(path: string) {
     this.path = path;
   }
 
-  async removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+  async removeEntries(ips: string[]): Promise<number> {
     const text = await Deno.readTextFile(this.path);
-    const edit = removeHostsEntries(text, ips, hostnames);
+    const edit = removeHostsEntries(text, ips);
     if (edit.removed === 0) return 0;
     // Deno.writeTextFile opens with O_TRUNC on the existing inode: in place, owner and mode kept.
     await Deno.writeTextFile(this.path, edit.text);
@@ -116,16 +119,12 @@ export class FileHostsFile implements HostsFile {
 export interface SudoHostsFileOptions {
   /** sudo binary (default `sudo`, found on PATH). */
   sudo?: string;
+  /** Deadline of one sudo call (default 15 s): sudo must never hang the daemon. */
   timeoutMs?: number;
 }
 
-/** Raised when the privileged read or write of the hosts file fails. */
-export class HostsFileError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "HostsFileError";
-  }
-}
+/** Raised when the privileged read or write of the hosts file fails. `cause` keeps the underlying error. */
+export class HostsFileError extends NamedError {}
 
 /**
  * A root-owned hosts file edited by a non-root daemon: read directly (hosts files are world-readable;
@@ -133,19 +132,21 @@ export class HostsFileError extends Error {
  * truncates and writes in place). `-n` never prompts: a missing sudoers rule is an error, not a hang.
  */
 export class SudoHostsFile implements HostsFile {
+  /** The hosts file this instance edits. */
   readonly path: string;
   readonly #sudo: string;
   readonly #timeoutMs: number;
 
+  /** `path` is the root-owned hosts file; `opts` replaces sudo or its deadline. */
   constructor(path: string, opts: SudoHostsFileOptions = {}) {
     this.path = path;
     this.#sudo = opts.sudo ?? "sudo";
     this.#timeoutMs = opts.timeoutMs ?? 15_000;
   }
 
-  async removeEntries(ips: string[], hostnames: string[]): Promise<number> {
+  async removeEntries(ips: string[]): Promise<number> {
     const text = await this.#read();
-    const edit = removeHostsEntries(text, ips, hostnames);
+    const edit = removeHostsEntries(text, ips);
     if (edit.removed === 0) return 0;
     const result = await this.#sudoRun(["tee", this.path], new TextEncoder().encode(edit.text), false);
     if (result.code !== 0) {
@@ -185,26 +186,6 @@ export class SudoHostsFile implements HostsFile {
       throw new HostsFileError(`sudo ${args[0]} ${this.path} timed out after ${this.#timeoutMs} ms`);
     }
     return { code: out.code, stdout: out.stdout, stderr: out.stderr };
-  }
-}
-
-/** In-memory hosts file for tests: holds the text and records every call. */
-export class FakeHostsFile implements HostsFile {
-  text: string;
-  readonly calls: { ips: string[]; hostnames: string[] }[] = [];
-  /** When set, removeEntries rejects with this message. */
-  failWith: string | undefined;
-
-  constructor(text = "127.0.0.1 localhost\n") {
-    this.text = text;
-  }
-
-  removeEntries(ips: string[], hostnames: string[]): Promise<number> {
-    this.calls.push({ ips: [...ips], hostnames: [...hostnames] });
-    if (this.failWith !== undefined) return Promise.reject(new HostsFileError(this.failWith));
-    const edit = removeHostsEntries(this.text, ips, hostnames);
-    this.text = edit.text;
-    return Promise.resolve(edit.removed);
   }
 }
 

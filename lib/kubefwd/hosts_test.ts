@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { FakeHostsFile, FileHostsFile, HostsFileError, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
+import { FileHostsFile, HostsFileError, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
+import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
 const BASE = [
   "# /etc/hosts: static lookup table",
@@ -163,67 +165,61 @@ Deno.test("removeHostsEntries: table", () => {
 });
 
 Deno.test("FileHostsFile: edits in place (same inode, mode kept), no write when nothing matches", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/hosts`;
-    await Deno.writeTextFile(path, BASE + "127.1.27.1 web web.default\n");
-    await Deno.chmod(path, 0o640);
-    const before = await Deno.stat(path);
-    const hosts = new FileHostsFile(path);
-    assert.equal(await hosts.removeEntries(["127.1.27.1"], ["web"]), 2);
-    assert.equal(await Deno.readTextFile(path), BASE);
-    const after = await Deno.stat(path);
-    assert.equal(after.ino, before.ino, "same inode: no rename");
-    assert.equal(after.mode! & 0o777, 0o640);
-    const mtime = after.mtime!.getTime();
-    assert.equal(await hosts.removeEntries(["127.9.9.9"], ["nothing"]), 0);
-    assert.equal((await Deno.stat(path)).mtime!.getTime(), mtime, "not rewritten");
-    await assert.rejects(
-      new FileHostsFile(`${dir}/missing`).removeEntries(["1.2.3.4"], []),
-      Deno.errors.NotFound,
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/hosts`;
+  await Deno.writeTextFile(path, BASE + "127.1.27.1 web web.default\n");
+  await Deno.chmod(path, 0o640);
+  const before = await Deno.stat(path);
+  const hosts = new FileHostsFile(path);
+  assert.equal(await hosts.removeEntries(["127.1.27.1"]), 2);
+  assert.equal(await Deno.readTextFile(path), BASE);
+  const after = await Deno.stat(path);
+  assert.equal(after.ino, before.ino, "same inode: no rename");
+  assert.equal(after.mode! & 0o777, 0o640);
+  const mtime = after.mtime!.getTime();
+  assert.equal(await hosts.removeEntries(["127.9.9.9"]), 0);
+  assert.equal((await Deno.stat(path)).mtime!.getTime(), mtime, "not rewritten");
+  await assert.rejects(
+    new FileHostsFile(`${dir}/missing`).removeEntries(["1.2.3.4"]),
+    Deno.errors.NotFound,
+  );
 });
 
 Deno.test("SudoHostsFile: writes through `sudo -n tee <path>` with the content on stdin", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const path = `${dir}/hosts`;
-    const log = `${dir}/sudo.log`;
-    await Deno.writeTextFile(path, BASE + "127.1.27.1 web\n");
-    // A stand-in sudo that records its argv and runs the command (as the current user).
-    const fakeSudo = `${dir}/sudo`;
-    await Deno.writeTextFile(
-      fakeSudo,
-      `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n[ "$1" = "-n" ] || exit 99\nshift\nexec "$@"\n`,
-    );
-    await Deno.chmod(fakeSudo, 0o755);
-    const hosts = new SudoHostsFile(path, { sudo: fakeSudo });
-    assert.equal(await hosts.removeEntries(["127.1.27.1"], []), 1);
-    assert.equal(await Deno.readTextFile(path), BASE);
-    assert.equal(await Deno.readTextFile(log), `-n tee ${path}\n`);
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/hosts`;
+  const log = `${dir}/sudo.log`;
+  await Deno.writeTextFile(path, BASE + "127.1.27.1 web\n");
+  // A stand-in sudo that records its argv and runs the command (as the current user).
+  const fakeSudo = `${dir}/sudo`;
+  await Deno.writeTextFile(
+    fakeSudo,
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n[ "$1" = "-n" ] || exit 99\nshift\nexec "$@"\n`,
+  );
+  await Deno.chmod(fakeSudo, 0o755);
+  const hosts = new SudoHostsFile(path, { sudo: fakeSudo });
+  assert.equal(await hosts.removeEntries(["127.1.27.1"]), 1);
+  assert.equal(await Deno.readTextFile(path), BASE);
+  assert.equal(await Deno.readTextFile(log), `-n tee ${path}\n`);
 
-    const failing = `${dir}/sudo-fail`;
-    await Deno.writeTextFile(failing, "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n");
-    await Deno.chmod(failing, 0o755);
-    await Deno.writeTextFile(path, BASE + "127.1.27.1 web\n");
-    await assert.rejects(
-      new SudoHostsFile(path, { sudo: failing }).removeEntries(["127.1.27.1"], []),
-      (e: Error) => e instanceof HostsFileError && /a password is required/.test(e.message),
-    );
-    assert.equal(await Deno.readTextFile(path), BASE + "127.1.27.1 web\n", "unchanged on failure");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const failing = `${dir}/sudo-fail`;
+  await Deno.writeTextFile(failing, "#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n");
+  await Deno.chmod(failing, 0o755);
+  await Deno.writeTextFile(path, BASE + "127.1.27.1 web\n");
+  await assert.rejects(
+    new SudoHostsFile(path, { sudo: failing }).removeEntries(["127.1.27.1"]),
+    (e: Error) => e instanceof HostsFileError && /a password is required/.test(e.message),
+  );
+  assert.equal(await Deno.readTextFile(path), BASE + "127.1.27.1 web\n", "unchanged on failure");
 });
 
 Deno.test("FakeHostsFile records calls and applies the pure edit", async () => {
   const fake = new FakeHostsFile("127.0.0.1 localhost\n127.1.27.1 web\n");
-  assert.equal(await fake.removeEntries(["127.1.27.1"], ["x"]), 1);
+  assert.equal(await fake.removeEntries(["127.1.27.1"]), 1);
   assert.equal(fake.text, "127.0.0.1 localhost\n");
-  assert.deepEqual(fake.calls, [{ ips: ["127.1.27.1"], hostnames: ["x"] }]);
+  assert.deepEqual(fake.calls, [{ ips: ["127.1.27.1"] }]);
   fake.failWith = "boom";
-  await assert.rejects(fake.removeEntries([], []), /boom/);
+  await assert.rejects(fake.removeEntries([]), /boom/);
 });

@@ -2,8 +2,9 @@
  * kubefwd output handling: raw pipe bytes → logical lines → structured events, plus exit classification.
  * kubefwd logs through logrus with ForceColors (ANSI codes even on a pipe), `[HH:MM:SS]` local times, and
  * multi-line messages continued on bare lines; everything logrus prints goes to stdout, while stderr carries
- * cobra usage errors, Go panics, credential-plugin and sudo messages (kubefwd-behaviour.md §4, §6, §10.4).
- * Both the 1.22.x and the 1.25.x wordings are recognised.
+ * cobra usage errors, Go panics, credential-plugin and sudo messages
+ * (docs/kubefwd-compatibility.md#output-streams, #log-line-format, #exit-codes). Both the 1.22.x and the
+ * 1.25.x wordings are recognised.
  */
 import { type Clock, realClock, type TimerHandle } from "../clock.ts";
 import type { ForwardAnnouncement, KubefwdEvent, KubefwdLevel, KubefwdLine, OutputStream } from "./types.ts";
@@ -60,6 +61,7 @@ export class OutputAssembler {
   #lastActivity = 0;
   #closed = false;
 
+  /** `onLine` gets each logical line of this pipe; `clock` drives the quiet-period flush. */
   constructor(stream: OutputStream, onLine: (line: KubefwdLine) => void, clock: Clock = realClock) {
     this.#stream = stream;
     this.#onLine = onLine;
@@ -200,7 +202,10 @@ export class OutputAssembler {
 // ---------------------------------------------------------------------------------------------------------
 // Line → event
 
-/** The text kubefwd logs (at ERRO, then exits 0) when `id -u` is not 0 (§2.1). */
+/**
+ * The text kubefwd logs (at ERRO, then exits 0) when `id -u` is not 0
+ * (docs/kubefwd-compatibility.md#not-root).
+ */
 export const NOT_ROOT_MARKER = "requires superuser privileges";
 
 /** sudo messages that mean kubefwd never ran (not warnings like `unable to resolve host`). */
@@ -228,9 +233,9 @@ const RE = {
 
 /**
  * What one logical line means to the supervisor. stdout lines are matched against the 1.22.x and 1.25.x
- * wordings (§4.2–§4.7, §2.1); any FATA line is `fatal`. On stderr, cobra errors (`Error: …`), Go panics
- * (`panic: …`), klog fatals (`F0102 …`) and sudo refusals (`sudo: …`) are `fatal` so they reach exit
- * classification; klog `failed to list` warnings are `list_failed`; the rest is `other`.
+ * wordings (docs/kubefwd-compatibility.md#runtime-events); any FATA line is `fatal`. On stderr, cobra errors
+ * (`Error: …`), Go panics (`panic: …`), klog fatals (`F0102 …`) and sudo refusals (`sudo: …`) are `fatal` so
+ * they reach exit classification; klog `failed to list` warnings are `list_failed`; the rest is `other`.
  * Listen conflicts win over `Lost connection`/`PortForward error` (both lines of a conflict become
  * `listen_conflict`, with the pod when the line names it).
  */
@@ -306,8 +311,11 @@ export function parseKubefwdLine(line: KubefwdLine): KubefwdEvent {
 
 /** The parts of a kubefwd service key `<svc>.<ns>.<ctx>` (the context may itself contain dots). */
 export interface ServiceKeyParts {
+  /** The service name. */
   service: string;
+  /** The namespace. */
   namespace: string;
+  /** The kube context (may contain dots). */
   context: string;
 }
 
@@ -328,63 +336,18 @@ export function splitServiceKey(key: string): ServiceKeyParts | undefined {
   };
 }
 
-/** kubefwd's dashed twin of a hostname: every char outside `[A-Za-z0-9-]` becomes `-`, edges trimmed. */
-export function sanitizeHostname(host: string): string {
-  return host.replace(/[^a-zA-Z0-9-]/g, "-").replace(/^-+|-+$/g, "");
-}
-
-/** Where a forward sits in kubefwd's (cluster, namespace) index space, which decides its hostnames. */
-export interface HostnameScope {
-  namespace: string;
-  context: string;
-  domain?: string;
-  clusterIndex?: number;
-  namespaceIndex?: number;
-}
-
-/**
- * Every hosts-file name kubefwd writes for one service (or `<pod>.<svc>` for headless pods), mirroring
- * `AddHosts()` in pkg/fwdport (v1.25.16): the short forms only for cluster 0 / namespace 0, the dashed
- * twins (1.22.4+) included. Used to clean up after a child that could not clean up itself.
- */
-export function kubefwdHostnames(service: string, scope: HostnameScope): string[] {
-  const { namespace: ns, context: ctx, domain } = scope;
-  const clusterN = scope.clusterIndex ?? 0;
-  const namespaceN = scope.namespaceIndex ?? 0;
-  const names: string[] = [];
-  if (clusterN === 0 && namespaceN === 0) {
-    names.push(service);
-    if (domain) names.push(`${service}.${domain}`);
-  }
-  if (clusterN > 0 && namespaceN === 0) names.push(`${service}.${ctx}`);
-  if (clusterN === 0) {
-    names.push(`${service}.${ns}`, `${service}.${ns}.svc`, `${service}.${ns}.svc.cluster.local`);
-    if (domain) names.push(`${service}.${ns}.svc.cluster.${domain}`);
-  }
-  names.push(`${service}.${ns}.${ctx}`, `${service}.${ns}.svc.${ctx}`, `${service}.${ns}.svc.cluster.${ctx}`);
-  const out: string[] = [];
-  const seen = new Set<string>();
-  for (const name of names) {
-    for (const n of [name, sanitizeHostname(name)]) {
-      if (n !== "" && !seen.has(n)) {
-        seen.add(n);
-        out.push(n);
-      }
-    }
-  }
-  return out;
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Exit classification
 
 /** How the supervisor should treat a child exit. */
 export interface ExitClassification {
   /**
-   * clean: we asked it to stop; not_root: privilege failure (no restart loop); permanent: retry only
-   * after the config or kubeconfig changes; transient: back off and restart.
+   * not_root: privilege failure (no restart loop); permanent: retry only after the config or kubeconfig
+   * changes; transient: back off and restart. An exit the supervisor asked for is not classified here:
+   * the restart policy sees that it stopped the child itself.
    */
-  kind: "clean" | "not_root" | "permanent" | "transient";
+  kind: "not_root" | "permanent" | "transient";
+  /** One line for `lastError` and the log. */
   reason: string;
 }
 
@@ -392,48 +355,39 @@ export interface ExitClassification {
 const SUDO_PRIVILEGE =
   /^sudo: (a password is required|a terminal is required|.*is not in the sudoers file|.*is not allowed to (run|execute))/;
 
-/** Fatal texts that no restart will fix (§4.7, §5.1, §10.12). */
-const PERMANENT: { re: RegExp; why: string }[] = [
-  { re: /Error generating REST configuration/, why: "kubeconfig or context is not usable" },
-  {
-    re: /context was not found for specified context|context "[^"]*" does not exist|context not found/,
-    why: "context not found",
-  },
-  { re: /Error in get rawConfig/, why: "kubeconfig cannot be read" },
-  { re: /Error creating k8s (clientSet|RestClient)/, why: "kubeconfig cannot be turned into a client" },
-  { re: /missing RBAC permission/, why: "missing RBAC permission" },
-  {
-    re: /unknown (shorthand )?flag|flag needs an argument|invalid argument .* for .* flag/,
-    why: "bad kubefwd flag",
-  },
-  { re: /^Error: /, why: "kubefwd usage error" },
-  { re: /Hosts path does not exist/, why: "hosts file missing" },
-  { re: /HostFile error/, why: "hosts file cannot be loaded" },
-  { re: /Error backing up hostfile/, why: "hosts file backup failed (is HOME set?)" },
-  { re: /Error purging stale IPs/, why: "hosts file cannot be purged" },
-  { re: /is not in the range 127\.0\.0\.0\/8/, why: "IP reservation outside 127.0.0.0/8" },
-  { re: /cannot be used as a reservation for multiple services/, why: "duplicate IP reservation" },
-  { re: /unable to parse BaseIP|IP address must have exactly 4 octets/, why: "invalid -z file" },
-  { re: /Root check failure/, why: "the root check (`id -u`) failed" },
-  { re: /Failed to setup API network/, why: "API network setup failed" },
-  { re: /Cannot ifconfig lo0 alias/, why: "loopback alias failed" },
-  {
-    re: /executable file not found|exec: "[^"]*": executable/,
-    why: "credential plugin not found (check PATH)",
-  },
-  { re: /^sudo: /, why: "sudo refused to run kubefwd" },
-  { re: /^F\d{4} /, why: "client-go fatal (unsupported auth provider?)" },
+/** Fatal texts that no restart will fix (docs/kubefwd-compatibility.md#fatal-lines); each comment says what the text means. */
+const PERMANENT: RegExp[] = [
+  /Error generating REST configuration/, // kubeconfig or context is not usable
+  // context not found
+  /context was not found for specified context|context "[^"]*" does not exist|context not found/,
+  /Error in get rawConfig/, // kubeconfig cannot be read
+  /Error creating k8s (clientSet|RestClient)/, // kubeconfig cannot be turned into a client
+  /missing RBAC permission/, // missing RBAC permission
+  /unknown (shorthand )?flag|flag needs an argument|invalid argument .* for .* flag/, // bad kubefwd flag
+  /^Error: /, // kubefwd usage error
+  /Hosts path does not exist/, // hosts file missing
+  /HostFile error/, // hosts file cannot be loaded
+  /Error backing up hostfile/, // hosts file backup failed (is HOME set?)
+  /Error purging stale IPs/, // hosts file cannot be purged
+  /is not in the range 127\.0\.0\.0\/8/, // IP reservation outside 127.0.0.0/8
+  /cannot be used as a reservation for multiple services/, // duplicate IP reservation
+  /unable to parse BaseIP|IP address must have exactly 4 octets/, // invalid -z file
+  /Root check failure/, // the root check (`id -u`) failed
+  /Failed to setup API network/, // API network setup failed
+  /Cannot ifconfig lo0 alias/, // loopback alias failed
+  /executable file not found|exec: "[^"]*": executable/, // credential plugin not found (check PATH)
+  /^sudo: /, // sudo refused to run kubefwd
+  /^F\d{4} /, // client-go fatal (unsupported auth provider?)
 ];
 
-/** Fatal texts that a later restart may well fix (network, API availability, IP exhaustion). */
-const TRANSIENT: { re: RegExp; why: string }[] = [
-  { re: /IP generation has run out of bounds/, why: "kubefwd ran out of IP addresses" },
-  {
-    re:
-      /dial tcp|i\/o timeout|connection refused|no route to host|network is unreachable|TLS handshake timeout|Client\.Timeout|context deadline exceeded|\bEOF\b|no such host|server is currently unable/,
-    why: "cannot reach the Kubernetes API",
-  },
-  { re: /getting credentials/, why: "credential plugin failed" },
+/** kubefwd 1.22.x ran out of IP addresses: a panic with exit 2 (transient like any other crash). */
+const IP_EXHAUSTION = /IP generation has run out of bounds/;
+
+/** Fatal texts that a later restart may well fix (network, API availability; and {@link IP_EXHAUSTION}). */
+const TRANSIENT: RegExp[] = [
+  // cannot reach the Kubernetes API
+  /dial tcp|i\/o timeout|connection refused|no route to host|network is unreachable|TLS handshake timeout|Client\.Timeout|context deadline exceeded|\bEOF\b|no such host|server is currently unable/,
+  /getting credentials/, // credential plugin failed
 ];
 
 function firstLine(s: string): string {
@@ -443,15 +397,13 @@ function firstLine(s: string): string {
 
 /**
  * Decides what a child exit means. `lastFatal` is the message of the last `fatal` event (FATA line, cobra
- * error, panic, sudo refusal); `sawNotRoot` is true when the not-root text was seen; `stoppedByUs` when the
- * supervisor had sent the stop signal. kubefwd exits 0 when not root and never exits 0 on its own
- * otherwise, so an unrequested exit 0 is transient ("exited unexpectedly").
+ * error, panic, sudo refusal); `sawNotRoot` is true when the not-root text was seen. kubefwd exits 0 when
+ * not root and never exits 0 on its own otherwise, so an exit 0 is transient ("exited unexpectedly").
  */
 export function classifyExit(
   exit: { code: number | null; signal: string | null },
   lastFatal?: string,
   sawNotRoot?: boolean,
-  stoppedByUs?: boolean,
 ): ExitClassification {
   const status = exit.signal !== null ? `killed by ${exit.signal}` : `exit code ${exit.code ?? "unknown"}`;
   if (sawNotRoot) {
@@ -460,26 +412,18 @@ export function classifyExit(
       reason: "kubefwd requires superuser privileges (it exited after its root check)",
     };
   }
-  if (stoppedByUs) {
-    if (exit.code === 0) return { kind: "clean", reason: "stopped" };
-    if (exit.signal !== null) {
-      return { kind: "clean", reason: `stopped (${status}; hosts entries not cleaned)` };
-    }
-    return { kind: "clean", reason: `stopped (${status})` };
-  }
   const fatal = lastFatal?.trim() ?? "";
   if (fatal !== "") {
     const message = firstLine(fatal);
     if (SUDO_PRIVILEGE.test(message)) return { kind: "not_root", reason: message };
-    // IP exhaustion is a 1.22.x panic with exit 2: transient even though other panics are permanent.
-    for (const t of TRANSIENT.slice(0, 1)) {
-      if (t.re.test(fatal)) return { kind: "transient", reason: message };
-    }
-    for (const p of PERMANENT) if (p.re.test(fatal)) return { kind: "permanent", reason: message };
+    if (IP_EXHAUSTION.test(fatal)) return { kind: "transient", reason: message };
+    for (const re of PERMANENT) if (re.test(fatal)) return { kind: "permanent", reason: message };
+    // A Go panic is a crash: the next start may well work (restart with backoff; max_attempts applies). Panics
+    // known to repeat identically (a bad -z range) matched PERMANENT above.
     if (/^panic: /m.test(fatal) && exit.code === 2) {
-      return { kind: "permanent", reason: `kubefwd panicked: ${message}` };
+      return { kind: "transient", reason: `kubefwd panicked: ${message}` };
     }
-    for (const t of TRANSIENT) if (t.re.test(fatal)) return { kind: "transient", reason: message };
+    for (const re of TRANSIENT) if (re.test(fatal)) return { kind: "transient", reason: message };
     return { kind: "transient", reason: `${message} (${status})` };
   }
   if (exit.signal !== null) return { kind: "transient", reason: `kubefwd ${status}` };

@@ -1,5 +1,5 @@
 /**
- * Structured events parsed from kubefwd's output (see ../shared/reference/kubefwd-behaviour.md §4).
+ * Structured events parsed from kubefwd's output (see docs/kubefwd-compatibility.md#runtime-events).
  * Shared by the output parser, the simulator tests and the supervisor.
  */
 
@@ -11,7 +11,9 @@ export type OutputStream = "stdout" | "stderr";
 
 /** One logical output line: ANSI stripped, continuation lines joined with "\n". */
 export interface KubefwdLine {
+  /** The pipe it came from: only stdout lines have a level. */
   stream: OutputStream;
+  /** The logrus level; absent on stderr and for bare lines without a prefix. */
   level?: KubefwdLevel;
   /** kubefwd's own local HH:MM:SS, when present. */
   clock?: string;
@@ -21,10 +23,15 @@ export interface KubefwdLine {
 
 /** A `Port-Forward:` line: kubefwd is *attempting* this forward (not proof it is up). */
 export interface ForwardAnnouncement {
+  /** The local address kubefwd chose. */
   ip: string;
+  /** The hostname written to the hosts file (`svc`, `svc.ns`, `pod.svc`…). */
   hostname: string;
+  /** The local port (after `-m`). */
   localPort: number;
+  /** The pod being forwarded to. */
   pod: string;
+  /** The pod's port, a number or a port name. */
   podPort: string;
 }
 
@@ -55,9 +62,13 @@ export type KubefwdEvent =
 
 /** A parsed kubefwd version; `0.0.0` (source build) is treated as newest. */
 export interface KubefwdVersion {
+  /** The version as printed, without a `v`. */
   raw: string;
+  /** Major version. */
   major: number;
+  /** Minor version: 22 to 25 decide the feature gates. */
   minor: number;
+  /** Patch version. */
   patch: number;
   /** True for `0.0.0`. */
   sourceBuild: boolean;

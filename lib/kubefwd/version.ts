@@ -1,15 +1,16 @@
 /**
  * kubefwd version detection and feature gates. The supervisor must never pass a flag the installed kubefwd
  * lacks (an unknown flag is a cobra usage error, exit 1), so every version-dependent decision goes through
- * {@link kubefwdSupports}. See kubefwd-behaviour.md §7 and §10.13.
+ * {@link kubefwdSupports}. See docs/kubefwd-compatibility.md#version-detection and #versions.
  */
 import type { KubefwdVersion } from "./types.ts";
 import { runCommand } from "../run_command.ts";
+import { NamedError } from "../errors.ts";
 
 /** Features whose presence depends on the kubefwd release. */
 export type KubefwdFeature = "autoReconnect" | "timeout" | "hostsPath" | "podInformer" | "idleMode";
 
-/** Minimum [major, minor] per feature (§1.3, §10.13). */
+/** Minimum [major, minor] per feature (docs/kubefwd-compatibility.md#versions). */
 const FEATURE_MIN: Record<KubefwdFeature, [number, number]> = {
   autoReconnect: [1, 24],
   timeout: [1, 23],
@@ -18,13 +19,11 @@ const FEATURE_MIN: Record<KubefwdFeature, [number, number]> = {
   idleMode: [1, 25],
 };
 
-/** Raised when `kubefwd version quiet` cannot be run or prints something that is not a version. */
-export class KubefwdVersionError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = "KubefwdVersionError";
-  }
-}
+/**
+ * Raised when `kubefwd version quiet` cannot be run or prints something that is not a version. `cause` keeps
+ * the underlying spawn error.
+ */
+export class KubefwdVersionError extends NamedError {}
 
 /**
  * Parses what `kubefwd version quiet` prints: `1.25.16`, `v1.22.3` (the only 1.22 tag with a `v`), or
@@ -64,14 +63,19 @@ export function kubefwdSupports(v: KubefwdVersion, feature: KubefwdFeature): boo
 
 /** Result of running a command; what {@link detectKubefwdVersion} needs from a process runner. */
 export interface RunResult {
+  /** Exit code. */
   code: number;
+  /** Everything printed on stdout. */
   stdout: string;
+  /** Everything printed on stderr. */
   stderr: string;
 }
 
 /** Options of {@link detectKubefwdVersion}; `run` is injectable so tests and sudo wrappers can replace it. */
 export interface DetectVersionOptions {
+  /** Runs `argv` and returns its output (default: a subprocess with a deadline). */
   run?: (argv: string[]) => Promise<RunResult>;
+  /** Deadline of the default runner (default 10 s). */
   timeoutMs?: number;
 }
 

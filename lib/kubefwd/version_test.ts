@@ -6,6 +6,7 @@ import {
   KubefwdVersionError,
   parseKubefwdVersion,
 } from "./version.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
 Deno.test("parseKubefwdVersion: release, v-prefixed, source build, suffixes", () => {
   assert.deepEqual(parseKubefwdVersion("1.25.16\n"), {
@@ -81,21 +82,18 @@ Deno.test("detectKubefwdVersion: runs `<path> version quiet` through the injecte
 });
 
 Deno.test("detectKubefwdVersion: real subprocess, missing binary, and timeout", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const script = `${dir}/kubefwd`;
-    await Deno.writeTextFile(
-      script,
-      '#!/bin/sh\n[ "$1 $2" = "version quiet" ] && echo 1.24.1 && exit 0\nexit 3\n',
-    );
-    await Deno.chmod(script, 0o755);
-    assert.equal((await detectKubefwdVersion(script)).raw, "1.24.1");
-    await assert.rejects(detectKubefwdVersion(`${dir}/missing`), /not found/);
-    const slow = `${dir}/slow`;
-    await Deno.writeTextFile(slow, "#!/bin/sh\nexec sleep 30\n");
-    await Deno.chmod(slow, 0o755);
-    await assert.rejects(detectKubefwdVersion(slow, { timeoutMs: 200 }), /did not finish within 200 ms/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const script = `${dir}/kubefwd`;
+  await Deno.writeTextFile(
+    script,
+    '#!/bin/sh\n[ "$1 $2" = "version quiet" ] && echo 1.24.1 && exit 0\nexit 3\n',
+  );
+  await Deno.chmod(script, 0o755);
+  assert.equal((await detectKubefwdVersion(script)).raw, "1.24.1");
+  await assert.rejects(detectKubefwdVersion(`${dir}/missing`), /not found/);
+  const slow = `${dir}/slow`;
+  await Deno.writeTextFile(slow, "#!/bin/sh\nexec sleep 30\n");
+  await Deno.chmod(slow, 0o755);
+  await assert.rejects(detectKubefwdVersion(slow, { timeoutMs: 200 }), /did not finish within 200 ms/);
 });

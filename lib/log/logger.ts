@@ -11,6 +11,7 @@ import type { LogEntry } from "../supervisor/types.ts";
 import type { LogSink } from "./types.ts";
 import { maskSecrets } from "./mask.ts";
 import { RingBuffer } from "./ring.ts";
+import { dirname } from "../util/path.ts";
 
 /** Severity threshold, as in DaemonSettings.logLevel. */
 export type LogLevel = LogEntry["level"];
@@ -169,8 +170,8 @@ class RotatingFile {
   }
 
   async #open(): Promise<void> {
-    const slash = this.#path.lastIndexOf("/");
-    if (slash > 0) await Deno.mkdir(this.#path.slice(0, slash), { recursive: true, mode: 0o700 });
+    const dir = dirname(this.#path);
+    if (dir !== "." && dir !== "/") await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     this.#file = await Deno.open(this.#path, { append: true, create: true, mode: 0o600 });
     this.#size = (await this.#file.stat()).size;
   }
@@ -216,6 +217,7 @@ export class DaemonLog implements LogSink {
   #fileErrors = 0;
   #closed = false;
 
+  /** Every option has a production default; tests shorten buffers and turn stderr off. */
   constructor(options: DaemonLogOptions = {}) {
     this.#minRank = LEVEL_RANK[options.level ?? "info"];
     this.#maxMessageChars = options.maxMessageChars ?? LOG_DEFAULTS.maxMessageChars;

@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
 import type { LogEntry } from "../supervisor/types.ts";
 import { DaemonLog, formatLogLine } from "./logger.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
 const HOME = "/home/ana";
 
 function entry(message: string, extra: Partial<LogEntry> = {}): LogEntry {
   return { at: "2026-01-01T00:00:00.000Z", level: "info", source: "daemon", message, ...extra };
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kfd-log-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function readJsonLines(path: string): Promise<LogEntry[]> {
@@ -45,38 +37,38 @@ function fakeStderr() {
 }
 
 Deno.test("logger: secrets are masked in the file, the ring buffer, subscribers and stderr", async () => {
-  await withDir(async (dir) => {
-    const stderr = fakeStderr();
-    const log = new DaemonLog({
-      file: `${dir}/logs/daemon.log`,
-      stderr: true,
-      stderrWrite: stderr.write,
-      home: HOME,
-    });
-    const seen: LogEntry[] = [];
-    log.subscribe((e) => seen.push(e));
-    const raw = "spawn kubefwd svc -c /home/ana/.kube/prod-eu env KUBEFWD_API_KEY=deadbeef";
-    log.write(
-      entry("API key (generated): 0123456789abcdef0123456789abcdef", { profile: "web", source: "stdout" }),
-    );
-    log.write(entry(raw, { profile: "web" }));
-    await log.close();
-
-    const expected = "spawn kubefwd svc -c ~/.kube/*** env KUBEFWD_API_KEY=***";
-    const fileLines = await readJsonLines(`${dir}/logs/daemon.log`);
-    assert.deepEqual(fileLines.map((e) => e.message), ["API key (generated): ***", expected]);
-    assert.deepEqual(log.tail(10).map((e) => e.message), ["API key (generated): ***", expected]);
-    assert.deepEqual(seen.map((e) => e.message), ["API key (generated): ***", expected]);
-    assert.equal(
-      stderr.text(),
-      "2026-01-01T00:00:00.000Z INFO  web stdout: API key (generated): ***\n" +
-        `2026-01-01T00:00:00.000Z INFO  web daemon: ${expected}\n`,
-    );
-    const all = (await Deno.readTextFile(`${dir}/logs/daemon.log`)) + stderr.text();
-    assert.ok(!all.includes("deadbeef") && !all.includes("prod-eu") && !all.includes("0123456789abcdef"));
-    assert.equal((await Deno.stat(`${dir}/logs/daemon.log`)).mode! & 0o777, 0o600);
-    assert.equal((await Deno.stat(`${dir}/logs`)).mode! & 0o777, 0o700);
+  await using tmp = await tempDir("kfd-log-");
+  const dir = tmp.path;
+  const stderr = fakeStderr();
+  const log = new DaemonLog({
+    file: `${dir}/logs/daemon.log`,
+    stderr: true,
+    stderrWrite: stderr.write,
+    home: HOME,
   });
+  const seen: LogEntry[] = [];
+  log.subscribe((e) => seen.push(e));
+  const raw = "spawn kubefwd svc -c /home/ana/.kube/prod-eu env KUBEFWD_API_KEY=deadbeef";
+  log.write(
+    entry("API key (generated): 0123456789abcdef0123456789abcdef", { profile: "web", source: "stdout" }),
+  );
+  log.write(entry(raw, { profile: "web" }));
+  await log.close();
+
+  const expected = "spawn kubefwd svc -c ~/.kube/*** env KUBEFWD_API_KEY=***";
+  const fileLines = await readJsonLines(`${dir}/logs/daemon.log`);
+  assert.deepEqual(fileLines.map((e) => e.message), ["API key (generated): ***", expected]);
+  assert.deepEqual(log.tail(10).map((e) => e.message), ["API key (generated): ***", expected]);
+  assert.deepEqual(seen.map((e) => e.message), ["API key (generated): ***", expected]);
+  assert.equal(
+    stderr.text(),
+    "2026-01-01T00:00:00.000Z INFO  web stdout: API key (generated): ***\n" +
+      `2026-01-01T00:00:00.000Z INFO  web daemon: ${expected}\n`,
+  );
+  const all = (await Deno.readTextFile(`${dir}/logs/daemon.log`)) + stderr.text();
+  assert.ok(!all.includes("deadbeef") && !all.includes("prod-eu") && !all.includes("0123456789abcdef"));
+  assert.equal((await Deno.stat(`${dir}/logs/daemon.log`)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${dir}/logs`)).mode! & 0o777, 0o700);
 });
 
 Deno.test("logger: known kubeconfig paths are masked, and can be updated", async () => {
@@ -92,16 +84,16 @@ Deno.test("logger: known kubeconfig paths are masked, and can be updated", async
 });
 
 Deno.test("logger: level filter applies everywhere", async () => {
-  await withDir(async (dir) => {
-    const log = new DaemonLog({ file: `${dir}/d.log`, level: "warn" });
-    log.write(entry("debug", { level: "debug" }));
-    log.write(entry("info", { level: "info" }));
-    log.write(entry("warn", { level: "warn" }));
-    log.write(entry("error", { level: "error" }));
-    await log.close();
-    assert.deepEqual(log.tail(10).map((e) => e.message), ["warn", "error"]);
-    assert.deepEqual((await readJsonLines(`${dir}/d.log`)).map((e) => e.message), ["warn", "error"]);
-  });
+  await using tmp = await tempDir("kfd-log-");
+  const dir = tmp.path;
+  const log = new DaemonLog({ file: `${dir}/d.log`, level: "warn" });
+  log.write(entry("debug", { level: "debug" }));
+  log.write(entry("info", { level: "info" }));
+  log.write(entry("warn", { level: "warn" }));
+  log.write(entry("error", { level: "error" }));
+  await log.close();
+  assert.deepEqual(log.tail(10).map((e) => e.message), ["warn", "error"]);
+  assert.deepEqual((await readJsonLines(`${dir}/d.log`)).map((e) => e.message), ["warn", "error"]);
 });
 
 Deno.test("logger: tail overall and per profile, each bounded", async () => {
@@ -136,40 +128,40 @@ Deno.test("logger: subscribe receives new lines until unsubscribed; a throwing l
 });
 
 Deno.test("logger: the file rotates by size and keeps maxFiles files", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/d.log`;
-    const log = new DaemonLog({ file: path, maxFileBytes: 1000, maxFiles: 3 });
-    for (let i = 0; i < 100; i++) {
-      log.write(entry(`line ${String(i).padStart(3, "0")} ${"x".repeat(40)}`));
-      if (i % 7 === 0) await log.flush(); // several batches, so rotation happens between writes
-    }
-    await log.close();
-    const names: string[] = [];
-    for await (const e of Deno.readDir(dir)) names.push(e.name);
-    assert.deepEqual(names.sort(), ["d.log", "d.log.1", "d.log.2"]);
-    const current = await readJsonLines(path);
-    const previous = await readJsonLines(`${path}.1`);
-    const oldest = await readJsonLines(`${path}.2`);
-    for (const name of ["d.log", "d.log.1", "d.log.2"]) {
-      assert.ok((await Deno.stat(`${dir}/${name}`)).size <= 1000, `${name} exceeds the limit`);
-    }
-    assert.match(current.at(-1)!.message, /^line 099/);
-    const sequence = [...oldest, ...previous, ...current].map((e) => Number(e.message.slice(5, 8)));
-    assert.deepEqual(sequence, sequence.slice().sort((a, b) => a - b), "rotation keeps order");
-    assert.equal(sequence.at(-1), 99);
-    assert.ok(sequence.length < 100, "old files beyond maxFiles were dropped");
-  });
+  await using tmp = await tempDir("kfd-log-");
+  const dir = tmp.path;
+  const path = `${dir}/d.log`;
+  const log = new DaemonLog({ file: path, maxFileBytes: 1000, maxFiles: 3 });
+  for (let i = 0; i < 100; i++) {
+    log.write(entry(`line ${String(i).padStart(3, "0")} ${"x".repeat(40)}`));
+    if (i % 7 === 0) await log.flush(); // several batches, so rotation happens between writes
+  }
+  await log.close();
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) names.push(e.name);
+  assert.deepEqual(names.sort(), ["d.log", "d.log.1", "d.log.2"]);
+  const current = await readJsonLines(path);
+  const previous = await readJsonLines(`${path}.1`);
+  const oldest = await readJsonLines(`${path}.2`);
+  for (const name of ["d.log", "d.log.1", "d.log.2"]) {
+    assert.ok((await Deno.stat(`${dir}/${name}`)).size <= 1000, `${name} exceeds the limit`);
+  }
+  assert.match(current.at(-1)!.message, /^line 099/);
+  const sequence = [...oldest, ...previous, ...current].map((e) => Number(e.message.slice(5, 8)));
+  assert.deepEqual(sequence, sequence.slice().sort((a, b) => a - b), "rotation keeps order");
+  assert.equal(sequence.at(-1), 99);
+  assert.ok(sequence.length < 100, "old files beyond maxFiles were dropped");
 });
 
 Deno.test("logger: appends to an existing file and counts its size", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/d.log`;
-    await Deno.writeTextFile(path, JSON.stringify(entry("from before")) + "\n");
-    const log = new DaemonLog({ file: path });
-    log.write(entry("after restart"));
-    await log.close();
-    assert.deepEqual((await readJsonLines(path)).map((e) => e.message), ["from before", "after restart"]);
-  });
+  await using tmp = await tempDir("kfd-log-");
+  const dir = tmp.path;
+  const path = `${dir}/d.log`;
+  await Deno.writeTextFile(path, JSON.stringify(entry("from before")) + "\n");
+  const log = new DaemonLog({ file: path });
+  log.write(entry("after restart"));
+  await log.close();
+  assert.deepEqual((await readJsonLines(path)).map((e) => e.message), ["from before", "after restart"]);
 });
 
 Deno.test("logger: a stuck output drops lines beyond its bound and reports how many", async () => {
@@ -197,27 +189,27 @@ Deno.test("logger: long messages are cut before masking and storage", async () =
 });
 
 Deno.test("logger: lines after close reach memory but not the file; entries are copied", async () => {
-  await withDir(async (dir) => {
-    const log = new DaemonLog({ file: `${dir}/d.log` });
-    const original = entry("before");
-    log.write(original);
-    original.message = "mutated by caller";
-    await log.close();
-    log.write(entry("after"));
-    assert.deepEqual(log.tail(5).map((e) => e.message), ["before", "after"]);
-    assert.deepEqual((await readJsonLines(`${dir}/d.log`)).map((e) => e.message), ["before"]);
-  });
+  await using tmp = await tempDir("kfd-log-");
+  const dir = tmp.path;
+  const log = new DaemonLog({ file: `${dir}/d.log` });
+  const original = entry("before");
+  log.write(original);
+  original.message = "mutated by caller";
+  await log.close();
+  log.write(entry("after"));
+  assert.deepEqual(log.tail(5).map((e) => e.message), ["before", "after"]);
+  assert.deepEqual((await readJsonLines(`${dir}/d.log`)).map((e) => e.message), ["before"]);
 });
 
 Deno.test("logger: unwritable file counts errors and does not throw", async () => {
-  await withDir(async (dir) => {
-    await Deno.writeTextFile(`${dir}/not-a-dir`, "");
-    const log = new DaemonLog({ file: `${dir}/not-a-dir/d.log` });
-    log.write(entry("lost"));
-    await log.close();
-    assert.equal(log.fileErrors, 1);
-    assert.equal(log.tail(1)[0].message, "lost");
-  });
+  await using tmp = await tempDir("kfd-log-");
+  const dir = tmp.path;
+  await Deno.writeTextFile(`${dir}/not-a-dir`, "");
+  const log = new DaemonLog({ file: `${dir}/not-a-dir/d.log` });
+  log.write(entry("lost"));
+  await log.close();
+  assert.equal(log.fileErrors, 1);
+  assert.equal(log.tail(1)[0].message, "lost");
 });
 
 Deno.test("formatLogLine: daemon-wide and profile lines", () => {

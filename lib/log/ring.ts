@@ -4,11 +4,13 @@
  * unbounded. O(1) push, no copying until read.
  */
 export class RingBuffer<T> {
+  /** Most items kept; the oldest is overwritten beyond it. */
   readonly capacity: number;
   readonly #items: (T | undefined)[];
   #start = 0;
   #size = 0;
 
+  /** `capacity` must be at least 1. */
   constructor(capacity: number) {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError(`ring capacity must be >= 1, got ${capacity}`);

@@ -6,5 +6,6 @@ import type { LogEntry } from "../supervisor/types.ts";
  * buffer for the `logs` verb.
  */
 export interface LogSink {
+  /** Takes one entry; never throws and never blocks the caller. */
   write(entry: LogEntry): void;
 }

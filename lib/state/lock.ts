@@ -12,8 +12,11 @@ export const LOCK_FILE_NAME = "daemon.lock";
 
 /** A held lock; `release()` on shutdown (the kernel releases it anyway if the process dies). */
 export interface Lock {
+  /** The lock file. */
   readonly path: string;
+  /** This process's pid, also written into the lock file for humans. */
   readonly pid: number;
+  /** Unlocks and closes the file. */
   release(): Promise<void>;
 }
 

@@ -7,6 +7,9 @@
  * The daemon changes state on every transition; {@link StateStore.scheduleSave} coalesces those into at
  * most one write per debounce interval with at most one write in flight.
  */
+import { Mutex } from "../util/async.ts";
+import { isRecord } from "../util/is_record.ts";
+import { dirname } from "../util/path.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
   emptyState,
@@ -22,12 +25,15 @@ export const DEFAULT_SAVE_DEBOUNCE_MS = 200;
 
 /** What {@link StateStore.load} found; `warnings` become warning events in the daemon log. */
 export interface LoadedState {
+  /** The state to start from (empty when the file was missing or unusable). */
   state: PersistedState;
+  /** What was wrong with the file, one sentence each. */
   warnings: string[];
 }
 
 /** Options of {@link StateStore}. */
 export interface StateStoreOptions {
+  /** Coalescing delay of scheduled saves (default {@link DEFAULT_SAVE_DEBOUNCE_MS}). */
   debounceMs?: number;
   /** Receives failures of debounced saves, which have no caller to throw to. */
   onError?: (error: unknown) => void;
@@ -36,12 +42,6 @@ export interface StateStoreOptions {
 }
 
 const encoder = new TextEncoder();
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  if (i < 0) return ".";
-  return i === 0 ? "/" : path.slice(0, i);
-}
 
 function randomSuffix(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6));
@@ -91,10 +91,6 @@ export async function atomicWriteFile(
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function isCount(value: unknown): value is number {
   return typeof value === "number" && Number.isFinite(value) && value >= 0;
 }
@@ -129,8 +125,7 @@ function parseChild(value: unknown): OwnedChild | undefined {
   if (
     !isRecord(value) || typeof value.pid !== "number" || !Number.isSafeInteger(value.pid) || value.pid <= 0 ||
     typeof value.cmdline !== "string" || typeof value.startedAt !== "string" ||
-    typeof value.viaSudo !== "boolean" || !isStringArray(value.announcedIps) ||
-    !isStringArray(value.announcedHostnames)
+    typeof value.viaSudo !== "boolean" || !isStringArray(value.announcedIps)
   ) {
     return undefined;
   }
@@ -140,7 +135,6 @@ function parseChild(value: unknown): OwnedChild | undefined {
     startedAt: value.startedAt,
     viaSudo: value.viaSudo,
     announcedIps: [...value.announcedIps],
-    announcedHostnames: [...value.announcedHostnames],
   };
 }
 
@@ -230,16 +224,19 @@ export function capEvents(state: PersistedState): PersistedState {
 
 /** The daemon's state file. One instance per file; not safe across processes (the daemon lock is). */
 export class StateStore {
+  /** The state file. */
   readonly path: string;
   readonly #debounceMs: number;
   readonly #onError: (error: unknown) => void;
   readonly #now: () => Date;
-  #chain: Promise<void> = Promise.resolve();
+  /** Saves run one at a time, in call order: a later state never lands before an earlier one. */
+  readonly #serial = new Mutex();
   #pending: PersistedState | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
   #writes = 0;
 
+  /** `path` is the state file; its directory must exist. */
   constructor(path: string, options: StateStoreOptions = {}) {
     this.path = path;
     this.#debounceMs = options.debounceMs ?? DEFAULT_SAVE_DEBOUNCE_MS;
@@ -331,9 +328,7 @@ export class StateStore {
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
-    const run = this.#chain.then(job);
-    this.#chain = run.catch(() => {});
-    return run;
+    return this.#serial.run(job);
   }
 
   async #writePending(): Promise<void> {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import type { TransitionEvent } from "../supervisor/types.ts";
+import { waitFor } from "../util/async.ts";
 import { atomicWriteFile, capEvents, parseState, StateStore } from "./store.ts";
 import { emptyState, MAX_PERSISTED_EVENTS, type PersistedState, STATE_VERSION } from "./types.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
 function event(i: number, profile = "web"): TransitionEvent {
   return {
@@ -28,21 +30,11 @@ function sample(): PersistedState {
           startedAt: "2026-01-01T00:00:00.000Z",
           viaSudo: true,
           announcedIps: ["127.1.27.1"],
-          announcedHostnames: ["api"],
         },
       },
       db: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] },
     },
   };
-}
-
-async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "kfd-state-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
 }
 
 async function listDir(dir: string): Promise<string[]> {
@@ -52,39 +44,39 @@ async function listDir(dir: string): Promise<string[]> {
 }
 
 Deno.test("store: missing file loads as empty state without warnings", async () => {
-  await withDir(async (dir) => {
-    const loaded = await new StateStore(`${dir}/state.json`).load();
-    assert.deepEqual(loaded, { state: emptyState(), warnings: [] });
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const loaded = await new StateStore(`${dir}/state.json`).load();
+  assert.deepEqual(loaded, { state: emptyState(), warnings: [] });
 });
 
 Deno.test("store: save then load round-trips; file is 0600 and no temp files remain", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/sub/state.json`;
-    const store = new StateStore(path);
-    await store.save(sample());
-    assert.deepEqual(await listDir(`${dir}/sub`), ["state.json"]);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-    assert.equal((await Deno.stat(`${dir}/sub`)).mode! & 0o777, 0o700);
-    const loaded = await new StateStore(path).load();
-    assert.deepEqual(loaded.warnings, []);
-    assert.deepEqual(loaded.state, sample());
-    // overwrite keeps it atomic and clean
-    const next = sample();
-    next.profiles.web.counters.restarts = 4;
-    await store.save(next);
-    assert.deepEqual(await listDir(`${dir}/sub`), ["state.json"]);
-    assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 4);
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const path = `${dir}/sub/state.json`;
+  const store = new StateStore(path);
+  await store.save(sample());
+  assert.deepEqual(await listDir(`${dir}/sub`), ["state.json"]);
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  assert.equal((await Deno.stat(`${dir}/sub`)).mode! & 0o777, 0o700);
+  const loaded = await new StateStore(path).load();
+  assert.deepEqual(loaded.warnings, []);
+  assert.deepEqual(loaded.state, sample());
+  // overwrite keeps it atomic and clean
+  const next = sample();
+  next.profiles.web.counters.restarts = 4;
+  await store.save(next);
+  assert.deepEqual(await listDir(`${dir}/sub`), ["state.json"]);
+  assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 4);
 });
 
 Deno.test("store: atomicWriteFile removes its temp file when the rename fails", async () => {
-  await withDir(async (dir) => {
-    await Deno.mkdir(`${dir}/target-is-a-dir`);
-    await Deno.writeTextFile(`${dir}/target-is-a-dir/x`, "keep");
-    await assert.rejects(atomicWriteFile(`${dir}/target-is-a-dir`, "data"));
-    assert.deepEqual(await listDir(dir), ["target-is-a-dir"]);
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  await Deno.mkdir(`${dir}/target-is-a-dir`);
+  await Deno.writeTextFile(`${dir}/target-is-a-dir/x`, "keep");
+  await assert.rejects(atomicWriteFile(`${dir}/target-is-a-dir`, "data"));
+  assert.deepEqual(await listDir(dir), ["target-is-a-dir"]);
 });
 
 for (
@@ -97,19 +89,19 @@ for (
   ] as const
 ) {
   Deno.test(`store: corrupt file (${name}) is moved aside with a warning`, async () => {
-    await withDir(async (dir) => {
-      const path = `${dir}/state.json`;
-      await Deno.writeTextFile(path, content);
-      const store = new StateStore(path, { now: () => new Date("2026-02-03T04:05:06.789Z") });
-      const loaded = await store.load();
-      assert.deepEqual(loaded.state, emptyState());
-      assert.equal(loaded.warnings.length, 1);
-      assert.match(loaded.warnings[0], reason);
-      const aside = `${path}.corrupt-2026-02-03T04-05-06.789Z`;
-      assert.match(loaded.warnings[0], new RegExp(`moved it to ${aside.replaceAll(".", "\\.")}`));
-      assert.equal(await Deno.readTextFile(aside), content);
-      assert.deepEqual(await listDir(dir), ["state.json.corrupt-2026-02-03T04-05-06.789Z"]);
-    });
+    await using tmp = await tempDir("kfd-state-");
+    const dir = tmp.path;
+    const path = `${dir}/state.json`;
+    await Deno.writeTextFile(path, content);
+    const store = new StateStore(path, { now: () => new Date("2026-02-03T04:05:06.789Z") });
+    const loaded = await store.load();
+    assert.deepEqual(loaded.state, emptyState());
+    assert.equal(loaded.warnings.length, 1);
+    assert.match(loaded.warnings[0], reason);
+    const aside = `${path}.corrupt-2026-02-03T04-05-06.789Z`;
+    assert.match(loaded.warnings[0], new RegExp(`moved it to ${aside.replaceAll(".", "\\.")}`));
+    assert.equal(await Deno.readTextFile(aside), content);
+    assert.deepEqual(await listDir(dir), ["state.json.corrupt-2026-02-03T04-05-06.789Z"]);
   });
 }
 
@@ -149,85 +141,83 @@ Deno.test("store: malformed parts are dropped field by field with warnings", () 
 });
 
 Deno.test("store: events are capped to the newest MAX_PERSISTED_EVENTS per profile on save", async () => {
-  await withDir(async (dir) => {
-    const state = emptyState();
-    const events = Array.from({ length: MAX_PERSISTED_EVENTS + 50 }, (_, i) => event(i));
-    state.profiles.web = { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events };
-    const store = new StateStore(`${dir}/state.json`);
-    await store.save(state);
-    assert.equal(
-      state.profiles.web.events.length,
-      MAX_PERSISTED_EVENTS + 50,
-      "the caller's state is not mutated",
-    );
-    const saved = (await store.load()).state.profiles.web.events;
-    assert.equal(saved.length, MAX_PERSISTED_EVENTS);
-    assert.deepEqual(saved[0], event(50));
-    assert.deepEqual(saved.at(-1), event(MAX_PERSISTED_EVENTS + 49));
-    const small = sample();
-    assert.equal(capEvents(small).profiles.web, small.profiles.web, "profiles under the cap are not copied");
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const state = emptyState();
+  const events = Array.from({ length: MAX_PERSISTED_EVENTS + 50 }, (_, i) => event(i));
+  state.profiles.web = { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events };
+  const store = new StateStore(`${dir}/state.json`);
+  await store.save(state);
+  assert.equal(
+    state.profiles.web.events.length,
+    MAX_PERSISTED_EVENTS + 50,
+    "the caller's state is not mutated",
+  );
+  const saved = (await store.load()).state.profiles.web.events;
+  assert.equal(saved.length, MAX_PERSISTED_EVENTS);
+  assert.deepEqual(saved[0], event(50));
+  assert.deepEqual(saved.at(-1), event(MAX_PERSISTED_EVENTS + 49));
+  const small = sample();
+  assert.equal(capEvents(small).profiles.web, small.profiles.web, "profiles under the cap are not copied");
 });
 
 Deno.test("store: scheduleSave coalesces a burst into one write of the latest state", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/state.json`;
-    const store = new StateStore(path, { debounceMs: 40 });
-    const state = sample();
-    for (let i = 0; i < 50; i++) {
-      state.profiles.web.counters.restarts = i;
-      store.scheduleSave(state);
-    }
-    assert.equal(store.writes, 0);
-    const deadline = Date.now() + 5000;
-    while (store.writes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(store.writes, 1);
-    assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 49);
-    await store.close();
-    assert.equal(store.writes, 1, "nothing pending: close writes nothing");
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const path = `${dir}/state.json`;
+  const store = new StateStore(path, { debounceMs: 40 });
+  const state = sample();
+  for (let i = 0; i < 50; i++) {
+    state.profiles.web.counters.restarts = i;
+    store.scheduleSave(state);
+  }
+  assert.equal(store.writes, 0);
+  await waitFor(() => store.writes > 0, 5000, { step: 5, what: "the debounced write" });
+  assert.equal(store.writes, 1);
+  assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 49);
+  await store.close();
+  assert.equal(store.writes, 1, "nothing pending: close writes nothing");
 });
 
 Deno.test("store: flush writes pending state at once and leaves no timer", async () => {
-  await withDir(async (dir) => {
-    const path = `${dir}/state.json`;
-    const store = new StateStore(path, { debounceMs: 60_000 });
-    const state = sample();
-    store.scheduleSave(state);
-    state.profiles.db.enabledOverride = true;
-    store.scheduleSave(state);
-    await store.flush();
-    assert.equal(store.writes, 1);
-    assert.equal((await new StateStore(path).load()).state.profiles.db.enabledOverride, true);
-    // after close, scheduleSave arms no timer (the op sanitizer would catch one); flush still writes
-    await store.close();
-    state.profiles.db.enabledOverride = false;
-    store.scheduleSave(state);
-    await store.flush();
-    assert.equal((await new StateStore(path).load()).state.profiles.db.enabledOverride, false);
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const path = `${dir}/state.json`;
+  const store = new StateStore(path, { debounceMs: 60_000 });
+  const state = sample();
+  store.scheduleSave(state);
+  state.profiles.db.enabledOverride = true;
+  store.scheduleSave(state);
+  await store.flush();
+  assert.equal(store.writes, 1);
+  assert.equal((await new StateStore(path).load()).state.profiles.db.enabledOverride, true);
+  // after close, scheduleSave arms no timer (the op sanitizer would catch one); flush still writes
+  await store.close();
+  state.profiles.db.enabledOverride = false;
+  store.scheduleSave(state);
+  await store.flush();
+  assert.equal((await new StateStore(path).load()).state.profiles.db.enabledOverride, false);
 });
 
 Deno.test("store: a failed debounced save is reported and retried by flush; explicit saves run in order", async () => {
-  await withDir(async (dir) => {
-    const errors: unknown[] = [];
-    const path = `${dir}/blocked/state.json`;
-    await Deno.writeTextFile(`${dir}/blocked`, "a file where the directory should be");
-    const store = new StateStore(path, { debounceMs: 5, onError: (e) => errors.push(e) });
-    store.scheduleSave(sample());
-    const deadline = Date.now() + 5000;
-    while (errors.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-    assert.equal(errors.length, 1);
-    await Deno.remove(`${dir}/blocked`);
-    await store.flush();
-    assert.deepEqual((await new StateStore(path).load()).state, sample());
-    // concurrent explicit saves are serialised: the last one wins
-    const a = sample();
-    a.profiles.web.counters.restarts = 100;
-    const b = sample();
-    b.profiles.web.counters.restarts = 200;
-    await Promise.all([store.save(a), store.save(b)]);
-    assert.equal((await store.load()).state.profiles.web.counters.restarts, 200);
-    await store.close();
-  });
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const errors: unknown[] = [];
+  const path = `${dir}/blocked/state.json`;
+  await Deno.writeTextFile(`${dir}/blocked`, "a file where the directory should be");
+  const store = new StateStore(path, { debounceMs: 5, onError: (e) => errors.push(e) });
+  store.scheduleSave(sample());
+  await waitFor(() => errors.length > 0, 5000, { step: 5, what: "the failed save to be reported" });
+  assert.equal(errors.length, 1);
+  await Deno.remove(`${dir}/blocked`);
+  await store.flush();
+  assert.deepEqual((await new StateStore(path).load()).state, sample());
+  // concurrent explicit saves are serialised: the last one wins
+  const a = sample();
+  a.profiles.web.counters.restarts = 100;
+  const b = sample();
+  b.profiles.web.counters.restarts = 200;
+  await Promise.all([store.save(a), store.save(b)]);
+  assert.equal((await store.load()).state.profiles.web.counters.restarts, 200);
+  await store.close();
 });

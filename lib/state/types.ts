@@ -12,28 +12,33 @@ export interface OwnedChild {
   pid: number;
   /** /proc/<pid>/cmdline joined with NUL at spawn time, to verify identity before killing. */
   cmdline: string;
+  /** Spawn time (ISO 8601), kept for diagnosis. */
   startedAt: string;
+  /** Spawned through sudo: the daemon may not signal its process group, and kills the root kubefwd with `sudo kill`. */
   viaSudo: boolean;
-  /** Hosts entries the child announced, to clean after an unclean exit. */
+  /** Addresses the child announced: their hosts lines are cleaned after an unclean exit. */
   announcedIps: string[];
-  announcedHostnames: string[];
 }
 
 /** What the daemon remembers about one profile across restarts. */
 export interface PersistedProfile {
   /** The CLI's enable/disable choice; absent = the config decides. */
   enabledOverride?: boolean;
+  /** Restarts, failures and total uptime, kept across daemon restarts. */
   counters: ProfileCounters;
   /** Last {@link MAX_PERSISTED_EVENTS} transitions, oldest first. */
   events: TransitionEvent[];
   /** Stable `baseUnreservedIP` for the profile's `-z` file. */
   baseIp?: string;
+  /** The child running for this profile, if any; a daemon that finds one at startup kills it as an orphan. */
   child?: OwnedChild;
 }
 
 /** The whole state file. */
 export interface PersistedState {
+  /** {@link STATE_VERSION} of the file's shape. */
   version: typeof STATE_VERSION;
+  /** Per profile, by name. */
   profiles: Record<string, PersistedProfile>;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Per-profile IP ranges. kubefwd numbers addresses from `baseUnreservedIP` as base + (0, cluster, namespace,
- * counter), so a profile whose base is 127.N.27.1 stays inside 127.N.x.x as long as it has one context. Giving
- * every profile its own N keeps two kubefwd processes off each other's addresses (issue #3 item 4).
+ * counter), so a profile whose base is 127.N.27.1 stays inside 127.N.x.x as long as it has one context.
+ * Giving every profile its own N keeps two kubefwd processes off each other's addresses
+ * (docs/kubefwd-compatibility.md#ip-allocation).
  */
 
 /** First second octet handed out: 127.0.x is localhost, 127.1.x is kubefwd's default, 127.2.27.1 its API. */

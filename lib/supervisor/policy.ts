@@ -1,27 +1,30 @@
 /**
  * The restart policy as pure functions: what to do after a kubefwd child exits and how long to wait.
- * Kept free of timers and state so that every rule of issue #3 item 7 is table-tested in isolation; the
+ * Kept free of timers and state so that every rule (backoff, reset after a stable run, max_attempts, permanent
+ * vs transient errors) is table-tested in isolation; the
  * ProfileRunner only applies the decisions.
  */
 import type { RetryPolicy } from "../config/types.ts";
+import type { ExitClassification } from "../kubefwd/output.ts";
 
 /** How an exit was classified (see `classifyExit` in lib/kubefwd/output.ts). */
-export type ExitKind = "clean" | "not_root" | "permanent" | "transient";
+export type ExitKind = ExitClassification["kind"];
 
 /** What the runner does next after a child exit. */
 export type ExitDecision =
   | { action: "restart"; delayMs: number; attempt: number }
-  | { action: "fail"; reason: string }
-  | { action: "stop" };
+  | { action: "fail"; reason: string };
 
 /** Inputs of {@link decideAfterExit}. */
 export interface ExitDecisionInput {
+  /** The profile's `retry` settings: backoff and max_attempts. */
   policy: RetryPolicy;
   /** Consecutive automatic restarts already made since the last stable run (0 after a fresh start). */
   attempt: number;
+  /** How the child ended: permanent and not-root exits are never restarted. */
   exitKind: ExitKind;
-  /** True when the supervisor itself sent the stop signal. */
-  stoppedByUs: boolean;
+  /** The run that ended was healthy for at least `resetAfterMs`: a crash after that is restarted at once. */
+  afterStableRun?: boolean;
   /** A number in [0, 1) that drives the jitter (injected so tests are exact). */
   random: number;
 }
@@ -47,16 +50,15 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
 
 /**
  * Decides what follows a child exit:
- * - stopped by us, or a clean exit → `stop` (never restart what the user stopped);
  * - not root → `fail`: restarting cannot help until sudoers or the privilege setting changes;
  * - permanent (bad kubeconfig, missing context, RBAC, unknown flag) → `fail`: retried only when the
  *   config or kubeconfig changes, by the runner;
  * - transient → `restart` after {@link restartDelayMs}, unless `maxAttempts` (> 0) restarts were already
- *   made, then `fail`. `maxAttempts: 0` retries forever.
+ *   made, then `fail`. `maxAttempts: 0` retries forever. After a stable run the restart is immediate and
+ *   the attempt counter stays 0, so a second crash right after starts the backoff from its beginning.
  */
 export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
-  const { policy, attempt, exitKind, stoppedByUs, random } = input;
-  if (stoppedByUs || exitKind === "clean") return { action: "stop" };
+  const { policy, attempt, exitKind, random, afterStableRun } = input;
   if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
   if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
   if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
@@ -67,6 +69,8 @@ export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
       } (max_attempts ${policy.maxAttempts})`,
     };
   }
+  // The backoff is for crash loops: a kill or crash after minutes of health is not one.
+  if (afterStableRun) return { action: "restart", delayMs: 0, attempt: 0 };
   return { action: "restart", delayMs: restartDelayMs(policy, attempt, random), attempt: attempt + 1 };
 }
 

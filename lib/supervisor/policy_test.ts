@@ -45,7 +45,6 @@ Deno.test("restartDelayMs: exponential, capped, jittered", () => {
 Deno.test("decideAfterExit: table", () => {
   type Row = {
     kind: ExitKind;
-    stoppedByUs?: boolean;
     attempt: number;
     maxAttempts?: number;
     expect: ReturnType<typeof decideAfterExit>["action"];
@@ -60,10 +59,7 @@ Deno.test("decideAfterExit: table", () => {
     { kind: "transient", attempt: 3, maxAttempts: 3, expect: "fail" },
     { kind: "transient", attempt: 0, maxAttempts: 1, expect: "restart", nextAttempt: 1 },
     { kind: "transient", attempt: 1, maxAttempts: 1, expect: "fail" },
-    { kind: "transient", attempt: 0, stoppedByUs: true, expect: "stop" },
-    { kind: "clean", attempt: 0, expect: "stop" },
     { kind: "not_root", attempt: 0, expect: "fail" },
-    { kind: "not_root", attempt: 0, stoppedByUs: true, expect: "stop" },
     { kind: "permanent", attempt: 0, expect: "fail" },
     { kind: "permanent", attempt: 0, maxAttempts: 0, expect: "fail" },
   ];
@@ -72,7 +68,6 @@ Deno.test("decideAfterExit: table", () => {
       policy: { ...policy, maxAttempts: row.maxAttempts ?? 0 },
       attempt: row.attempt,
       exitKind: row.kind,
-      stoppedByUs: row.stoppedByUs ?? false,
       random: 0.5,
     });
     const label = JSON.stringify(row);
@@ -90,7 +85,6 @@ Deno.test("decideAfterExit: max_attempts failure names the limit", () => {
     policy: { ...policy, maxAttempts: 2 },
     attempt: 2,
     exitKind: "transient",
-    stoppedByUs: false,
     random: 0.5,
   });
   assert.deepEqual(d, { action: "fail", reason: "gave up after 2 restart attempts (max_attempts 2)" });
@@ -101,4 +95,25 @@ Deno.test("attemptsAfterStableRun: reset only after reset_after", () => {
   assert.equal(attemptsAfterStableRun(5, 299_999, policy), 5);
   assert.equal(attemptsAfterStableRun(5, 300_000, policy), 0);
   assert.equal(attemptsAfterStableRun(0, 10, policy), 0);
+});
+
+Deno.test("decideAfterExit: a crash after a stable run restarts at once; the next one backs off from the start", () => {
+  const stable = decideAfterExit({
+    policy,
+    attempt: 0,
+    exitKind: "transient",
+    random: 0.5,
+    afterStableRun: true,
+  });
+  assert.deepEqual(stable, { action: "restart", delayMs: 0, attempt: 0 });
+  const next = decideAfterExit({ policy, attempt: 0, exitKind: "transient", random: 0.5 });
+  assert.deepEqual(next, { action: "restart", delayMs: 1000, attempt: 1 });
+  const permanent = decideAfterExit({
+    policy,
+    attempt: 0,
+    exitKind: "permanent",
+    random: 0.5,
+    afterStableRun: true,
+  });
+  assert.equal(permanent.action, "fail", "a stable run does not make a config error worth retrying");
 });

@@ -1,9 +1,9 @@
 /**
- * How kubefwd gets root, and the environment it runs in (issue #3 item 3, kubefwd-behaviour.md §1.4, §2.1,
- * §10.2–10.3). kubefwd needs root for /etc/hosts and low ports. We never use `sudo -E` (it needs a sudoers
- * SETENV tag, otherwise sudo refuses with "not allowed to set the following environment variables"): every
- * path kubefwd needs is passed as a flag (`-c`, `-z`, `--hosts-path`), so plain `sudo -n` with a NOPASSWD
- * rule is enough.
+ * How kubefwd gets root, and the environment it runs in
+ * (docs/kubefwd-compatibility.md#privileges-and-environment, #not-root). kubefwd needs root for /etc/hosts
+ * and low ports. We never use `sudo -E` (it needs a sudoers SETENV tag, otherwise sudo refuses with "not
+ * allowed to set the following environment variables"): every path kubefwd needs is passed as a flag (`-c`,
+ * `-z`, `--hosts-path`), so plain `sudo -n` with a NOPASSWD rule is enough.
  */
 import type { KubefwdSettings } from "../config/types.ts";
 
@@ -11,6 +11,7 @@ import type { KubefwdSettings } from "../config/types.ts";
 export interface Invocation {
   /** Arguments before the kubefwd path, e.g. `["sudo", "-n"]`, or empty. */
   prefix: string[];
+  /** True when kubefwd runs through sudo: signals then go to sudo, SIGKILL through `sudo -n kill`. */
   viaSudo: boolean;
 }
 
@@ -50,7 +51,8 @@ export const CREDENTIAL_PLUGIN_DIRS = [
 const DROPPED_ENV =
   /^(NOTIFY_SOCKET|LISTEN_FDS|LISTEN_PID|LISTEN_FDNAMES|WATCHDOG_USEC|WATCHDOG_PID|DENO_.*)$/;
 
-function dirExists(path: string): boolean {
+/** Whether `path` is a directory (the real file system). */
+export function dirExists(path: string): boolean {
   try {
     return Deno.statSync(path).isDirectory;
   } catch {
@@ -86,7 +88,8 @@ export function childEnvironment(
   return env;
 }
 
-function isExecutableFile(path: string): boolean {
+/** Whether `path` is a file with an execute bit (the real file system). */
+export function isExecutableFile(path: string): boolean {
   try {
     const st = Deno.statSync(path);
     return st.isFile && (st.mode === null || (st.mode & 0o111) !== 0);

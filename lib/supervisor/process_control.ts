@@ -1,5 +1,5 @@
 /**
- * Stopping kubefwd without leftovers (issue #3 item 9, kubefwd-behaviour.md §6, §10.9): SIGTERM to the
+ * Stopping kubefwd without leftovers (docs/kubefwd-compatibility.md#signals-and-shutdown): SIGTERM to the
  * process we spawned (its whole group when direct; sudo alone when via sudo, which relays it), wait
  * stop_timeout, a second SIGTERM (v1.23+: forced exit that still cleans hosts), wait, then SIGKILL of kubefwd
  * itself (SIGKILL of sudo would orphan the root kubefwd). Never SIGHUP. Also: finding and killing the
@@ -8,6 +8,8 @@
 import type { Clock } from "../clock.ts";
 import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
+import { valueOnTimeout, waitFor } from "../util/async.ts";
+import { runCommand } from "../run_command.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
@@ -19,11 +21,15 @@ export type SudoKill = (pid: number) => Promise<boolean>;
 
 /** Options of {@link stopChild}. */
 export interface StopOptions {
+  /** Timers of the escalation (fake in tests). */
   clock: Clock;
+  /** The child is sudo: signal sudo only (it relays), SIGKILL kubefwd itself. */
   viaSudo: boolean;
   /** Wait after the first SIGTERM (KubefwdSettings.stopTimeoutMs). */
   stopTimeoutMs: number;
+  /** Wait after the second SIGTERM (default {@link DEFAULT_SECOND_TERM_WAIT_MS}). */
   secondTermWaitMs?: number;
+  /** Wait after SIGKILL (default {@link DEFAULT_KILL_WAIT_MS}). */
   killWaitMs?: number;
   /** How to SIGKILL root kubefwd under sudo (default: `sudo -n kill -KILL <pid>`). */
   sudoKill?: SudoKill;
@@ -209,24 +215,11 @@ export function processGroupMembers(pgrp: number): number[] {
 /** `sudo -n kill -KILL <pid>`, bounded to 10 s. */
 export async function sudoKillPid(pid: number): Promise<boolean> {
   try {
-    const child = new Deno.Command("sudo", {
-      args: ["-n", "kill", "-KILL", String(pid)],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // gone
-      }
-    }, 10_000);
-    try {
-      return (await child.status).success;
-    } finally {
-      clearTimeout(timer);
-    }
+    const out = await runCommand(["sudo", "-n", "kill", "-KILL", String(pid)], {
+      timeoutMs: 10_000,
+      discardStdout: true,
+    });
+    return out.code === 0 && !out.timedOut;
   } catch {
     return false;
   }
@@ -243,12 +236,14 @@ function trySignal(pid: number, signal: Deno.Signal): boolean {
 
 /** What {@link killOrphans} did with one recorded child. */
 export interface OrphanReport {
+  /** The recorded pid. */
   pid: number;
   /**
    * gone: no such process; not_ours: the pid now runs something else (left alone); stopped: exited after
    * SIGTERM; killed: needed SIGKILL; kill_failed: still there after everything.
    */
   outcome: "gone" | "not_ours" | "stopped" | "killed" | "kill_failed";
+  /** What was seen, for the daemon log. */
   detail?: string;
 }
 
@@ -256,19 +251,22 @@ export interface OrphanReport {
 export interface KillOrphansOptions {
   /** Wait after the first SIGTERM; default 10 s (kubefwd's graceful exit normally takes < 1 s). */
   termWaitMs?: number;
+  /** Wait after the second SIGTERM. */
   secondTermWaitMs?: number;
+  /** Wait after SIGKILL. */
   killWaitMs?: number;
+  /** How often to check whether the process is gone. */
   pollMs?: number;
+  /** How to SIGKILL a root kubefwd (default `sudo -n kill -KILL <pid>`). */
   sudoKill?: SudoKill;
 }
 
-async function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (!isSameProcess(pid, cmdline)) return true;
-    if (Date.now() >= end) return false;
-    await new Promise((r) => setTimeout(r, pollMs));
-  }
+/** True once `pid` no longer runs `cmdline`, false if it still does after `ms`. */
+function waitGone(pid: number, cmdline: string, ms: number, pollMs: number): Promise<boolean> {
+  return waitFor(() => !isSameProcess(pid, cmdline), ms, { step: pollMs }).then(
+    () => true,
+    valueOnTimeout(false),
+  );
 }
 
 /**

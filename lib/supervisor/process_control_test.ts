@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { FakeClock, realClock } from "../clock.ts";
+import { realClock } from "../clock.ts";
+import { FakeClock } from "../testing/fake_clock.ts";
+import { waitFor } from "../util/async.ts";
 import {
   cmdlineOf,
   findChildPids,
@@ -10,11 +12,13 @@ import {
   sameCommand,
   stopChild,
 } from "./process_control.ts";
-import { DenoSpawner, FakeSpawner } from "./spawner.ts";
+import { DenoSpawner } from "./spawner.ts";
+import { FakeSpawner } from "../testing/fake_spawner.ts";
+import { tempDir } from "../../tests/temp_dir.ts";
 
-/** Lets pending promise callbacks run (FakeChild resolutions, awaits inside stopChild). */
-async function flush(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
+/** Waits (bounded) until stopChild has armed its next wait: the earliest timer falls due `ms` from now. */
+async function armed(clock: FakeClock, ms: number): Promise<void> {
+  await waitFor(() => clock.nextDue() === clock.now() + ms, 5000, { step: 1, what: `a ${ms} ms wait` });
 }
 
 function fakeChild() {
@@ -42,12 +46,12 @@ Deno.test("stopChild: second SIGTERM exactly after stop_timeout, then exits", as
   };
   const steps: string[] = [];
   const p = stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 10_000, onStep: (m) => steps.push(m) });
-  await flush();
+  await armed(clock, 10_000);
   clock.advance(9_999);
-  await flush();
+  assert.equal(clock.nextDue(), clock.now() + 1, "still waiting for the first SIGTERM");
   assert.equal(fake.signals.length, 1);
   clock.advance(1);
-  await flush();
+  await waitFor(() => fake.signals.length === 2, 5000, { step: 1, what: "the second SIGTERM" });
   assert.equal(fake.signals.length, 2);
   const result = await p;
   assert.deepEqual(result, { exit: { code: 1, signal: null }, escalation: "second_term" });
@@ -60,9 +64,9 @@ Deno.test("stopChild: direct child ignoring SIGTERM gets SIGKILL on its group; n
   const { handle, fake } = fakeChild();
   fake.exitOnTerm = false;
   const p = stopChild(handle, { clock, viaSudo: false, stopTimeoutMs: 1000, secondTermWaitMs: 500 });
-  await flush();
+  await armed(clock, 1000);
   clock.advance(1000);
-  await flush();
+  await armed(clock, 500);
   clock.advance(500);
   const result = await p;
   assert.deepEqual(result, { exit: { code: null, signal: "SIGKILL" }, escalation: "kill" });
@@ -90,9 +94,9 @@ Deno.test("stopChild via sudo: SIGTERMs to sudo only, SIGKILL of kubefwd through
       return Promise.resolve(true);
     },
   });
-  await flush();
+  await armed(clock, 1000);
   clock.advance(1000);
-  await flush();
+  await armed(clock, 500);
   clock.advance(500);
   const result = await p;
   assert.equal(result.escalation, "kill");
@@ -114,23 +118,17 @@ Deno.test("stopChild via sudo: without a kill rule, sudo itself is killed as a l
     sudoKill: () => Promise.resolve(false),
     onStep: (m) => steps.push(m),
   });
-  await flush();
+  await armed(clock, 10);
   clock.advance(10);
-  await flush();
+  await armed(clock, 10);
   clock.advance(10);
-  await flush();
   const result = await p;
   assert.equal(result.exit?.signal, "SIGKILL");
   assert.match(steps.at(-1)!, /orphaned/);
 });
 
-async function waitFor(cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Bound of every wait for a real process in this file. */
+const WAIT_MS = 10_000;
 
 const env = { PATH: "/usr/bin:/bin" };
 // A "kubefwd" that ignores SIGTERM, with a grandchild that ignores it too.
@@ -144,7 +142,7 @@ Deno.test("stopChild (real): a SIGTERM-ignoring process tree is gone after the e
     env,
     onOutput: (_s, c) => out += new TextDecoder().decode(c),
   });
-  await waitFor(() => out.includes("up") && out.includes("gc"));
+  await waitFor(() => out.includes("up") && out.includes("gc"), WAIT_MS, { step: 20 });
   const t0 = Date.now();
   const result = await stopChild(child, {
     clock: realClock,
@@ -155,48 +153,45 @@ Deno.test("stopChild (real): a SIGTERM-ignoring process tree is gone after the e
   assert.equal(result.escalation, "kill");
   assert.equal(result.exit?.signal, "SIGKILL");
   assert.ok(Date.now() - t0 >= 500);
-  await waitFor(() => processGroupMembers(child.pid).length === 0);
+  await waitFor(() => processGroupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
   assert.equal(isSameProcess(child.pid, cmdlineOf(child.argv)), false);
 });
 
 Deno.test("stopChild (real, through a sudo-like relay): kubefwd itself is SIGKILLed, not orphaned", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // Relays TERM to its command like sudo does, and mirrors its exit.
-    const relay = `${dir}/relay`;
-    await Deno.writeTextFile(
-      relay,
-      "#!/bin/sh\n\"$@\" &\nc=$!\ntrap 'kill -TERM $c' TERM INT\nwhile kill -0 $c 2>/dev/null; do wait $c; done\n",
-      { mode: 0o755 },
-    );
-    let out = "";
-    const child = new DenoSpawner().spawn({
-      argv: [relay, "/bin/sh", "-c", STUBBORN],
-      env,
-      onOutput: (_s, c) => out += new TextDecoder().decode(c),
-    });
-    await waitFor(() => out.includes("up") && out.includes("gc"));
-    const inner = findChildPids(child.pid);
-    assert.equal(inner.length, 1, `relay has one child: ${inner}`);
-    const result = await stopChild(child, {
-      clock: realClock,
-      viaSudo: true,
-      stopTimeoutMs: 300,
-      secondTermWaitMs: 200,
-      sudoKill: (pid) => {
-        Deno.kill(pid, "SIGKILL");
-        return Promise.resolve(true);
-      },
-    });
-    assert.equal(result.escalation, "kill");
-    assert.ok(result.exit !== null, "relay exited once its command died");
-    await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "");
-    // The grandchild is in the same group (no setsid in between); clean it up like a group kill would.
-    for (const pid of processGroupMembers(child.pid)) Deno.kill(pid, "SIGKILL");
-    await waitFor(() => processGroupMembers(child.pid).length === 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  // Relays TERM to its command like sudo does, and mirrors its exit.
+  const relay = `${dir}/relay`;
+  await Deno.writeTextFile(
+    relay,
+    "#!/bin/sh\n\"$@\" &\nc=$!\ntrap 'kill -TERM $c' TERM INT\nwhile kill -0 $c 2>/dev/null; do wait $c; done\n",
+    { mode: 0o755 },
+  );
+  let out = "";
+  const child = new DenoSpawner().spawn({
+    argv: [relay, "/bin/sh", "-c", STUBBORN],
+    env,
+    onOutput: (_s, c) => out += new TextDecoder().decode(c),
+  });
+  await waitFor(() => out.includes("up") && out.includes("gc"), WAIT_MS, { step: 20 });
+  const inner = findChildPids(child.pid);
+  assert.equal(inner.length, 1, `relay has one child: ${inner}`);
+  const result = await stopChild(child, {
+    clock: realClock,
+    viaSudo: true,
+    stopTimeoutMs: 300,
+    secondTermWaitMs: 200,
+    sudoKill: (pid) => {
+      Deno.kill(pid, "SIGKILL");
+      return Promise.resolve(true);
+    },
+  });
+  assert.equal(result.escalation, "kill");
+  assert.ok(result.exit !== null, "relay exited once its command died");
+  await waitFor(() => readCmdline(inner[0]) === null || readCmdline(inner[0]) === "", WAIT_MS, { step: 20 });
+  // The grandchild is in the same group (no setsid in between); clean it up like a group kill would.
+  for (const pid of processGroupMembers(child.pid)) Deno.kill(pid, "SIGKILL");
+  await waitFor(() => processGroupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
 });
 
 Deno.test("readCmdline / findChildPids / isSameProcess on this process", () => {
@@ -218,64 +213,61 @@ Deno.test("killOrphans: verified by cmdline; a mismatch is left alone; missing p
       stderr: "null",
       detached: true,
     }).spawn();
-  const stubborn = spawn(STUBBORN);
-  const polite = spawn("exec sleep 300");
-  const other = spawn("exec sleep 301");
-  try {
-    await waitFor(() =>
-      (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
-      (readCmdline(other.pid) ?? "").startsWith("sleep")
-    );
-    await waitFor(() => processGroupMembers(stubborn.pid).length >= 2);
-    const reports = await killOrphans([
-      {
-        pid: stubborn.pid,
-        cmdline: readCmdline(stubborn.pid)!,
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-        announcedHostnames: [],
-      },
-      {
-        pid: polite.pid,
-        cmdline: cmdlineOf(["sleep", "300"]),
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-        announcedHostnames: [],
-      },
-      {
-        pid: other.pid,
-        cmdline: cmdlineOf(["/usr/bin/kubefwd", "svc"]),
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-        announcedHostnames: [],
-      },
-      {
-        pid: 2 ** 22 + 12345,
-        cmdline: "x",
-        startedAt: "",
-        viaSudo: false,
-        announcedIps: [],
-        announcedHostnames: [],
-      },
-    ], { termWaitMs: 300, secondTermWaitMs: 200, killWaitMs: 3000 });
-    assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);
-    assert.equal((await stubborn.status).signal, "SIGKILL");
-    assert.equal((await polite.status).signal, "SIGTERM");
-    await waitFor(() => processGroupMembers(stubborn.pid).length === 0);
-    assert.ok(isSameProcess(other.pid, readCmdline(other.pid)!), "the unverified process is untouched");
-  } finally {
-    for (const c of [stubborn, polite, other]) {
-      try {
-        Deno.kill(-c.pid, "SIGKILL");
-      } catch {
-        // gone
-      }
-      await c.status;
+  await using cleanup = new AsyncDisposableStack();
+  const killGroup = async (c: Deno.ChildProcess) => {
+    try {
+      Deno.kill(-c.pid, "SIGKILL");
+    } catch {
+      // gone
     }
-  }
+    await c.status;
+  };
+  const stubborn = cleanup.adopt(spawn(STUBBORN), killGroup);
+  const polite = cleanup.adopt(spawn("exec sleep 300"), killGroup);
+  const other = cleanup.adopt(spawn("exec sleep 301"), killGroup);
+  await waitFor(
+    () =>
+      (readCmdline(polite.pid) ?? "").startsWith("sleep") &&
+      (readCmdline(other.pid) ?? "").startsWith("sleep"),
+    WAIT_MS,
+    { step: 20 },
+  );
+  await waitFor(() => processGroupMembers(stubborn.pid).length >= 2, WAIT_MS, { step: 20 });
+  const reports = await killOrphans([
+    {
+      pid: stubborn.pid,
+      cmdline: readCmdline(stubborn.pid)!,
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+    {
+      pid: polite.pid,
+      cmdline: cmdlineOf(["sleep", "300"]),
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+    {
+      pid: other.pid,
+      cmdline: cmdlineOf(["/usr/bin/kubefwd", "svc"]),
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+    {
+      pid: 2 ** 22 + 12345,
+      cmdline: "x",
+      startedAt: "",
+      viaSudo: false,
+      announcedIps: [],
+    },
+  ], { termWaitMs: 300, secondTermWaitMs: 200, killWaitMs: 3000 });
+  assert.deepEqual(reports.map((r) => r.outcome), ["killed", "stopped", "not_ours", "gone"]);
+  assert.equal((await stubborn.status).signal, "SIGKILL");
+  assert.equal((await polite.status).signal, "SIGTERM");
+  await waitFor(() => processGroupMembers(stubborn.pid).length === 0, WAIT_MS, { step: 20 });
+  assert.ok(isSameProcess(other.pid, readCmdline(other.pid)!), "the unverified process is untouched");
 });
 
 Deno.test("sameCommand: wrappers that exec away still match; other programs and profiles do not", () => {

@@ -1,14 +1,18 @@
 /**
  * Starting kubefwd children behind an interface, so the state machine is tested with scripted fake children
- * and runs real processes in production. The real spawner encodes the rules of kubefwd-behaviour.md §6/§10.5
- * and deno-runtime-notes.md §2.1–2.2: own session and process group, stdin /dev/null, both pipes drained until
+ * and runs real processes in production. The real spawner follows
+ * docs/kubefwd-compatibility.md#output-streams and #signals-and-shutdown: own session and process group (a
+ * terminal hang-up or Ctrl-C of the daemon never reaches kubefwd), stdin /dev/null, both pipes drained until
  * EOF (a full pipe stalls kubefwd, a closed one kills it with SIGPIPE), and a parent-death signal where Linux
  * offers one.
  */
+import { deadline, valueOnTimeout } from "../util/async.ts";
 
 /** How a child ended: `signal` is set (and `code` null) when it was killed by a signal. */
 export interface ExitStatus {
+  /** Exit code, or null when killed by a signal. */
   code: number | null;
+  /** Signal name (e.g. `SIGKILL`), or null on a normal exit. */
   signal: string | null;
 }
 
@@ -17,9 +21,11 @@ export type OutputStreamName = "stdout" | "stderr";
 
 /** What to run. `argv[0]` should be an absolute path: the pid's /proc cmdline is compared with it later. */
 export interface SpawnRequest {
+  /** Program and arguments, never through a shell. */
   argv: string[];
   /** The complete environment of the child (nothing is inherited). */
   env: Record<string, string>;
+  /** Working directory (default the daemon's). */
   cwd?: string;
   /** Called for every chunk read from either pipe, in order per pipe, until EOF. */
   onOutput: (stream: OutputStreamName, chunk: Uint8Array) => void;
@@ -27,6 +33,7 @@ export interface SpawnRequest {
 
 /** A running child. */
 export interface ChildHandle {
+  /** The spawned process (sudo when via sudo): the one that gets signals. */
   pid: number;
   /**
    * The command line the process at `pid` runs once any wrapper has exec'd (the request's argv), used to
@@ -44,6 +51,7 @@ export interface ChildHandle {
 
 /** Starts children. Throws (e.g. Deno.errors.NotFound) when the program cannot be started at all. */
 export interface Spawner {
+  /** Starts `req` now; output flows to `req.onOutput` until EOF. */
   spawn(req: SpawnRequest): ChildHandle;
 }
 
@@ -78,6 +86,9 @@ export class DenoSpawner implements Spawner {
   readonly #wrapper: string[];
   readonly #drainAfterExitMs: number;
 
+  /**
+   * `parentDeathGuard` (default true) and `drainAfterExitMs` are the knobs; see {@link DenoSpawnerOptions}.
+   */
   constructor(opts: DenoSpawnerOptions = {}) {
     const setpriv = opts.setprivPath ?? "/usr/bin/setpriv";
     const guard = (opts.parentDeathGuard ?? true) && Deno.build.os === "linux" && fileExists(setpriv);
@@ -135,14 +146,9 @@ class DenoChild implements ChildHandle {
     this.exited = (async () => {
       const status = await child.status;
       this.#done = true;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const drained = Promise.all(pumps).then(() => true);
-      const timedOut = new Promise<false>((resolve) =>
-        timer = setTimeout(() => resolve(false), drainAfterExitMs)
-      );
-      const ok = await Promise.race([drained, timedOut]);
-      clearTimeout(timer);
-      if (!ok) {
+      const drained = await deadline(Promise.all(pumps), drainAfterExitMs)
+        .then(() => true, valueOnTimeout(false));
+      if (!drained) {
         // A grandchild still holds the pipe; the child is gone, so closing our end now is harmless.
         await Promise.all(readers.map((r) => r.cancel().catch(() => {})));
         await Promise.all(pumps);
@@ -183,102 +189,5 @@ async function pump(
     // Reader cancelled after exit.
   } finally {
     reader.releaseLock();
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Fake
-
-/** A scripted child for state-machine tests: the test decides what it prints, when it exits, how it reacts. */
-export class FakeChild implements ChildHandle {
-  readonly pid: number;
-  readonly argv: string[];
-  readonly env: Record<string, string>;
-  readonly exited: Promise<ExitStatus>;
-  /** Every signal received, in order. */
-  readonly signals: { signal: Deno.Signal; group: boolean }[] = [];
-  /** When false, SIGTERM/SIGINT are recorded but ignored (a hung kubefwd). */
-  exitOnTerm = true;
-  /** Optional override of the reaction to a signal; return true when handled. */
-  onSignal?: (signal: Deno.Signal, group: boolean) => boolean;
-  #resolve!: (s: ExitStatus) => void;
-  #onOutput: SpawnRequest["onOutput"];
-  #status: ExitStatus | undefined;
-  readonly #encoder = new TextEncoder();
-
-  constructor(pid: number, req: SpawnRequest) {
-    this.pid = pid;
-    this.argv = [...req.argv];
-    this.env = { ...req.env };
-    this.#onOutput = req.onOutput;
-    this.exited = new Promise((resolve) => this.#resolve = resolve);
-  }
-
-  /** True until {@link exit}. */
-  get alive(): boolean {
-    return this.#status === undefined;
-  }
-
-  /** The exit status, once exited. */
-  get status(): ExitStatus | undefined {
-    return this.#status;
-  }
-
-  /** Writes raw text to stdout (include the "\n"). */
-  stdout(text: string): void {
-    if (this.alive) this.#onOutput("stdout", this.#encoder.encode(text));
-  }
-
-  /** Writes raw text to stderr (include the "\n"). */
-  stderr(text: string): void {
-    if (this.alive) this.#onOutput("stderr", this.#encoder.encode(text));
-  }
-
-  /** Exits with a code, or killed by `signal` when given. */
-  exit(code: number | null, signal: string | null = null): void {
-    if (!this.alive) return;
-    this.#status = signal !== null ? { code: null, signal } : { code, signal: null };
-    this.#resolve(this.#status);
-  }
-
-  kill(signal: Deno.Signal, opts: { group?: boolean } = {}): void {
-    if (!this.alive) return;
-    const group = opts.group ?? false;
-    this.signals.push({ signal, group });
-    if (this.onSignal?.(signal, group)) return;
-    if (signal === "SIGKILL") this.exit(null, "SIGKILL");
-    else if ((signal === "SIGTERM" || signal === "SIGINT") && this.exitOnTerm) this.exit(0);
-  }
-}
-
-/** A spawner whose children are {@link FakeChild}ren; `onSpawn` scripts each new child. */
-export class FakeSpawner implements Spawner {
-  readonly children: FakeChild[] = [];
-  /** Called synchronously right after each spawn. */
-  onSpawn?: (child: FakeChild) => void;
-  /** When set, the next spawn throws it (then it is cleared). */
-  failNext?: Error;
-  #nextPid = 4000;
-
-  spawn(req: SpawnRequest): ChildHandle {
-    if (this.failNext) {
-      const e = this.failNext;
-      this.failNext = undefined;
-      throw e;
-    }
-    const child = new FakeChild(this.#nextPid++, req);
-    this.children.push(child);
-    this.onSpawn?.(child);
-    return child;
-  }
-
-  /** The most recent child. */
-  get last(): FakeChild | undefined {
-    return this.children[this.children.length - 1];
-  }
-
-  /** Children that have not exited. */
-  get alive(): FakeChild[] {
-    return this.children.filter((c) => c.alive);
   }
 }

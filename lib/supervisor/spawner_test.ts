@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { readUntil } from "../../tests/deadline.ts";
-import { DenoSpawner, FakeSpawner, type OutputStreamName } from "./spawner.ts";
+import { waitFor } from "../util/async.ts";
+import { DenoSpawner, type OutputStreamName } from "./spawner.ts";
+import { FakeSpawner } from "../testing/fake_spawner.ts";
 
 const env = { PATH: "/usr/bin:/bin", HOME: "/tmp" };
 
@@ -34,13 +36,8 @@ function groupMembers(pgrp: number): number[] {
   return out;
 }
 
-async function waitFor(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Bound of every wait for a real process in this file. */
+const WAIT_MS = 5000;
 
 Deno.test("DenoSpawner: output of both pipes, exit code, own session, env exactly as given", async () => {
   const c = collector();
@@ -81,35 +78,33 @@ Deno.test("DenoSpawner: group kill reaches grandchildren; status reports the sig
     env,
     onOutput: c.onOutput,
   });
-  await waitFor(() => c.text.stdout.includes("started"));
-  await waitFor(() => groupMembers(child.pid).length >= 2);
+  await waitFor(() => c.text.stdout.includes("started"), WAIT_MS, { step: 20 });
+  await waitFor(() => groupMembers(child.pid).length >= 2, WAIT_MS, { step: 20 });
   child.kill("SIGTERM", { group: true });
   assert.deepEqual(await child.exited, { code: null, signal: "SIGTERM" });
-  await waitFor(() => groupMembers(child.pid).length === 0);
+  await waitFor(() => groupMembers(child.pid).length === 0, WAIT_MS, { step: 20 });
   child.kill("SIGKILL", { group: true }); // after exit: a no-op, must not throw
 });
 
 Deno.test("DenoSpawner: cmdline in /proc equals the requested argv (parent-death wrapper exec'd away)", async () => {
   const spawner = new DenoSpawner();
   const c = collector();
-  const child = spawner.spawn({
-    argv: ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"],
-    env,
-    onOutput: c.onOutput,
-  });
-  try {
-    await waitFor(() => c.text.stdout.includes("ready"));
-    const cmdline = Deno.readTextFileSync(`/proc/${child.pid}/cmdline`);
-    // sh has exec'd sleep by now or not; either way the wrapper (setpriv) is gone.
-    assert.ok(!cmdline.startsWith("/usr/bin/setpriv"), JSON.stringify(cmdline));
-    assert.deepEqual(child.argv, ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"]);
-    if (spawner.parentDeathGuard) {
-      const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
-      assert.ok(status.length > 0);
-    }
-  } finally {
-    child.kill("SIGKILL", { group: true });
-    await child.exited;
+  await using cleanup = new AsyncDisposableStack();
+  const child = cleanup.adopt(
+    spawner.spawn({ argv: ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"], env, onOutput: c.onOutput }),
+    async (child) => {
+      child.kill("SIGKILL", { group: true });
+      await child.exited;
+    },
+  );
+  await waitFor(() => c.text.stdout.includes("ready"), WAIT_MS, { step: 20 });
+  const cmdline = Deno.readTextFileSync(`/proc/${child.pid}/cmdline`);
+  // sh has exec'd sleep by now or not; either way the wrapper (setpriv) is gone.
+  assert.ok(!cmdline.startsWith("/usr/bin/setpriv"), JSON.stringify(cmdline));
+  assert.deepEqual(child.argv, ["/bin/sh", "-c", "echo ready; exec sleep 30", "x y"]);
+  if (spawner.parentDeathGuard) {
+    const status = Deno.readTextFileSync(`/proc/${child.pid}/status`);
+    assert.ok(status.length > 0);
   }
 });
 
@@ -182,9 +177,13 @@ Deno.test({
     daemon.kill("SIGKILL");
     await daemon.status;
     await reader.cancel();
-    await waitFor(() => {
-      const st = procStat(pid);
-      return st === null || st.state === "Z";
-    });
+    await waitFor(
+      () => {
+        const st = procStat(pid);
+        return st === null || st.state === "Z";
+      },
+      WAIT_MS,
+      { step: 20 },
+    );
   },
 });

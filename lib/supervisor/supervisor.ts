@@ -15,10 +15,19 @@ import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import { detectKubefwdVersion } from "../kubefwd/version.ts";
 import type { LogSink } from "../log/types.ts";
-import type { PersistedProfile, PersistedState } from "../state/types.ts";
+import type { MaskedEnabled } from "../ipc/protocol.ts";
+import type { PersistedState } from "../state/types.ts";
+import { isRecord } from "../util/is_record.ts";
+import { Mutex } from "../util/async.ts";
+import { maskedEnabled, overlapRefusal, resetOutcome } from "./enabled_choice.ts";
 import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
-import { DEFAULT_TUNING, ProfileRunner, type RunnerDeps, type RunnerTuning } from "./profile_runner.ts";
+import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
+import { type ActionOutcome, describeOutcome } from "./outcome.ts";
+import { killOrphans, type OrphanReport } from "./process_control.ts";
+import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
+import { ProfileRunner } from "./profile_runner.ts";
 import type { Spawner } from "./spawner.ts";
+import { DEFAULT_TUNING, type RunnerDeps, type RunnerTuning } from "./runner_deps.ts";
 import type { ProfileStatus, TransitionEvent } from "./types.ts";
 
 /** Second sweep of a removed profile's addresses, after concurrent kubefwd hosts writes have settled. */
@@ -26,15 +35,21 @@ const RETIRED_SWEEP_SETTLE_MS = 3000;
 
 /** What the Supervisor is built from; fakes in tests, real implementations in lib/daemon. */
 export interface SupervisorDeps {
+  /** Starts the kubefwd children. */
   spawner: Spawner;
+  /** All timing goes through it, so tests run on a fake clock. */
   clock: Clock;
+  /** Receives the daemon's log lines and the children's output. */
   log: LogSink;
+  /** Connects to the forwards in the health probes. */
   prober: Prober;
+  /** Lists a namespace's services, for `exclude_services`. */
   serviceLister: ServiceLister;
   /** The hosts file for the given settings (its path and privilege path). */
   hostsFile: (settings: KubefwdSettings) => HostsFile;
   /** Default: `kubefwd version quiet` through detectKubefwdVersion. */
   detectVersion?: (path: string) => Promise<KubefwdVersion>;
+  /** The daemon runs as root: with `privilege = "auto"` kubefwd runs without sudo. */
   isRoot: boolean;
   /** Generated `-z` files go to `<stateDir>/fwdconf/`. */
   stateDir: string;
@@ -42,6 +57,7 @@ export interface SupervisorDeps {
   state: PersistedState;
   /** Called after every mutation of `state`; the daemon debounces the atomic write. */
   persist: () => void;
+  /** Backoff jitter, in [0, 1) (default: Math.random); injected so tests are exact. */
   random?: () => number;
   /** Base environment of children (default: the daemon's). */
   env?: Record<string, string>;
@@ -53,20 +69,33 @@ export interface SupervisorDeps {
   fingerprint?: (path: string) => Promise<string>;
   /** Stop escalation overrides (tests; sudo kill). */
   stopOptions?: RunnerDeps["stopOptions"];
+  /** The file system as launch planning sees it (default: the real one). */
+  launchFiles?: LaunchFiles;
+  /** Kills the children a previous daemon left behind (default: killOrphans of process_control.ts). */
+  killOrphans?: typeof killOrphans;
+  /** Overrides of the runners' timings and caps; tests shorten them. */
   tuning?: Partial<RunnerTuning>;
 }
 
 /** What a reconcile did, by profile name. */
 export interface ReconcileResult {
+  /** Profiles new in the config. */
   added: string[];
+  /** Profiles no longer in the config; they stop and their persisted state goes. */
   removed: string[];
+  /** Profiles whose spec, kubefwd settings or `enabled` changed. */
   changed: string[];
+  /** Profiles left untouched. */
   unchanged: string[];
+  /** Config `enabled` changes that a CLI override hides; absent when there are none. */
+  masked?: MaskedEnabled[];
 }
 
 /** One profile's outcome of a verb (the protocol's ProfileActionResult). */
 export interface ActionResult {
+  /** The profile the verb acted on. */
   profile: string;
+  /** What happened to it, as the CLI prints it. */
   outcome: string;
 }
 
@@ -86,7 +115,7 @@ function stableJson(value: unknown): string {
   return JSON.stringify(
     value,
     (_k, v) =>
-      v !== null && typeof v === "object" && !Array.isArray(v)
+      isRecord(v)
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
         : v,
   );
@@ -95,10 +124,6 @@ function stableJson(value: unknown): string {
 /** Spec equality ignoring `enabled` (handled separately: it starts/stops rather than restarts). */
 function sameSpec(a: ProfileSpec, b: ProfileSpec): boolean {
   return stableJson({ ...a, enabled: null }) === stableJson({ ...b, enabled: null });
-}
-
-function newPersistedProfile(): PersistedProfile {
-  return { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] };
 }
 
 /** Owns all ProfileRunners. See the module comment. */
@@ -113,10 +138,12 @@ export class Supervisor {
   readonly #listeners = new Set<(e: TransitionEvent) => void>();
   readonly #versions = new Map<string, { fingerprint: string; version: Promise<KubefwdVersion> }>();
   readonly #tuning: RunnerTuning;
-  #gate: Promise<void> = Promise.resolve();
+  /** One child start at a time: the next waits until the previous released (timer, exit, or stop). */
+  readonly #startGate = new Mutex();
   #settings: KubefwdSettings | undefined;
   #shuttingDown: Promise<void> | undefined;
 
+  /** An idle Supervisor: no profiles until the first reconcile. */
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
     this.#tuning = { ...DEFAULT_TUNING, ...deps.tuning };
@@ -187,7 +214,10 @@ export class Supervisor {
       }
       const wasEnabled = existing.enabled;
       const specChanged = settingsChanged || !sameSpec(existing.spec, spec);
-      const nowEnabled = this.#persisted(spec.name).enabledOverride ?? spec.enabled;
+      const override = this.#record(spec.name).enabledOverride;
+      const nowEnabled = override ?? spec.enabled;
+      const masked = maskedEnabled(spec.name, existing.spec.enabled, spec.enabled, override);
+      if (masked) (result.masked ??= []).push(masked);
       const enabledChanged = wasEnabled !== nowEnabled;
       if (!specChanged && !enabledChanged && existing.spec.enabled === spec.enabled) {
         result.unchanged.push(spec.name);
@@ -211,38 +241,69 @@ export class Supervisor {
   }
 
   /**
+   * Kills the kubefwd children a previous daemon left behind (kill -9, crash, power loss) and removes their
+   * hosts lines, by address only: kubefwd moves a hostname to its newest line, so a short name may now
+   * belong to another profile's live line. Runs before the first reconcile.
+   */
+  async recoverOrphans(settings: KubefwdSettings): Promise<void> {
+    const orphans = Object.entries(this.#deps.state.profiles).filter(([, p]) => p.child);
+    if (orphans.length === 0) return;
+    const kill = this.#deps.killOrphans ?? killOrphans;
+    const hosts = this.#deps.hostsFile(settings);
+    for (const [name, profile] of orphans) {
+      const child = profile.child!;
+      let report: OrphanReport[];
+      try {
+        report = await kill([child], { termWaitMs: settings.stopTimeoutMs });
+      } catch (e) {
+        this.#logError(
+          `could not stop the kubefwd (pid ${child.pid}) profile ${name} left: ${(e as Error).message}`,
+        );
+        continue;
+      }
+      this.#log(
+        "warn",
+        `previous daemon left kubefwd of profile ${name} (pid ${child.pid}): ${JSON.stringify(report)}`,
+      );
+      if (child.announcedIps.length > 0) {
+        try {
+          const removed = await hosts.removeEntries(child.announcedIps);
+          this.#log("info", `removed ${removed} stale hosts entries of profile ${name}`);
+        } catch (e) {
+          this.#logError(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`);
+        }
+      }
+      this.#record(name).childGone(child.pid);
+    }
+  }
+
+  /**
    * Starts profiles now (all when `names` is empty), resetting their attempt counter: a failed or
-   * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists).
+   * backing-off profile starts at once, a disabled one starts transiently (not persisted; `enable` persists)
+   * unless it would forward a namespace a running or enabled profile forwards (UserError `conflict`).
    */
   async start(names: string[]): Promise<ActionResult[]> {
-    this.#assertRunning();
-    const runners = this.#select(names);
-    return await Promise.all(
-      runners.map(async (r) => ({ profile: r.name, outcome: await r.start("start requested") })),
+    return await this.#forEach(
+      names,
+      (r) => r.start("start requested"),
+      (runners) => this.#refuseOverlaps("start", runners.filter((r) => !r.enabled && !r.active)),
     );
   }
 
   /** Stops profiles (all when empty) until the next start, enable, reload change or daemon restart. */
   async stop(names: string[]): Promise<ActionResult[]> {
-    this.#assertRunning();
-    const runners = this.#select(names);
-    return await Promise.all(
-      runners.map(async (r) => ({ profile: r.name, outcome: await r.stop("stop requested") })),
-    );
+    return await this.#forEach(names, (r) => r.stop("stop requested"));
   }
 
   /** Restarts profiles' children (all when empty); stopped ones just start. */
   async restart(names: string[]): Promise<ActionResult[]> {
-    this.#assertRunning();
-    const runners = this.#select(names);
-    return await Promise.all(
-      runners.map(async (r) => ({ profile: r.name, outcome: await r.restart("restart requested") })),
-    );
+    return await this.#forEach(names, (r) => r.restart("restart requested"));
   }
 
   /**
-   * Persists the CLI's enable/disable choice (it overrides the config until changed again); enabling starts
-   * the profile, disabling stops it into `disabled`.
+   * Persists the CLI's enable/disable choice (it overrides the config until changed again or `reset`);
+   * enabling starts the profile, disabling stops it into `disabled`. Enabling a profile that would forward a
+   * namespace a running or enabled profile forwards is refused (UserError `conflict`), as validate does.
    */
   async setEnabled(names: string[], enabled: boolean): Promise<ActionResult[]> {
     this.#assertRunning();
@@ -250,18 +311,40 @@ export class Supervisor {
       throw new UserError("usage", `${enabled ? "enable" : "disable"} needs at least one profile name`);
     }
     const runners = this.#select(names);
-    for (const r of runners) this.#persisted(r.name).enabledOverride = enabled;
-    this.#deps.persist();
+    if (enabled) this.#refuseOverlaps("enable", runners.filter((r) => !r.enabled && !r.active));
+    for (const r of runners) this.#record(r.name).setEnabledOverride(enabled);
     return await Promise.all(runners.map(async (r) => {
       if (enabled) {
         const outcome = await r.start("enabled");
         return {
           profile: r.name,
-          outcome: /^already/.test(outcome) ? `enabled (${outcome})` : "enabled and started",
+          outcome: outcome.kind === "already"
+            ? `enabled (${describeOutcome(outcome)})`
+            : "enabled and started",
         };
       }
       const outcome = await r.stop("disabled");
-      return { profile: r.name, outcome: outcome === "stopped" ? "disabled and stopped" : "disabled" };
+      return { profile: r.name, outcome: outcome.kind === "stopped" ? "disabled and stopped" : "disabled" };
+    }));
+  }
+
+  /**
+   * Drops the CLI's enable/disable override of profiles: the config's `enabled` decides again, and a profile
+   * whose effective `enabled` flips starts or stops into `disabled` to match.
+   */
+  async resetEnabled(names: string[]): Promise<ActionResult[]> {
+    this.#assertRunning();
+    if (names.length === 0) throw new UserError("usage", "reset needs at least one profile name");
+    const runners = this.#select(names);
+    this.#refuseOverlaps("reset", runners.filter((r) => r.spec.enabled && !r.enabled && !r.active));
+    return await Promise.all(runners.map(async (r) => {
+      const record = this.#record(r.name);
+      const override = record.enabledOverride;
+      record.clearEnabledOverride();
+      if (override !== undefined && override !== r.spec.enabled && this.#settings !== undefined) {
+        await r.update(r.spec, this.#settings, { specChanged: false, enabledChanged: true });
+      }
+      return { profile: r.name, outcome: resetOutcome(override, r.spec.enabled) };
     }));
   }
 
@@ -297,13 +380,13 @@ export class Supervisor {
 
   /**
    * With every child gone, no line of our profiles' addresses may stay in the hosts file. kubefwd children
-   * that exit at the same moment rewrite the file concurrently without a lock (kubefwd-behaviour.md §3.4),
+   * that exit at the same moment rewrite the file concurrently without a lock (docs/kubefwd-compatibility.md#multiple-instances),
    * so one child's cleanup can bring back lines another child had just removed: sweep once more, by address.
    */
   async #sweepHosts(ips: string[]): Promise<void> {
     if (ips.length === 0 || this.#settings === undefined) return;
     try {
-      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips, []);
+      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips);
       if (removed > 0) {
         this.#logError(
           `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
@@ -336,6 +419,27 @@ export class Supervisor {
     }, RETIRED_SWEEP_SETTLE_MS);
   }
 
+  /** Runs a verb on the named runners (all when empty) in parallel; one result per profile. */
+  async #forEach(
+    names: string[],
+    verb: (r: ProfileRunner) => Promise<ActionOutcome>,
+    check?: (runners: ProfileRunner[]) => void,
+  ): Promise<ActionResult[]> {
+    this.#assertRunning();
+    const runners = this.#select(names);
+    check?.(runners);
+    return await Promise.all(
+      runners.map(async (r) => ({ profile: r.name, outcome: describeOutcome(await verb(r)) })),
+    );
+  }
+
+  /** Throws when `starting` would forward a namespace a running or enabled profile forwards. */
+  #refuseOverlaps(verb: string, starting: ProfileRunner[]): void {
+    const running = [...this.#runners.values()].filter((r) => r.enabled || r.active);
+    const refusal = overlapRefusal(verb, starting, running);
+    if (refusal) throw refusal;
+  }
+
   #assertRunning(): void {
     if (this.#shuttingDown) throw new UserError("error", "the daemon is shutting down");
   }
@@ -358,16 +462,11 @@ export class Supervisor {
     return [...new Set(names)].map((n) => this.#runners.get(n)!);
   }
 
-  #persisted(name: string): PersistedProfile {
+  /** The persisted slice of a profile behind its named operations (created when new). */
+  #record(name: string): ProfileRecord {
     const profiles = this.#deps.state.profiles;
-    let p = profiles[name];
-    if (!p) {
-      p = newPersistedProfile();
-      profiles[name] = p;
-    }
-    p.counters ??= { restarts: 0, failures: 0, totalUptimeMs: 0 };
-    p.events ??= [];
-    return p;
+    profiles[name] ??= newPersistedProfile();
+    return new ProfileRecord(profiles[name], this.#deps.persist);
   }
 
   /** Keeps every valid, unshared persisted base IP; gives the others the lowest free 127.N.27.1. */
@@ -378,15 +477,16 @@ export class Supervisor {
       const ip = profiles[name]?.baseIp;
       if (ip) used.push(ip);
     }
-    const needing: PersistedProfile[] = [];
+    const needing: ProfileRecord[] = [];
     for (const spec of specs) {
-      const p = this.#persisted(spec.name);
-      if (isUsableBaseIp(p.baseIp, used)) used.push(p.baseIp);
-      else needing.push(p);
+      const record = this.#record(spec.name);
+      if (isUsableBaseIp(record.baseIp, used)) used.push(record.baseIp);
+      else needing.push(record);
     }
-    for (const p of needing) {
-      p.baseIp = allocateBaseIp(used);
-      used.push(p.baseIp);
+    for (const record of needing) {
+      const ip = allocateBaseIp(used);
+      record.setBaseIp(ip);
+      used.push(ip);
     }
   }
 
@@ -403,12 +503,12 @@ export class Supervisor {
       hostsFile: deps.hostsFile,
       resolveVersion: (path) => this.#resolveVersion(path),
       isRoot: deps.isRoot,
+      files: deps.launchFiles ?? realLaunchFiles,
       fwdConfDir: `${deps.stateDir.replace(/\/+$/, "")}/fwdconf`,
       env,
       home,
       random: deps.random ?? Math.random,
-      persisted: this.#persisted(spec.name),
-      persist: deps.persist,
+      record: this.#record(spec.name),
       emit: (e) => {
         for (const l of this.#listeners) {
           try {
@@ -418,7 +518,10 @@ export class Supervisor {
           }
         }
       },
-      startGate: () => this.#startGate(),
+      startGate: async () => {
+        const lock = await this.#startGate.acquire();
+        return lock.release;
+      },
       fingerprint: deps.fingerprint ?? statFingerprint,
       readHosts: deps.readHosts,
       stopOptions: deps.stopOptions,
@@ -443,21 +546,11 @@ export class Supervisor {
     return await version;
   }
 
-  /** One child start at a time: the next waits until the previous released (timer, exit, or stop). */
-  #startGate(): Promise<() => void> {
-    let release!: () => void;
-    const released = new Promise<void>((r) => release = r);
-    const previous = this.#gate;
-    this.#gate = previous.then(() => released);
-    let done = false;
-    return previous.then(() => () => {
-      if (done) return;
-      done = true;
-      release();
-    });
+  #logError(message: string, level: "warn" | "error" = "error"): void {
+    this.#log(level, message);
   }
 
-  #logError(message: string, level: "warn" | "error" = "error"): void {
+  #log(level: "info" | "warn" | "error", message: string): void {
     this.#deps.log.write({
       at: new Date(this.#deps.clock.now()).toISOString(),
       level,

@@ -1,6 +1,6 @@
 /** Types shared by the supervisor, the daemon handlers, the state store and the protocol. */
 
-/** The per-profile state machine of ../shared/DESIGN.md. */
+/** The per-profile state machine (docs/architecture.md#profile-states). */
 export type ProfileState =
   | "disabled"
   | "stopped"
@@ -23,19 +23,32 @@ export const PROFILE_STATES: readonly ProfileState[] = [
   "stopping",
 ];
 
-/** pending: announced, not yet proven; up: listener answers; down: lost and not (yet) reconnected. */
-export type ForwardState = "pending" | "up" | "down";
+/**
+ * pending: announced, not yet proven; up: listener answers; down: lost and not (yet) reconnected; failed:
+ * the same failure came back after a restart, so the daemon stopped restarting for it (see `reason`).
+ */
+export type ForwardState = "pending" | "up" | "down" | "failed";
 
 /** One forwarded service port as the user sees it. Timestamps are ISO 8601. */
 export interface ForwardStatus {
+  /** The hostname kubefwd announced (`svc`, `svc.ns`, `pod.svc`…). */
   hostname: string;
+  /** The namespace it belongs to. */
   namespace: string;
+  /** The local address. */
   ip: string;
+  /** The local port. */
   port: number;
+  /** The pod behind it. */
   pod: string;
+  /** The pod's port (number or name). */
   podPort: string;
+  /** Whether it answers. */
   state: ForwardState;
+  /** When `state` last changed. */
   since: string;
+  /** Only when `failed`: kubefwd's reason. */
+  reason?: string;
 }
 
 /** Where the effective `enabled` value comes from. */
@@ -43,48 +56,81 @@ export type EnabledSource = "config" | "cli";
 
 /** One state transition: the unit of the event log. */
 export interface TransitionEvent {
+  /** When it happened, ISO 8601. */
   at: string;
+  /** The profile. */
   profile: string;
+  /** State before. */
   from: ProfileState;
+  /** State after. */
   to: ProfileState;
+  /** Why, in a few words (shown in `status NAME` and the log). */
   reason: string;
+  /** Specifics, e.g. the retry delay or the forwards that are down. */
   detail?: string;
 }
 
 /** One line of the daemon log: daemon events and child output, attributed to a profile. */
 export interface LogEntry {
+  /** When it was written, ISO 8601. */
   at: string;
+  /** Severity; the log level setting filters on it. */
   level: "debug" | "info" | "warn" | "error";
   /** Absent for daemon-wide lines. */
   profile?: string;
   /** `daemon` for the daemon's own lines; `stdout`/`stderr` for the child's raw output. */
   source: "daemon" | "stdout" | "stderr";
+  /** The text, secrets masked. */
   message: string;
 }
 
 /** Persisted per-profile counters (survive daemon restarts). */
 export interface ProfileCounters {
+  /** Child restarts, by the user, a reload, a retry or the daemon's forward checks. */
   restarts: number;
+  /** Unrequested exits and failed starts. */
   failures: number;
+  /** Time children of this profile have run, in milliseconds. */
   totalUptimeMs: number;
 }
 
-/** The status of one profile, exactly the `status --json` shape of issue #4. */
+/** The status of one profile, exactly the `status --json` shape documented in README.md (`status --json`). */
 export interface ProfileStatus {
+  /** The profile's name. */
   name: string;
+  /** Effective enabled: the CLI's persisted choice, else the config's. */
   enabled: boolean;
+  /** Whether `enabled` comes from the config or the CLI. */
   enabledSource: EnabledSource;
+  /** Current state. */
   state: ProfileState;
+  /** The child's pid while it runs. */
   pid: number | null;
+  /** When the current child was spawned, ISO 8601. */
   startedAt: string | null;
+  /** Seconds the current child has run. */
   uptimeSeconds: number;
+  /** Persisted restart counter. */
   restarts: number;
+  /** Persisted failure counter. */
   failures: number;
+  /** Why the current failure happened, with what to do about it; null again once the profile is healthy. */
   lastError: string | null;
+  /** When `lastError` happened, ISO 8601. */
+  lastErrorAt?: string | null;
+  /** What the state means right now (forwards pending or down, nothing forwarded), or null. */
+  stateDetail?: string | null;
+  /** The profile's `allow_empty`: forwarding nothing counts as healthy. */
+  allowEmpty?: boolean;
+  /** When `backoff` ends, ISO 8601. */
   nextRetryAt: string | null;
+  /** The profile's context (null: the kubeconfig's current-context). */
   context: string | null;
+  /** The profile's namespaces. */
   namespaces: string[];
+  /** The detected kubefwd version. */
   kubefwdVersion: string | null;
+  /** The forwards of the current child, sorted by hostname and port. */
   forwards: ForwardStatus[];
   /** Only in single-profile detail requests: the last events, oldest first. */
   events?: TransitionEvent[];

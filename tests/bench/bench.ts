@@ -1,5 +1,6 @@
 /**
- * `deno task bench`: measures the budgets of issue #4 and prints numbers (never asserts timings):
+ * `deno task bench`: measures the budgets listed in README.md (Tests and measurements) and prints numbers
+ * (never asserts timings):
  * daemon start → socket ready, `status` round trip (median of 20; protocol only and whole CLI process),
  * and daemon RSS after a settle period with 3 simulator profiles. BENCH_SETTLE_SECONDS overrides 60.
  * The daemon releases one-off code pages ~10 s after startup settles (lib/daemon/memory_trim.ts), so the

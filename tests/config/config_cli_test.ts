@@ -9,7 +9,9 @@ import type { CliContext, GlobalOptions } from "../../cli/context.ts";
 import { UserError } from "../../lib/errors.ts";
 import { envFrom } from "../../lib/config/paths.ts";
 import type { LoadResult, ResolvedConfig } from "../../lib/config/types.ts";
+import { isLoadResult } from "../../lib/config/load_result_check.ts";
 import { CONFIG_FIXTURES, FIXTURE_HOME } from "./helpers.ts";
+import { tempDir } from "../temp_dir.ts";
 
 interface Run {
   out: string[];
@@ -129,10 +131,12 @@ Deno.test("config resolve prints one JSON line, even for an invalid config", asy
   assert.equal(r.out.length, 1);
   assert.ok(!r.out[0].includes("\n"));
   const result = JSON.parse(r.out[0]) as LoadResult;
+  assert.ok(isLoadResult(result), "the daemon accepts what config resolve prints");
   assert.equal(result.config?.profiles[0].name, "dev-services");
   const bad = await run(["config", "resolve", INVALID]);
   assert.equal(bad.error, undefined);
   const badResult = JSON.parse(bad.out[0]) as LoadResult;
+  assert.ok(isLoadResult(badResult));
   assert.equal(badResult.config, undefined);
   assert.equal(badResult.errors.length, 14);
   const missing = await run(["config", "resolve", "/nonexistent/c.yaml"]);
@@ -140,50 +144,44 @@ Deno.test("config resolve prints one JSON line, even for an invalid config", asy
 });
 
 Deno.test("config init writes a 0600 starter once, listing the kubeconfig's contexts", async () => {
-  const home = await Deno.makeTempDir({ prefix: "kfd-init-" });
-  try {
-    await Deno.mkdir(`${home}/.kube`);
-    await Deno.copyFile(`${FIXTURE_HOME}/.kube/config`, `${home}/.kube/config`);
-    const r = await run(["config", "init"], { home });
-    assert.equal(r.error, undefined);
-    const path = `${home}/.config/kubefwd-daemon/config.yaml`;
-    assert.deepEqual(r.out.slice(0, 5), [
-      `wrote ${path} (mode 0600)`,
-      "contexts in ~/.kube/config:",
-      "  dev-cluster (current)",
-      "  staging",
-      "  prod-cluster",
-    ]);
-    assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
-    const text = await Deno.readTextFile(path);
-    assert.match(text, /context: dev-cluster/);
-    const validate = await run(["config", "validate", path], { home });
-    assert.equal(validate.error, undefined, validate.err.join("\n"));
-    assert.match(validate.out.join("\n"), /valid \(1 profile, 0 enabled\)/);
+  await using tmp = await tempDir("kfd-init-");
+  const home = tmp.path;
+  await Deno.mkdir(`${home}/.kube`);
+  await Deno.copyFile(`${FIXTURE_HOME}/.kube/config`, `${home}/.kube/config`);
+  const r = await run(["config", "init"], { home });
+  assert.equal(r.error, undefined);
+  const path = `${home}/.config/kubefwd-daemon/config.yaml`;
+  assert.deepEqual(r.out.slice(0, 5), [
+    `wrote ${path} (mode 0600)`,
+    "contexts in ~/.kube/config:",
+    "  dev-cluster (current)",
+    "  staging",
+    "  prod-cluster",
+  ]);
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+  const text = await Deno.readTextFile(path);
+  assert.match(text, /context: dev-cluster/);
+  const validate = await run(["config", "validate", path], { home });
+  assert.equal(validate.error, undefined, validate.err.join("\n"));
+  assert.match(validate.out.join("\n"), /valid \(1 profile, 0 enabled\)/);
 
-    await Deno.writeTextFile(path, "# edited by the user\n" + text);
-    const again = await run(["config", "init"], { home });
-    const e = assertUserError(again.error, "error", 1);
-    assert.match(e.message, /already exists; not overwriting/);
-    assert.match(await Deno.readTextFile(path), /^# edited by the user/);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await Deno.writeTextFile(path, "# edited by the user\n" + text);
+  const again = await run(["config", "init"], { home });
+  const e = assertUserError(again.error, "error", 1);
+  assert.match(e.message, /already exists; not overwriting/);
+  assert.match(await Deno.readTextFile(path), /^# edited by the user/);
 });
 
 Deno.test("config init --json, and without any kubeconfig", async () => {
-  const home = await Deno.makeTempDir({ prefix: "kfd-init-" });
-  try {
-    const r = await run(["config", "init"], { home, json: true, config: `${home}/custom/kfd.yaml` });
-    assert.equal(r.error, undefined);
-    assert.deepEqual(r.json, [{
-      path: `${home}/custom/kfd.yaml`,
-      kubeconfig: "~/…/config",
-      contexts: [],
-      currentContext: null,
-    }]);
-    assert.match(await Deno.readTextFile(`${home}/custom/kfd.yaml`), /No kubeconfig could be read/);
-  } finally {
-    await Deno.remove(home, { recursive: true });
-  }
+  await using tmp = await tempDir("kfd-init-");
+  const home = tmp.path;
+  const r = await run(["config", "init"], { home, json: true, config: `${home}/custom/kfd.yaml` });
+  assert.equal(r.error, undefined);
+  assert.deepEqual(r.json, [{
+    path: `${home}/custom/kfd.yaml`,
+    kubeconfig: "~/…/config",
+    contexts: [],
+    currentContext: null,
+  }]);
+  assert.match(await Deno.readTextFile(`${home}/custom/kfd.yaml`), /No kubeconfig could be read/);
 });

@@ -1,7 +1,8 @@
 /**
- * The daemon against real kubefwd and a real control plane (issue #5), for every kubefwd version built:
- * forwards answer through their hostnames; a replaced pod, a killed kubefwd and a 20 s apiserver outage
- * all recover without a hand; a kubeconfig change restarts kubefwd gracefully; exclude_services excludes.
+ * The daemon against real kubefwd and a real control plane (tests/e2e/README.md), for every kubefwd version
+ * built: forwards answer through their hostnames; a replaced pod, a killed kubefwd and a 20 s apiserver
+ * outage all recover without a hand; a kubeconfig change restarts kubefwd gracefully; exclude_services
+ * excludes.
  *
  * Run through tests/e2e/run.sh (`deno task e2e`), which provides the cluster (env from cluster.sh) and a
  * private mount namespace whose /etc/hosts is a temp file: kubefwd edits it and curl resolves through it.
@@ -33,9 +34,10 @@ const SLOW_RECOVERY_MS = 15_000;
 
 /**
  * One Deno test per (version, step), so the summary counts each step of each version. The steps share one
- * daemon and run in order: the first starts it, the last stops it and cleans up (in `finally`, so it runs
- * even when an earlier step failed; Deno runs every registered test). A step after a failed setup fails at
- * once. The daemon and kubefwd outlive single tests, hence no op/resource sanitizers.
+ * daemon and run in order: the first starts it, the last stops it and cleans up (`await using` the returned
+ * steps, so it runs even when that step or an earlier one failed; Deno runs every registered test). A step
+ * after a failed setup fails at once. The daemon and kubefwd outlive single tests, hence no op/resource
+ * sanitizers.
  */
 function e2eSteps(version: string) {
   let setup: Promise<{ te: TestEnv; kubeconfig: string }> | undefined;
@@ -46,13 +48,11 @@ function e2eSteps(version: string) {
       sanitizeResources: false,
       fn: async () => {
         setup ??= (async () => {
+          await using owned = new AsyncDisposableStack();
           const { env: te, kubeconfig } = await e2eEnv(version);
-          try {
-            await te.startDaemon();
-          } catch (e) {
-            await te.cleanup();
-            throw e;
-          }
+          owned.use(te);
+          await te.startDaemon();
+          owned.move(); // started: the last step cleans up
           return { te, kubeconfig };
         })();
         const { te, kubeconfig } = await setup;
@@ -64,11 +64,15 @@ function e2eSteps(version: string) {
         }
       },
     });
-  return { step, cleanup: async () => await (await setup?.catch(() => undefined))?.te.cleanup() };
+  return {
+    step,
+    [Symbol.asyncDispose]: async () => await (await setup?.catch(() => undefined))?.te.cleanup(),
+  };
 }
 
 for (const version of versions) {
-  const { step, cleanup } = e2eSteps(version);
+  const steps = e2eSteps(version);
+  const { step } = steps;
   let podIndex = 0;
   step("forwards the namespace; the hostname answers over HTTP", async (te) => {
     const r = await te.cli("status", "--wait-healthy", "--timeout", "60s");
@@ -172,16 +176,13 @@ for (const version of versions) {
   });
 
   step("stop leaves no kubefwd and no hosts lines", async (te) => {
-    try {
-      const pid = (await profile(te)).pid!;
-      assert.equal((await te.cli("stop")).code, 0);
-      const exit = await te.daemonExit();
-      assert.equal(exit.code, 0);
-      assert.ok(!(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)), "kubefwd gone");
-      const hosts = await Deno.readTextFile("/etc/hosts");
-      assert.doesNotMatch(hosts, /\becho-a\b/);
-    } finally {
-      await cleanup();
-    }
+    await using _last = steps; // the last step: cleans up the shared daemon, even when it fails
+    const pid = (await profile(te)).pid!;
+    assert.equal((await te.cli("stop")).code, 0);
+    const exit = await te.daemonExit();
+    assert.equal(exit.code, 0);
+    assert.ok(!(await Deno.stat(`/proc/${pid}`).then(() => true, () => false)), "kubefwd gone");
+    const hosts = await Deno.readTextFile("/etc/hosts");
+    assert.doesNotMatch(hosts, /\becho-a\b/);
   });
 }

@@ -11,6 +11,7 @@
  */
 import assert from "node:assert/strict";
 import { env } from "./e2e_helpers.ts";
+import { tempDir } from "../temp_dir.ts";
 import { SubprocessServiceLister } from "../../lib/kubefwd/exclude.ts";
 import type { ProfileSpec } from "../../lib/config/types.ts";
 
@@ -196,24 +197,20 @@ const CASES: Case[] = [
 
 for (const c of CASES) {
   Deno.test(`kube list-services against the real apiserver: ${c.name}`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "kfd-e2e-auth-" });
-    try {
-      for (const [name, f] of Object.entries(await c.files?.(dir) ?? {})) {
-        await Deno.writeTextFile(`${dir}/${name}`, f.text, { mode: f.mode ?? 0o644 });
-      }
-      const path = `${dir}/kubeconfig`;
-      await Deno.writeTextFile(path, await c.config(dir), { mode: 0o600 });
-      const ref = await listWithKubectl(path);
-      if (c.fails) {
-        assert.equal(ref.ok, false, `kubectl must fail too: ${ref.names}`);
-        await assert.rejects(listThroughDaemonPath(path), c.fails);
-        return;
-      }
-      assert.ok(ref.ok, `kubectl with this kubeconfig fails, so it is broken: ${ref.err}`);
-      assert.deepEqual(ref.names, EXPECTED, "kubectl's answer");
-      assert.deepEqual(await listThroughDaemonPath(path), EXPECTED);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
+    await using dir = await tempDir("kfd-e2e-auth-");
+    for (const [name, f] of Object.entries(await c.files?.(dir.path) ?? {})) {
+      await Deno.writeTextFile(`${dir.path}/${name}`, f.text, { mode: f.mode ?? 0o644 });
     }
+    const path = `${dir.path}/kubeconfig`;
+    await Deno.writeTextFile(path, await c.config(dir.path), { mode: 0o600 });
+    const ref = await listWithKubectl(path);
+    if (c.fails) {
+      assert.equal(ref.ok, false, `kubectl must fail too: ${ref.names}`);
+      await assert.rejects(listThroughDaemonPath(path), c.fails);
+      return;
+    }
+    assert.ok(ref.ok, `kubectl with this kubeconfig fails, so it is broken: ${ref.err}`);
+    assert.deepEqual(ref.names, EXPECTED, "kubectl's answer");
+    assert.deepEqual(await listThroughDaemonPath(path), EXPECTED);
   });
 }

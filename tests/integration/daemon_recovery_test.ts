@@ -1,5 +1,5 @@
 /**
- * Surviving the daemon's own death (issues #3 and #4): after `kill -9` of the daemon, the next start
+ * Surviving the daemon's own death: after `kill -9` of the daemon, the next start
  * kills the kubefwd it orphaned (verified by /proc, not by name), removes exactly that child's hosts
  * lines, and restores enable/disable choices and counters from the state file. Also: many concurrent
  * clients, and garbage on the socket leaves the daemon answering.
@@ -38,129 +38,113 @@ async function healthy(env: TestEnv, name: string): Promise<ProfileStatus | unde
 }
 
 Deno.test("kill -9 of the daemon: orphans removed, choices and counters restored", async () => {
-  const env = await TestEnv.create({ scenario: SCENARIO });
-  try {
-    await env.writeConfig(profiles(env));
-    await env.startDaemon();
-    await waitFor(() => healthy(env, "alpha"), "alpha healthy");
-    assert.equal((await env.cli("restart", "alpha")).code, 0);
-    const alpha = await waitFor(() => healthy(env, "alpha"), "alpha healthy after restart");
-    assert.equal(alpha.restarts, 1);
-    assert.equal((await env.cli("disable", "beta")).code, 0);
-    const orphanPid = alpha.pid!;
-    const orphanIp = alpha.forwards[0].ip;
-    await waitFor(
-      async () => (await Deno.readTextFile(env.hostsPath)).includes(orphanIp),
-      "alpha's hosts line",
-    );
-    // An unrelated line in the same IP range must survive the cleanup.
-    await Deno.writeTextFile(env.hostsPath, "127.9.27.9 someone-else\n", { append: true });
-    await waitFor(async () => {
-      const s = JSON.parse(await Deno.readTextFile(`${env.stateDir}/state.json`));
-      return s.profiles.alpha?.child?.pid === orphanPid && s.profiles.beta?.enabledOverride === false;
-    }, "state file records the child and the override");
+  await using env = await TestEnv.create({ scenario: SCENARIO });
+  await env.writeConfig(profiles(env));
+  await env.startDaemon();
+  await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+  assert.equal((await env.cli("restart", "alpha")).code, 0);
+  const alpha = await waitFor(() => healthy(env, "alpha"), "alpha healthy after restart");
+  assert.equal(alpha.restarts, 1);
+  assert.equal((await env.cli("disable", "beta")).code, 0);
+  const orphanPid = alpha.pid!;
+  const orphanIp = alpha.forwards[0].ip;
+  await waitFor(
+    async () => (await Deno.readTextFile(env.hostsPath)).includes(orphanIp),
+    "alpha's hosts line",
+  );
+  // An unrelated line in the same IP range must survive the cleanup.
+  await Deno.writeTextFile(env.hostsPath, "127.9.27.9 someone-else\n", { append: true });
+  await waitFor(async () => {
+    const s = JSON.parse(await Deno.readTextFile(`${env.stateDir}/state.json`));
+    return s.profiles.alpha?.child?.pid === orphanPid && s.profiles.beta?.enabledOverride === false;
+  }, "state file records the child and the override");
 
-    Deno.kill(env.daemon!.pid, "SIGKILL");
-    const dead = await env.daemonExit();
-    assert.equal(dead.signal, "SIGKILL");
-    assert.ok(processAlive(orphanPid), "kubefwd outlived the daemon (ignores SIGTERM)");
+  Deno.kill(env.daemon!.pid, "SIGKILL");
+  const dead = await env.daemonExit();
+  assert.equal(dead.signal, "SIGKILL");
+  assert.ok(processAlive(orphanPid), "kubefwd outlived the daemon (ignores SIGTERM)");
 
-    const r = await env.cli("start");
-    assert.equal(r.code, 0, r.stderr);
-    await waitFor(() => !processAlive(orphanPid), "orphaned kubefwd killed by the new daemon");
-    const restored = await waitFor(() => healthy(env, "alpha"), "alpha healthy under the new daemon");
-    assert.notEqual(restored.pid, orphanPid);
-    assert.equal(restored.restarts, 1, "restart counter restored from the state file");
-    const beta = await profile(env, "beta");
-    assert.equal(beta.state, "disabled");
-    assert.equal(beta.enabledSource, "cli");
-    const hosts = await Deno.readTextFile(env.hostsPath);
-    assert.match(hosts, /127\.9\.27\.9 someone-else/);
-    assert.match(hosts, /^127\.0\.0\.1 localhost$/m);
-    const logs = await env.cli("logs", "-n", "200");
-    assert.match(
-      logs.stdout,
-      new RegExp(`previous daemon left kubefwd of profile alpha \\(pid ${orphanPid}\\)`),
-    );
-    assert.equal((await env.cli("stop")).code, 0);
-    assert.deepEqual(env.liveSimulators(), []);
-  } finally {
-    await env.cleanup();
-  }
+  const r = await env.cli("start");
+  assert.equal(r.code, 0, r.stderr);
+  await waitFor(() => !processAlive(orphanPid), "orphaned kubefwd killed by the new daemon");
+  const restored = await waitFor(() => healthy(env, "alpha"), "alpha healthy under the new daemon");
+  assert.notEqual(restored.pid, orphanPid);
+  assert.equal(restored.restarts, 1, "restart counter restored from the state file");
+  const beta = await profile(env, "beta");
+  assert.equal(beta.state, "disabled");
+  assert.equal(beta.enabledSource, "cli");
+  const hosts = await Deno.readTextFile(env.hostsPath);
+  assert.match(hosts, /127\.9\.27\.9 someone-else/);
+  assert.match(hosts, /^127\.0\.0\.1 localhost$/m);
+  const logs = await env.cli("logs", "-n", "200");
+  assert.match(
+    logs.stdout,
+    new RegExp(`previous daemon left kubefwd of profile alpha \\(pid ${orphanPid}\\)`),
+  );
+  assert.equal((await env.cli("stop")).code, 0);
+  assert.deepEqual(env.liveSimulators(), []);
 });
 
 Deno.test("200 concurrent status calls (CLI processes and raw connections) and 1000 garbage frames", async () => {
-  const env = await TestEnv.create({ scenario: { namespaces: {} } });
-  try {
-    await env.writeConfig(env.configHeader() + "profiles: {}\n");
-    await env.startDaemon();
+  await using env = await TestEnv.create({ scenario: { namespaces: {} } });
+  await env.writeConfig(env.configHeader() + "profiles: {}\n");
+  await env.startDaemon();
 
-    // The CLI's own client code, 200 connections at once.
-    const results = await Promise.all(Array.from({ length: 200 }, async () => {
-      const c = await connectDaemon(env.socketPath, { clientVersion: VERSION });
-      try {
-        return await c.request({ type: "status", profiles: [] });
-      } finally {
-        await c.close();
-      }
-    }));
-    assert.equal(results.length, 200);
-    assert.ok(results.every((s) => s.daemon.pid === env.daemon!.pid));
-
-    // And 200 real CLI processes started at once.
-    const cli = await Promise.all(Array.from({ length: 200 }, () => env.cli("--json", "status")));
-    assert.ok(cli.every((r) => r.code === 0), cli.map((r) => r.stderr).join(""));
-    assert.ok(cli.every((r) => JSON.parse(r.stdout).daemon.pid === env.daemon!.pid));
-
-    const enc = new TextEncoder();
-    const garbage = ["not json", "{", "[1,2,3]", '{"type":"hello"}', "\u0000\u0001", '{"id":"x"}', "null"];
-    for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, async (_, j) => {
-        const conn = await Deno.connect({ transport: "unix", path: env.socketPath });
-        try {
-          await conn.write(enc.encode(garbage[(i + j) % garbage.length] + "\n"));
-          const buf = new Uint8Array(4096);
-          await conn.read(buf).catch(() => null);
-        } finally {
-          conn.close();
-        }
-      }));
-    }
-    // Garbage after a valid hello on one connection.
-    const conn = await Deno.connect({ transport: "unix", path: env.socketPath });
-    await conn.write(
-      enc.encode(JSON.stringify({ type: "hello", protocolVersion: 1, clientVersion: "x" }) + "\n"),
+  // The CLI's own client code, 200 connections at once.
+  const results = await Promise.all(Array.from({ length: 200 }, async () => {
+    await using closing = new AsyncDisposableStack();
+    const c = closing.adopt(
+      await connectDaemon(env.socketPath, { clientVersion: VERSION }),
+      (c) => c.close(),
     );
-    await conn.write(enc.encode("x".repeat(2 * 1024 * 1024) + "\n")).catch(() => 0);
-    conn.close();
+    return await c.request({ type: "status", profiles: [] });
+  }));
+  assert.equal(results.length, 200);
+  assert.ok(results.every((s) => s.daemon.pid === env.daemon!.pid));
 
-    const r = await env.cli("--json", "status");
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).daemon.pid, env.daemon!.pid);
-    assert.equal((await env.cli("stop")).code, 0);
-    const exit = await env.daemonExit();
-    assert.equal(exit.code, 0);
-  } finally {
-    await env.cleanup();
+  // And 200 real CLI processes started at once.
+  const cli = await Promise.all(Array.from({ length: 200 }, () => env.cli("--json", "status")));
+  assert.ok(cli.every((r) => r.code === 0), cli.map((r) => r.stderr).join(""));
+  assert.ok(cli.every((r) => JSON.parse(r.stdout).daemon.pid === env.daemon!.pid));
+
+  const enc = new TextEncoder();
+  const garbage = ["not json", "{", "[1,2,3]", '{"type":"hello"}', "\u0000\u0001", '{"id":"x"}', "null"];
+  for (let i = 0; i < 1000; i += 50) {
+    await Promise.all(Array.from({ length: 50 }, async (_, j) => {
+      using conn = await Deno.connect({ transport: "unix", path: env.socketPath });
+      await conn.write(enc.encode(garbage[(i + j) % garbage.length] + "\n"));
+      const buf = new Uint8Array(4096);
+      await conn.read(buf).catch(() => null);
+    }));
   }
+  // Garbage after a valid hello on one connection.
+  const conn = await Deno.connect({ transport: "unix", path: env.socketPath });
+  await conn.write(
+    enc.encode(JSON.stringify({ type: "hello", protocolVersion: 1, clientVersion: "x" }) + "\n"),
+  );
+  await conn.write(enc.encode("x".repeat(2 * 1024 * 1024) + "\n")).catch(() => 0);
+  conn.close();
+
+  const r = await env.cli("--json", "status");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).daemon.pid, env.daemon!.pid);
+  assert.equal((await env.cli("stop")).code, 0);
+  const exit = await env.daemonExit();
+  assert.equal(exit.code, 0);
 });
 
 Deno.test("a second daemon on the same state directory is refused", async () => {
-  const env = await TestEnv.create();
-  try {
-    await env.writeConfig(env.configHeader() + "profiles: {}\n");
-    await env.startDaemon();
-    const second = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-prompt", MAIN, "daemon", "--socket", `${env.dir}/run/other.sock`],
-      env: env.env,
-      clearEnv: true,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(second.code, 1);
-    assert.match(new TextDecoder().decode(second.stderr), /another daemon \(pid \d+\)/);
-    assert.equal((await env.cli("status")).code, 0);
-  } finally {
-    await env.cleanup();
-  }
+  await using env = await TestEnv.create();
+  await env.writeConfig(env.configHeader() + "profiles: {}\n");
+  await env.startDaemon();
+  const second = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", MAIN, "daemon", "--socket", `${env.dir}/run/other.sock`],
+    env: env.env,
+    clearEnv: true,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(second.code, 1);
+  assert.match(new TextDecoder().decode(second.stderr), /another daemon \(pid \d+\)/);
+  assert.equal((await env.cli("status")).code, 0);
 });

@@ -4,8 +4,10 @@
  * daemon only through the CLI, like a user or a script would.
  */
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
+import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
 import { withDeadline } from "../deadline.ts";
+import { isTimeoutError, waitFor as pollUntil } from "../../lib/util/async.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 /** Absolute path of the program's entry point. */
@@ -34,21 +36,22 @@ export async function waitFor<T>(
   timeoutMs = 15_000,
   stepMs = 50,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
-  for (;;) {
+  const attempt = async () => {
     try {
-      const v = await check();
-      if (v) return v as T;
+      return await check();
     } catch (e) {
-      lastError = e;
+      lastError = e; // e.g. the CLI fails while the daemon is still starting: not yet, not a failure
+      return undefined;
     }
-    if (Date.now() >= deadline) {
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, stepMs));
+  };
+  try {
+    return await pollUntil(attempt, timeoutMs, { step: stepMs }) as T;
+  } catch (e) {
+    if (!isTimeoutError(e)) throw e;
+    throw new Error(
+      `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${lastError}` : ""}`,
+    );
   }
 }
 
@@ -95,8 +98,8 @@ export interface TestEnvOptions {
   env?: Record<string, string>;
 }
 
-/** One isolated daemon installation in a temp directory. */
-export class TestEnv {
+/** One isolated daemon installation in a temp directory; `await using` cleans it up. */
+export class TestEnv implements AsyncDisposable {
   readonly dir: string;
   readonly configPath: string;
   readonly socketPath: string;
@@ -195,6 +198,21 @@ export class TestEnv {
     return JSON.parse(r.stdout) as StatusResult;
   }
 
+  /** One profile's `status NAME --json` (with its events); throws when it is not there. */
+  async profile(name: string): Promise<ProfileStatus> {
+    const p = (await this.status(name)).profiles[0];
+    if (p?.name !== name) throw new Error(`no profile ${name} in status`);
+    return p;
+  }
+
+  /** The profile when it runs with at least one forward and every forward up, else undefined (for waitFor). */
+  async healthy(name: string): Promise<ProfileStatus | undefined> {
+    const p = await this.profile(name);
+    return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
+      ? p
+      : undefined;
+  }
+
   /** Start the daemon in the foreground as a subprocess and wait until `status` answers. */
   async startDaemon(): Promise<Deno.ChildProcess> {
     const [cmd, ...args] = daemonCommand();
@@ -271,6 +289,10 @@ export class TestEnv {
       } catch { /* gone */ }
     }
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.cleanup();
   }
 }
 

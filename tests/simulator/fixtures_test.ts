@@ -142,32 +142,24 @@ async function recordingsIn(dir: string): Promise<{ version: string; path: strin
 
 /** Runs the simulator for `version` through startup and SIGTERM; returns its recorded stdout. */
 async function recordSimulator(version: string): Promise<RecordedLine[]> {
-  const dir = await tempDir();
-  try {
-    await Deno.writeTextFile(`${dir.path}/hosts`, "127.0.0.1 localhost\n");
-    const scenario = await writeScenario(dir.path, {
-      namespaces: {
-        default: { services: [{ name: "web", ports: [{ port: 18090, targetPort: 8080 }], pods: ["web-0"] }] },
-      },
-    });
-    const z = await writeFwdConfFile(dir.path, "127.90.27.1");
-    const sim = SimProcess.start({
-      args: ["svc", "-n", "default", "-z", z],
-      version,
-      scenarioPath: scenario,
-      hostsPath: `${dir.path}/hosts`,
-    });
-    try {
-      await sim.waitForEvent("forward");
-      sim.signal("SIGTERM");
-      await sim.wait();
-    } finally {
-      await sim.dispose();
-    }
-    return sim.rawStdout.split("\n").filter((l) => l !== "").map((line) => ({ fd: 1, line }));
-  } finally {
-    await dir.cleanup();
-  }
+  await using dir = await tempDir();
+  await Deno.writeTextFile(`${dir.path}/hosts`, "127.0.0.1 localhost\n");
+  const scenario = await writeScenario(dir.path, {
+    namespaces: {
+      default: { services: [{ name: "web", ports: [{ port: 18090, targetPort: 8080 }], pods: ["web-0"] }] },
+    },
+  });
+  const z = await writeFwdConfFile(dir.path, "127.90.27.1");
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", z],
+    version,
+    scenarioPath: scenario,
+    hostsPath: `${dir.path}/hosts`,
+  });
+  await sim.waitForEvent("forward");
+  sim.signal("SIGTERM");
+  await sim.wait();
+  return sim.rawStdout.split("\n").filter((l) => l !== "").map((line) => ({ fd: 1, line }));
 }
 
 /** The family keys of the simulator's lines must appear in the recording in the same order. */

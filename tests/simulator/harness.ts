@@ -6,6 +6,8 @@
 import { OutputAssembler, parseKubefwdLine } from "../../lib/kubefwd/output.ts";
 import type { KubefwdEvent, KubefwdLine } from "../../lib/kubefwd/types.ts";
 import type { Scenario } from "./kubefwd_sim.ts";
+import { deadline, isTimeoutError, waitFor } from "../../lib/util/async.ts";
+import { type TempDir, tempDir as makeTempDir } from "../temp_dir.ts";
 
 /** Absolute path of kubefwd_sim.ts. */
 export function simulatorPath(): string {
@@ -83,6 +85,8 @@ export interface SimStartOptions {
   env?: Record<string, string>;
   /** Start from an empty environment plus `env` (e.g. to drop HOME). */
   clearEnv?: boolean;
+  /** Sent first when the process is disposed while still running (default: SIGKILL right away). */
+  stopSignal?: Deno.Signal;
 }
 
 /** A parsed output line with its event. */
@@ -94,7 +98,7 @@ export interface SimLine {
 const MAX_KEPT_LINES = 50_000;
 
 /** A running simulator whose output is parsed as the supervisor would parse it. */
-export class SimProcess {
+export class SimProcess implements AsyncDisposable {
   readonly child: Deno.ChildProcess;
   readonly lines: SimLine[] = [];
   /** Raw stdout/stderr text (first MiB each), for format checks. */
@@ -103,9 +107,11 @@ export class SimProcess {
   readonly status: Promise<Deno.CommandStatus>;
   readonly #done: Promise<void>;
   #exited: Deno.CommandStatus | undefined;
+  readonly #stopSignal: Deno.Signal | undefined;
 
-  private constructor(child: Deno.ChildProcess) {
+  private constructor(child: Deno.ChildProcess, stopSignal?: Deno.Signal) {
     this.child = child;
+    this.#stopSignal = stopSignal;
     const onLine = (line: KubefwdLine) => {
       if (this.lines.length >= MAX_KEPT_LINES) this.lines.shift();
       this.lines.push({ line, event: parseKubefwdLine(line) });
@@ -156,7 +162,7 @@ export class SimProcess {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    return new SimProcess(child);
+    return new SimProcess(child, opts.stopSignal);
   }
 
   get pid(): number {
@@ -180,19 +186,21 @@ export class SimProcess {
     timeoutMs = 15_000,
     count = 1,
   ): Promise<SimLine> {
-    const deadline = Date.now() + timeoutMs;
     let ended = false;
     this.#done.then(() => ended = true);
-    for (;;) {
+    const found = () => {
       const matches = this.lines.filter(pred);
       if (matches.length >= count) return matches[count - 1];
       if (ended) {
         throw new Error(`simulator exited (${JSON.stringify(this.#exited)}) before: ${what}\n${this.dump()}`);
       }
-      if (Date.now() > deadline) {
-        throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${this.dump()}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
+      return undefined;
+    };
+    try {
+      return await waitFor(found, timeoutMs, { step: 20 });
+    } catch (e) {
+      if (!isTimeoutError(e)) throw e;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}\n${this.dump()}`);
     }
   }
 
@@ -222,25 +230,32 @@ export class SimProcess {
 
   /** Waits for exit and for both pipes to be drained. */
   async wait(timeoutMs = 15_000): Promise<Deno.CommandStatus> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`simulator did not exit within ${timeoutMs} ms\n${this.dump()}`)),
-        timeoutMs,
-      );
-    });
     try {
-      await Promise.race([this.#done, timeout]);
-    } finally {
-      clearTimeout(timer);
+      await deadline(this.#done, timeoutMs);
+    } catch (e) {
+      throw isTimeoutError(e)
+        ? new Error(`simulator did not exit within ${timeoutMs} ms\n${this.dump()}`)
+        : e;
     }
     return this.#exited!;
   }
 
-  /** Kills the process if still running and releases every resource (use in `finally`). */
+  /**
+   * Ends the process if still running and releases every resource: first with the start option
+   * `stopSignal` when given (kubefwd's own shutdown, which cleans its hosts entries), then, or when that
+   * does not end it, SIGKILL. `await using` calls it.
+   */
   async dispose(): Promise<void> {
+    if (!this.exited && this.#stopSignal !== undefined) {
+      this.signal(this.#stopSignal);
+      await this.wait().catch(() => {});
+    }
     if (!this.exited) this.signal("SIGKILL");
     await this.#done;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.dispose();
   }
 
   /** The parsed lines as text, for failure messages. */
@@ -251,10 +266,9 @@ export class SimProcess {
   }
 }
 
-/** A temporary directory removed by the returned disposer. */
-export async function tempDir(prefix = "kfsim-"): Promise<{ path: string; cleanup: () => Promise<void> }> {
-  const path = await Deno.makeTempDir({ prefix });
-  return { path, cleanup: () => Deno.remove(path, { recursive: true }) };
+/** A temporary directory; leaving the `await using` scope removes it. */
+export function tempDir(prefix = "kfsim-"): Promise<TempDir> {
+  return makeTempDir(prefix);
 }
 
 /** GET http://ip:port/ and return the body (the simulator's listener names the service). */

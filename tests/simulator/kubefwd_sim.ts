@@ -1,9 +1,9 @@
 /**
  * kubefwd simulator: reproduces kubefwd's CLI surface, output formats, exit codes, signals and hosts-file
- * edits for the 1.22.x and 1.25.x lines (kubefwd-behaviour.md §1–§7, checked against the v1.25.16 and
+ * edits for the 1.22.x and 1.25.x lines (docs/kubefwd-compatibility.md, checked against the v1.25.16 and
  * 1.22.5 sources), with real TCP listeners on the IPs kubefwd would allocate. Integration tests put a
- * `kubefwd` wrapper on PATH (tests/simulator/kubefwd or harness.ts writeSimulatorWrapper) and script each
- * run through a scenario file.
+ * `kubefwd` wrapper on PATH (tests/simulator/kubefwd or harness.ts writeSimulatorWrapper) and script each run
+ * through a scenario file.
  *
  * Environment:
  * - KUBEFWD_SIM_VERSION   version to impersonate (default 1.25.16; e.g. 1.22.5, 1.24.1, 0.0.0)
@@ -12,6 +12,8 @@
  * - KUBEFWD_SIM_HOSTS     hosts file to edit when --hosts-path is not given (default /etc/hosts, refused)
  * - KUBEFWD_SIM_ALLOW_ETC_HOSTS=1  allow editing /etc/hosts (never in tests)
  * - KUBEFWD_SIM_PIDFILE   append {"pid","argv","version","startedAt"} as one JSON line per `svc` start
+ * - KUBEFWD_SIM_SIGNALS   append one line per SIGTERM/SIGINT received: the signal, then " ignored" when the
+ *                         scenario ignores it (lets a test see a signal was handled without sleeping)
  *
  * Differences from the real kubefwd, on purpose: no cluster (services come from the scenario), listeners
  * answer a tiny HTTP response naming the service, the exit sweep edits the hosts file actually used
@@ -82,9 +84,10 @@ export type ScenarioAction =
    * pod listing fails with `WARNING: Error in List pods for <svc>: Get "…": dial tcp …: connect: connection
    * refused`, then `No Running Pods` and a retry every --retry-interval (+ debounce), each failing the same
    * way, until the outage ends and a retry finds the pods (`Pods now available`, new IPs). No `Runtime:
-   * failed to list` line was printed by the real binary (neither stream); `everyMs` adds that line of the
-   * reference (§4.4) at that period anyway, for tests that need a steady list-failure signal. 1.22.3 prints
-   * nothing at all, even over 150 s (see tests/fixtures/kubefwd_output/README.md).
+   * failed to list` line was printed by the real binary (neither stream); `everyMs` adds that line, as read
+   * from the upstream source (docs/kubefwd-compatibility.md#list-failures), at that period anyway, for tests
+   * that need a steady list-failure signal. 1.22.3 prints nothing at all, even over 150 s (see
+   * tests/fixtures/kubefwd_output/README.md).
    */
   | { type: "api_outage"; atMs: number; durationMs: number; everyMs?: number };
 
@@ -679,7 +682,10 @@ function serviceHostname(
   return h;
 }
 
-/** §3.1: base + (0, clusterN, namespaceN, counter); the registry key is per pod. */
+/**
+ * base + (0, clusterN, namespaceN, counter); the registry key is per pod
+ * (docs/kubefwd-compatibility.md#ip-allocation).
+ */
 function allocateIp(svc: ServiceState, svcName: string, pod: string): string | undefined {
   const regKey = `${svc.clusterN}-${svc.namespaceN}-${svcName}-${pod}`;
   const known = state.ipRegistry.get(regKey);
@@ -792,7 +798,8 @@ function forwardDied(fwd: Forward, error: string, removeHosts: boolean): void {
     log("ERRO", `PortForward error on ${svc.namespace}/${fwd.pod}: ${error}`);
     scheduleReconnect(svc);
   } else {
-    // 1.22.x: hosts entries of a dead forward stay behind (issue #291); no reconnect.
+    // 1.22.x: hosts entries of a dead forward stay behind (docs/kubefwd-compatibility.md#hosts-cleanup); no
+    // reconnect.
     if (error === "lost connection to pod") {
       log("ERRO", "Runtime: lost connection to pod");
       log("WARN", `Stopped forwarding pod ${fwd.pod} for ${svc.key}`);
@@ -851,13 +858,15 @@ function startForward(svc: ServiceState, pod: string): void {
       alive: true,
     };
     svc.forwards.push(fwd);
-    // Hosts entries are written before the listen, like kubefwd (§3.4).
+    // Hosts entries are written before the listen, like kubefwd
+    // (docs/kubefwd-compatibility.md#listen-conflicts).
     state.hosts?.add(ip, fwd.hostnames);
     if (V123 && !state.podWatchNamespaces.has(svc.namespace)) {
       state.podWatchNamespaces.add(svc.namespace);
       log("INFO", `Watching pod events in namespace ${svc.namespace}`);
     }
-    // kubefwd resets the reconnect backoff before the listen (§5.3), so bind conflicts retry at the base delay.
+    // kubefwd resets the reconnect backoff before the listen (docs/kubefwd-compatibility.md#auto-reconnect),
+    // so bind conflicts retry at the base delay.
     svc.backoffMs = 0;
     try {
       fwd.listener = Deno.listen({ hostname: ip, port: localPort, transport: "tcp" });
@@ -1099,7 +1108,13 @@ async function shutdown(): Promise<never> {
   Deno.exit(0);
 }
 
+function recordSignal(sig: Deno.Signal, ignored: boolean): void {
+  const path = Deno.env.get("KUBEFWD_SIM_SIGNALS");
+  if (path) Deno.writeTextFileSync(path, `${sig}${ignored ? " ignored" : ""}\n`, { append: true });
+}
+
 function onSignal(sig: Deno.Signal): void {
+  recordSignal(sig, state.scenario.ignoreSigterm === true);
   if (state.scenario.ignoreSigterm) return;
   signalCount++;
   if (!startupDone) {

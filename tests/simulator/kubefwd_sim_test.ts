@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { classifyExit, OutputAssembler, parseKubefwdLine } from "../../lib/kubefwd/output.ts";
 import type { ForwardAnnouncement, KubefwdLine } from "../../lib/kubefwd/types.ts";
+import { waitFor } from "../../lib/util/async.ts";
 import {
   canConnect,
   httpGet,
@@ -42,25 +43,22 @@ const THREE_SERVICES: Scenario = {
   },
 };
 
+/** A temp dir with a hosts file, the scenario and a -z file; `await using` removes it. */
 async function setup(scenario: Scenario, baseIp: string) {
   const dir = await tempDir();
   const hostsPath = `${dir.path}/hosts`;
   await Deno.writeTextFile(hostsPath, HOSTS_ORIGINAL);
   const scenarioPath = await writeScenario(dir.path, scenario);
   const zPath = await writeFwdConfFile(dir.path, baseIp);
-  return { dir, hostsPath, scenarioPath, zPath };
+  return { dir, hostsPath, scenarioPath, zPath, [Symbol.asyncDispose]: () => dir[Symbol.asyncDispose]() };
 }
 
 async function runToExit(
   opts: Parameters<typeof SimProcess.start>[0],
 ): Promise<{ sim: SimProcess; status: Deno.CommandStatus }> {
-  const sim = SimProcess.start(opts);
-  try {
-    const status = await sim.wait();
-    return { sim, status };
-  } finally {
-    await sim.dispose();
-  }
+  await using sim = SimProcess.start(opts);
+  const status = await sim.wait();
+  return { sim, status };
 }
 
 Deno.test("simulator: version quiet and version, both lines", async () => {
@@ -113,9 +111,10 @@ Deno.test("simulator: 1.22.x rejects -a, -t, --hosts-path like cobra (stderr, ex
 });
 
 Deno.test("simulator 1.25: forwards, -z IPs, labels, exclusion, listeners, hosts, SIGTERM clean exit", async () => {
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(THREE_SERVICES, "127.77.27.1");
+  await using fixture = await setup(THREE_SERVICES, "127.77.27.1");
+  const { dir, hostsPath, scenarioPath, zPath } = fixture;
   const pidfile = `${dir.path}/pids.jsonl`;
-  const sim = SimProcess.start({
+  await using sim = SimProcess.start({
     args: [
       "svc",
       "-n",
@@ -134,50 +133,44 @@ Deno.test("simulator 1.25: forwards, -z IPs, labels, exclusion, listeners, hosts
     hostsPath,
     pidfile,
   });
-  try {
-    const fwd = await sim.waitForEvent("forward");
-    await sim.waitForMessage(/^Watching pod events in namespace default$/);
-    const forwards = sim.events("forward").map((e) => e.forward);
-    assert.deepEqual(
-      forwards,
-      [
-        { ip: "127.77.27.1", hostname: "web", localPort: 18080, pod: "web-7d9f-abcde", podPort: "8080" },
-      ] satisfies ForwardAnnouncement[],
-    );
-    assert.match(
-      fwd.line.message,
-      /^Port-Forward: {6}127\.77\.27\.1 web:18080 to pod web-7d9f-abcde:8080$/,
-    );
-    assert.match(
-      await httpGet("127.77.27.1", 18080),
-      /^kubefwd-sim web\.default pod=web-7d9f-abcde port=8080/,
-    );
-    // api excluded by -f, db by -l: no announcement, no listener
-    assert.equal(await canConnect("127.77.27.2", 18081), false);
-    assert.ok(!sim.rawStdout.includes("api"), "excluded service never mentioned");
-    const hosts = await Deno.readTextFile(hostsPath);
-    assert.ok(hosts.startsWith(HOSTS_ORIGINAL), "existing lines untouched");
-    assert.match(
-      hosts,
-      /^127\.77\.27\.1 +web web\.default web-default .*web\.default\.svc\.cluster\.kind-sim/m,
-    );
-    const pids = (await Deno.readTextFile(pidfile)).trim().split("\n").map((l) => JSON.parse(l));
-    assert.equal(pids.length, 1);
-    assert.equal(pids[0].pid, sim.pid);
-    assert.deepEqual(pids[0].argv.slice(0, 3), ["svc", "-n", "default"]);
+  const fwd = await sim.waitForEvent("forward");
+  await sim.waitForMessage(/^Watching pod events in namespace default$/);
+  const forwards = sim.events("forward").map((e) => e.forward);
+  assert.deepEqual(
+    forwards,
+    [
+      { ip: "127.77.27.1", hostname: "web", localPort: 18080, pod: "web-7d9f-abcde", podPort: "8080" },
+    ] satisfies ForwardAnnouncement[],
+  );
+  assert.match(
+    fwd.line.message,
+    /^Port-Forward: {6}127\.77\.27\.1 web:18080 to pod web-7d9f-abcde:8080$/,
+  );
+  assert.match(
+    await httpGet("127.77.27.1", 18080),
+    /^kubefwd-sim web\.default pod=web-7d9f-abcde port=8080/,
+  );
+  // api excluded by -f, db by -l: no announcement, no listener
+  assert.equal(await canConnect("127.77.27.2", 18081), false);
+  assert.ok(!sim.rawStdout.includes("api"), "excluded service never mentioned");
+  const hosts = await Deno.readTextFile(hostsPath);
+  assert.ok(hosts.startsWith(HOSTS_ORIGINAL), "existing lines untouched");
+  assert.match(
+    hosts,
+    /^127\.77\.27\.1 +web web\.default web-default .*web\.default\.svc\.cluster\.kind-sim/m,
+  );
+  const pids = (await Deno.readTextFile(pidfile)).trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(pids.length, 1);
+  assert.equal(pids[0].pid, sim.pid);
+  assert.deepEqual(pids[0].argv.slice(0, 3), ["svc", "-n", "default"]);
 
-    sim.signal("SIGTERM");
-    const status = await sim.wait();
-    assert.equal(status.code, 0);
-    assert.equal(sim.events("shutting_down").length, 1);
-    assert.equal(sim.events("clean_exit").length, 1);
-    assert.equal(await Deno.readTextFile(hostsPath), HOSTS_ORIGINAL, "hosts entries removed on clean exit");
-    assert.equal(await canConnect("127.77.27.1", 18080), false);
-    assert.equal(classifyExit({ code: 0, signal: null }, undefined, false, true).kind, "clean");
-  } finally {
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  sim.signal("SIGTERM");
+  const status = await sim.wait();
+  assert.equal(status.code, 0);
+  assert.equal(sim.events("shutting_down").length, 1);
+  assert.equal(sim.events("clean_exit").length, 1);
+  assert.equal(await Deno.readTextFile(hostsPath), HOSTS_ORIGINAL, "hosts entries removed on clean exit");
+  assert.equal(await canConnect("127.77.27.1", 18080), false);
 });
 
 Deno.test("simulator 1.22: startup lines, lost forward stays dead with stale hosts, second signal kills", async () => {
@@ -186,53 +179,49 @@ Deno.test("simulator 1.22: startup lines, lost forward stays dead with stale hos
     slowShutdownMs: 5000,
     actions: [{ type: "lose_forward", atMs: 50, service: "web" }],
   };
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.78.27.1");
-  const sim = SimProcess.start({
+  await using fixture = await setup(scenario, "127.78.27.1");
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
     args: ["svc", "-n", "default", "-z", zPath, "-x", "kind-sim"],
     version: "1.22.5",
     scenarioPath,
     hostsPath,
   });
-  try {
-    await sim.waitForEvent("stopped_forwarding");
-    assert.ok(sim.lines.some((l) => l.line.message === "Successfully connected context: kind-sim"));
-    assert.ok(
-      !sim.lines.some((l) => /Starting watcher|SyncPodForwards/.test(l.line.message)),
-      "no 1.23+ lines",
-    );
-    assert.deepEqual(sim.events("forward").map((e) => e.forward.ip), [
-      "127.78.27.1",
-      "127.78.27.2",
-      "127.78.27.3",
-    ]);
-    assert.deepEqual(sim.events("lost_connection"), [{
-      kind: "lost_connection",
-      error: "lost connection to pod",
-    }]);
-    assert.deepEqual(sim.events("stopped_forwarding"), [{
-      kind: "stopped_forwarding",
-      pod: "web-7d9f-abcde",
-      serviceKey: "web.default.kind-sim",
-    }]);
-    assert.equal(await canConnect("127.78.27.1", 18080), false, "dead forward closed its port");
-    assert.match(await httpGet("127.78.27.2", 18081), /api\.default/);
-    assert.equal(sim.events("reconnect_scheduled").length, 0);
+  await sim.waitForEvent("stopped_forwarding");
+  assert.ok(sim.lines.some((l) => l.line.message === "Successfully connected context: kind-sim"));
+  assert.ok(
+    !sim.lines.some((l) => /Starting watcher|SyncPodForwards/.test(l.line.message)),
+    "no 1.23+ lines",
+  );
+  assert.deepEqual(sim.events("forward").map((e) => e.forward.ip), [
+    "127.78.27.1",
+    "127.78.27.2",
+    "127.78.27.3",
+  ]);
+  assert.deepEqual(sim.events("lost_connection"), [{
+    kind: "lost_connection",
+    error: "lost connection to pod",
+  }]);
+  assert.deepEqual(sim.events("stopped_forwarding"), [{
+    kind: "stopped_forwarding",
+    pod: "web-7d9f-abcde",
+    serviceKey: "web.default.kind-sim",
+  }]);
+  assert.equal(await canConnect("127.78.27.1", 18080), false, "dead forward closed its port");
+  assert.match(await httpGet("127.78.27.2", 18081), /api\.default/);
+  assert.equal(sim.events("reconnect_scheduled").length, 0);
 
-    sim.signal("SIGTERM");
-    await sim.waitForMessage(/^Received shutdown signal$/);
-    sim.signal("SIGTERM"); // during the slow shutdown: the default action kills 1.22.x
-    const status = await sim.wait();
-    assert.equal(status.signal, "SIGTERM");
-    assert.equal(sim.events("clean_exit").length, 0);
-    assert.match(
-      await Deno.readTextFile(hostsPath),
-      /^127\.78\.27\.1 +web /m,
-      "1.22.x leaves the dead forward's entries",
-    );
-  } finally {
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  sim.signal("SIGTERM");
+  await sim.waitForMessage(/^Received shutdown signal$/);
+  sim.signal("SIGTERM"); // during the slow shutdown: the default action kills 1.22.x
+  const status = await sim.wait();
+  assert.equal(status.signal, "SIGTERM");
+  assert.equal(sim.events("clean_exit").length, 0);
+  assert.match(
+    await Deno.readTextFile(hostsPath),
+    /^127\.78\.27\.1 +web /m,
+    "1.22.x leaves the dead forward's entries",
+  );
 });
 
 Deno.test("simulator 1.25 -a: lost forward reconnects on the same IP", async () => {
@@ -241,37 +230,32 @@ Deno.test("simulator 1.25 -a: lost forward reconnects on the same IP", async () 
     reconnectDelayMs: 200,
     actions: [{ type: "lose_forward", atMs: 50, service: "db" }],
   };
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.79.27.1");
-  const sim = SimProcess.start({
+  await using fixture = await setup(scenario, "127.79.27.1");
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
     args: ["svc", "-n", "default", "-z", zPath, "-a"],
     scenarioPath,
     hostsPath,
+    stopSignal: "SIGINT",
   });
-  try {
-    await sim.waitForEvent("forward", 15_000, 4);
-    const kinds = sim.lines.map((l) => l.event.kind).filter((k) => k !== "other" && k !== "version");
-    assert.deepEqual(kinds.slice(3), [
-      "lost_connection",
-      "portforward_error",
-      "reconnect_scheduled",
-      "reconnect_attempt",
-      "forward",
-    ]);
-    assert.deepEqual(sim.events("reconnect_scheduled"), [{
-      kind: "reconnect_scheduled",
-      serviceKey: "db.default.kind-sim",
-      delay: "200ms",
-    }]);
-    const again = sim.events("forward")[3].forward;
-    assert.equal(again.ip, "127.79.27.3");
-    assert.equal(again.pod, "db-0");
-    assert.match(await httpGet("127.79.27.3", 15432), /db\.default/);
-  } finally {
-    sim.signal("SIGINT");
-    await sim.wait();
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  await sim.waitForEvent("forward", 15_000, 4);
+  const kinds = sim.lines.map((l) => l.event.kind).filter((k) => k !== "other" && k !== "version");
+  assert.deepEqual(kinds.slice(3), [
+    "lost_connection",
+    "portforward_error",
+    "reconnect_scheduled",
+    "reconnect_attempt",
+    "forward",
+  ]);
+  assert.deepEqual(sim.events("reconnect_scheduled"), [{
+    kind: "reconnect_scheduled",
+    serviceKey: "db.default.kind-sim",
+    delay: "200ms",
+  }]);
+  const again = sim.events("forward")[3].forward;
+  assert.equal(again.ip, "127.79.27.3");
+  assert.equal(again.pod, "db-0");
+  assert.match(await httpGet("127.79.27.3", 15432), /db\.default/);
 });
 
 /** Event kinds of parsed lines, `other` lines named by their first two words (e.g. `other:SyncPodForwards starting`). */
@@ -312,13 +296,15 @@ Deno.test("simulator 1.25: pod replaced → the recorded 1.25.16 sequence and a 
     syncDebounceMs: 100,
     actions: [{ type: "replace_pod", atMs: 50, service: "web", newPod: "web-7d9f-fghij", delayMs: 50 }],
   };
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.80.27.1");
-  const sim = SimProcess.start({
-    args: ["svc", "-n", "default", "-z", zPath, "-a"],
-    scenarioPath,
-    hostsPath,
-  });
-  try {
+  { // 1.25 -a: each simulator ends before the next one starts
+    await using fixture = await setup(scenario, "127.80.27.1");
+    const { hostsPath, scenarioPath, zPath } = fixture;
+    await using sim = SimProcess.start({
+      args: ["svc", "-n", "default", "-z", zPath, "-a"],
+      scenarioPath,
+      hostsPath,
+      stopSignal: "SIGTERM",
+    });
     await sim.waitForEvent("forward", 15_000, 4);
     assert.deepEqual(sim.events("pod_deleted"), [
       { kind: "pod_deleted", pod: "web-7d9f-abcde", serviceKey: "web.default.kind-sim", markedOnly: true },
@@ -343,35 +329,30 @@ Deno.test("simulator 1.25: pod replaced → the recorded 1.25.16 sequence and a 
     assert.match(await httpGet("127.80.27.4", 18080), /pod=web-7d9f-fghij/);
     assert.match(await Deno.readTextFile(hostsPath), /^127\.80\.27\.4 +web /m);
     assert.doesNotMatch(await Deno.readTextFile(hostsPath), /^127\.80\.27\.1 /m);
-  } finally {
-    sim.signal("SIGTERM");
-    await sim.wait();
-    await sim.dispose();
-    await dir.cleanup();
   }
 
-  // The replacement only after the reconnect (pod-gone): `No Running Pods`, a quiet retry, `Pods now
-  // available`, as recorded; a two-port service stops two forwards but schedules one reconnect.
-  const gone = await setup({
-    ...scenario,
-    currentContext: "kfd",
-    namespaces: {
-      default: {
-        services: [{
-          name: "b",
-          ports: [{ port: 18082, targetPort: 8082 }, { port: 19090, targetPort: 8084 }],
-          pods: ["b-0"],
-        }],
+  { // The replacement only after the reconnect (pod-gone): `No Running Pods`, a quiet retry, `Pods now
+    // available`, as recorded; a two-port service stops two forwards but schedules one reconnect.
+    await using gone = await setup({
+      ...scenario,
+      currentContext: "kfd",
+      namespaces: {
+        default: {
+          services: [{
+            name: "b",
+            ports: [{ port: 18082, targetPort: 8082 }, { port: 19090, targetPort: 8084 }],
+            pods: ["b-0"],
+          }],
+        },
       },
-    },
-    actions: [{ type: "replace_pod", atMs: 50, service: "b", newPod: "b-1", delayMs: 600 }],
-  }, "127.82.27.1");
-  const simGone = SimProcess.start({
-    args: ["svc", "-n", "default", "-z", gone.zPath, "-a", "--retry-interval", "300ms"],
-    scenarioPath: gone.scenarioPath,
-    hostsPath: gone.hostsPath,
-  });
-  try {
+      actions: [{ type: "replace_pod", atMs: 50, service: "b", newPod: "b-1", delayMs: 600 }],
+    }, "127.82.27.1");
+    await using simGone = SimProcess.start({
+      args: ["svc", "-n", "default", "-z", gone.zPath, "-a", "--retry-interval", "300ms"],
+      scenarioPath: gone.scenarioPath,
+      hostsPath: gone.hostsPath,
+      stopSignal: "SIGTERM",
+    });
     await simGone.waitForEvent("forward", 15_000, 4);
     assert.deepEqual(
       segment(
@@ -381,21 +362,16 @@ Deno.test("simulator 1.25: pod replaced → the recorded 1.25.16 sequence and a 
       ),
       segment(await recordedSequence("1.25.16", "pod-gone"), "pod_deleted", 2),
     );
-  } finally {
-    simGone.signal("SIGTERM");
-    await simGone.wait();
-    await simGone.dispose();
-    await gone.dir.cleanup();
   }
 
-  // Without -a: no reconnect lines; the debounced sync of the pod informer forwards the new pod.
-  const noA = await setup(scenario, "127.83.27.1");
-  const simNoA = SimProcess.start({
-    args: ["svc", "-n", "default", "-z", noA.zPath],
-    scenarioPath: noA.scenarioPath,
-    hostsPath: noA.hostsPath,
-  });
-  try {
+  { // Without -a: no reconnect lines; the debounced sync of the pod informer forwards the new pod.
+    await using noA = await setup(scenario, "127.83.27.1");
+    await using simNoA = SimProcess.start({
+      args: ["svc", "-n", "default", "-z", noA.zPath],
+      scenarioPath: noA.scenarioPath,
+      hostsPath: noA.hostsPath,
+      stopSignal: "SIGTERM",
+    });
     await simNoA.waitForEvent("forward", 15_000, 4);
     assert.deepEqual(
       segment(
@@ -410,92 +386,85 @@ Deno.test("simulator 1.25: pod replaced → the recorded 1.25.16 sequence and a 
         "forward",
       ],
     );
-  } finally {
-    simNoA.signal("SIGTERM");
-    await simNoA.wait();
-    await simNoA.dispose();
-    await noA.dir.cleanup();
   }
 
-  const old = await setup({
+  await using old = await setup({
     ...scenario,
     actions: [...scenario.actions!, { type: "log", atMs: 300, message: "marker" }],
   }, "127.81.27.1");
-  const sim22 = SimProcess.start({
+  await using sim22 = SimProcess.start({
     args: ["svc", "-n", "default", "-z", old.zPath],
     version: "1.22.5",
     scenarioPath: old.scenarioPath,
     hostsPath: old.hostsPath,
+    stopSignal: "SIGTERM",
   });
-  try {
-    await sim22.waitForMessage(/^marker$/);
-    assert.equal(sim22.events("pod_deleted").length, 0);
-    assert.equal(sim22.events("forward").length, 3);
-    // like the 1.22.3 recording: the next connection gets an empty reply and the forward dies for good
-    await assert.rejects(httpGet("127.81.27.1", 18080));
-    await sim22.waitForEvent("stopped_forwarding");
-    assert.deepEqual(sim22.events("lost_connection"), [{
-      kind: "lost_connection",
-      error: "lost connection to pod",
-    }]);
-    assert.equal(sim22.events("forward").length, 3, "1.22.x never re-forwards");
-    assert.equal(await canConnect("127.81.27.1", 18080), false);
-  } finally {
-    sim22.signal("SIGTERM");
-    await sim22.wait();
-    await sim22.dispose();
-    await old.dir.cleanup();
-  }
+  await sim22.waitForMessage(/^marker$/);
+  assert.equal(sim22.events("pod_deleted").length, 0);
+  assert.equal(sim22.events("forward").length, 3);
+  // like the 1.22.3 recording: the next connection gets an empty reply and the forward dies for good
+  await assert.rejects(httpGet("127.81.27.1", 18080));
+  await sim22.waitForEvent("stopped_forwarding");
+  assert.deepEqual(sim22.events("lost_connection"), [{
+    kind: "lost_connection",
+    error: "lost connection to pod",
+  }]);
+  assert.equal(sim22.events("forward").length, 3, "1.22.x never re-forwards");
+  assert.equal(await canConnect("127.81.27.1", 18080), false);
 });
 
 Deno.test("simulator 1.25: second signal during a slow shutdown forces exit 1 and still cleans hosts", async () => {
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(
+  await using fixture = await setup(
     { ...THREE_SERVICES, slowShutdownMs: 10_000 },
     "127.82.27.1",
   );
-  const sim = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
-  try {
-    await sim.waitForEvent("forward", 15_000, 3);
-    sim.signal("SIGTERM");
-    await sim.waitForEvent("shutting_down");
-    sim.signal("SIGTERM");
-    const status = await sim.wait();
-    assert.equal(status.code, 1);
-    assert.ok(
-      sim.lines.some((l) =>
-        l.line.level === "WARN" && l.line.message === "Forced shutdown - cleaning up hosts file"
-      ),
-    );
-    assert.equal(await Deno.readTextFile(hostsPath), HOSTS_ORIGINAL);
-  } finally {
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+  });
+  await sim.waitForEvent("forward", 15_000, 3);
+  sim.signal("SIGTERM");
+  await sim.waitForEvent("shutting_down");
+  sim.signal("SIGTERM");
+  const status = await sim.wait();
+  assert.equal(status.code, 1);
+  assert.ok(
+    sim.lines.some((l) =>
+      l.line.level === "WARN" && l.line.message === "Forced shutdown - cleaning up hosts file"
+    ),
+  );
+  assert.equal(await Deno.readTextFile(hostsPath), HOSTS_ORIGINAL);
 });
 
 Deno.test("simulator: ignoreSigterm survives SIGTERM/SIGINT, dies only to SIGKILL, entries left behind", async () => {
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(
+  await using fixture = await setup(
     { ...THREE_SERVICES, ignoreSigterm: true },
     "127.83.27.1",
   );
-  const sim = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
-  try {
-    await sim.waitForEvent("forward", 15_000, 3);
-    sim.signal("SIGTERM");
-    sim.signal("SIGINT");
-    // A negative check needs a bounded wait: the process must still answer afterwards.
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal(sim.exited, false);
-    assert.match(await httpGet("127.83.27.1", 18080), /web/);
-    sim.signal("SIGKILL");
-    const status = await sim.wait();
-    assert.equal(status.signal, "SIGKILL");
-    assert.equal(classifyExit({ code: null, signal: "SIGKILL" }).kind, "transient");
-    assert.match(await Deno.readTextFile(hostsPath), /^127\.83\.27\.1 /m, "SIGKILL leaves hosts entries");
-  } finally {
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  const { dir, hostsPath, scenarioPath, zPath } = fixture;
+  const signals = `${dir.path}/signals`;
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+    env: { KUBEFWD_SIM_SIGNALS: signals },
+  });
+  await sim.waitForEvent("forward", 15_000, 3);
+  sim.signal("SIGTERM");
+  sim.signal("SIGINT");
+  // Both signals handled (and ignored): a simulator that acted on one would be shutting down by now.
+  const seen = async () => (await Deno.readTextFile(signals).catch(() => "")).split("\n").sort();
+  await waitFor(async () => (await seen()).length >= 3, 15_000, { step: 10, what: "both signals handled" });
+  assert.deepEqual(await seen(), ["", "SIGINT ignored", "SIGTERM ignored"]);
+  assert.equal(sim.exited, false);
+  assert.match(await httpGet("127.83.27.1", 18080), /web/);
+  sim.signal("SIGKILL");
+  const status = await sim.wait();
+  assert.equal(status.signal, "SIGKILL");
+  assert.equal(classifyExit({ code: null, signal: "SIGKILL" }).kind, "transient");
+  assert.match(await Deno.readTextFile(hostsPath), /^127\.83\.27\.1 /m, "SIGKILL leaves hosts entries");
 });
 
 Deno.test("simulator: scripted crash (exit code, signal), fatal line, stderr lines", async () => {
@@ -512,7 +481,8 @@ Deno.test("simulator: scripted crash (exit code, signal), fatal line, stderr lin
       (s, sim) => {
         assert.equal(s.code, 2);
         const f = sim.events("fatal");
-        assert.equal(classifyExit({ code: 2, signal: null }, f[f.length - 1].message).kind, "permanent");
+        // A Go panic is a crash: restarted with backoff (max_attempts applies), not a config error.
+        assert.equal(classifyExit({ code: 2, signal: null }, f[f.length - 1].message).kind, "transient");
       },
     ],
     [[{ type: "stderr", atMs: 10, lines: ["E0102 boom", "second"] }, {
@@ -531,20 +501,17 @@ Deno.test("simulator: scripted crash (exit code, signal), fatal line, stderr lin
     }],
   ];
   for (const [i, [actions, check]] of cases.entries()) {
-    const { dir, hostsPath, scenarioPath, zPath } = await setup(
+    await using fixture = await setup(
       { ...THREE_SERVICES, actions },
       `127.84.${27 + i}.1`,
     );
-    try {
-      const { sim, status } = await runToExit({
-        args: ["svc", "-n", "default", "-z", zPath],
-        scenarioPath,
-        hostsPath,
-      });
-      check(status, sim);
-    } finally {
-      await dir.cleanup();
-    }
+    const { hostsPath, scenarioPath, zPath } = fixture;
+    const { sim, status } = await runToExit({
+      args: ["svc", "-n", "default", "-z", zPath],
+      scenarioPath,
+      hostsPath,
+    });
+    check(status, sim);
   }
 });
 
@@ -555,39 +522,34 @@ Deno.test("simulator 1.25 -a: an API outage drops every forward and recovers as 
     syncDebounceMs: 100,
     actions: [{ type: "api_outage", atMs: 50, durationMs: 900 }],
   };
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.84.27.1");
-  const sim = SimProcess.start({
+  await using fixture = await setup(scenario, "127.84.27.1");
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
     args: ["svc", "-n", "default", "-z", zPath, "-a", "--retry-interval", "200ms"],
     scenarioPath,
     hostsPath,
+    stopSignal: "SIGTERM",
   });
-  try {
-    await sim.waitForEvent("forward", 15_000, 6);
-    await sim.waitForEvent("pods_available", 15_000, 3);
-    const seq = kindSequence(sim.lines.map((l) => ({ event: l.event, message: l.line.message })));
-    const outage = (s: string[]) => {
-      const end = s.indexOf("shutting_down");
-      return new Set(s.slice(s.indexOf("lost_connection"), end < 0 ? undefined : end));
-    };
-    // The same kinds of lines as the real 20 s outage (their order between services is goroutine order).
-    assert.deepEqual(outage(seq), outage(await recordedSequence("1.25.16", "apiserver-outage")));
-    assert.equal(sim.events("lost_connection").length, 3, "every forward drops at once");
-    const failures = sim.events("list_failed");
-    assert.ok(failures.length >= 3, `${failures.length} list failures`);
-    for (const f of failures) {
-      assert.match(f.message, /^WARNING: Error in List pods for \S+: Get ".*connection refused$/);
-    }
-    // back on the same IPs (same pods), as recorded
-    assert.deepEqual(
-      sim.events("forward").slice(3).map((e) => e.forward.ip).sort(),
-      sim.events("forward").slice(0, 3).map((e) => e.forward.ip).sort(),
-    );
-  } finally {
-    sim.signal("SIGTERM");
-    await sim.wait();
-    await sim.dispose();
-    await dir.cleanup();
+  await sim.waitForEvent("forward", 15_000, 6);
+  await sim.waitForEvent("pods_available", 15_000, 3);
+  const seq = kindSequence(sim.lines.map((l) => ({ event: l.event, message: l.line.message })));
+  const outage = (s: string[]) => {
+    const end = s.indexOf("shutting_down");
+    return new Set(s.slice(s.indexOf("lost_connection"), end < 0 ? undefined : end));
+  };
+  // The same kinds of lines as the real 20 s outage (their order between services is goroutine order).
+  assert.deepEqual(outage(seq), outage(await recordedSequence("1.25.16", "apiserver-outage")));
+  assert.equal(sim.events("lost_connection").length, 3, "every forward drops at once");
+  const failures = sim.events("list_failed");
+  assert.ok(failures.length >= 3, `${failures.length} list failures`);
+  for (const f of failures) {
+    assert.match(f.message, /^WARNING: Error in List pods for \S+: Get ".*connection refused$/);
   }
+  // back on the same IPs (same pods), as recorded
+  assert.deepEqual(
+    sim.events("forward").slice(3).map((e) => e.forward.ip).sort(),
+    sim.events("forward").slice(0, 3).map((e) => e.forward.ip).sort(),
+  );
 });
 
 Deno.test("simulator: api_outage everyMs adds the reference's failed-to-list line on 1.23+; 1.22 stays silent as observed", async () => {
@@ -596,25 +558,22 @@ Deno.test("simulator: api_outage everyMs adds the reference's failed-to-list lin
     { type: "crash", atMs: 300, exitCode: 0 },
   ];
   for (const [i, version] of ["1.25.16", "1.22.3"].entries()) {
-    const { dir, hostsPath, scenarioPath, zPath } = await setup(
+    await using fixture = await setup(
       { ...THREE_SERVICES, actions },
       `127.91.${27 + i}.1`,
     );
-    try {
-      const { sim } = await runToExit({
-        args: ["svc", "-n", "default", "-z", zPath],
-        scenarioPath,
-        hostsPath,
-        version,
-      });
-      const failures = sim.events("list_failed").filter((e) => e.message.startsWith("Runtime:"));
-      if (version === "1.22.3") assert.equal(sim.events("list_failed").length, 0);
-      else {
-        assert.equal(failures.length, 5);
-        assert.match(failures[0].message, /^Runtime: failed to list \*v1\.Service: .*connection refused$/);
-      }
-    } finally {
-      await dir.cleanup();
+    const { hostsPath, scenarioPath, zPath } = fixture;
+    const { sim } = await runToExit({
+      args: ["svc", "-n", "default", "-z", zPath],
+      scenarioPath,
+      hostsPath,
+      version,
+    });
+    const failures = sim.events("list_failed").filter((e) => e.message.startsWith("Runtime:"));
+    if (version === "1.22.3") assert.equal(sim.events("list_failed").length, 0);
+    else {
+      assert.equal(failures.length, 5);
+      assert.match(failures[0].message, /^Runtime: failed to list \*v1\.Service: .*connection refused$/);
     }
   }
 });
@@ -624,133 +583,131 @@ Deno.test("simulator: flood output arrives in full and parses line by line", asy
     { type: "flood", atMs: 10, linesPerSecond: 5000, durationMs: 400 },
     { type: "log", atMs: 600, message: "flood done" },
   ];
-  const { dir, hostsPath, scenarioPath, zPath } = await setup({ ...THREE_SERVICES, actions }, "127.85.27.1");
-  const sim = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
-  try {
-    // Under CPU load the flood can outlast its nominal 400 ms: wait for its last line, not the clock.
-    await sim.waitForMessage(/^Runtime: flood line 1999$/, 30_000);
-    await sim.waitForMessage(/^flood done$/);
-    const flood = sim.lines.filter((l) => l.line.message.startsWith("Runtime: flood line "));
-    assert.equal(flood.length, 2000);
-    assert.ok(
-      flood.every((l, i) => l.line.message === `Runtime: flood line ${i}` && l.line.level === "ERRO"),
-    );
-  } finally {
-    sim.signal("SIGTERM");
-    await sim.wait();
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  await using fixture = await setup({ ...THREE_SERVICES, actions }, "127.85.27.1");
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+    stopSignal: "SIGTERM",
+  });
+  // Under CPU load the flood can outlast its nominal 400 ms: wait for its last line, not the clock.
+  await sim.waitForMessage(/^Runtime: flood line 1999$/, 30_000);
+  await sim.waitForMessage(/^flood done$/);
+  const flood = sim.lines.filter((l) => l.line.message.startsWith("Runtime: flood line "));
+  assert.equal(flood.length, 2000);
+  assert.ok(
+    flood.every((l, i) => l.line.message === `Runtime: flood line ${i}` && l.line.level === "ERRO"),
+  );
 });
 
 Deno.test("simulator: two processes on the same -z range → listen conflicts (1.25 retries with -a)", async () => {
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(
+  await using fixture = await setup(
     { ...THREE_SERVICES, reconnectDelayMs: 100 },
     "127.86.27.1",
   );
-  const first = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
-  let second: SimProcess | undefined;
-  try {
-    await first.waitForEvent("forward", 15_000, 3);
-    second = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath, "-a"], scenarioPath, hostsPath });
-    await second.waitForEvent("reconnect_attempt", 15_000, 2);
-    // the backoff is reset before each listen, so bind conflicts retry at the base delay forever (§5.3)
-    assert.ok(second.events("reconnect_scheduled").every((e) => e.delay === "100ms"));
-    const conflicts = second.events("listen_conflict");
-    assert.ok(conflicts.length >= 6, `conflicts: ${conflicts.length}`);
-    assert.deepEqual(conflicts[0], {
-      kind: "listen_conflict",
-      namespace: "default",
-      pod: "web-7d9f-abcde",
-      error: "unable to listen on any of the requested ports: [{18080 8080}]",
-    });
-  } finally {
-    for (const s of [second, first]) {
-      if (!s) continue;
-      s.signal("SIGTERM");
-      await s.wait();
-      await s.dispose();
-    }
-    await dir.cleanup();
-  }
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using first = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+    stopSignal: "SIGTERM",
+  });
+  await first.waitForEvent("forward", 15_000, 3);
+  await using second = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath, "-a"],
+    scenarioPath,
+    hostsPath,
+    stopSignal: "SIGTERM",
+  });
+  await second.waitForEvent("reconnect_attempt", 15_000, 2);
+  // the backoff is reset before each listen, so bind conflicts retry at the base delay forever
+  // (docs/kubefwd-compatibility.md#auto-reconnect)
+  assert.ok(second.events("reconnect_scheduled").every((e) => e.delay === "100ms"));
+  const conflicts = second.events("listen_conflict");
+  assert.ok(conflicts.length >= 6, `conflicts: ${conflicts.length}`);
+  assert.deepEqual(conflicts[0], {
+    kind: "listen_conflict",
+    namespace: "default",
+    pod: "web-7d9f-abcde",
+    error: "unable to listen on any of the requested ports: [{18080 8080}]",
+  });
 });
 
 Deno.test("simulator: startup fatals (HOME unset, /etc/hosts refused, missing kubeconfig, bad context, 1.22 bad -m)", async () => {
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(
+  await using fixture = await setup(
     { ...THREE_SERVICES, contexts: ["kind-sim"] },
     "127.87.27.1",
   );
-  try {
-    const etcBefore = await Deno.readTextFile("/etc/hosts");
-    const rows: [Parameters<typeof SimProcess.start>[0], number, RegExp, "permanent" | "transient"][] = [
-      [
-        { args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath, clearEnv: true },
-        1,
-        /^Error backing up hostfile: \$HOME is not defined$/,
-        "permanent",
-      ],
-      [
-        { args: ["svc", "-n", "default", "-z", zPath], scenarioPath },
-        1,
-        /^HostFile error: kubefwd simulator refuses/,
-        "permanent",
-      ],
-      [
-        { args: ["svc", "-n", "default", "-c", `${dir.path}/nope`], scenarioPath, hostsPath },
-        1,
-        /^Error in get rawConfig: /,
-        "permanent",
-      ],
-      [
-        { args: ["svc", "-n", "default", "-x", "other"], scenarioPath, hostsPath },
-        1,
-        /^Error generating REST configuration: context "other" does not exist$/,
-        "permanent",
-      ],
-      [
-        { args: ["svc", "-n", "default", "--hosts-path", `${dir.path}/missing`], scenarioPath },
-        1,
-        /^Hosts path does not exist: /,
-        "permanent",
-      ],
-      [
-        { args: ["svc", "-n", "default", "-m", "80"], version: "1.22.5", scenarioPath, hostsPath },
-        2,
-        /^panic: runtime error: index out of range/,
-        "permanent",
-      ],
-    ];
-    for (const [opts, code, re, kind] of rows) {
-      const { sim, status } = await runToExit(opts);
-      assert.equal(status.code, code, opts.args.join(" "));
-      const f = sim.events("fatal");
-      assert.ok(f.length >= 1, `fatal for ${opts.args.join(" ")}\n${sim.dump()}`);
-      assert.match(f[0].message, re);
-      assert.equal(classifyExit({ code: status.code, signal: null }, f[0].message).kind, kind, f[0].message);
-    }
-    assert.equal(await Deno.readTextFile("/etc/hosts"), etcBefore, "/etc/hosts never touched");
-  } finally {
-    await dir.cleanup();
+  const { dir, hostsPath, scenarioPath, zPath } = fixture;
+  const etcBefore = await Deno.readTextFile("/etc/hosts");
+  const rows: [Parameters<typeof SimProcess.start>[0], number, RegExp, "permanent" | "transient"][] = [
+    [
+      { args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath, clearEnv: true },
+      1,
+      /^Error backing up hostfile: \$HOME is not defined$/,
+      "permanent",
+    ],
+    [
+      { args: ["svc", "-n", "default", "-z", zPath], scenarioPath },
+      1,
+      /^HostFile error: kubefwd simulator refuses/,
+      "permanent",
+    ],
+    [
+      { args: ["svc", "-n", "default", "-c", `${dir.path}/nope`], scenarioPath, hostsPath },
+      1,
+      /^Error in get rawConfig: /,
+      "permanent",
+    ],
+    [
+      { args: ["svc", "-n", "default", "-x", "other"], scenarioPath, hostsPath },
+      1,
+      /^Error generating REST configuration: context "other" does not exist$/,
+      "permanent",
+    ],
+    [
+      { args: ["svc", "-n", "default", "--hosts-path", `${dir.path}/missing`], scenarioPath },
+      1,
+      /^Hosts path does not exist: /,
+      "permanent",
+    ],
+    [
+      { args: ["svc", "-n", "default", "-m", "80"], version: "1.22.5", scenarioPath, hostsPath },
+      2,
+      /^panic: runtime error: index out of range/,
+      // A crash like any panic; `config validate` refuses a -m without ':' before kubefwd ever sees it.
+      "transient",
+    ],
+  ];
+  for (const [opts, code, re, kind] of rows) {
+    const { sim, status } = await runToExit(opts);
+    assert.equal(status.code, code, opts.args.join(" "));
+    const f = sim.events("fatal");
+    assert.ok(f.length >= 1, `fatal for ${opts.args.join(" ")}\n${sim.dump()}`);
+    assert.match(f[0].message, re);
+    assert.equal(classifyExit({ code: status.code, signal: null }, f[0].message).kind, kind, f[0].message);
   }
+  assert.equal(await Deno.readTextFile("/etc/hosts"), etcBefore, "/etc/hosts never touched");
 });
 
 Deno.test("simulator: SIGTERM during a slow startup is acted on after the API check", async () => {
-  const { dir, hostsPath, scenarioPath, zPath } = await setup({
+  await using fixture = await setup({
     ...THREE_SERVICES,
     startup: { delayMs: 700 },
   }, "127.88.27.1");
-  const sim = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
-  try {
-    await sim.waitForMessage(/^HostFile management: /);
-    sim.signal("SIGTERM");
-    const status = await sim.wait();
-    assert.equal(status.code, 0);
-    assert.equal(sim.events("clean_exit").length, 1);
-    assert.equal(await Deno.readTextFile(hostsPath), HOSTS_ORIGINAL);
-  } finally {
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+  });
+  await sim.waitForMessage(/^HostFile management: /);
+  sim.signal("SIGTERM");
+  const status = await sim.wait();
+  assert.equal(status.code, 0);
+  assert.equal(sim.events("clean_exit").length, 1);
+  assert.equal(await Deno.readTextFile(hostsPath), HOSTS_ORIGINAL);
 });
 
 Deno.test("simulator: -m remaps the local port, -d adds domain names, 1.25 multi-namespace IPs", async () => {
@@ -761,8 +718,9 @@ Deno.test("simulator: -m remaps the local port, -d adds domain names, 1.25 multi
       other: { services: [{ name: "cache", ports: [{ port: 16379 }], pods: ["cache-0"] }] },
     },
   };
-  const { dir, hostsPath, scenarioPath, zPath } = await setup(scenario, "127.89.27.1");
-  const sim = SimProcess.start({
+  await using fixture = await setup(scenario, "127.89.27.1");
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
     args: [
       "svc",
       "-n",
@@ -780,46 +738,36 @@ Deno.test("simulator: -m remaps the local port, -d adds domain names, 1.25 multi
     ],
     scenarioPath,
     hostsPath,
+    stopSignal: "SIGTERM",
   });
-  try {
-    await sim.waitForEvent("forward", 15_000, 2);
-    assert.deepEqual(sim.events("forward").map((e) => e.forward), [
-      { ip: "127.89.27.1", hostname: "web", localPort: 28080, pod: "web-7d9f-abcde", podPort: "8080" },
-      { ip: "127.89.28.1", hostname: "cache.other", localPort: 16379, pod: "cache-0", podPort: "16379" },
-    ]);
-    assert.match(await httpGet("127.89.27.1", 28080), /web/);
-    const hosts = await Deno.readTextFile(hostsPath);
-    assert.match(hosts, /^127\.89\.27\.1 +web web\.test web-test /m);
-    assert.match(hosts, /^127\.89\.28\.1 +cache\.other cache-other cache\.other\.svc /m);
-  } finally {
-    sim.signal("SIGTERM");
-    await sim.wait();
-    await sim.dispose();
-    await dir.cleanup();
-  }
+  await sim.waitForEvent("forward", 15_000, 2);
+  assert.deepEqual(sim.events("forward").map((e) => e.forward), [
+    { ip: "127.89.27.1", hostname: "web", localPort: 28080, pod: "web-7d9f-abcde", podPort: "8080" },
+    { ip: "127.89.28.1", hostname: "cache.other", localPort: 16379, pod: "cache-0", podPort: "16379" },
+  ]);
+  assert.match(await httpGet("127.89.27.1", 28080), /web/);
+  const hosts = await Deno.readTextFile(hostsPath);
+  assert.match(hosts, /^127\.89\.27\.1 +web web\.test web-test /m);
+  assert.match(hosts, /^127\.89\.28\.1 +cache\.other cache-other cache\.other\.svc /m);
 });
 
 Deno.test("simulator: generated wrapper carries its configuration through a cleared environment", async () => {
-  const dir = await tempDir();
-  try {
-    const wrapper = await writeSimulatorWrapper(dir.path, {
-      KUBEFWD_SIM_VERSION: "1.22.5",
-      KUBEFWD_SIM_ROOT: "0",
-    });
-    const out = await new Deno.Command(wrapper, {
-      args: ["version", "quiet"],
-      clearEnv: true,
-      env: { PATH: "/usr/bin:/bin" },
-    }).output();
-    assert.equal(new TextDecoder().decode(out.stdout), "1.22.5\n");
-    const svc = await new Deno.Command(wrapper, {
-      args: ["svc", "-n", "x"],
-      clearEnv: true,
-      env: { PATH: "/usr/bin:/bin" },
-    }).output();
-    assert.equal(svc.code, 0);
-    assert.match(new TextDecoder().decode(svc.stdout), /requires superuser privileges/);
-  } finally {
-    await dir.cleanup();
-  }
+  await using dir = await tempDir();
+  const wrapper = await writeSimulatorWrapper(dir.path, {
+    KUBEFWD_SIM_VERSION: "1.22.5",
+    KUBEFWD_SIM_ROOT: "0",
+  });
+  const out = await new Deno.Command(wrapper, {
+    args: ["version", "quiet"],
+    clearEnv: true,
+    env: { PATH: "/usr/bin:/bin" },
+  }).output();
+  assert.equal(new TextDecoder().decode(out.stdout), "1.22.5\n");
+  const svc = await new Deno.Command(wrapper, {
+    args: ["svc", "-n", "x"],
+    clearEnv: true,
+    env: { PATH: "/usr/bin:/bin" },
+  }).output();
+  assert.equal(svc.code, 0);
+  assert.match(new TextDecoder().decode(svc.stdout), /requires superuser privileges/);
 });

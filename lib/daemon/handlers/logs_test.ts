@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { fitInFrame, followLog } from "./daemon.ts";
-import type { HandlerContext } from "../ipc/server.ts";
-import type { LogEntry } from "../supervisor/types.ts";
+import { fitInFrame, followLog } from "./logs.ts";
+import type { HandlerContext } from "../../ipc/server.ts";
+import type { LogEntry } from "../../supervisor/types.ts";
+import { withDeadline } from "../../../tests/deadline.ts";
 
 Deno.test("fitInFrame keeps the newest log entries that fit in one reply frame", () => {
   const entry = (i: number): LogEntry => ({
@@ -37,9 +38,20 @@ Deno.test("followLog: lines logged while the backlog is still being sent are str
   const publish = (e: LogEntry) => listeners.forEach((l) => l(e));
   const sent: string[] = [];
   const aborter = new AbortController();
+  // The follower goes live (streams instead of queueing) right before it starts waiting for the abort.
+  let goneLive!: () => void;
+  const live = new Promise<void>((resolve) => goneLive = resolve);
+  const signal = aborter.signal;
+  const addEventListener = signal.addEventListener.bind(signal);
+  signal.addEventListener = ((...args: Parameters<typeof addEventListener>) => {
+    addEventListener(...args);
+    goneLive();
+  }) as typeof addEventListener;
+  let releaseFirst!: () => void;
+  const firstSent = new Promise<void>((resolve) => releaseFirst = resolve);
   let sends = 0;
   const ctx = {
-    signal: aborter.signal,
+    signal,
     requestId: 1,
     send: () => Promise.resolve(),
     async sendLog(e: LogEntry) {
@@ -48,13 +60,16 @@ Deno.test("followLog: lines logged while the backlog is still being sent are str
       if (sends === 1) { // a slow client: while the first past line is in flight, more is logged
         publish(entry("new-1"));
         publish(entry("other profile", "q"));
-        await new Promise((r) => setTimeout(r, 10));
+        await firstSent;
         publish(entry("new-2"));
       }
     },
   } as HandlerContext;
   const following = followLog(log, "p", [entry("past-1"), entry("past-2")], ctx);
-  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(sent, ["past-1"], "the next line waits for the one in flight");
+  releaseFirst();
+  await withDeadline(live, 5000, "the follower to send its backlog and go live");
+  assert.deepEqual(sent, ["past-1", "past-2", "new-1", "new-2"]);
   publish(entry("live-1"));
   aborter.abort();
   assert.deepEqual(await following, { entries: [] });

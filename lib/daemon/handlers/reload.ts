@@ -1,0 +1,72 @@
+/**
+ * The `reload` request and SIGHUP: re-read the config and apply it as a diff. The one owner of the daemon's
+ * current config; an invalid config changes nothing.
+ */
+import { formatDiagnosticLine } from "../../config/format.ts";
+import type { ResolvedConfig } from "../../config/types.ts";
+import { UserError } from "../../errors.ts";
+import type { ResultMap } from "../../ipc/protocol.ts";
+import type { DaemonLog } from "../../log/logger.ts";
+import type { Supervisor } from "../../supervisor/supervisor.ts";
+import type { LoadOutcome } from "../load_config.ts";
+
+/** What a {@link ConfigReloader} works with. */
+export interface ReloaderDeps {
+  /** The config file the daemon was started with. */
+  configPath: string;
+  /** Reads and validates the config file again. */
+  load: () => Promise<LoadOutcome>;
+  /** Gets each new config to reconcile. */
+  supervisor: Pick<Supervisor, "reconcile">;
+  /** Gets the reload's log lines and the profiles' kubeconfigs (whose paths it masks). */
+  log: Pick<DaemonLog, "write" | "setKubeconfigs">;
+}
+
+/** Holds the config in effect and replaces it on reload. */
+export class ConfigReloader {
+  readonly #deps: ReloaderDeps;
+  #config: ResolvedConfig;
+
+  /** Starts with `initial`, the config the daemon loaded at startup. */
+  constructor(deps: ReloaderDeps, initial: ResolvedConfig) {
+    this.#deps = deps;
+    this.#config = initial;
+  }
+
+  /** The config in effect. */
+  get config(): ResolvedConfig {
+    return this.#config;
+  }
+
+  /** Loads the config again and reconciles the Supervisor with it. Daemon settings apply after a restart. */
+  async reload(): Promise<ResultMap["reload"]> {
+    const next = await this.#deps.load();
+    if (next.kind === "invalid") {
+      this.#say("error", `reload rejected: ${next.errors.length} config errors; keeping the running config`);
+      for (const d of next.errors) this.#say("error", formatDiagnosticLine(next.file, d, "error"));
+      throw new UserError(
+        "config_invalid",
+        `config ${next.file} has ${next.errors.length} error(s); nothing was changed`,
+        { details: { file: next.file, errors: next.errors, warnings: next.warnings } },
+      );
+    }
+    if (JSON.stringify(next.config.daemon) !== JSON.stringify(this.#config.daemon)) {
+      this.#say(
+        "warn",
+        "daemon settings (socket, log, state paths) changed: they apply after `kubefwd-daemon restart`",
+      );
+    }
+    this.#config = { ...next.config, daemon: this.#config.daemon };
+    this.#deps.log.setKubeconfigs(this.#config.profiles.map((p) => p.kubeconfig));
+    const diff = this.#deps.supervisor.reconcile(this.#config);
+    this.#say(
+      "info",
+      `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
+    );
+    return { ...diff, masked: diff.masked ?? [], warnings: next.warnings };
+  }
+
+  #say(level: "info" | "warn" | "error", message: string): void {
+    this.#deps.log.write({ at: new Date().toISOString(), level, source: "daemon", message });
+  }
+}

@@ -1,0 +1,22 @@
+/** The `status` request: the daemon's identity and the state of the named (or all) profiles. */
+import type { Request, StatusResult } from "../../ipc/protocol.ts";
+import { VERSION } from "../../version.ts";
+import type { DaemonContext } from "./context.ts";
+
+/** Answers a `status` request; one named profile gets its recent events too. */
+export function handleStatus(
+  daemon: Pick<DaemonContext, "supervisor" | "configPath" | "socketPath" | "startedAt">,
+  req: Extract<Request, { type: "status" }>,
+): StatusResult {
+  return {
+    daemon: {
+      pid: Deno.pid,
+      version: VERSION,
+      startedAt: daemon.startedAt.toISOString(),
+      uptimeSeconds: Math.floor((Date.now() - daemon.startedAt.getTime()) / 1000),
+      configPath: daemon.configPath,
+      socketPath: daemon.socketPath,
+    },
+    profiles: daemon.supervisor.status(req.profiles, { details: req.profiles.length === 1 }),
+  };
+}

@@ -1,0 +1,467 @@
+/**
+ * What one kubefwd child's forwards are doing, as a pure state machine: parsed output events and probe
+ * results go in, forward states and restart requests come out. No timers, no I/O; time is a parameter.
+ * One tracker lives exactly as long as one child. The kubefwd behaviour each rule relies on is described in
+ * docs/kubefwd-compatibility.md.
+ */
+import type { ForwardFailurePolicy } from "../config/types.ts";
+import { splitServiceKey } from "../kubefwd/output.ts";
+import type { ForwardAnnouncement, KubefwdEvent } from "../kubefwd/types.ts";
+import type { ForwardState, ForwardStatus } from "./types.ts";
+
+/** The rules a tracker applies; fixed for the life of one child. */
+export interface TrackerSettings {
+  /** kubefwd ≥ 1.24 reconnects lost forwards itself (`-a`). */
+  autoReconnect: boolean;
+  /** The profile's namespaces: a forward's namespace is read from its hostname. */
+  namespaces: string[];
+  /** How many failures of one service within a window restart an auto-reconnecting child. */
+  forwardFailures: ForwardFailurePolicy;
+  /** Consecutive failed probes that make a forward `down`. */
+  failureThreshold: number;
+  /** How long a forward of an auto-reconnecting kubefwd may stay down before the child restarts. */
+  autoReconnectGraceMs: number;
+  /** Cap of remembered addresses, forwards and failure keys (IP churn, floods). */
+  maxAnnounced: number;
+  /** Addresses handed out in one /24, with pod churn, that trigger a planned restart. */
+  ipChurnRestartAt: number;
+  /** A quiet period this long ends a run of `failed to list` lines. */
+  listFailureGapMs: number;
+  /** A run of `failed to list` lines this long restarts the child. */
+  listFailureRestartMs: number;
+}
+
+/** Which failure a restart is for, so that a restart that did not fix it is not repeated at once. */
+export interface RestartCause {
+  /** The same key after a restart means the same failure came back (a pod, a service, a port, `list`). */
+  key: string;
+  /** The forwards (`host:port`) it concerns: shown `failed` when restarting stops helping. */
+  forwards: string[];
+}
+
+/**
+ * What the runner should do about the forwards: restart the child now, or — for a kubefwd that never
+ * re-forwards (1.22.x) — after the profile's `forward_failures.debounce`. Planned restarts (IP churn) have
+ * no cause: they fix what they are for.
+ */
+export type RestartRequest =
+  | { kind: "now"; reason: string; cause?: RestartCause }
+  | { kind: "debounced"; why: string; cause?: RestartCause };
+
+/** The consequences of one input. Empty when nothing changed. */
+export interface TrackerUpdate {
+  /** Forward states changed; why, for the profile's running/degraded transition. */
+  changed?: string;
+  /** A forward was announced (probe it soon). */
+  announced?: ForwardAnnouncement;
+  /** The address is new for this child (its hosts lines must be cleaned if the child is orphaned). */
+  newIp?: string;
+  /** kubefwd scheduled one of its own reconnects. */
+  reconnect?: boolean;
+  /** The forwards want the child restarted, now or debounced. */
+  restart?: RestartRequest;
+  /** Something worth a warning in the log. */
+  warning?: string;
+}
+
+/** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
+export interface ForwardSummary {
+  /** Forwards announced by this child. */
+  total: number;
+  /** The ones down (`host:port`). */
+  down: string[];
+  /** The ones announced but not yet answering a probe (`host:port`). */
+  pending: string[];
+}
+
+/** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
+export interface ProbeTarget {
+  /** `host:port`, the forward's key in the tracker. */
+  key: string;
+  /** Identifies this announcement of the forward; a re-announced forward gets a new one. */
+  id: number;
+  /** The local address kubefwd gave the forward. */
+  ip: string;
+  /** The local port kubefwd listens on. */
+  port: number;
+}
+
+/** The outcome of probing one {@link ProbeTarget}. */
+export interface ProbeResult {
+  /** The forward that was probed. */
+  target: ProbeTarget;
+  /** The listener answered and, where that can be checked, the address still has its hosts line. */
+  alive: boolean;
+}
+
+/** How a child ended, for {@link ForwardTracker.leftoverIps}. */
+export interface ExitFacts {
+  /** Exit code; `null` when a signal ended the child. */
+  code: number | null;
+  /** The child logged `Clean exit`. */
+  sawCleanExit: boolean;
+  /** The child logged `Forced shutdown`. */
+  sawForcedShutdown: boolean;
+  /** kubefwd ≥ 1.23 (pod informer): cleans every line on a graceful or forced exit. */
+  informer: boolean;
+}
+
+interface ForwardRecord {
+  id: number;
+  status: ForwardStatus;
+  sinceMs: number;
+  probeFailures: number;
+  /** Was up at least once: a forward that never came up may still be waiting for its pod. */
+  everUp: boolean;
+}
+
+/** The forwards of one child. See the module comment. */
+export class ForwardTracker {
+  readonly #settings: TrackerSettings;
+  readonly #forwards = new Map<string, ForwardRecord>();
+  readonly #announcedIps = new Set<string>();
+  /** Addresses and hostnames per /24 ("127.3.27"): how close kubefwd is to running out. */
+  readonly #ipBlocks = new Map<string, { ips: Set<string>; hostnames: Set<string> }>();
+  readonly #serviceFailures = new Map<string, number[]>();
+  #listFailures: { since: number; last: number } | undefined;
+  #nextId = 1;
+
+  /** A tracker for one new child, with that child's rules. */
+  constructor(settings: TrackerSettings) {
+    this.#settings = settings;
+  }
+
+  /** Number of forwards announced so far. */
+  get size(): number {
+    return this.#forwards.size;
+  }
+
+  /** The forwards as the user sees them, sorted by hostname and port. */
+  statuses(): ForwardStatus[] {
+    return [...this.#forwards.values()].map((f) => ({ ...f.status })).sort((a, b) =>
+      a.hostname === b.hostname ? a.port - b.port : a.hostname < b.hostname ? -1 : 1
+    );
+  }
+
+  /** How many forwards there are and which are down (or failed) or still pending (`host:port`). */
+  summary(): ForwardSummary {
+    const named = (state: ForwardState) =>
+      [...this.#forwards.values()].filter((f) => f.status.state === state).map((f) =>
+        `${f.status.hostname}:${f.status.port}`
+      );
+    return {
+      total: this.#forwards.size,
+      down: [...named("down"), ...named("failed")],
+      pending: named("pending"),
+    };
+  }
+
+  /** Every forward, to probe now. */
+  probeTargets(): ProbeTarget[] {
+    return [...this.#forwards.entries()].map(([key, f]) => ({
+      key,
+      id: f.id,
+      ip: f.status.ip,
+      port: f.status.port,
+    }));
+  }
+
+  /** Applies one parsed output line. Events that do not concern forwards return an empty update. */
+  onEvent(event: KubefwdEvent, now: number): TrackerUpdate {
+    const auto = this.#settings.autoReconnect;
+    switch (event.kind) {
+      case "forward":
+        return this.#onForward(event.forward, now);
+      case "pod_deleted":
+        return this.#setForwardsOfPod(event.pod, undefined, "pending", now);
+      case "lost_connection": {
+        const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
+        const pod = event.pod ? ` to ${event.pod}` : "";
+        // 1.22.x names no pod: any forward's loss looks the same, so it is no cause to hold restarts for.
+        const cause = event.pod ? this.#podCause(event.pod, event.namespace) : undefined;
+        if (!auto) return { ...update, restart: { kind: "debounced", why: `lost connection${pod}`, cause } };
+        if (!cause) return update;
+        return { ...update, ...this.#countServiceFailure(cause, now) };
+      }
+      case "portforward_error": {
+        const update = this.#setForwardsOfPod(event.pod, event.namespace, "down", now);
+        if (auto) return update;
+        const cause = this.#podCause(event.pod, event.namespace);
+        return {
+          ...update,
+          restart: { kind: "debounced", why: `port-forward error on ${event.pod}`, cause },
+        };
+      }
+      case "stopped_forwarding": {
+        const update = this.#setForwardsOfPod(event.pod, undefined, "down", now);
+        if (auto) return update;
+        const cause = this.#podCause(event.pod, undefined);
+        return { ...update, restart: { kind: "debounced", why: `stopped forwarding ${event.pod}`, cause } };
+      }
+      case "reconnect_scheduled": {
+        const cause = { key: `service ${event.serviceKey}`, forwards: this.#keysOfService(event.serviceKey) };
+        return { reconnect: true, ...this.#countServiceFailure(cause, now) };
+      }
+      case "no_running_pods":
+        return this.#setForwardsOfService(event.serviceKey, "down", now);
+      case "listen_conflict": {
+        const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
+        const warning = `local address conflict: ${event.error}`;
+        const forwards = event.pod
+          ? this.#podCause(event.pod, event.namespace).forwards
+          : this.#keysOfListenError(event.error);
+        const cause = { key: `listen ${event.error}`, forwards };
+        // 1.22.x gives up on that forward for good; 1.24+ retries it about every second.
+        if (!auto) {
+          const why = `local address conflict (${event.error})`;
+          return { ...update, warning, restart: { kind: "debounced", why, cause } };
+        }
+        return { ...update, warning, ...this.#countServiceFailure(cause, now) };
+      }
+      case "ip_exhausted":
+        return { restart: { kind: "now", reason: "kubefwd ran out of IP addresses" } };
+      case "list_failed":
+        return this.#onListFailure(event.message, now);
+      default:
+        return {};
+    }
+  }
+
+  /**
+   * Applies a probe round. A forward found dead with no log line that said why is dead all the same:
+   * 1.22.x never re-forwards it (restart after the debounce); 1.24+ may still reconnect it, so only a forward
+   * down for longer than the grace period asks for a restart.
+   */
+  onProbes(results: ProbeResult[], now: number): TrackerUpdate {
+    const threshold = Math.max(1, this.#settings.failureThreshold);
+    let changed = false;
+    for (const { target, alive } of results) {
+      const f = this.#forwards.get(target.key);
+      if (f === undefined || f.id !== target.id) continue; // replaced while the probe ran
+      if (f.status.state === "failed") continue; // given up on until kubefwd announces it again
+      if (alive) changed = this.#set(f, "up", now) || changed;
+      else if (++f.probeFailures >= threshold) changed = this.#set(f, "down", now) || changed;
+    }
+    const update: TrackerUpdate = changed ? { changed: "health probe" } : {};
+    const graceMs = this.#settings.autoReconnect ? this.#settings.autoReconnectGraceMs : 0;
+    const dead = [...this.#forwards.values()].find((f) =>
+      f.everUp && f.status.state === "down" && now - f.sinceMs >= graceMs
+    );
+    if (dead) {
+      const key = `${dead.status.hostname}:${dead.status.port}`;
+      const what = `forward ${key} down since ${dead.status.since}`;
+      const cause = { key: `forward ${key}`, forwards: [key] };
+      update.restart = this.#settings.autoReconnect
+        ? { kind: "now", reason: what, cause }
+        : { kind: "debounced", why: what, cause };
+    }
+    return update;
+  }
+
+  /**
+   * Addresses whose hosts lines the ended child left behind. kubefwd cleans its own lines only on a graceful
+   * exit (`Clean exit`, code 0) or, from 1.23 on, a forced second-signal exit; a crash, SIGKILL or a FATA
+   * after forwards began leaves them all. 1.22.x also leaves the lines of forwards that died earlier, even on
+   * a graceful exit.
+   */
+  leftoverIps(exit: ExitFacts): string[] {
+    const graceful = (exit.code === 0 && exit.sawCleanExit) ||
+      (exit.code === 1 && exit.sawForcedShutdown && exit.informer);
+    if (!graceful) return [...this.#announcedIps];
+    if (exit.informer) return [];
+    const live = new Set<string>();
+    const dead = new Set<string>();
+    for (const f of this.#forwards.values()) (f.status.state === "down" ? dead : live).add(f.status.ip);
+    return [...dead].filter((ip) => !live.has(ip));
+  }
+
+  /**
+   * The daemon stopped restarting for a failure that came back: these forwards are `failed` with kubefwd's
+   * reason until kubefwd announces them again. Probes leave them alone.
+   */
+  markFailed(forwards: string[], reason: string, now: number): TrackerUpdate {
+    let changed = false;
+    for (const key of forwards) {
+      const f = this.#forwards.get(key);
+      if (f === undefined) continue;
+      changed = this.#set(f, "failed", now) || changed;
+      f.status.reason = reason;
+    }
+    return changed ? { changed: `${forwards.join(", ")} failed` } : {};
+  }
+
+  #podCause(pod: string, namespace: string | undefined): RestartCause {
+    const ofPod = (f: ForwardRecord) =>
+      f.status.pod === pod && (namespace === undefined || f.status.namespace === namespace);
+    return { key: `pod ${namespace ?? ""}/${pod}`, forwards: this.#keysWhere(ofPod) };
+  }
+
+  #keysOfService(serviceKey: string): string[] {
+    const parts = splitServiceKey(serviceKey);
+    if (!parts) return [];
+    return this.#keysWhere((f) => isOfService(f, parts.service, parts.namespace));
+  }
+
+  /** 1.22.x names no pod, only the port pair: `unable to listen on any of the requested ports: [{8080 8081}]`. */
+  #keysOfListenError(error: string): string[] {
+    const m = /\[\{(\d+) (\S+?)\}\]/.exec(error);
+    if (!m) return [];
+    return this.#keysWhere((f) => f.status.port === Number(m[1]) && f.status.podPort === m[2]);
+  }
+
+  #keysWhere(match: (f: ForwardRecord) => boolean): string[] {
+    return [...this.#forwards.entries()].filter(([, f]) => match(f)).map(([key]) => key);
+  }
+
+  #onForward(fwd: ForwardAnnouncement, now: number): TrackerUpdate {
+    const max = this.#settings.maxAnnounced;
+    const update: TrackerUpdate = { announced: fwd };
+    if (!this.#announcedIps.has(fwd.ip) && this.#announcedIps.size < max) {
+      this.#announcedIps.add(fwd.ip);
+      update.newIp = fwd.ip;
+    }
+    const key = `${fwd.hostname}:${fwd.localPort}`;
+    if (this.#forwards.has(key) || this.#forwards.size < max) {
+      this.#forwards.set(key, {
+        id: this.#nextId++,
+        status: {
+          hostname: fwd.hostname,
+          namespace: forwardNamespace(fwd.hostname, this.#settings.namespaces),
+          ip: fwd.ip,
+          port: fwd.localPort,
+          pod: fwd.pod,
+          podPort: fwd.podPort,
+          state: "pending",
+          since: iso(now),
+        },
+        sinceMs: now,
+        probeFailures: 0,
+        everUp: false,
+      });
+    }
+    update.changed = `${key} → ${fwd.ip}`;
+    const churn = this.#checkIpChurn(fwd.ip, fwd.hostname);
+    if (churn) update.restart = churn;
+    return update;
+  }
+
+  /**
+   * kubefwd ≥ 1.23 gives a replaced pod a new address and never reuses one; at 255 in a /24 it runs out.
+   * Once it has handed out `ipChurnRestartAt` in one /24, some only because pods were replaced (more
+   * addresses than hostnames), restart while every forward still works.
+   */
+  #checkIpChurn(ip: string, hostname: string): RestartRequest | undefined {
+    const block = ip.slice(0, ip.lastIndexOf("."));
+    let seen = this.#ipBlocks.get(block);
+    if (!seen) {
+      if (this.#ipBlocks.size >= this.#settings.maxAnnounced) return undefined;
+      seen = { ips: new Set(), hostnames: new Set() };
+      this.#ipBlocks.set(block, seen);
+    }
+    seen.ips.add(ip); // at most 256 per block
+    if (seen.hostnames.size < this.#settings.maxAnnounced) seen.hostnames.add(hostname);
+    if (seen.ips.size < this.#settings.ipChurnRestartAt || seen.ips.size <= seen.hostnames.size) {
+      return undefined;
+    }
+    return {
+      kind: "now",
+      reason:
+        `kubefwd has handed out ${seen.ips.size} addresses in ${block}.0/24 as pods were replaced and ` +
+        "never reuses one (it runs out at 255): restarting while the forwards still work",
+    };
+  }
+
+  /** kubefwd's informers retry a failing list forever; a long run of failures restarts the child. */
+  #onListFailure(message: string, now: number): TrackerUpdate {
+    const { listFailureGapMs, listFailureRestartMs } = this.#settings;
+    const streak = this.#listFailures;
+    if (!streak || now - streak.last > listFailureGapMs) {
+      this.#listFailures = { since: now, last: now };
+      return {};
+    }
+    streak.last = now;
+    if (now - streak.since < listFailureRestartMs) return {};
+    const seconds = Math.round((now - streak.since) / 1000);
+    return {
+      restart: {
+        kind: "now",
+        reason: `kubefwd has failed to list from the API server for ${seconds} s (${message})`,
+        cause: { key: "list", forwards: [] },
+      },
+    };
+  }
+
+  /** kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T). */
+  #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {
+    const key = cause.key;
+    const policy = this.#settings.forwardFailures;
+    if (!this.#serviceFailures.has(key) && this.#serviceFailures.size >= 1000) return {};
+    let times = (this.#serviceFailures.get(key) ?? []).filter((t) => now - t < policy.windowMs);
+    times.push(now);
+    if (times.length > 1000) times = times.slice(-1000);
+    this.#serviceFailures.set(key, times);
+    if (policy.maxFailures <= 0 || times.length < policy.maxFailures) return {};
+    this.#serviceFailures.clear();
+    return {
+      restart: {
+        kind: "now",
+        reason: `${key} failed ${times.length} times within ${Math.round(policy.windowMs / 1000)} s`,
+        cause,
+      },
+    };
+  }
+
+  #set(f: ForwardRecord, state: ForwardState, now: number): boolean {
+    if (f.status.state === state) return false;
+    if (state !== "failed") delete f.status.reason;
+    f.status.state = state;
+    f.status.since = iso(now);
+    f.sinceMs = now;
+    if (state !== "down") f.probeFailures = 0;
+    if (state === "up") f.everUp = true;
+    return true;
+  }
+
+  #setForwardsOfPod(
+    pod: string,
+    namespace: string | undefined,
+    state: ForwardState,
+    now: number,
+  ): TrackerUpdate {
+    const all = [...this.#forwards.values()];
+    let matches = all.filter((f) =>
+      f.status.pod === pod && (namespace === undefined || f.status.namespace === namespace)
+    );
+    if (matches.length === 0 && namespace !== undefined) matches = all.filter((f) => f.status.pod === pod);
+    let changed = false;
+    for (const f of matches) changed = this.#set(f, state, now) || changed;
+    return changed ? { changed: `pod ${pod}: forward ${state}` } : {};
+  }
+
+  #setForwardsOfService(serviceKey: string, state: ForwardState, now: number): TrackerUpdate {
+    const parts = splitServiceKey(serviceKey);
+    if (!parts) return {};
+    let changed = false;
+    for (const f of this.#forwards.values()) {
+      if (isOfService(f, parts.service, parts.namespace)) changed = this.#set(f, state, now) || changed;
+    }
+    return changed ? { changed: `service ${serviceKey}: forwards ${state}` } : {};
+  }
+}
+
+/** Whether a forward belongs to a service: its hostname is `svc…` or `pod.svc…`, in the service's namespace. */
+function isOfService(f: ForwardRecord, service: string, namespace: string): boolean {
+  const labels = f.status.hostname.split(".");
+  return (labels[0] === service || labels[1] === service) && f.status.namespace === namespace;
+}
+
+/** The namespace of a forward from its hostname (`svc`, `svc.ns`, `pod.svc.ns`…), default the first one. */
+export function forwardNamespace(hostname: string, namespaces: string[]): string {
+  const labels = hostname.split(".");
+  for (const label of labels.slice(1, 3)) if (namespaces.includes(label)) return label;
+  return namespaces[0] ?? "";
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}

@@ -1,0 +1,284 @@
+import assert from "node:assert/strict";
+import type { KubefwdEvent } from "../kubefwd/types.ts";
+import {
+  type ExitFacts,
+  forwardNamespace,
+  ForwardTracker,
+  type ProbeResult,
+  type TrackerSettings,
+  type TrackerUpdate,
+} from "./forward_tracker.ts";
+
+const T0 = Date.UTC(2026, 0, 1, 12);
+
+function settings(over: Partial<TrackerSettings> = {}): TrackerSettings {
+  return {
+    autoReconnect: true,
+    namespaces: ["ns"],
+    forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 2000 },
+    failureThreshold: 2,
+    autoReconnectGraceMs: 30_000,
+    maxAnnounced: 4096,
+    ipChurnRestartAt: 240,
+    listFailureGapMs: 45_000,
+    listFailureRestartMs: 90_000,
+    ...over,
+  };
+}
+
+function forward(hostname: string, ip: string, port = 80, pod = `${hostname}-0`): KubefwdEvent {
+  return { kind: "forward", forward: { ip, hostname, localPort: port, pod, podPort: String(port) } };
+}
+
+/** Every target alive or dead, at `now`. */
+function probeAll(
+  tracker: ForwardTracker,
+  alive: boolean | Record<string, boolean>,
+  now: number,
+): TrackerUpdate {
+  const results: ProbeResult[] = tracker.probeTargets().map((target) => ({
+    target,
+    alive: typeof alive === "boolean" ? alive : alive[target.key] ?? true,
+  }));
+  return tracker.onProbes(results, now);
+}
+
+function states(tracker: ForwardTracker): Record<string, string> {
+  return Object.fromEntries(tracker.statuses().map((f) => [`${f.hostname}:${f.port}`, f.state]));
+}
+
+Deno.test("onEvent: table of events → forward states and restart requests", () => {
+  type Row = {
+    name: string;
+    auto: boolean;
+    events: KubefwdEvent[];
+    /** Probe everything up first (forwards that were up once). */
+    upFirst?: boolean;
+    expectStates: Record<string, string>;
+    expectRestart?: TrackerUpdate["restart"];
+  };
+  const base = [forward("web", "127.1.27.1"), forward("db", "127.1.27.2", 5432)];
+  const rows: Row[] = [
+    {
+      name: "announced forwards are pending",
+      auto: true,
+      events: base,
+      expectStates: { "web:80": "pending", "db:5432": "pending" },
+    },
+    {
+      name: "1.25 lost connection: down, kubefwd reconnects itself",
+      auto: true,
+      upFirst: true,
+      events: [{ kind: "lost_connection", namespace: "ns", pod: "web-0", error: "EOF" }],
+      expectStates: { "web:80": "down", "db:5432": "up" },
+    },
+    {
+      name: "1.22 lost connection without a pod: debounced restart, states untouched",
+      auto: false,
+      upFirst: true,
+      events: [{ kind: "lost_connection", error: "EOF" }],
+      expectStates: { "web:80": "up", "db:5432": "up" },
+      expectRestart: { kind: "debounced", why: "lost connection", cause: undefined },
+    },
+    {
+      name: "1.22 port-forward error: down and debounced restart",
+      auto: false,
+      upFirst: true,
+      events: [{ kind: "portforward_error", pod: "db-0", error: "x" }],
+      expectStates: { "web:80": "up", "db:5432": "down" },
+      expectRestart: {
+        kind: "debounced",
+        why: "port-forward error on db-0",
+        cause: { key: "pod /db-0", forwards: ["db:5432"] },
+      },
+    },
+    {
+      name: "pod deleted: pending again (kubefwd re-resolves the service)",
+      auto: true,
+      upFirst: true,
+      events: [{ kind: "pod_deleted", pod: "web-0", serviceKey: "web.ns.ctx", markedOnly: false }],
+      expectStates: { "web:80": "pending", "db:5432": "up" },
+    },
+    {
+      name: "no running pods: the service's forwards are down",
+      auto: true,
+      upFirst: true,
+      events: [{ kind: "no_running_pods", serviceKey: "db.ns.ctx" }],
+      expectStates: { "web:80": "up", "db:5432": "down" },
+    },
+    {
+      name: "1.25: three reconnects of one service within the window restart the child",
+      auto: true,
+      events: [
+        { kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "1s" },
+        { kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "2s" },
+        { kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "4s" },
+      ],
+      expectStates: { "web:80": "pending", "db:5432": "pending" },
+      expectRestart: {
+        kind: "now",
+        reason: "service web.ns.ctx failed 3 times within 60 s",
+        cause: { key: "service web.ns.ctx", forwards: ["web:80"] },
+      },
+    },
+    {
+      name: "1.22 listen conflict: down and debounced restart",
+      auto: false,
+      upFirst: true,
+      events: [{ kind: "listen_conflict", error: "address in use", namespace: "ns", pod: "web-0" }],
+      expectStates: { "web:80": "down", "db:5432": "up" },
+      expectRestart: {
+        kind: "debounced",
+        why: "local address conflict (address in use)",
+        cause: { key: "listen address in use", forwards: ["web:80"] },
+      },
+    },
+    {
+      name: "IP exhaustion restarts at once",
+      auto: true,
+      events: [{ kind: "ip_exhausted", message: "no more IPs" }],
+      expectStates: { "web:80": "pending", "db:5432": "pending" },
+      expectRestart: { kind: "now", reason: "kubefwd ran out of IP addresses" },
+    },
+  ];
+  for (const row of rows) {
+    const tracker = new ForwardTracker(settings({ autoReconnect: row.auto }));
+    let now = T0;
+    for (const e of base) tracker.onEvent(e, now);
+    if (row.upFirst) probeAll(tracker, true, now += 500);
+    let last: TrackerUpdate = {};
+    for (const e of row.events) last = tracker.onEvent(e, now += 1000);
+    assert.deepEqual(states(tracker), row.expectStates, row.name);
+    assert.deepEqual(last.restart, row.expectRestart, row.name);
+  }
+});
+
+Deno.test("onEvent: a forward reports its new address once and the change", () => {
+  const tracker = new ForwardTracker(settings());
+  const first = tracker.onEvent(forward("web", "127.1.27.1"), T0);
+  assert.equal(first.newIp, "127.1.27.1");
+  assert.equal(first.changed, "web:80 → 127.1.27.1");
+  assert.deepEqual(first.announced?.hostname, "web");
+  const again = tracker.onEvent(forward("web.ns", "127.1.27.1"), T0);
+  assert.equal(again.newIp, undefined, "same address: nothing new to persist");
+  assert.equal(tracker.statuses().find((f) => f.hostname === "web.ns")?.namespace, "ns");
+});
+
+Deno.test("onProbes: threshold, recovery, and restarts only for forwards that were up once", () => {
+  for (const auto of [false, true]) {
+    const tracker = new ForwardTracker(settings({ autoReconnect: auto }));
+    tracker.onEvent(forward("web", "127.1.27.1"), T0);
+    tracker.onEvent(forward("late", "127.1.27.2"), T0);
+    // "late" never answers: its pod may still be starting, so it never causes a restart.
+    assert.deepEqual(probeAll(tracker, { "web:80": true, "late:80": false }, T0 + 500), {
+      changed: "health probe",
+    });
+    const one = probeAll(tracker, { "late:80": false, "web:80": false }, T0 + 1000);
+    assert.equal(states(tracker)["web:80"], "up", "one failure is below the threshold of 2");
+    assert.equal(states(tracker)["late:80"], "down");
+    assert.equal(one.restart, undefined);
+    const two = probeAll(tracker, { "late:80": false, "web:80": false }, T0 + 2000);
+    assert.equal(states(tracker)["web:80"], "down");
+    if (!auto) {
+      assert.equal(two.restart?.kind, "debounced", "1.22 never re-forwards: restart");
+    } else {
+      assert.equal(two.restart, undefined, "1.25 reconnects itself: grace first");
+      const late = probeAll(tracker, { "late:80": false, "web:80": false }, T0 + 2000 + 30_000);
+      assert.equal(late.restart?.kind, "now", "still down after the grace: restart");
+    }
+    probeAll(tracker, true, T0 + 40_000);
+    assert.deepEqual(states(tracker), { "late:80": "up", "web:80": "up" });
+  }
+});
+
+Deno.test("onProbes: a result for a forward replaced while probing is ignored", () => {
+  const tracker = new ForwardTracker(settings({ failureThreshold: 1 }));
+  tracker.onEvent(forward("web", "127.1.27.1"), T0);
+  const [stale] = tracker.probeTargets();
+  tracker.onEvent(forward("web", "127.1.27.5"), T0 + 10);
+  assert.deepEqual(tracker.onProbes([{ target: stale, alive: false }], T0 + 20), {});
+  assert.equal(states(tracker)["web:80"], "pending");
+});
+
+Deno.test("list failures: a 90 s run without a 45 s gap restarts; sporadic ones do not", () => {
+  const tracker = new ForwardTracker(settings());
+  const fail = (t: number) => tracker.onEvent({ kind: "list_failed", message: "connection refused" }, t);
+  for (let t = 0; t < 90_000; t += 30_000) assert.equal(fail(T0 + t).restart, undefined);
+  assert.deepEqual(fail(T0 + 90_000).restart, {
+    kind: "now",
+    reason: "kubefwd has failed to list from the API server for 90 s (connection refused)",
+    cause: { key: "list", forwards: [] },
+  });
+  const sporadic = new ForwardTracker(settings());
+  for (let t = 0; t <= 300_000; t += 50_000) {
+    assert.equal(sporadic.onEvent({ kind: "list_failed", message: "x" }, T0 + t).restart, undefined);
+  }
+});
+
+Deno.test("IP churn: 240 addresses in a /24 with replaced pods restart; 240 services without churn do not", () => {
+  const churn = new ForwardTracker(settings());
+  let restart: TrackerUpdate["restart"];
+  for (let i = 1; i <= 240; i++) restart = churn.onEvent(forward("web", `127.1.27.${i}`), T0).restart;
+  assert.equal(restart?.kind, "now");
+  const many = new ForwardTracker(settings());
+  for (let i = 1; i <= 240; i++) restart = many.onEvent(forward(`svc${i}`, `127.1.27.${i}`), T0).restart;
+  assert.equal(restart, undefined);
+});
+
+Deno.test("leftoverIps: graceful exits clean their own lines; crashes leave them; 1.22 leaves dead ones", () => {
+  const tracker = new ForwardTracker(settings({ failureThreshold: 1 }));
+  tracker.onEvent(forward("web", "127.1.27.1"), T0);
+  tracker.onEvent(forward("db", "127.1.27.2"), T0);
+  probeAll(tracker, { "web:80": true, "db:80": false }, T0 + 1);
+  const exit: ExitFacts = { code: 0, sawCleanExit: true, sawForcedShutdown: false, informer: true };
+  const table: [Partial<ExitFacts>, string[]][] = [
+    [{}, []],
+    [{ informer: false }, ["127.1.27.2"]],
+    [{ code: 1, sawCleanExit: false, sawForcedShutdown: true }, []],
+    [{ code: 1, sawCleanExit: false, sawForcedShutdown: true, informer: false }, [
+      "127.1.27.1",
+      "127.1.27.2",
+    ]],
+    [{ code: null, sawCleanExit: false }, ["127.1.27.1", "127.1.27.2"]],
+    [{ code: 0, sawCleanExit: false }, ["127.1.27.1", "127.1.27.2"]],
+  ];
+  for (const [over, expected] of table) {
+    assert.deepEqual(tracker.leftoverIps({ ...exit, ...over }).sort(), expected, JSON.stringify(over));
+  }
+});
+
+Deno.test("markFailed: failed forwards keep kubefwd's reason, count as down and are left alone by probes", () => {
+  const tracker = new ForwardTracker(settings({ autoReconnect: false }));
+  tracker.onEvent(forward("web", "127.1.27.1", 8080, "web-0"), T0);
+  tracker.onEvent(forward("db", "127.1.27.2", 5432), T0);
+  probeAll(tracker, true, T0 + 1);
+  const conflict = tracker.onEvent(
+    { kind: "listen_conflict", error: "unable to listen on any of the requested ports: [{8080 8080}]" },
+    T0 + 2,
+  );
+  assert.deepEqual(conflict.restart?.cause?.forwards, ["web:8080"], "1.22.x: found by the port pair");
+  const update = tracker.markFailed(["web:8080"], "local address conflict", T0 + 3);
+  assert.equal(update.changed, "web:8080 failed");
+  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"], pending: [] });
+  probeAll(tracker, true, T0 + 4);
+  const web = tracker.statuses().find((f) => f.hostname === "web")!;
+  assert.equal(web.state, "failed");
+  assert.equal(web.reason, "local address conflict");
+  tracker.onEvent(forward("web", "127.1.27.1", 8080, "web-1"), T0 + 5);
+  assert.equal(tracker.statuses().find((f) => f.hostname === "web")!.state, "pending", "announced again");
+  assert.equal(tracker.statuses().find((f) => f.hostname === "web")!.reason, undefined);
+});
+
+Deno.test("forwardNamespace: from the hostname, default the first namespace", () => {
+  const table: [string, string[], string][] = [
+    ["web", ["a", "b"], "a"],
+    ["web.b", ["a", "b"], "b"],
+    ["web-0.web.b", ["a", "b"], "b"],
+    ["web.b.ctx", ["a", "b"], "b"],
+    ["web.c", ["a", "b"], "a"],
+    ["web", [], ""],
+  ];
+  for (const [hostname, namespaces, expected] of table) {
+    assert.equal(forwardNamespace(hostname, namespaces), expected, hostname);
+  }
+});

@@ -1,0 +1,171 @@
+/**
+ * Everything decided before a kubefwd child is spawned, fresh for every start: which binary and version, the
+ * services `exclude_services` expands to, the `-z` file with the profile's address range, the argv and the
+ * privilege path. The result is a plan or a typed start error, so the runner only applies it.
+ */
+import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
+import { buildKubefwdArgs, KubefwdArgsError, kubefwdArgsWarnings } from "../kubefwd/argv.ts";
+import {
+  buildExcludeFieldSelector,
+  resolveExcludedServices,
+  type ServiceLister,
+} from "../kubefwd/exclude.ts";
+import { writeFwdConf } from "../kubefwd/fwdconf.ts";
+import type { KubefwdVersion } from "../kubefwd/types.ts";
+import type { ExitKind } from "./policy.ts";
+import {
+  childEnvironment,
+  dirExists,
+  isExecutableFile,
+  planInvocation,
+  resolveExecutable,
+} from "./privilege.ts";
+
+/** The file-system side of planning, so runner tests need no files on disk. */
+export interface LaunchFiles {
+  /** Whether `path` is a file the daemon may run (kubefwd, sudo). */
+  isExecutable(path: string): boolean;
+  /** Whether `path` is a directory: only existing credential-plugin directories join the child's PATH. */
+  dirExists(path: string): boolean;
+  /** Writes the profile's `-z` file and returns its path. */
+  writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string>;
+}
+
+/** The real file system. */
+export const realLaunchFiles: LaunchFiles = { isExecutable: isExecutableFile, dirExists, writeFwdConf };
+
+/** What planning reads besides the profile. */
+export interface LaunchDeps {
+  /** Where the executables are checked and the `-z` file is written. */
+  files: LaunchFiles;
+  /** Lists the services `exclude_services` expands to. */
+  serviceLister: ServiceLister;
+  /** Version of the kubefwd at an absolute path. */
+  resolveVersion: (path: string) => Promise<KubefwdVersion>;
+  /** The daemon runs as root: with `privilege = "auto"` kubefwd runs without sudo. */
+  isRoot: boolean;
+  /** The daemon's environment, the base of the child's. */
+  env: Record<string, string>;
+  /** The child's HOME; `~/` credential-plugin directories on its PATH are relative to it. */
+  home: string;
+  /** Directory of the generated `-z` files. */
+  fwdConfDir: string;
+}
+
+/** The profile being launched. */
+export interface LaunchInput {
+  /** The profile: what kubefwd forwards and with which flags. */
+  spec: ProfileSpec;
+  /** How kubefwd is run: which binary, sudo or not, extra arguments. */
+  settings: KubefwdSettings;
+  /** The profile's stable address range. */
+  baseIp: string | undefined;
+}
+
+/** A ready-to-spawn child. */
+export interface LaunchPlan {
+  /** The command line to spawn, `sudo` prefix included when needed. */
+  argv: string[];
+  /** The child's environment: HOME set, PATH extended so kubeconfig credential plugins are found. */
+  env: Record<string, string>;
+  /** The absolute path of the kubefwd binary, also named in the not-root hint. */
+  kubefwdPath: string;
+  /** The version of that binary: which flags and behaviours apply. */
+  version: KubefwdVersion;
+  /** The argv starts with sudo: the child runs as root although the daemon does not. */
+  viaSudo: boolean;
+  /** Things the user should know (deprecated flags, version caveats). */
+  warnings: string[];
+  /** Details for the debug log. */
+  notes: string[];
+}
+
+/** A start that failed before the spawn; `kind` says how the restart policy treats it. */
+export class StartError extends Error {
+  /** A start error of `kind`; `message` is what the user sees. */
+  constructor(readonly kind: ExitKind, message: string) {
+    super(message);
+  }
+}
+
+/** Either a plan or why there is none. */
+export type LaunchResult = { ok: true; plan: LaunchPlan } | { ok: false; error: StartError };
+
+/** Plans one start; never throws (an unexpected error is a transient start error). */
+export async function planLaunch(input: LaunchInput, deps: LaunchDeps): Promise<LaunchResult> {
+  try {
+    return { ok: true, plan: await plan(input, deps) };
+  } catch (e) {
+    const error = e instanceof StartError
+      ? e
+      : new StartError("transient", `start failed: ${e instanceof Error ? e.message : String(e)}`);
+    return { ok: false, error };
+  }
+}
+
+async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
+  const { spec, settings } = input;
+  const { files } = deps;
+  const env = childEnvironment(deps.env, deps.home, (dir) => files.dirExists(dir));
+  const kubefwdPath = resolveExecutable(settings.path, env.PATH, (p) => files.isExecutable(p));
+  if (kubefwdPath === undefined) {
+    throw new StartError("transient", `kubefwd not found: ${settings.path} (PATH=${env.PATH})`);
+  }
+  const version = await attempt(
+    () => deps.resolveVersion(kubefwdPath),
+    "cannot detect the kubefwd version",
+  );
+  const notes: string[] = [];
+  let fieldSelector: string | undefined;
+  if (spec.excludeServices.length > 0) {
+    const excluded = await attempt(
+      () => resolveExcludedServices(deps.serviceLister, spec),
+      "exclude_services could not be resolved, so kubefwd was not started",
+    );
+    fieldSelector = buildExcludeFieldSelector(excluded);
+    notes.push(`exclude_services resolved to [${excluded.join(", ")}]`);
+  }
+  if (input.baseIp === undefined) throw new StartError("permanent", "internal: no IP range assigned");
+  const baseIp = input.baseIp;
+  const fwdConfPath = await attempt(
+    () => files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp),
+    "cannot write the -z file",
+  );
+  let args: string[];
+  try {
+    args = buildKubefwdArgs(spec, settings, version, { fwdConfPath, fieldSelector });
+  } catch (e) {
+    if (e instanceof KubefwdArgsError) throw new StartError("permanent", e.message);
+    throw e;
+  }
+  const invocation = planInvocation(settings, deps.isRoot);
+  let argv = [kubefwdPath, ...args];
+  if (invocation.viaSudo) {
+    const sudo = resolveExecutable("sudo", env.PATH, (p) => files.isExecutable(p));
+    if (sudo === undefined) {
+      throw new StartError(
+        "not_root",
+        `kubefwd needs root and sudo was not found on PATH (${env.PATH}); install sudo or run the daemon as root`,
+      );
+    }
+    argv = [sudo, ...invocation.prefix.slice(1), ...argv];
+  }
+  return {
+    argv,
+    env,
+    kubefwdPath,
+    version,
+    viaSudo: invocation.viaSudo,
+    warnings: kubefwdArgsWarnings(settings, version),
+    notes,
+  };
+}
+
+/** Runs one planning step; its failure is a transient start error prefixed with `what`. */
+async function attempt<T>(step: () => Promise<T>, what: string): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    throw new StartError("transient", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
+import { parseKubefwdVersion } from "../kubefwd/version.ts";
+import { FakeLaunchFiles } from "../testing/fake_launch_files.ts";
+import { FakeServiceLister } from "../testing/fake_service_lister.ts";
+import { testProfile } from "../testing/profile_spec.ts";
+import { type LaunchDeps, type LaunchInput, planLaunch } from "./launch_plan.ts";
+
+const spec: ProfileSpec = testProfile("dev", { retry: { ...testProfile("dev").retry, jitter: 0 } });
+
+const settings: KubefwdSettings = {
+  path: "kubefwd",
+  privilege: "auto",
+  extraArgs: [],
+  hostsPath: "/etc/hosts",
+  stopTimeoutMs: 10_000,
+};
+
+function deps(over: Partial<LaunchDeps> = {}): LaunchDeps {
+  return {
+    files: new FakeLaunchFiles(["/opt/bin/kubefwd", "/usr/bin/sudo"]),
+    serviceLister: new FakeServiceLister({ ns: ["web", "db", "debug-tools"] }),
+    resolveVersion: () => Promise.resolve(parseKubefwdVersion("1.25.16")),
+    isRoot: true,
+    env: { PATH: "/opt/bin" },
+    home: "/home/u",
+    fwdConfDir: "/state/fwdconf",
+    ...over,
+  };
+}
+
+const input: LaunchInput = { spec, settings, baseIp: "127.3.27.1" };
+
+Deno.test("planLaunch: root runs kubefwd directly with the -z file of the profile's range", async () => {
+  const files = new FakeLaunchFiles(["/opt/bin/kubefwd"]);
+  const result = await planLaunch(input, deps({ files }));
+  assert.ok(result.ok);
+  assert.equal(result.plan.argv[0], "/opt/bin/kubefwd");
+  assert.equal(result.plan.viaSudo, false);
+  assert.equal(result.plan.version.raw, "1.25.16");
+  assert.ok(result.plan.argv.includes("/state/fwdconf/dev.fwdconf.yml"), result.plan.argv.join(" "));
+  assert.equal(files.written.get("/state/fwdconf/dev.fwdconf.yml"), "baseUnreservedIP: 127.3.27.1\n");
+  assert.equal(result.plan.env.HOME, "/home/u");
+});
+
+Deno.test("planLaunch: not root goes through sudo -n with the absolute kubefwd path", async () => {
+  const result = await planLaunch(input, deps({ isRoot: false, env: { PATH: "/opt/bin:/usr/bin" } }));
+  assert.ok(result.ok);
+  assert.deepEqual(result.plan.argv.slice(0, 3), ["/usr/bin/sudo", "-n", "/opt/bin/kubefwd"]);
+  assert.equal(result.plan.viaSudo, true);
+});
+
+Deno.test("planLaunch: exclude_services globs become a field selector, noted for the debug log", async () => {
+  const result = await planLaunch({ ...input, spec: { ...spec, excludeServices: ["debug-*"] } }, deps());
+  assert.ok(result.ok);
+  assert.ok(result.plan.argv.join(" ").includes("metadata.name!=debug-tools"), result.plan.argv.join(" "));
+  assert.deepEqual(result.plan.notes, ["exclude_services resolved to [debug-tools]"]);
+});
+
+Deno.test("planLaunch: each failure is a typed start error the policy can act on", async () => {
+  const table: [string, Partial<LaunchDeps>, Partial<LaunchInput>, string, RegExp][] = [
+    ["no kubefwd", { files: new FakeLaunchFiles([]) }, {}, "transient", /^kubefwd not found: kubefwd/],
+    [
+      "version detection fails",
+      { resolveVersion: () => Promise.reject(new Error("exec format error")) },
+      {},
+      "transient",
+      /^cannot detect the kubefwd version: exec format error$/,
+    ],
+    [
+      "exclude list fails",
+      { serviceLister: new FakeServiceLister({}, "API down") },
+      { spec: { ...spec, excludeServices: ["x-*"] } },
+      "transient",
+      /^exclude_services could not be resolved, so kubefwd was not started: API down$/,
+    ],
+    ["no address range", {}, { baseIp: undefined }, "permanent", /no IP range assigned/],
+    [
+      "-z file not writable",
+      { files: Object.assign(new FakeLaunchFiles(["/opt/bin/kubefwd"]), { failWrites: "read-only" }) },
+      {},
+      "transient",
+      /^cannot write the -z file: read-only$/,
+    ],
+    [
+      "not root and no sudo",
+      { isRoot: false, files: new FakeLaunchFiles(["/opt/bin/kubefwd"]) },
+      {},
+      "not_root",
+      /sudo was not found on PATH/,
+    ],
+  ];
+  for (const [name, over, inputOver, kind, message] of table) {
+    const result = await planLaunch({ ...input, ...inputOver }, deps(over));
+    assert.ok(!result.ok, name);
+    assert.equal(result.error.kind, kind, name);
+    assert.match(result.error.message, message, name);
+  }
+});

@@ -1,0 +1,116 @@
+/**
+ * A profile's persisted slice (counters, events, the owned child) behind named operations. Every operation
+ * saves through the injected `persist`, so no caller can change a counter and forget to save it.
+ */
+import { MAX_PERSISTED_EVENTS, type OwnedChild, type PersistedProfile } from "../state/types.ts";
+import type { ProfileCounters, TransitionEvent } from "./types.ts";
+
+/** A fresh persisted profile: no counters, no events, no override. */
+export function newPersistedProfile(): PersistedProfile {
+  return { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] };
+}
+
+/** The one writer of a {@link PersistedProfile}; the Supervisor creates one per profile. */
+export class ProfileRecord {
+  readonly #data: PersistedProfile;
+  readonly #persist: () => void;
+
+  /** Wraps the profile's slice of the daemon state, filling in missing counters and events; `persist` saves it. */
+  constructor(data: PersistedProfile, persist: () => void) {
+    data.counters ??= { restarts: 0, failures: 0, totalUptimeMs: 0 };
+    data.events ??= [];
+    this.#data = data;
+    this.#persist = persist;
+  }
+
+  /** The CLI's enable/disable choice; undefined when the config decides. */
+  get enabledOverride(): boolean | undefined {
+    return this.#data.enabledOverride;
+  }
+
+  /** The profile's stable `baseUnreservedIP`, assigned by the Supervisor. */
+  get baseIp(): string | undefined {
+    return this.#data.baseIp;
+  }
+
+  /** Restarts, failures and total uptime so far. */
+  get counters(): Readonly<ProfileCounters> {
+    return this.#data.counters;
+  }
+
+  /** The newest transitions, oldest first. */
+  get events(): readonly TransitionEvent[] {
+    return this.#data.events;
+  }
+
+  /** The kubefwd this daemon owns right now, if any. */
+  get child(): Readonly<OwnedChild> | undefined {
+    return this.#data.child;
+  }
+
+  /** Persists the CLI's enable/disable choice. */
+  setEnabledOverride(enabled: boolean): void {
+    this.#data.enabledOverride = enabled;
+    this.#persist();
+  }
+
+  /** Forgets the CLI's enable/disable choice: the config decides again. */
+  clearEnabledOverride(): void {
+    if (this.#data.enabledOverride === undefined) return;
+    delete this.#data.enabledOverride;
+    this.#persist();
+  }
+
+  /** Assigns the profile's address range. */
+  setBaseIp(ip: string): void {
+    this.#data.baseIp = ip;
+    this.#persist();
+  }
+
+  /** A planned restart of a running child (user, config change, dead forward). */
+  countRestart(): void {
+    this.#data.counters.restarts++;
+    this.#persist();
+  }
+
+  /** A start that failed or a child that ended on its own. */
+  countFailure(): void {
+    this.#data.counters.failures++;
+    this.#persist();
+  }
+
+  /** Adds a finished child's lifetime to the total uptime. */
+  addUptime(ms: number): void {
+    this.#data.counters.totalUptimeMs += Math.max(0, ms);
+    this.#persist();
+  }
+
+  /** Appends a transition, keeping the newest {@link MAX_PERSISTED_EVENTS}. */
+  recordEvent(event: TransitionEvent): void {
+    const events = this.#data.events;
+    events.push(event);
+    if (events.length > MAX_PERSISTED_EVENTS) events.splice(0, events.length - MAX_PERSISTED_EVENTS);
+    this.#persist();
+  }
+
+  /** Remembers a spawned child, so a daemon that dies can have its orphan killed at the next start. */
+  childSpawned(child: Omit<OwnedChild, "announcedIps">): void {
+    this.#data.child = { ...child, announcedIps: [] };
+    this.#persist();
+  }
+
+  /** An address the current child announced: its hosts lines are cleaned if the child is orphaned. */
+  childAnnounced(ip: string): void {
+    const child = this.#data.child;
+    if (!child || child.announcedIps.includes(ip)) return;
+    child.announcedIps.push(ip);
+    this.#persist();
+  }
+
+  /** The child with this pid has ended and its leftovers are cleaned. */
+  childGone(pid: number | undefined): void {
+    if (this.#data.child === undefined || this.#data.child.pid !== pid) return;
+    delete this.#data.child;
+    this.#persist();
+  }
+}

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import type { ForwardSummary } from "./forward_tracker.ts";
+import { emptyVerdict, stateDetail, stateFromForwards } from "./run_view.ts";
+
+const sum = (total: number, down: string[] = [], pending: string[] = []): ForwardSummary => ({
+  total,
+  down,
+  pending,
+});
+const facts = { namespaces: ["team-a"], labels: [], allowEmpty: false };
+
+Deno.test("stateFromForwards: running only once every announced forward answered", () => {
+  const cases: [ForwardSummary, string | undefined][] = [
+    [sum(0), undefined],
+    [sum(2, [], ["a:80", "b:80"]), undefined],
+    [sum(2, [], ["b:80"]), undefined],
+    [sum(2, ["a:80"], ["b:80"]), "degraded"],
+    [sum(2, ["a:80"]), "degraded"],
+    [sum(2), "running"],
+  ];
+  for (const [summary, want] of cases) {
+    assert.equal(stateFromForwards(summary), want, JSON.stringify(summary));
+  }
+});
+
+Deno.test("emptyVerdict: degraded with the reason, running only with allow_empty", () => {
+  assert.deepEqual(emptyVerdict(facts), {
+    state: "degraded",
+    reason: "kubefwd is up but forwards nothing",
+    detail:
+      "no service in namespace team-a is forwarded; check namespaces and labels, or set allow_empty: true",
+  });
+  assert.match(
+    emptyVerdict({ namespaces: ["a", "b"], labels: ["app=x", "tier=y"], allowEmpty: false }).detail,
+    /^no service in namespaces a, b with labels app=x,tier=y is forwarded/,
+  );
+  assert.equal(emptyVerdict({ ...facts, allowEmpty: true }).state, "running");
+});
+
+Deno.test("stateDetail: what is pending, down, or that nothing is forwarded", () => {
+  const live = { ...facts, graceOver: false };
+  const cases: [Parameters<typeof stateDetail>[0], string | null][] = [
+    [{ ...live, state: "backoff" }, null],
+    [{ ...live, state: "starting", forwards: sum(0) }, "waiting for kubefwd to announce forwards"],
+    [
+      { ...live, state: "degraded", forwards: sum(0), graceOver: true },
+      "forwards nothing: no service in namespace team-a is forwarded; check namespaces and labels, or set allow_empty: true",
+    ],
+    [
+      { ...live, state: "running", forwards: sum(0), graceOver: true, allowEmpty: true },
+      "forwards nothing (allowed by allow_empty)",
+    ],
+    [
+      { ...live, state: "starting", forwards: sum(2, [], ["b:80"]) },
+      "1 of 2 forwards not answering yet: b:80",
+    ],
+    [
+      { ...live, state: "degraded", forwards: sum(3, ["a:80"], ["b:80"]) },
+      "1 of 3 forwards down: a:80; 1 of 3 forwards not answering yet: b:80",
+    ],
+    [{ ...live, state: "running", forwards: sum(2) }, null],
+    [{ ...live, state: "stopping", forwards: sum(2, ["a:80"]) }, null],
+    [
+      { ...live, state: "degraded", forwards: sum(7, ["a", "b", "c", "d", "e", "f", "g"]) },
+      "7 of 7 forwards down: a, b, c, d, e, … (2 more)",
+    ],
+  ];
+  for (const [input, want] of cases) assert.equal(stateDetail(input), want, JSON.stringify(input));
+});

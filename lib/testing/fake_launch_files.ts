@@ -1,0 +1,34 @@
+/** A {@link LaunchFiles} for tests: executables and directories are names in sets, writes stay in memory. */
+import type { LaunchFiles } from "../supervisor/launch_plan.ts";
+
+/** In-memory file system for launch planning. */
+export class FakeLaunchFiles implements LaunchFiles {
+  /** Paths that count as executable files. */
+  readonly executables: Set<string>;
+  /** Paths that count as directories. */
+  readonly dirs = new Set<string>();
+  /** Every `-z` file written, by path. */
+  readonly written = new Map<string, string>();
+  /** When set, writing the `-z` file fails with this message. */
+  failWrites: string | undefined;
+
+  /** A file system in which only `executables` count as executable files. */
+  constructor(executables: string[] = []) {
+    this.executables = new Set(executables);
+  }
+
+  isExecutable(path: string): boolean {
+    return this.executables.has(path);
+  }
+
+  dirExists(path: string): boolean {
+    return this.dirs.has(path);
+  }
+
+  writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string> {
+    if (this.failWrites !== undefined) return Promise.reject(new Error(this.failWrites));
+    const path = `${dir}/${profile}.fwdconf.yml`;
+    this.written.set(path, `baseUnreservedIP: ${baseIp}\n`);
+    return Promise.resolve(path);
+  }
+}
