@@ -343,10 +343,11 @@ export function splitServiceKey(key: string): ServiceKeyParts | undefined {
 export interface ExitClassification {
   /**
    * not_root: privilege failure (no restart loop); permanent: retry only after the config or kubeconfig
-   * changes; transient: back off and restart. An exit the supervisor asked for is not classified here:
+   * changes; transient: back off and restart; unreachable: the API cannot be reached (network, VPN, a
+   * stopped apiserver): retry soon and steadily, it is not this machine's failure. An exit the supervisor asked for is not classified here:
    * the restart policy sees that it stopped the child itself.
    */
-  kind: "not_root" | "permanent" | "transient";
+  kind: "not_root" | "permanent" | "transient" | "unreachable";
   /** One line for `lastError` and the log. */
   reason: string;
 }
@@ -384,9 +385,11 @@ const PERMANENT: RegExp[] = [
 const IP_EXHAUSTION = /IP generation has run out of bounds/;
 
 /** Fatal texts that a later restart may well fix (network, API availability; and {@link IP_EXHAUSTION}). */
+/** kubefwd could not reach the Kubernetes API: nothing on this side is broken, so no crash loop either. */
+const API_UNREACHABLE =
+  /dial tcp|i\/o timeout|connection refused|no route to host|network is unreachable|TLS handshake timeout|Client\.Timeout|context deadline exceeded|\bEOF\b|no such host|server is currently unable/;
+
 const TRANSIENT: RegExp[] = [
-  // cannot reach the Kubernetes API
-  /dial tcp|i\/o timeout|connection refused|no route to host|network is unreachable|TLS handshake timeout|Client\.Timeout|context deadline exceeded|\bEOF\b|no such host|server is currently unable/,
   /getting credentials/, // credential plugin failed
 ];
 
@@ -423,6 +426,7 @@ export function classifyExit(
     if (/^panic: /m.test(fatal) && exit.code === 2) {
       return { kind: "transient", reason: `kubefwd panicked: ${message}` };
     }
+    if (API_UNREACHABLE.test(fatal)) return { kind: "unreachable", reason: message };
     for (const re of TRANSIENT) if (re.test(fatal)) return { kind: "transient", reason: message };
     return { kind: "transient", reason: `${message} (${status})` };
   }

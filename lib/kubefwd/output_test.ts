@@ -403,8 +403,12 @@ Deno.test("classifyExit: table", () => {
     [[
       one,
       'Error connecting to k8s cluster: Get "https://1.2.3.4/version?timeout=32s": dial tcp 1.2.3.4:443: i/o timeout',
-    ], "transient"],
-    [[one, "Error connecting to k8s cluster: Get x: net/http: TLS handshake timeout"], "transient"],
+    ], "unreachable"],
+    [[one, "Error connecting to k8s cluster: Get x: net/http: TLS handshake timeout"], "unreachable"],
+    [[
+      one,
+      'Error connecting to k8s cluster: Get "https://127.0.0.1:26443/version": dial tcp 127.0.0.1:26443: connect: connection refused',
+    ], "unreachable"],
     [[
       one,
       "Error connecting to k8s cluster: getting credentials: exec: executable aws failed with exit code 255",

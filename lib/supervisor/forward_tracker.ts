@@ -247,7 +247,8 @@ export class ForwardTracker {
     const dead = [...this.#forwards.values()].find((f) =>
       f.everUp && f.status.state === "down" && now - f.sinceMs >= graceMs
     );
-    if (dead) {
+    // While kubefwd cannot list from the API a new kubefwd could not either; it reconnects by itself.
+    if (dead && !this.#apiFailing(now)) {
       const key = `${dead.status.hostname}:${dead.status.port}`;
       const what = `forward ${key} down since ${dead.status.since}`;
       const cause = { key: `forward ${key}`, forwards: [key] };
@@ -372,6 +373,16 @@ export class ForwardTracker {
   }
 
   /** kubefwd's informers retry a failing list forever; a long run of failures restarts the child. */
+  /**
+   * kubefwd (1.24+) is failing to list from the API right now (a failure within the last gap): the API
+   * is out of reach, and restarting kubefwd for its dead forwards cannot help.
+   */
+  #apiFailing(now: number): boolean {
+    const streak = this.#listFailures;
+    return this.#settings.autoReconnect && streak !== undefined &&
+      now - streak.last <= this.#settings.listFailureGapMs;
+  }
+
   #onListFailure(message: string, now: number): TrackerUpdate {
     const { listFailureGapMs, listFailureRestartMs } = this.#settings;
     const streak = this.#listFailures;
@@ -400,7 +411,7 @@ export class ForwardTracker {
     times.push(now);
     if (times.length > 1000) times = times.slice(-1000);
     this.#serviceFailures.set(key, times);
-    if (policy.maxFailures <= 0 || times.length < policy.maxFailures) return {};
+    if (policy.maxFailures <= 0 || times.length < policy.maxFailures || this.#apiFailing(now)) return {};
     this.#serviceFailures.clear();
     return {
       restart: {

@@ -215,6 +215,24 @@ Deno.test("list failures: a 90 s run without a 45 s gap restarts; sporadic ones 
   }
 });
 
+Deno.test("API out of reach (1.24+ list failures): dead forwards and failing services restart nothing", () => {
+  const tracker = new ForwardTracker(settings());
+  tracker.onEvent(forward("web", "127.1.27.1"), T0);
+  probeAll(tracker, true, T0 + 500);
+  probeAll(tracker, false, T0 + 1000);
+  probeAll(tracker, false, T0 + 2000);
+  const listFailed = (t: number) =>
+    tracker.onEvent({ kind: "list_failed", message: "WARNING: Error in List pods: connection refused" }, t);
+  listFailed(T0 + 20_000);
+  assert.equal(probeAll(tracker, false, T0 + 40_000).restart, undefined, "down past the grace, API failing");
+  const reconnects = [1, 2, 3].map((i) =>
+    tracker.onEvent({ kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "1s" }, T0 + 40_000 + i)
+  );
+  assert.equal(reconnects[2].restart, undefined, "three reconnects while the API fails");
+  // Quiet for longer than the gap: the API is back, the forward still dead: restart.
+  assert.equal(probeAll(tracker, false, T0 + 20_000 + 45_001).restart?.kind, "now");
+});
+
 Deno.test("IP churn: 240 addresses in a /24 with replaced pods restart; 240 services without churn do not", () => {
   const churn = new ForwardTracker(settings());
   let restart: TrackerUpdate["restart"];

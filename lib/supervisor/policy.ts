@@ -7,6 +7,9 @@
 import type { RetryPolicy } from "../config/types.ts";
 import type { ExitClassification } from "../kubefwd/output.ts";
 
+/** The wait between starts while the API cannot be reached: recovery soon after it is back. */
+export const UNREACHABLE_RETRY_MS = 2000;
+
 /** How an exit was classified (see `classifyExit` in lib/kubefwd/output.ts). */
 export type ExitKind = ExitClassification["kind"];
 
@@ -55,12 +58,17 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
  *   config or kubeconfig changes, by the runner;
  * - transient → `restart` after {@link restartDelayMs}, unless `maxAttempts` (> 0) restarts were already
  *   made, then `fail`. `maxAttempts: 0` retries forever. After a stable run the restart is immediate and
- *   the attempt counter stays 0, so a second crash right after starts the backoff from its beginning.
+ *   the attempt counter stays 0, so a second crash right after starts the backoff from its beginning;
+ * - unreachable (the API is out of reach) → `restart` every {@link UNREACHABLE_RETRY_MS}, whatever the
+ *   attempt count: never `fail`, and the attempt counter does not grow.
  */
 export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
   const { policy, attempt, exitKind, random, afterStableRun } = input;
   if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
   if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
+  // The API is out of reach: retry steadily and soon (it may be back any moment), never give up, and do not
+  // count it towards max_attempts: no crash loop is going on.
+  if (exitKind === "unreachable") return { action: "restart", delayMs: UNREACHABLE_RETRY_MS, attempt };
   if (policy.maxAttempts > 0 && attempt >= policy.maxAttempts) {
     return {
       action: "fail",

@@ -117,3 +117,21 @@ Deno.test("decideAfterExit: a crash after a stable run restarts at once; the nex
   });
   assert.equal(permanent.action, "fail", "a stable run does not make a config error worth retrying");
 });
+
+Deno.test("decideAfterExit: an unreachable API is retried every 2 s, never failed, attempts unchanged", () => {
+  const table: [number, number, number][] = [ // attempt, maxAttempts, expected delay
+    [0, 0, 2000],
+    [1, 0, 2000],
+    [5, 0, 2000],
+    [7, 3, 2000],
+  ];
+  for (const [attempt, maxAttempts, delayMs] of table) {
+    const d = decideAfterExit({
+      policy: { ...policy, maxAttempts },
+      attempt,
+      exitKind: "unreachable",
+      random: 0.5,
+    });
+    assert.deepEqual(d, { action: "restart", delayMs, attempt }, `attempt ${attempt}`);
+  }
+});

@@ -680,8 +680,9 @@ export class ProfileRunner {
 
     const afterStableRun = runningMs >= this.#spec.retry.resetAfterMs;
     this.#attempt = attemptsAfterStableRun(this.#attempt, runningMs, this.#spec.retry);
-    record.countFailure();
     const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
+    // An API out of reach is not this child's failure (no crash loop; max_attempts does not apply).
+    if (verdict.kind !== "unreachable") record.countFailure();
     this.#run = undefined;
     this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun);
   }

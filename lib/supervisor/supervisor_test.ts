@@ -426,11 +426,7 @@ Deno.test("max_attempts exceeded → failed", async () => {
   h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, maxAttempts: 2 } })]));
   for (let i = 1; i <= 3; i++) {
     const child = await spawned(h, i);
-    say(
-      child,
-      "FATA",
-      "Error connecting to k8s cluster: dial tcp 10.0.0.1:443: connect: connection refused",
-    );
+    say(child, "FATA", "Error forwarding service: something nobody has seen");
     child.exit(1);
     if (i < 3) {
       await until(() => st(h).state === "backoff", `backoff ${i}`);
@@ -440,7 +436,7 @@ Deno.test("max_attempts exceeded → failed", async () => {
   await until(() => st(h).state === "failed", "failed");
   assert.match(
     st(h).lastError!,
-    /gave up after 2 restart attempts \(max_attempts 2\); last error: Error connecting/,
+    /gave up after 2 restart attempts \(max_attempts 2\); last error: Error forwarding service/,
   );
   h.clock.advance(600_000);
   assert.equal(h.events.at(-1)!.to, "failed", "no retry: every start enters starting at once");
@@ -1184,4 +1180,23 @@ Deno.test("reset drops the override; reconcile reports a masked enabled; enable 
   });
   assert.equal(h.state.profiles.b.enabledOverride, undefined, "nothing persisted");
   await assert.rejects(() => h.sup.start(["b"]), /cannot start "b"/);
+});
+
+Deno.test("API out of reach at start: retried every 2 s, never failed, not counted as a failure", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, maxAttempts: 2 } })]));
+  for (let n = 1; n <= 4; n++) {
+    const child = await spawned(h, n);
+    say(
+      child,
+      "FATA",
+      'Error connecting to k8s cluster: Get "https://127.0.0.1:6443/version": dial tcp 127.0.0.1:6443: connect: connection refused',
+    );
+    child.exit(1);
+    await until(() => st(h).state === "backoff", `backoff ${n}`);
+    assert.equal(st(h).nextRetryAt, new Date(h.clock.now() + 2000).toISOString(), `retry ${n} in 2 s`);
+    h.clock.advance(2000);
+  }
+  assert.equal(st(h).failures, 0, "the API being away is not kubefwd failing");
+  assert.match(st(h).lastError ?? "", /connection refused/);
 });
