@@ -17,12 +17,18 @@ import { acquireLock } from "../state/lock.ts";
 import { StateStore } from "../state/store.ts";
 import { DenoSpawner } from "../supervisor/spawner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
+import { deadline, isTimeoutError } from "../util/async.ts";
 import { VERSION } from "../version.ts";
 import { ConfigSourceError } from "./config_source.ts";
 import { ConfigReloader } from "./handlers/reload.ts";
 import { requestRouter } from "./handlers/router.ts";
 import { loadConfig } from "./load_config.ts";
 import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
+
+/** Longest the shutdown waits for the children beyond 3 stop timeouts (each child's own escalation is shorter). */
+const SHUTDOWN_STOP_LIMIT_MS = 60_000;
+/** Longest the shutdown waits for one file or socket step (a hung disk must not keep the daemon alive). */
+const SHUTDOWN_IO_LIMIT_MS = 5_000;
 
 /** Options of one daemon run. */
 export interface DaemonOptions {
@@ -83,7 +89,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   for (const w of outcome.warnings) info(formatDiagnosticLine(configPath, w, "warning"), "warn");
 
-  const store = new StateStore(`${settings.stateDir}/state.json`);
+  const store = new StateStore(`${settings.stateDir}/state.json`, {
+    onHealthChange: (h) =>
+      h.ok
+        ? info(`state file ${settings.stateDir}/state.json is written again: persistence restored`)
+        : info(`persistence failing: ${h.error} (choices and counters are kept in memory only)`, "error"),
+  });
   const loaded = await store.load();
   for (const w of loaded.warnings) info(w, "warn");
   const state = loaded.state;
@@ -99,6 +110,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stateDir: settings.stateDir,
     state,
     persist: () => store.scheduleSave(state),
+    saveNow: () => store.save(state),
   });
 
   // Every state change of a child is a burst of one-off work: release its code pages once quiet.
@@ -125,14 +137,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       info(`shutting down (${why})`);
       unsubscribeTrims();
       trims.close();
-      await supervisor.shutdown();
-      await store.flush();
-      await server?.close();
-      await Deno.remove(settings.pidFile).catch(() => {});
-      info("daemon stopped");
-      await log.close();
-      await lock.release();
-      resolveDone();
+      // Every step is guarded and bounded: a failing or hung disk must never keep the daemon from exiting.
+      const step = async (what: string, work: () => Promise<unknown>, timeoutMs: number) => {
+        try {
+          await deadline(work(), timeoutMs);
+        } catch (e) {
+          const text = isTimeoutError(e) ? `did not finish within ${timeoutMs} ms` : (e as Error).message;
+          info(`shutdown: ${what}: ${text}`, "error");
+        }
+      };
+      try {
+        const stopLimitMs = SHUTDOWN_STOP_LIMIT_MS + 3 * reloader.config.kubefwd.stopTimeoutMs;
+        await step("stopping the profiles", () => supervisor.shutdown(), stopLimitMs);
+        await step("saving the state file", () => store.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step("closing the control socket", async () => await server?.close(), SHUTDOWN_IO_LIMIT_MS);
+        await Deno.remove(settings.pidFile).catch(() => {});
+        info("daemon stopped");
+        await step("closing the log", () => log.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step("releasing the lock", () => lock.release(), SHUTDOWN_IO_LIMIT_MS);
+      } finally {
+        resolveDone();
+      }
     })();
     return shuttingDown;
   };
@@ -148,6 +173,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         configPath,
         socketPath: settings.socketPath,
         startedAt: new Date(),
+        persistence: () => ({ ...store.health, stateFile: store.path }),
         reload,
         requestShutdown: (why) => void shutdown(why),
       }),

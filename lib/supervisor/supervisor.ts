@@ -55,6 +55,11 @@ export interface SupervisorDeps {
   state: PersistedState;
   /** Called after every mutation of `state`; the daemon debounces the atomic write. */
   persist: () => void;
+  /**
+   * Writes `state` now and rejects when it cannot (read-only or full disk): `enable`/`disable` wait for it
+   * so they can say whether the choice survives a restart. Default: `persist()` and resolve.
+   */
+  saveNow?: () => Promise<void>;
   /** Backoff jitter, in [0, 1) (default: Math.random); injected so tests are exact. */
   random?: () => number;
   /** Base environment of children (default: the daemon's). */
@@ -299,18 +304,29 @@ export class Supervisor {
     }
     const runners = this.#select(names);
     for (const r of runners) this.#record(r.name).setEnabledOverride(enabled);
+    const saveNow = this.#deps.saveNow ?? (() => Promise.resolve(this.#deps.persist()));
+    const notPersisted = await saveNow().then(
+      () => "",
+      (e) =>
+        ` — NOT persisted (${
+          e instanceof Error ? e.message : String(e)
+        }): the choice holds only until the daemon stops`,
+    );
     return await Promise.all(runners.map(async (r) => {
       if (enabled) {
         const outcome = await r.start("enabled");
         return {
           profile: r.name,
-          outcome: outcome.kind === "already"
-            ? `enabled (${describeOutcome(outcome)})`
-            : "enabled and started",
+          outcome:
+            (outcome.kind === "already" ? `enabled (${describeOutcome(outcome)})` : "enabled and started") +
+            notPersisted,
         };
       }
       const outcome = await r.stop("disabled");
-      return { profile: r.name, outcome: outcome.kind === "stopped" ? "disabled and stopped" : "disabled" };
+      return {
+        profile: r.name,
+        outcome: (outcome.kind === "stopped" ? "disabled and stopped" : "disabled") + notPersisted,
+      };
     }));
   }
 

@@ -1,0 +1,81 @@
+/**
+ * Hardening against faults and hostile inputs (issue #10), through the real daemon and CLI: an unwritable
+ * state directory, secrets in kubefwd's errors, reloads of a vanished config, untrusted paths.
+ */
+import assert from "node:assert/strict";
+import type { ProfileStatus } from "../../lib/supervisor/types.ts";
+import { TestEnv, waitFor } from "./harness.ts";
+
+const SCENARIO = {
+  // Ports unique to this file (parallel test files and other worktrees share the loopback).
+  namespaces: {
+    "team-h": { services: [{ name: "api", ports: [{ port: 18470 }], pods: ["api-1"] }] },
+  },
+};
+
+function config(env: TestEnv, extra = ""): string {
+  return env.configHeader() + "profiles:\n" +
+    `  alpha:\n    kubeconfig: ${env.dir}/.kube/config\n    context: sim\n    namespaces: [team-h]\n` +
+    "    retry: { initial_delay: 100ms, max_delay: 500ms }\n" + extra;
+}
+
+async function healthy(env: TestEnv, name: string): Promise<ProfileStatus | undefined> {
+  const p = (await env.status()).profiles.find((x) => x.name === name);
+  return p && p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
+    ? p
+    : undefined;
+}
+
+/** Makes the state directory unwritable even for root: it becomes a plain file (the lock stays open). */
+async function breakStateDir(env: TestEnv): Promise<void> {
+  await Deno.rename(env.stateDir, `${env.stateDir}.real`);
+  await Deno.writeTextFile(env.stateDir, "not a directory\n");
+}
+
+async function repairStateDir(env: TestEnv): Promise<void> {
+  await Deno.remove(env.stateDir);
+  await Deno.rename(`${env.stateDir}.real`, env.stateDir);
+}
+
+Deno.test("unwritable state dir: disable says it is not persisted, status says so, stop still exits", async () => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  try {
+    await env.writeConfig(config(env));
+    await env.startDaemon();
+    await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+    await breakStateDir(env);
+
+    const disable = await env.cli("disable", "alpha");
+    assert.equal(disable.code, 0, disable.stderr);
+    assert.match(disable.stdout, /alpha: disabled.*NOT persisted/);
+    assert.match(disable.stderr, /persistence failing/);
+
+    const json = await env.status();
+    assert.equal(json.daemon.persistence?.ok, false, JSON.stringify(json.daemon));
+    assert.match(json.daemon.persistence?.error ?? "", /state\.json/);
+    const human = await env.cli("status");
+    assert.equal(human.code, 0);
+    assert.match(human.stdout, /persistence failing/);
+
+    // A successful save clears the condition.
+    await repairStateDir(env);
+    const enable = await env.cli("enable", "alpha");
+    assert.equal(enable.code, 0, enable.stderr);
+    assert.doesNotMatch(enable.stdout, /NOT persisted/);
+    assert.equal((await env.status()).daemon.persistence?.ok, true);
+    await waitFor(() => healthy(env, "alpha"), "alpha healthy again");
+
+    // Broken again at shutdown: the final flush fails, and the daemon exits anyway.
+    await breakStateDir(env);
+    await env.cli("disable", "alpha");
+    const stop = await env.cli("stop");
+    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+    const exit = await env.daemonExit();
+    assert.equal(exit.code, 0, exit.output);
+    assert.deepEqual(env.liveSimulators(), []);
+  } finally {
+    await Deno.remove(env.stateDir).catch(() => {});
+    await Deno.rename(`${env.stateDir}.real`, env.stateDir).catch(() => {});
+    await env.cleanup();
+  }
+});
