@@ -58,7 +58,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     outcome = await load();
   } catch (e) {
     console.error(`error: ${e instanceof ConfigSourceError ? e.message : String(e)}`);
-    return 1;
+    return e instanceof ConfigSourceError && e.unreadable ? 4 : 1;
   }
   if (outcome.kind === "invalid") {
     console.error(`error: config ${outcome.file} is invalid (${outcome.errors.length} errors):`);
@@ -121,7 +121,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
   );
   const unsubscribeTrims = supervisor.onEvent(() => trims.poke());
-  const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config);
+  const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config, outcome.missing);
   const reload = async () => {
     const result = await reloader.reload();
     trims.poke();
@@ -204,7 +204,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   });
 
   // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
-  await supervisor.recoverOrphans(reloader.config.kubefwd);
+  // Nothing in the recovery (a failing disk, a hosts file it cannot edit) may keep the profiles from starting.
+  await supervisor.recoverOrphans(reloader.config.kubefwd).catch((e) =>
+    info(`recovering the previous daemon's children failed: ${(e as Error).message}`, "error")
+  );
   supervisor.reconcile(reloader.config);
   trims.poke();
   await done;

@@ -79,3 +79,32 @@ Deno.test("unwritable state dir: disable says it is not persisted, status says s
     await env.cleanup();
   }
 });
+
+Deno.test("reload with the config file deleted or replaced by a directory changes nothing and exits 4", async () => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  try {
+    await env.writeConfig(config(env));
+    const daemon = await env.startDaemon();
+    const before = await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+    await Deno.remove(env.configPath);
+
+    const reload = await env.cli("reload");
+    assert.equal(reload.code, 4, reload.stdout + reload.stderr);
+    assert.match(reload.stderr, /missing; nothing was changed/);
+    assert.doesNotMatch(reload.stdout, /removed/);
+    daemon.kill("SIGHUP");
+    await new Promise((r) => setTimeout(r, 500));
+    const after = await healthy(env, "alpha");
+    assert.equal(after?.pid, before.pid, "alpha kept running, untouched");
+
+    await Deno.mkdir(env.configPath);
+    const again = await env.cli("reload");
+    assert.equal(again.code, 4, again.stdout + again.stderr);
+    assert.equal((await healthy(env, "alpha"))?.pid, before.pid);
+    const validate = await env.cli("config", "validate");
+    assert.equal(validate.code, 4, validate.stdout + validate.stderr);
+    assert.match(validate.stderr, /not a regular file/);
+  } finally {
+    await env.cleanup();
+  }
+});
