@@ -18,7 +18,7 @@ import type { LogSink } from "../log/types.ts";
 import type { PersistedState } from "../state/types.ts";
 import { isRecord } from "../util/is_record.ts";
 import { Mutex } from "../util/async.ts";
-import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
+import { allocateBaseIp, isUsableBaseIp, ownedIps } from "./ip_alloc.ts";
 import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
 import { type ActionOutcome, describeOutcome } from "./outcome.ts";
 import { killOrphans, type OrphanReport } from "./process_control.ts";
@@ -143,6 +143,8 @@ export class Supervisor {
   readonly #startGate = new Mutex();
   #settings: KubefwdSettings | undefined;
   #shuttingDown: Promise<void> | undefined;
+  /** Every profile's base address this daemon assigned, removed profiles included: the hosts lines it may remove. */
+  readonly #bases = new Map<string, string>();
 
   /** An idle Supervisor: no profiles until the first reconcile. */
   constructor(deps: SupervisorDeps) {
@@ -247,8 +249,8 @@ export class Supervisor {
     const orphans = Object.entries(this.#deps.state.profiles).filter(([, p]) => p.child);
     if (orphans.length === 0) return;
     const kill = this.#deps.killOrphans ?? killOrphans;
-    const hosts = this.#deps.hostsFile(settings);
     for (const [name, profile] of orphans) {
+      const hosts = this.#guardedHosts(settings, () => [profile.baseIp], `profile ${name}'s`);
       const child = profile.child!;
       let report: OrphanReport[];
       try {
@@ -368,7 +370,8 @@ export class Supervisor {
   async #sweepHosts(ips: string[]): Promise<void> {
     if (ips.length === 0 || this.#settings === undefined) return;
     try {
-      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips);
+      const hosts = this.#guardedHosts(this.#settings, () => this.#bases.values(), "the daemon's");
+      const removed = await hosts.removeEntries(ips);
       if (removed > 0) {
         this.#logError(
           `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
@@ -399,6 +402,31 @@ export class Supervisor {
       this.#retiredSweepTimer = undefined;
       if (!this.#shuttingDown) void sweep();
     }, RETIRED_SWEEP_SETTLE_MS);
+  }
+
+  /**
+   * The hosts file, restricted to the lines of the given profile ranges: any other address (127.0.0.1, ::1,
+   * another program's 127.x) is never removed, whatever a state file or a child's output claims.
+   */
+  #guardedHosts(
+    settings: KubefwdSettings,
+    bases: () => Iterable<string | undefined>,
+    whose: string,
+  ): HostsFile {
+    const hosts = this.#deps.hostsFile(settings);
+    return {
+      removeEntries: (ips) => {
+        const allowed = ownedIps(ips, bases());
+        const refused = ips.filter((ip) => !allowed.includes(ip));
+        if (refused.length > 0) {
+          this.#logError(
+            `refused to remove hosts lines of ${refused.join(", ")}: outside ${whose} address range`,
+            "warn",
+          );
+        }
+        return allowed.length > 0 ? hosts.removeEntries(allowed) : Promise.resolve(0);
+      },
+    };
   }
 
   /** Runs a verb on the named runners (all when empty) in parallel; one result per profile. */
@@ -450,16 +478,19 @@ export class Supervisor {
       const ip = profiles[name]?.baseIp;
       if (ip) used.push(ip);
     }
-    const needing: ProfileRecord[] = [];
+    const needing: [string, ProfileRecord][] = [];
     for (const spec of specs) {
       const record = this.#record(spec.name);
-      if (isUsableBaseIp(record.baseIp, used)) used.push(record.baseIp);
-      else needing.push(record);
+      if (isUsableBaseIp(record.baseIp, used)) {
+        used.push(record.baseIp);
+        this.#bases.set(spec.name, record.baseIp);
+      } else needing.push([spec.name, record]);
     }
-    for (const record of needing) {
+    for (const [name, record] of needing) {
       const ip = allocateBaseIp(used);
       record.setBaseIp(ip);
       used.push(ip);
+      this.#bases.set(name, ip);
     }
   }
 
@@ -473,7 +504,8 @@ export class Supervisor {
       log: deps.log,
       prober: deps.prober,
       serviceLister: deps.serviceLister,
-      hostsFile: deps.hostsFile,
+      hostsFile: (settings) =>
+        this.#guardedHosts(settings, () => [this.#bases.get(spec.name)], `profile ${spec.name}'s`),
       resolveVersion: (path) => this.#resolveVersion(path),
       isRoot: deps.isRoot,
       files: deps.launchFiles ?? realLaunchFiles,

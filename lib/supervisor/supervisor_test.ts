@@ -573,6 +573,27 @@ Deno.test("IP churn: many addresses for few hostnames → restart before kubefwd
   }
 });
 
+Deno.test("unclean exit: addresses outside the profile's range (localhost, another profile's) are never removed", async () => {
+  const h = await harness();
+  try {
+    h.hosts.text = "127.0.0.1 localhost\n127.4.27.1 other-profile\n127.3.27.1 web web.ns\n";
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.0.0.1", "evil", 81, "evil-1");
+    portForward(child, "127.4.27.1", "other", 82, "other-1");
+    flushOutput(h);
+    child.exit(null, "SIGKILL");
+    await until(() => h.state.profiles.a.child === undefined, "child record cleared");
+    assert.equal(h.hosts.text, "127.0.0.1 localhost\n127.4.27.1 other-profile\n");
+    assert.ok(
+      h.logs.some((l) => /refused to remove hosts lines of 127\.0\.0\.1, 127\.4\.27\.1/.test(l.message)),
+    );
+  } finally {
+    await h.dispose();
+  }
+});
+
 Deno.test("unclean exit → exactly the announced addresses leave the hosts file; a clean stop touches nothing", async () => {
   const h = await harness();
   try {
