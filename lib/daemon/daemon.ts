@@ -111,6 +111,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     state,
     persist: () => store.scheduleSave(state),
     saveNow: () => store.save(state),
+    mask: (text) => log.maskText(text),
   });
 
   // Every state change of a child is a burst of one-off work: release its code pages once quiet.

@@ -283,6 +283,11 @@ export class DaemonLog implements LogSink {
     this.#kubeconfigs = [...paths];
   }
 
+  /** `text` masked exactly as a log line is (secrets, the configured kubeconfig paths, home as `~`). */
+  maskText(text: string): string {
+    return maskSecrets(text, { home: this.#home, kubeconfigs: this.#kubeconfigs });
+  }
+
   /** Accept one line: filter by level, mask, then fan out. Never throws, never blocks. */
   write(entry: LogEntry): void {
     if (LEVEL_RANK[entry.level] < this.#minRank) return;

@@ -421,14 +421,16 @@ export class ProfileRunner {
     });
     if (decision.action === "restart") {
       this.#attempt = decision.attempt;
-      this.#lastError = errorText;
+      this.#lastError = this.#deps.record.mask(errorText);
       this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
         this.#deps.record.countRestart();
         this.#launch(`retry ${this.#attempt} after backoff`);
       });
       return;
     }
-    this.#lastError = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
+    this.#lastError = this.#deps.record.mask(
+      kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText,
+    );
     this.#transition("failed", kind === "transient" ? decision.reason : reason);
     if (kind === "permanent") this.#rearmOnKubeconfigChange();
   }

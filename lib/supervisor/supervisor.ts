@@ -14,6 +14,7 @@ import type { ServiceLister } from "../kubefwd/exclude.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import { detectKubefwdVersion } from "../kubefwd/version.ts";
+import { maskSecrets } from "../log/mask.ts";
 import type { LogSink } from "../log/types.ts";
 import type { PersistedState } from "../state/types.ts";
 import { isRecord } from "../util/is_record.ts";
@@ -78,6 +79,11 @@ export interface SupervisorDeps {
   killOrphans?: typeof killOrphans;
   /** Overrides of the runners' timings and caps; tests shorten them. */
   tuning?: Partial<RunnerTuning>;
+  /**
+   * Masks secrets and kubeconfig paths in recorded text (lastError, events), like the log does; the daemon
+   * passes its log's masker. Default: maskSecrets with the configured kubeconfigs and `home`.
+   */
+  mask?: (text: string) => string;
 }
 
 /** What a reconcile did, by profile name. */
@@ -151,7 +157,21 @@ export class Supervisor {
     this.#deps = deps;
     this.#tuning = { ...DEFAULT_TUNING, ...deps.tuning };
     deps.state.profiles ??= {};
+    // Events an older daemon recorded unmasked are masked once, before `status` can show them.
+    for (const profile of Object.values(deps.state.profiles)) {
+      for (const event of profile.events ?? []) {
+        event.reason = this.#mask(event.reason);
+        if (event.detail !== undefined) event.detail = this.#mask(event.detail);
+      }
+    }
   }
+
+  /** The masker of recorded text (see {@link SupervisorDeps.mask}). */
+  #mask = (text: string): string => {
+    if (this.#deps.mask) return this.#deps.mask(text);
+    const kubeconfigs = [...this.#runners.values()].map((r) => r.spec.kubeconfig);
+    return maskSecrets(text, { home: this.#deps.home ?? this.#deps.env?.HOME, kubeconfigs });
+  };
 
   /** Whether `name` is a configured profile. */
   hasProfile(name: string): boolean {
@@ -467,7 +487,7 @@ export class Supervisor {
   #record(name: string): ProfileRecord {
     const profiles = this.#deps.state.profiles;
     profiles[name] ??= newPersistedProfile();
-    return new ProfileRecord(profiles[name], this.#deps.persist);
+    return new ProfileRecord(profiles[name], this.#deps.persist, this.#mask);
   }
 
   /** Keeps every valid, unshared persisted base IP; gives the others the lowest free 127.N.27.1. */

@@ -399,6 +399,36 @@ Deno.test("permanent fatal → failed with the FATA text; re-armed by a kubeconf
   }
 });
 
+Deno.test("secrets in kubefwd's errors are masked where lastError and events are recorded (status, state)", async () => {
+  const h = await harness();
+  try {
+    const spec = profile("a", { kubeconfig: "/home/u/.kube/prod-eu-cluster" });
+    h.sup.reconcile(h.config([spec]));
+    const child = await spawned(h, 1);
+    say(
+      child,
+      "FATA",
+      "Error connecting to k8s cluster: Get https://k8s: Authorization: Bearer eyJhbGciOi.abc.def token=s3cr3tvalue " +
+        "invalid configuration in /home/u/.kube/prod-eu-cluster",
+    );
+    child.exit(1);
+    await until(() => st(h).state === "backoff" || st(h).state === "failed", "the exit handled");
+    h.clock.advance(1000);
+    await spawned(h, 2).then((c) => {
+      say(c, "FATA", "unable to load kubeconfig /home/u/.kube/prod-eu-cluster: token=s3cr3tvalue");
+      c.exit(1);
+    });
+    await until(() => h.events.filter((e) => e.to === "backoff").length >= 2, "second backoff");
+    const shown = JSON.stringify([h.sup.status(["a"], { details: true }), h.state, h.events]);
+    for (const secret of ["s3cr3tvalue", "eyJhbGciOi.abc", "prod-eu-cluster"]) {
+      assert.ok(!shown.includes(secret), `${secret} leaked: ${shown}`);
+    }
+    assert.match(st(h).lastError!, /\*\*\*/);
+  } finally {
+    await h.dispose();
+  }
+});
+
 Deno.test("max_attempts exceeded → failed", async () => {
   const h = await harness();
   try {
