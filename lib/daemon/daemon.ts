@@ -18,6 +18,7 @@ import { StateStore } from "../state/store.ts";
 import { DenoSpawner } from "../supervisor/spawner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
 import { deadline, isTimeoutError } from "../util/async.ts";
+import { unsafeDaemonPaths } from "../util/path_safety.ts";
 import { VERSION } from "../version.ts";
 import { ConfigSourceError } from "./config_source.ts";
 import { ConfigReloader } from "./handlers/reload.ts";
@@ -66,6 +67,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 4;
   }
   const settings = outcome.config.daemon;
+  const unsafe = await unsafeDaemonPaths(settings);
+  if (unsafe.length > 0) {
+    for (const problem of unsafe) console.error(`error: ${problem}`);
+    return 1;
+  }
   await Deno.mkdir(settings.stateDir, { recursive: true, mode: 0o700 });
   let lock;
   try {

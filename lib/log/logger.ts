@@ -7,6 +7,7 @@
  * serialised through byte-bounded queues; when a queue is full, lines are dropped from that output (never
  * from the ring buffer) and a "N lines dropped" line is written once the writer catches up.
  */
+import { openAppendNoFollow } from "../util/path_safety.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import type { LogSink } from "./types.ts";
 import { maskSecrets } from "./mask.ts";
@@ -172,7 +173,8 @@ class RotatingFile {
   async #open(): Promise<void> {
     const dir = dirname(this.#path);
     if (dir !== "." && dir !== "/") await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    this.#file = await Deno.open(this.#path, { append: true, create: true, mode: 0o600 });
+    // Never through a symlink: a root daemon would append to whatever file another user points it at.
+    this.#file = await openAppendNoFollow(this.#path, 0o600);
     this.#size = (await this.#file.stat()).size;
   }
 

@@ -10,6 +10,7 @@
 import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
+import { untrustedStateFile } from "../util/path_safety.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
   emptyState,
@@ -281,12 +282,16 @@ export class StateStore {
   }
 
   /**
-   * Read the state. Missing file: empty state, no warning. Unparseable, wrong version or wrong shape:
+   * Read the state. Missing file: empty state, no warning. A file that is a symlink, belongs to another
+   * user or is writable by others is moved aside like a corrupt one. Unparseable, wrong version or wrong shape:
    * the file is renamed to `<path>.corrupt-<timestamp>` and an empty state is returned with a warning.
    * Malformed parts of an otherwise sound file are dropped with a warning each. Other read errors
    * (permissions) are thrown: silently starting clean would lose the user's choices.
    */
   async load(): Promise<LoadedState> {
+    // A state file someone else could have written decides which pids get killed and which choices hold.
+    const untrusted = await untrustedStateFile(this.path);
+    if (untrusted !== undefined) return await this.#moveAside(`${untrusted}, so it is not obeyed`);
     let text: string;
     try {
       text = await Deno.readTextFile(this.path);

@@ -275,3 +275,25 @@ Deno.test("store: a failed scheduled save is retried by itself; flush with a dea
     await assert.rejects(hung.flush(50), /did not finish within 50 ms/);
   });
 });
+
+Deno.test("store: a state.json writable by others or owned by another user is moved aside, not obeyed", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/state.json`;
+    await Deno.writeTextFile(path, JSON.stringify(sample()), { mode: 0o600 });
+    await Deno.chmod(path, 0o646);
+    const loaded = await new StateStore(path, { now: () => new Date(Date.UTC(2026, 0, 1)) }).load();
+    assert.deepEqual(loaded.state, emptyState());
+    assert.match(
+      loaded.warnings[0],
+      /is writable by other users \(mode 0646\), so it is not obeyed; moved it to/,
+    );
+    assert.deepEqual(await listDir(dir), ["state.json.corrupt-2026-01-01T00-00-00.000Z"]);
+    if (Deno.uid() === 0) {
+      await Deno.writeTextFile(path, JSON.stringify(sample()), { mode: 0o600 });
+      await Deno.chown(path, 4242, 4242);
+      const planted = await new StateStore(path).load();
+      assert.deepEqual(planted.state, emptyState());
+      assert.match(planted.warnings[0], /belongs to uid 4242/);
+    }
+  });
+});

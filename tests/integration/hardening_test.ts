@@ -108,3 +108,25 @@ Deno.test("reload with the config file deleted or replaced by a directory change
     await env.cleanup();
   }
 });
+
+Deno.test("state_dir or log_file in a world-writable directory: the daemon refuses to start", async () => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  try {
+    await Deno.mkdir(`${env.dir}/shared`);
+    await Deno.chmod(`${env.dir}/shared`, 0o1777);
+    await env.writeConfig(`daemon:\n  state_dir: ${env.dir}/shared/kfd\n` + config(env));
+    const r = await env.cli("daemon");
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stderr,
+      /state_dir .*shared\/kfd is in .*shared, which every user can write \(mode 1777, sticky/,
+    );
+
+    await env.writeConfig(`daemon:\n  log_file: ${env.dir}/shared/daemon.log\n` + config(env));
+    const log = await env.cli("daemon");
+    assert.equal(log.code, 1, log.stdout + log.stderr);
+    assert.match(log.stderr, /log_file .*shared\/daemon\.log is in .*shared, which every user can write/);
+  } finally {
+    await env.cleanup();
+  }
+});
