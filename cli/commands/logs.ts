@@ -5,11 +5,15 @@ import { withClient } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { LogEntry } from "../../lib/supervisor/types.ts";
 import { painter } from "../render.ts";
+import { escapeControl, jsonWithoutRawControls } from "../../lib/util/terminal_text.ts";
 
-/** One human log line: `time profile/stream level message`. */
+/**
+ * One human log line: `time profile/stream level message`. Control characters from kubefwd's output
+ * (terminal escape sequences) are shown escaped, never sent to the terminal.
+ */
 export function formatLogEntry(e: LogEntry, color: boolean): string {
   const p = painter(color);
-  const who = e.profile ? `${e.profile}/${e.source}` : e.source;
+  const who = escapeControl(e.profile ? `${e.profile}/${e.source}` : e.source);
   const level = e.level === "error"
     ? p.red("ERROR")
     : e.level === "warn"
@@ -17,7 +21,7 @@ export function formatLogEntry(e: LogEntry, color: boolean): string {
     : e.level === "debug"
     ? p.dim("DEBUG")
     : "INFO ";
-  return `${p.dim(e.at)} ${level} ${p.cyan(who)} ${e.message}`;
+  return `${p.dim(escapeControl(e.at))} ${level} ${p.cyan(who)} ${escapeControl(e.message)}`;
 }
 
 /** Register `logs`. */
@@ -34,7 +38,7 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
       }
       const g = ctx.globals();
       const print = (e: LogEntry) =>
-        g.json ? ctx.out(JSON.stringify(e)) : ctx.out(formatLogEntry(e, g.color));
+        g.json ? ctx.out(jsonWithoutRawControls(JSON.stringify(e))) : ctx.out(formatLogEntry(e, g.color));
       await withClient(ctx, async (client) => {
         if (!opts.follow) {
           const { entries } = await client.request({ type: "logs", profile, lines, follow: false });

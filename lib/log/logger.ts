@@ -8,6 +8,7 @@
  * from the ring buffer) and a "N lines dropped" line is written once the writer catches up.
  */
 import { openAppendNoFollow } from "../util/path_safety.ts";
+import { escapeControl } from "../util/terminal_text.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import type { LogSink } from "./types.ts";
 import { maskSecrets } from "./mask.ts";
@@ -66,7 +67,8 @@ export type LogListener = (entry: LogEntry) => void;
  */
 export function formatLogLine(entry: LogEntry): string {
   const who = entry.profile === undefined ? entry.source : `${entry.profile} ${entry.source}`;
-  return `${entry.at} ${entry.level.toUpperCase().padEnd(5)} ${who}: ${entry.message}`;
+  // The daemon's stderr is often a terminal: kubefwd's escape sequences are shown, not obeyed.
+  return escapeControl(`${entry.at} ${entry.level.toUpperCase().padEnd(5)} ${who}: ${entry.message}`);
 }
 
 const encoder = new TextEncoder();

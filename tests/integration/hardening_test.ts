@@ -130,3 +130,66 @@ Deno.test("state_dir or log_file in a world-writable directory: the daemon refus
     await env.cleanup();
   }
 });
+
+Deno.test("kubefwd's secrets never reach status or state.json; its escape sequences never reach the terminal", async () => {
+  const evil = "title\x1b]0;pwned\x07 clip\x1b]52;c;ZXZpbA==\x07 reset\x1bc csi\u009b2J done";
+  const env = await TestEnv.create({
+    scenario: {
+      ...SCENARIO,
+      actions: [{ type: "log", atMs: 50, level: "INFO", message: evil }],
+    },
+  });
+  const secretEnv = await TestEnv.create({
+    scenario: {
+      startup: {
+        fatal: "Error connecting: Authorization: Bearer abc.def.ghi token=s3cr3tvalue while reading KUBECFG",
+      },
+    },
+  });
+  try {
+    await env.writeConfig(config(env));
+    await env.startDaemon();
+    await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+    await waitFor(async () => (await env.cli("logs", "alpha")).stdout.includes("done"), "the evil line");
+    const human = await env.cli("logs", "alpha");
+    assert.equal(human.code, 0);
+    assert.doesNotMatch(human.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/, "no raw control character");
+    assert.match(human.stdout, /title\\x1b\]0;pwned\\x07/);
+    const json = await env.cli("--json", "logs", "alpha");
+    assert.doesNotMatch(json.stdout, /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    const entries = json.stdout.trim().split("\n").map((l) => JSON.parse(l) as { message: string });
+    assert.ok(entries.some((e) => e.message.includes(evil)), "--json keeps the text");
+
+    const kubeconfig = `${secretEnv.dir}/.kube/prod-eu-cluster`;
+    await Deno.copyFile(`${secretEnv.dir}/.kube/config`, kubeconfig);
+    const text = config(secretEnv).replace(`${secretEnv.dir}/.kube/config`, kubeconfig);
+    await secretEnv.writeConfig(text);
+    // The simulator's fatal names the kubeconfig the way kubefwd does.
+    const scenario = JSON.parse(await Deno.readTextFile(`${secretEnv.dir}/scenario.json`));
+    scenario.startup.fatal = scenario.startup.fatal.replace("KUBECFG", kubeconfig);
+    await Deno.writeTextFile(`${secretEnv.dir}/scenario.json`, JSON.stringify(scenario));
+    await secretEnv.startDaemon();
+    await waitFor(async () => (await secretEnv.status()).profiles[0].lastError, "alpha's error");
+    await waitFor(
+      async () => (await Deno.readTextFile(`${secretEnv.stateDir}/state.json`)).includes("backoff"),
+      "the events persisted",
+    );
+    const outputs = [
+      (await secretEnv.cli("--json", "status", "alpha")).stdout,
+      (await secretEnv.cli("status")).stdout,
+      (await secretEnv.cli("status", "alpha")).stdout,
+      // The events; the owned child's cmdline keeps the real argv, which orphan recovery compares with /proc.
+      JSON.stringify(
+        JSON.parse(await Deno.readTextFile(`${secretEnv.stateDir}/state.json`)).profiles.alpha.events,
+      ),
+    ];
+    for (const out of outputs) {
+      for (const secret of ["s3cr3tvalue", "abc.def.ghi", "prod-eu-cluster"]) {
+        assert.ok(!out.includes(secret), `${secret} leaked in:\n${out}`);
+      }
+    }
+  } finally {
+    await env.cleanup();
+    await secretEnv.cleanup();
+  }
+});
