@@ -76,6 +76,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
       const status = await env.status();
       assert.deepEqual(Object.keys(status.daemon).sort(), [
         "configPath",
+        "persistence",
         "pid",
         "socketPath",
         "startedAt",
@@ -83,6 +84,7 @@ Deno.test("daemon verbs through the real CLI", async (t) => {
         "version",
       ]);
       assert.equal(status.daemon.pid, daemonPid);
+      assert.deepEqual(status.daemon.persistence, { ok: true, stateFile: `${env.stateDir}/state.json` });
       assert.equal(status.daemon.socketPath, env.socketPath);
       const alpha = profileOf(status, "alpha");
       for (
