@@ -39,6 +39,13 @@ export interface DaemonOptions {
   socketPath?: string;
   /** Started by `start`: no human log on stderr (it goes to a file nobody reads). */
   detached: boolean;
+  /** Signals caught from the process's first moments (main.ts), handed over once the real handlers run. */
+  earlySignals?: EarlySignals;
+}
+
+/** Signal listeners installed before anything slow; `take` removes them and returns what they caught. */
+export interface EarlySignals {
+  take(): Deno.Signal[];
 }
 
 function isRoot(): boolean {
@@ -203,20 +210,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   info(`daemon ${VERSION} started (pid ${Deno.pid}, socket ${settings.socketPath}, config ${configPath})`);
 
-  const removeGuards = installGuards(info, {
+  const signalHandlers: Partial<Record<Deno.Signal, () => void>> = {
     SIGTERM: () => void shutdown("SIGTERM"),
     SIGINT: () => void shutdown("SIGINT"),
     SIGHUP: () =>
       void reload().catch((e) => info(`reload on SIGHUP failed: ${(e as Error).message}`, "error")),
-  });
+  };
+  const removeGuards = installGuards(info, signalHandlers);
+  const early = opts.earlySignals?.take() ?? [];
 
-  // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
-  // Nothing in the recovery (a failing disk, a hosts file it cannot edit) may keep the profiles from starting.
-  await supervisor.recoverOrphans(reloader.config.kubefwd).catch((e) =>
-    info(`recovering the previous daemon's children failed: ${(e as Error).message}`, "error")
-  );
-  supervisor.reconcile(reloader.config);
-  trims.poke();
+  // What arrived while starting: a stop request wins (nothing is started), a SIGHUP reloads afterwards.
+  const stopSignal = early.find((s) => s === "SIGTERM" || s === "SIGINT");
+  if (stopSignal) signalHandlers[stopSignal]!();
+  else {
+    // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
+    // Nothing in the recovery (a failing disk, a hosts file it cannot edit) may keep the profiles from starting.
+    await supervisor.recoverOrphans(reloader.config.kubefwd).catch((e) =>
+      info(`recovering the previous daemon's children failed: ${(e as Error).message}`, "error")
+    );
+    if (shuttingDown === undefined) supervisor.reconcile(reloader.config); // a SIGTERM may have come meanwhile
+    trims.poke();
+    if (early.includes("SIGHUP") && shuttingDown === undefined) {
+      info("SIGHUP received during startup: reloading the config");
+      signalHandlers.SIGHUP!();
+    }
+  }
   await done;
   removeGuards();
   return 0;

@@ -2,10 +2,10 @@
  * Entry of the daemon role. Parses its few flags by hand (commander would cost memory for the whole
  * daemon lifetime) and runs the daemon until it shuts down.
  */
-import { runDaemon } from "./daemon.ts";
+import { type EarlySignals, runDaemon } from "./daemon.ts";
 
 /** Parse `[--config P] [--socket P] [--detached]` and run; returns the exit code. */
-export async function runDaemonFromArgs(args: string[]): Promise<number> {
+export async function runDaemonFromArgs(args: string[], earlySignals?: EarlySignals): Promise<number> {
   let configPath: string | undefined;
   let socketPath: string | undefined;
   let detached = false;
@@ -29,5 +29,5 @@ export async function runDaemonFromArgs(args: string[]): Promise<number> {
       return 2;
     }
   }
-  return await runDaemon({ configPath, socketPath, detached });
+  return await runDaemon({ configPath, socketPath, detached, earlySignals });
 }

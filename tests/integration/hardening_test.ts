@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import type { ProfileStatus } from "../../lib/supervisor/types.ts";
-import { TestEnv, waitFor } from "./harness.ts";
+import { daemonCommand } from "../../lib/self_command.ts";
+import { signalQuietly, TestEnv, waitFor } from "./harness.ts";
 
 const SCENARIO = {
   // Ports unique to this file (parallel test files and other worktrees share the loopback).
@@ -191,5 +192,87 @@ Deno.test("kubefwd's secrets never reach status or state.json; its escape sequen
   } finally {
     await env.cleanup();
     await secretEnv.cleanup();
+  }
+});
+
+Deno.test("three `start` at once: only the one whose daemon runs says started; errors keep their first characters", async () => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  try {
+    // Earlier multi-byte output in daemon.out: the new output starts at a byte offset, not a character one.
+    await Deno.mkdir(env.stateDir, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(`${env.stateDir}/daemon.out`, "é…".repeat(200) + "\n");
+    await env.writeConfig(config(env) + "    bogus_key: 1\n");
+    const bad = await env.cli("start");
+    assert.equal(bad.code, 4, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /\nerror: config .*config\.yaml is invalid/);
+
+    await env.writeConfig(config(env));
+    const starts = await Promise.all([
+      env.cli("--json", "start"),
+      env.cli("--json", "start"),
+      env.cli("--json", "start"),
+    ]);
+    for (const r of starts) assert.equal(r.code, 0, r.stdout + r.stderr);
+    const replies = starts.map((r) => JSON.parse(r.stdout) as { started: boolean; pid: number });
+    assert.equal(replies.filter((r) => r.started).length, 1, JSON.stringify(replies));
+    const pids = new Set(replies.map((r) => r.pid));
+    assert.equal(pids.size, 1, `every start names the running daemon: ${JSON.stringify(replies)}`);
+    assert.equal((await env.status()).daemon.pid, replies[0].pid);
+    const stop = await env.cli("stop");
+    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+  } finally {
+    await env.cleanup();
+  }
+});
+
+/** Whether the process has a handler for SIGHUP (bit 0 of SigCgt in /proc/PID/status). */
+function catchesSighup(pid: number): boolean {
+  try {
+    const m = /SigCgt:\s*([0-9a-f]+)/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+    return m !== null && (BigInt(`0x${m[1]}`) & 1n) === 1n;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("SIGHUPs during the daemon's startup do not kill it", async () => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  try {
+    await env.writeConfig(config(env));
+    const [cmd, ...args] = daemonCommand();
+    const daemon = new Deno.Command(cmd, {
+      args,
+      env: env.env,
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    let exited: Deno.CommandStatus | undefined;
+    daemon.status.then((s) => exited = s);
+    const t0 = Date.now();
+    // Deno itself needs a moment before any JavaScript runs; from then on (or 150 ms at the latest, while the
+    // config subprocess runs) SIGHUPs come every 10 ms until the socket answers.
+    while (!catchesSighup(daemon.pid) && Date.now() - t0 < 150 && exited === undefined) {
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    let sent = 0;
+    let answering = false;
+    const stopAt = Date.now() + 15_000;
+    while (!answering && exited === undefined && Date.now() < stopAt) {
+      signalQuietly(daemon, "SIGHUP");
+      sent++;
+      await new Promise((r) => setTimeout(r, 10));
+      if (sent % 10 === 0) answering = (await env.cli("status")).code === 0;
+    }
+    assert.equal(exited, undefined, `the daemon died after ${sent} SIGHUPs: ${JSON.stringify(exited)}`);
+    assert.ok(answering, "the daemon came up");
+    assert.ok(sent > 5);
+    await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+    signalQuietly(daemon, "SIGTERM");
+    const status = await daemon.status;
+    assert.equal(status.code, 0);
+  } finally {
+    await env.cleanup();
   }
 });
