@@ -2,14 +2,14 @@
 import assert from "node:assert/strict";
 import type { KubefwdSettings } from "../config/types.ts";
 import type { LogEntry } from "./types.ts";
-import { emptyState, type OwnedChild } from "../state/types.ts";
+import { emptyState, type OwnedChild, type PersistedState } from "../state/types.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { FakeProber } from "../testing/fake_prober.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { FakeSpawner } from "../testing/fake_spawner.ts";
 import type { OrphanReport } from "./process_control.ts";
-import { Supervisor } from "./supervisor.ts";
+import { Supervisor, type SupervisorDeps } from "./supervisor.ts";
 
 const settings: KubefwdSettings = {
   path: "kubefwd",
@@ -18,6 +18,28 @@ const settings: KubefwdSettings = {
   hostsPath: "/etc/hosts",
   stopTimeoutMs: 7000,
 };
+
+/** A Supervisor over `state` and `hosts` with fakes for everything else; `deps` overrides. */
+function orphanSupervisor(
+  state: PersistedState,
+  hosts: FakeHostsFile,
+  logs: LogEntry[],
+  deps: Partial<SupervisorDeps>,
+): Supervisor {
+  return new Supervisor({
+    spawner: new FakeSpawner(),
+    clock: new FakeClock(),
+    log: { write: (e) => logs.push(e) },
+    prober: new FakeProber(true),
+    serviceLister: new FakeServiceLister(),
+    hostsFile: () => hosts,
+    isRoot: true,
+    stateDir: "/state",
+    state,
+    persist: () => {},
+    ...deps,
+  });
+}
 
 function child(pid: number, ips: string[]): OwnedChild {
   return {
@@ -48,16 +70,7 @@ Deno.test("recoverOrphans: kills each recorded child, removes only its addresses
   const killed: { pids: number[]; termWaitMs?: number }[] = [];
   const logs: LogEntry[] = [];
   let saves = 0;
-  const sup = new Supervisor({
-    spawner: new FakeSpawner(),
-    clock: new FakeClock(),
-    log: { write: (e) => logs.push(e) },
-    prober: new FakeProber(true),
-    serviceLister: new FakeServiceLister(),
-    hostsFile: () => hosts,
-    isRoot: true,
-    stateDir: "/state",
-    state,
+  const sup = orphanSupervisor(state, hosts, logs, {
     persist: () => saves++,
     killOrphans: (children, opts) => {
       killed.push({ pids: children.map((c) => c.pid), termWaitMs: opts?.termWaitMs });
@@ -92,17 +105,7 @@ Deno.test("recoverOrphans: a failing kill or hosts edit is logged and the next o
   const hosts = new FakeHostsFile("127.3.27.1 web\n127.4.27.1 db\n");
   hosts.failWith = "read-only file system";
   const logs: LogEntry[] = [];
-  const sup = new Supervisor({
-    spawner: new FakeSpawner(),
-    clock: new FakeClock(),
-    log: { write: (e) => logs.push(e) },
-    prober: new FakeProber(true),
-    serviceLister: new FakeServiceLister(),
-    hostsFile: () => hosts,
-    isRoot: true,
-    stateDir: "/state",
-    state,
-    persist: () => {},
+  const sup = orphanSupervisor(state, hosts, logs, {
     killOrphans: (children) =>
       children[0].pid === 11
         ? Promise.reject(new Error("EPERM"))
@@ -139,17 +142,7 @@ Deno.test("recoverOrphans: a state file listing localhost (or another range) nev
   const original = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n10.0.0.5 db\n127.9.27.9 other\n";
   const hosts = new FakeHostsFile(original + "127.3.27.5 web\n");
   const logs: LogEntry[] = [];
-  const sup = new Supervisor({
-    spawner: new FakeSpawner(),
-    clock: new FakeClock(),
-    log: { write: (e) => logs.push(e) },
-    prober: new FakeProber(true),
-    serviceLister: new FakeServiceLister(),
-    hostsFile: () => hosts,
-    isRoot: true,
-    stateDir: "/state",
-    state,
-    persist: () => {},
+  const sup = orphanSupervisor(state, hosts, logs, {
     killOrphans: (children) =>
       Promise.resolve(children.map((c) => ({ pid: c.pid, outcome: "gone" as const }))),
   });
