@@ -45,6 +45,7 @@ export interface DaemonOptions {
 
 /** Signal listeners installed before anything slow; `take` removes them and returns what they caught. */
 export interface EarlySignals {
+  /** Stops holding the signals and returns those that arrived, in no particular order. */
   take(): Deno.Signal[];
 }
 
