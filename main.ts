@@ -25,8 +25,22 @@ if (import.meta.main) {
   const verb = verbIndex(args);
   // The daemon role answers --help itself: `deno task start` runs with --no-config, without commander.
   if (verb >= 0 && args[verb] === "daemon") {
+    // Before anything slow (module loading, the config subprocess): a SIGHUP's default action kills the
+    // process. Signals that arrive now are held and acted on once the daemon's own handlers are in place.
+    const held = new Set<Deno.Signal>();
+    const hold: [Deno.Signal, () => void][] = (["SIGHUP", "SIGTERM", "SIGINT"] as const).map((signal) => [
+      signal,
+      () => held.add(signal),
+    ]);
+    for (const [signal, handler] of hold) Deno.addSignalListener(signal, handler);
+    const earlySignals = {
+      take: () => {
+        for (const [signal, handler] of hold) Deno.removeSignalListener(signal, handler);
+        return [...held];
+      },
+    };
     const { runDaemonFromArgs } = await import("./lib/daemon/main.ts");
-    Deno.exit(await runDaemonFromArgs(args.filter((_, i) => i !== verb)));
+    Deno.exit(await runDaemonFromArgs(args.filter((_, i) => i !== verb), earlySignals));
   } else {
     const { runCli } = await import("./cli/app.ts");
     Deno.exit(await runCli(args));

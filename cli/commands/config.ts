@@ -34,7 +34,10 @@ function configPathFor(ctx: CliContext, deps: Deps, arg?: string): string {
   return arg ?? ctx.globals().config ?? defaultConfigPath(deps.env, deps.home());
 }
 
-/** Turns "cannot read the file at all" into exit 1 with a hint, leaving invalid content to the caller. */
+/**
+ * Turns "cannot read the file at all" into an error with a hint (missing: exit 1; a directory or unreadable:
+ * exit 4), leaving invalid content to the caller.
+ */
 function requireReadable(outcome: LoadOutcome, path: string): void {
   if (!outcome.readError) return;
   if (outcome.readError instanceof Deno.errors.NotFound) {
@@ -46,7 +49,8 @@ function requireReadable(outcome: LoadOutcome, path: string): void {
       },
     );
   }
-  throw new UserError("error", `cannot read config file ${path}: ${outcome.readError.message}`, {
+  // It exists but is no config file the daemon could use (a directory, no permission): the config is invalid.
+  throw new UserError("config_invalid", `cannot read config file ${path}: ${outcome.readError.message}`, {
     cause: outcome.readError,
   });
 }

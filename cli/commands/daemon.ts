@@ -5,7 +5,8 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import { connect, type DaemonLocation, locateDaemon, withClient } from "../connect.ts";
-import { isDaemonRunning } from "../../lib/ipc/client.ts";
+import { connectDaemon, isDaemonRunning } from "../../lib/ipc/client.ts";
+import { VERSION } from "../../lib/version.ts";
 import { UserError } from "../../lib/errors.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
 import { valueOnTimeout, waitFor } from "../../lib/util/async.ts";
@@ -41,8 +42,32 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** Start the daemon detached and wait until its socket answers; returns its pid. */
-export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> {
+/** The daemon a `start` found answering: the one it spawned, or one started by someone else meanwhile. */
+export interface StartOutcome {
+  /** The pid of the daemon answering on the socket. */
+  pid: number;
+  /** False when another `start` won the race: the daemon spawned here exited (the state lock was taken). */
+  started: boolean;
+}
+
+/** The pid of the daemon answering on the socket (its hello), or undefined when none answers. */
+async function answeringPid(socketPath: string): Promise<number | undefined> {
+  try {
+    const client = await connectDaemon(socketPath, { clientVersion: VERSION });
+    const pid = client.daemonPid;
+    await client.close();
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Start the daemon detached and wait until its socket answers. Several `start` at once each spawn a
+ * daemon, and only one gets the state lock: the daemon answering is asked for its pid, so only the `start`
+ * whose daemon really runs says "started", the others that it was already running.
+ */
+export async function startDetachedDaemon(loc: DaemonLocation): Promise<StartOutcome> {
   await Deno.mkdir(loc.settings.stateDir, { recursive: true, mode: 0o700 });
   const outPath = stdioLogPath(loc);
   const outStart = await Deno.stat(outPath).then((s) => s.size).catch(() => 0);
@@ -71,10 +96,21 @@ export async function startDetachedDaemon(loc: DaemonLocation): Promise<number> 
     START_TIMEOUT_MS,
     { step: 50 },
   ).then(() => true, valueOnTimeout(false));
-  if (ready && exited === undefined) return child.pid;
-  const out = (await Deno.readTextFile(outPath).catch(() => "")).slice(outStart).trim().split("\n").slice(
-    -15,
-  );
+  if (ready) {
+    const pid = await answeringPid(loc.settings.socketPath);
+    if (pid !== undefined && pid !== child.pid) {
+      // Another daemon answers: ours lost the race for the lock and is exiting (or already gone).
+      await waitFor(() => exited !== undefined, START_TIMEOUT_MS, { step: 20 }).catch(() => {});
+      return { pid, started: false };
+    }
+    if (exited === undefined) return { pid: child.pid, started: true };
+  }
+  // A byte offset: cut the bytes, then decode (slicing the decoded text by it lost the first characters).
+  const bytes = await Deno.readFile(outPath).catch(() => new Uint8Array());
+  const out = new TextDecoder().decode(bytes.subarray(Math.min(outStart, bytes.length))).trim().split("\n")
+    .slice(
+      -15,
+    );
   const logTail = await readTail(loc.settings.logFile, 5);
   const reason = out.filter(Boolean).join("\n") || logTail.join("\n") || "no output";
   if (!ready) {
@@ -194,11 +230,13 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
         );
         return;
       }
-      const pid = await startDetachedDaemon(loc);
+      const { pid, started } = await startDetachedDaemon(loc);
       report(
         ctx,
-        { started: true, pid, socketPath: loc.settings.socketPath },
-        `daemon started (pid ${pid}, socket ${loc.settings.socketPath})`,
+        { started, pid, socketPath: loc.settings.socketPath },
+        started
+          ? `daemon started (pid ${pid}, socket ${loc.settings.socketPath})`
+          : `daemon already running (pid ${pid})`,
       );
     },
   });
@@ -218,7 +256,7 @@ export function registerDaemonCommands(program: Command, ctx: CliContext): void 
     profilesHelp: "profiles to restart",
     async daemon(loc) {
       const oldPid = await stopDaemon(ctx, loc);
-      const pid = await startThroughService(realServiceHost(), loc) ?? await startDetachedDaemon(loc);
+      const pid = await startThroughService(realServiceHost(), loc) ?? (await startDetachedDaemon(loc)).pid;
       report(ctx, { restarted: true, oldPid: oldPid ?? null, pid }, `daemon restarted (pid ${pid})`);
     },
   });

@@ -10,11 +10,15 @@ import type { DaemonClient } from "../../lib/ipc/client.ts";
 import { isRecord } from "../../lib/util/is_record.ts";
 import type { LogEntry } from "../../lib/supervisor/types.ts";
 import { painter } from "../render.ts";
+import { escapeControl, jsonWithoutRawControls } from "../../lib/util/terminal_text.ts";
 
-/** One human log line: `time profile/stream level message`. */
+/**
+ * One human log line: `time profile/stream level message`. Control characters from kubefwd's output
+ * (terminal escape sequences) are shown escaped, never sent to the terminal.
+ */
 export function formatLogEntry(e: LogEntry, color: boolean): string {
   const p = painter(color);
-  const who = e.profile ? `${e.profile}/${e.source}` : e.source;
+  const who = escapeControl(e.profile ? `${e.profile}/${e.source}` : e.source);
   const level = e.level === "error"
     ? p.red("ERROR")
     : e.level === "warn"
@@ -22,7 +26,7 @@ export function formatLogEntry(e: LogEntry, color: boolean): string {
     : e.level === "debug"
     ? p.dim("DEBUG")
     : "INFO ";
-  return `${p.dim(e.at)} ${level} ${p.cyan(who)} ${e.message}`;
+  return `${p.dim(escapeControl(e.at))} ${level} ${p.cyan(who)} ${escapeControl(e.message)}`;
 }
 
 function isLogEntry(v: unknown): v is LogEntry {
@@ -75,7 +79,7 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
       }
       const g = ctx.globals();
       const print = (e: LogEntry) =>
-        g.json ? ctx.out(JSON.stringify(e)) : ctx.out(formatLogEntry(e, g.color));
+        g.json ? ctx.out(jsonWithoutRawControls(JSON.stringify(e))) : ctx.out(formatLogEntry(e, g.color));
       const location = await locateDaemon(ctx);
       let connected = false;
       try {

@@ -12,10 +12,18 @@ import type { DaemonClient } from "../../lib/ipc/client.ts";
 /** Upper bound for a profile verb: two stop timeouts plus kill escalation, for several profiles. */
 const PROFILE_VERB_TIMEOUT_MS = 120_000;
 
-/** Print what a profile verb did, one line per profile (or the JSON result). */
-export function printActionResults(ctx: CliContext, results: ProfileActionResult[]): void {
-  if (ctx.globals().json) ctx.json({ results });
-  else for (const r of results) ctx.out(`${r.profile}: ${r.outcome}`);
+/** Print what a profile verb did, one line per profile (or the JSON result); warnings go to stderr. */
+export function printActionResults(
+  ctx: CliContext,
+  results: ProfileActionResult[],
+  warnings: string[] = [],
+): void {
+  if (ctx.globals().json) {
+    ctx.json(warnings.length > 0 ? { results, warnings } : { results });
+    return;
+  }
+  for (const r of results) ctx.out(`${r.profile}: ${r.outcome}`);
+  for (const w of warnings) ctx.err(`warning: ${w}`);
 }
 
 /** Send a profile verb and print its results. */
@@ -26,8 +34,10 @@ export async function runProfileVerb(
   profiles: string[],
 ): Promise<void> {
   // Stopping waits for kubefwd's graceful shutdown (stop_timeout, then escalation): allow for it.
-  const { results } = await client.request({ type, profiles }, { timeoutMs: PROFILE_VERB_TIMEOUT_MS });
-  printActionResults(ctx, results);
+  const { results, warnings } = await client.request({ type, profiles }, {
+    timeoutMs: PROFILE_VERB_TIMEOUT_MS,
+  });
+  printActionResults(ctx, results, warnings ?? []);
 }
 
 const DESCRIPTIONS = {

@@ -4,6 +4,7 @@
  *
  * CLI side only (yaml, smol-toml). The daemon gets the result as JSON from `config resolve`.
  */
+import { defaultKubefwdSettings } from "./defaults.ts";
 import { readKubeconfig } from "../kube/kubeconfig.ts";
 import type { Diagnostic, LoadResult } from "./types.ts";
 import { type EnvLike, homeDir, normalizePath, processEnv } from "./paths.ts";
@@ -114,6 +115,18 @@ export async function loadConfigFileWithSource(path: string, opts: LoadOptions =
     format: formatOf(path),
     checkEnvironment,
   });
+  const othersWrite = writableByOthers(info);
+  if (
+    othersWrite !== undefined && result.config && result.config.kubefwd.path !== defaultKubefwdSettings().path
+  ) {
+    // kubefwd.path decides which binary runs as root: whoever can write this file could run anything.
+    result.errors.push({
+      path: ["kubefwd", "path"],
+      message: `${othersWrite}, and it sets kubefwd.path, which decides the program run as root; ` +
+        `make it yours and private (chmod 600 ${path}) or remove kubefwd.path`,
+    });
+    delete result.config;
+  }
   if (checkEnvironment && info.mode !== null && (info.mode & 0o077) !== 0) {
     const mode = (info.mode & 0o777).toString(8).padStart(4, "0");
     const access = (info.mode & 0o022) !== 0 ? "write" : "read";
@@ -123,6 +136,18 @@ export async function loadConfigFileWithSource(path: string, opts: LoadOptions =
     });
   }
   return { result, source: text };
+}
+
+/** Why other users can write the config file (group/other write bit, another owner), or undefined. */
+function writableByOthers(info: Deno.FileInfo): string | undefined {
+  if (info.mode !== null && (info.mode & 0o022) !== 0) {
+    return `the file mode ${(info.mode & 0o777).toString(8).padStart(4, "0")} lets other users write it`;
+  }
+  const uid = Deno.uid();
+  if (uid !== null && info.uid !== null && info.uid !== uid && info.uid !== 0) {
+    return `the file belongs to uid ${info.uid}, not to you (uid ${uid})`;
+  }
+  return undefined;
 }
 
 /** Options of {@link loadConfigText}. */

@@ -142,3 +142,23 @@ Deno.test("environment checks resolve current-context for the duplicate check", 
   });
   assert.deepEqual(without.errors, [], "unknown current-context '(current)' differs from 'a'");
 });
+
+Deno.test("loadConfigFile: a config others can write is refused when it sets kubefwd.path, else a warning", async () => {
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const file = `${dir}/config.yaml`;
+  await Deno.writeTextFile(file, "kubefwd:\n  path: /opt/evil/kubefwd\n" + VALID);
+  await Deno.chmod(file, 0o666);
+  const r = await loadConfigFile(file, { env, home: "/nonexistent-home", checkEnvironment: false });
+  assert.equal(r.config, undefined);
+  assert.equal(r.errors.length, 1);
+  assert.deepEqual(r.errors[0].path, ["kubefwd", "path"]);
+  assert.match(r.errors[0].message, /mode 0666 lets other users write it, and it sets kubefwd\.path/);
+
+  await Deno.writeTextFile(file, VALID);
+  await Deno.chmod(file, 0o666);
+  const plain = await loadConfigFile(file, { env, home: "/nonexistent-home", checkEnvironment: true });
+  assert.deepEqual(plain.errors.filter((e) => e.path[0] === "kubefwd"), []);
+  assert.ok(plain.config);
+  assert.ok(plain.warnings.some((w) => /lets group\/others write it/.test(w.message)));
+});

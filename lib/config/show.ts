@@ -4,14 +4,25 @@
  * paths masked.
  */
 import { formatDuration } from "./duration.ts";
+import { maskArgs } from "../log/mask.ts";
 import { maskPath } from "./mask.ts";
 import type { ProfileSpec, ResolvedConfig } from "./types.ts";
 
-/** The resolved config with every profile's kubeconfig masked (the `config show --json` document). */
+/**
+ * The resolved config with every profile's kubeconfig masked and secrets in `extra_args` masked as the log
+ * masks them (the `config show --json` document).
+ */
 export function maskConfig(config: ResolvedConfig, home?: string): ResolvedConfig {
+  const args = (list: string[]) =>
+    maskArgs(list, { home, kubeconfigs: config.profiles.map((p) => p.kubeconfig) });
   return {
     ...config,
-    profiles: config.profiles.map((p) => ({ ...p, kubeconfig: maskPath(p.kubeconfig, home) })),
+    kubefwd: { ...config.kubefwd, extraArgs: args(config.kubefwd.extraArgs) },
+    profiles: config.profiles.map((p) => ({
+      ...p,
+      kubeconfig: maskPath(p.kubeconfig, home),
+      extraArgs: args(p.extraArgs),
+    })),
   };
 }
 

@@ -9,6 +9,7 @@
  * Checks that need the outside world (kubeconfig contents, file modes) are separate functions that
  * load.ts calls; everything here is pure.
  */
+import { forbiddenFlagMessage } from "../kubefwd/argv.ts";
 import { didYouMean, suggest } from "./did_you_mean.ts";
 import { keyPathText } from "./format.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
@@ -515,16 +516,13 @@ class Walker {
         if (isDnsSubdomain(s)) return undefined;
         return `invalid domain ${quoted}: use lowercase DNS labels separated by dots, e.g. "local" or "dev.example"`;
       case "kubefwd_args": {
+        // The same rule the launch applies: what the daemon would refuse at run time is an error now.
+        const forbidden = forbiddenFlagMessage([s]);
+        if (forbidden) return forbidden;
         const flag = s.split("=")[0];
         const owner = MANAGED_FLAGS[flag];
         if (owner) {
           this.warn(path, pos, `${flag} is set by the daemon from "${owner}"; passing it again may conflict`);
-        } else if (flag === "--tui") {
-          this.warn(
-            path,
-            pos,
-            "--tui discards kubefwd's log output, which the daemon needs to track forwards",
-          );
         }
         return undefined;
       }

@@ -12,10 +12,14 @@ const RESOLVE_TIMEOUT_MS = 60_000;
 
 /** Why the config could not be obtained at all (as opposed to being invalid). */
 export class ConfigSourceError extends Error {
+  /** The file exists but cannot be used as a config (a directory, no permission): exit 4, like invalid. */
+  readonly unreadable: boolean;
+
   /** The message says what failed (spawn, timeout, unreadable output) for the daemon's stderr. */
-  constructor(message: string) {
+  constructor(message: string, options: { unreadable?: boolean } = {}) {
     super(message);
     this.name = "ConfigSourceError";
+    this.unreadable = options.unreadable ?? false;
   }
 }
 
@@ -27,11 +31,15 @@ export async function resolveConfigViaSubprocess(
   path: string,
   options: Omit<RunSelfOptions, "timeoutMs"> = {},
 ): Promise<LoadResult | undefined> {
+  let info: Deno.FileInfo;
   try {
-    await Deno.stat(path);
+    info = await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return undefined;
-    throw new ConfigSourceError(`cannot read config ${path}: ${(e as Error).message}`);
+    throw new ConfigSourceError(`cannot read config ${path}: ${(e as Error).message}`, { unreadable: true });
+  }
+  if (!info.isFile) {
+    throw new ConfigSourceError(`cannot read config ${path}: not a regular file`, { unreadable: true });
   }
   try {
     return await runSelf(["config", "resolve", path], isLoadResult, {
@@ -46,6 +54,7 @@ export async function resolveConfigViaSubprocess(
       case "exit":
         throw new ConfigSourceError(
           e.stderr.trim().replace(/^error: /, "") || `config resolve exited with code ${e.code}`,
+          { unreadable: e.code === 4 },
         );
       case "not_json":
         throw new ConfigSourceError(`config resolve printed no JSON: ${e.stdout.slice(0, 200)}`);

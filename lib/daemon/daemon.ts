@@ -17,12 +17,19 @@ import { acquireLock } from "../state/lock.ts";
 import { StateStore } from "../state/store.ts";
 import { DenoSpawner } from "../supervisor/spawner.ts";
 import { Supervisor } from "../supervisor/supervisor.ts";
+import { deadline, isTimeoutError } from "../util/async.ts";
+import { unsafeDaemonPaths } from "../util/path_safety.ts";
 import { VERSION } from "../version.ts";
 import { ConfigSourceError } from "./config_source.ts";
 import { ConfigReloader } from "./handlers/reload.ts";
 import { requestRouter } from "./handlers/router.ts";
 import { loadConfig } from "./load_config.ts";
 import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
+
+/** Longest the shutdown waits for the children beyond 3 stop timeouts (each child's own escalation is shorter). */
+const SHUTDOWN_STOP_LIMIT_MS = 60_000;
+/** Longest the shutdown waits for one file or socket step (a hung disk must not keep the daemon alive). */
+const SHUTDOWN_IO_LIMIT_MS = 5_000;
 
 /** Options of one daemon run. */
 export interface DaemonOptions {
@@ -32,6 +39,14 @@ export interface DaemonOptions {
   socketPath?: string;
   /** Started by `start`: no human log on stderr (it goes to a file nobody reads). */
   detached: boolean;
+  /** Signals caught from the process's first moments (main.ts), handed over once the real handlers run. */
+  earlySignals?: EarlySignals;
+}
+
+/** Signal listeners installed before anything slow; `take` removes them and returns what they caught. */
+export interface EarlySignals {
+  /** Stops holding the signals and returns those that arrived, in no particular order. */
+  take(): Deno.Signal[];
 }
 
 function isRoot(): boolean {
@@ -52,7 +67,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     outcome = await load();
   } catch (e) {
     console.error(`error: ${e instanceof ConfigSourceError ? e.message : String(e)}`);
-    return 1;
+    return e instanceof ConfigSourceError && e.unreadable ? 4 : 1;
   }
   if (outcome.kind === "invalid") {
     console.error(`error: config ${outcome.file} is invalid (${outcome.errors.length} errors):`);
@@ -69,6 +84,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return 4;
   }
   const settings = outcome.config.daemon;
+  const unsafe = await unsafeDaemonPaths(settings);
+  if (unsafe.length > 0) {
+    for (const problem of unsafe) console.error(`error: ${problem}`);
+    return 1;
+  }
   await Deno.mkdir(settings.stateDir, { recursive: true, mode: 0o700 });
   let lock;
   try {
@@ -92,7 +112,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   }
   for (const w of outcome.warnings) info(formatDiagnosticLine(configPath, w, "warning"), "warn");
 
-  const store = new StateStore(`${settings.stateDir}/state.json`);
+  const store = new StateStore(`${settings.stateDir}/state.json`, {
+    onHealthChange: (h) =>
+      h.ok
+        ? info(`state file ${settings.stateDir}/state.json is written again: persistence restored`)
+        : info(`persistence failing: ${h.error} (choices and counters are kept in memory only)`, "error"),
+  });
   const loaded = await store.load();
   for (const w of loaded.warnings) info(w, "warn");
   const state = loaded.state;
@@ -108,6 +133,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     stateDir: settings.stateDir,
     state,
     persist: () => store.scheduleSave(state),
+    saveNow: () => store.save(state),
+    mask: (text) => log.maskText(text),
   });
 
   // Every state change of a child is a burst of one-off work: release its code pages once quiet.
@@ -118,7 +145,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
   );
   const unsubscribeTrims = supervisor.onEvent(() => trims.poke());
-  const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config);
+  const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config, outcome.missing);
   const reload = async () => {
     const result = await reloader.reload();
     trims.poke();
@@ -134,14 +161,27 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       info(`shutting down (${why})`);
       unsubscribeTrims();
       trims.close();
-      await supervisor.shutdown();
-      await store.flush();
-      await server?.close();
-      await Deno.remove(settings.pidFile).catch(() => {});
-      info("daemon stopped");
-      await log.close();
-      await lock.release();
-      resolveDone();
+      // Every step is guarded and bounded: a failing or hung disk must never keep the daemon from exiting.
+      const step = async (what: string, work: () => Promise<unknown>, timeoutMs: number) => {
+        try {
+          await deadline(work(), timeoutMs);
+        } catch (e) {
+          const text = isTimeoutError(e) ? `did not finish within ${timeoutMs} ms` : (e as Error).message;
+          info(`shutdown: ${what}: ${text}`, "error");
+        }
+      };
+      try {
+        const stopLimitMs = SHUTDOWN_STOP_LIMIT_MS + 3 * reloader.config.kubefwd.stopTimeoutMs;
+        await step("stopping the profiles", () => supervisor.shutdown(), stopLimitMs);
+        await step("saving the state file", () => store.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step("closing the control socket", async () => await server?.close(), SHUTDOWN_IO_LIMIT_MS);
+        await Deno.remove(settings.pidFile).catch(() => {});
+        info("daemon stopped");
+        await step("closing the log", () => log.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step("releasing the lock", () => lock.release(), SHUTDOWN_IO_LIMIT_MS);
+      } finally {
+        resolveDone();
+      }
     })();
     return shuttingDown;
   };
@@ -157,6 +197,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         configPath,
         socketPath: settings.socketPath,
         startedAt: new Date(),
+        persistence: () => ({ ...store.health, stateFile: store.path }),
         reload,
         requestShutdown: (why) => void shutdown(why),
       }),
@@ -179,17 +220,31 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   info(`daemon ${VERSION} started (pid ${Deno.pid}, socket ${settings.socketPath}, config ${configPath})`);
 
-  const removeGuards = installGuards(info, {
+  const signalHandlers: Partial<Record<Deno.Signal, () => void>> = {
     SIGTERM: () => void shutdown("SIGTERM"),
     SIGINT: () => void shutdown("SIGINT"),
     SIGHUP: () =>
       void reload().catch((e) => info(`reload on SIGHUP failed: ${(e as Error).message}`, "error")),
-  });
+  };
+  const removeGuards = installGuards(info, signalHandlers);
+  const early = opts.earlySignals?.take() ?? [];
 
-  // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
-  await supervisor.recoverOrphans(reloader.config.kubefwd);
-  supervisor.reconcile(reloader.config);
-  trims.poke();
+  // What arrived while starting: a stop request wins (nothing is started), a SIGHUP reloads afterwards.
+  const stopSignal = early.find((s) => s === "SIGTERM" || s === "SIGINT");
+  if (stopSignal) signalHandlers[stopSignal]!();
+  else {
+    // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
+    // Nothing in the recovery (a failing disk, a hosts file it cannot edit) may keep the profiles from starting.
+    await supervisor.recoverOrphans(reloader.config.kubefwd).catch((e) =>
+      info(`recovering the previous daemon's children failed: ${(e as Error).message}`, "error")
+    );
+    if (shuttingDown === undefined) supervisor.reconcile(reloader.config); // a SIGTERM may have come meanwhile
+    trims.poke();
+    if (early.includes("SIGHUP") && shuttingDown === undefined) {
+      info("SIGHUP received during startup: reloading the config");
+      signalHandlers.SIGHUP!();
+    }
+  }
   await done;
   removeGuards();
   return 0;

@@ -2,7 +2,7 @@
  * Entry of the daemon role. Parses its few flags by hand (commander would cost memory for the whole
  * daemon lifetime) and runs the daemon until it shuts down.
  */
-import { runDaemon } from "./daemon.ts";
+import { type EarlySignals, runDaemon } from "./daemon.ts";
 
 /**
  * `daemon --help`, written by hand: `deno task start` runs with `--no-config`, where the CLI's commander
@@ -24,8 +24,9 @@ Options:
 Every other verb is the CLI's: deno run -A main.ts --help`;
 
 /** Parse `[--config P] [--socket P] [--detached]` and run; returns the exit code. */
-export async function runDaemonFromArgs(args: string[]): Promise<number> {
+export async function runDaemonFromArgs(args: string[], earlySignals?: EarlySignals): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
+    earlySignals?.take();
     console.log(DAEMON_USAGE);
     return 0;
   }
@@ -52,5 +53,5 @@ export async function runDaemonFromArgs(args: string[]): Promise<number> {
       return 2;
     }
   }
-  return await runDaemon({ configPath, socketPath, detached });
+  return await runDaemon({ configPath, socketPath, detached, earlySignals });
 }

@@ -74,6 +74,28 @@ export interface DaemonInfo {
   configPath: string;
   /** The control socket it listens on. */
   socketPath: string;
+  /** Whether the state file can be written (absent from daemons before this field existed). */
+  persistence?: PersistenceStatus;
+}
+
+/** Whether the daemon's choices and counters reach the state file; `ok: false` means memory only. */
+export interface PersistenceStatus {
+  /** False while the newest write of the state file failed. */
+  ok: boolean;
+  /** The state file. */
+  stateFile: string;
+  /** The newest write's error, when it failed. */
+  error?: string;
+  /** When writes began to fail (ISO 8601). */
+  since?: string;
+}
+
+/** The reply of a profile verb: one result per profile, and what the user must know besides. */
+export interface ProfileVerbResult {
+  /** One per profile. */
+  results: ProfileActionResult[];
+  /** e.g. "persistence failing: …" while the state file cannot be written. */
+  warnings?: string[];
 }
 
 /** `status --json` shape, documented in README.md (`status --json`): scripts depend on it. */
@@ -123,17 +145,17 @@ export interface ResultMap {
   /** Reply to `status`. */
   status: StatusResult;
   /** Reply to `start`, one result per profile. */
-  start: { results: ProfileActionResult[] };
+  start: ProfileVerbResult;
   /** Reply to `stop`, one result per profile. */
-  stop: { results: ProfileActionResult[] };
+  stop: ProfileVerbResult;
   /** Reply to `restart`, one result per profile. */
-  restart: { results: ProfileActionResult[] };
+  restart: ProfileVerbResult;
   /** Reply to `enable`, one result per profile. */
-  enable: { results: ProfileActionResult[] };
+  enable: ProfileVerbResult;
   /** Reply to `disable`, one result per profile. */
-  disable: { results: ProfileActionResult[] };
+  disable: ProfileVerbResult;
   /** Reply to `reset` (drop the enable/disable override), one result per profile. */
-  reset: { results: ProfileActionResult[] };
+  reset: ProfileVerbResult;
   /** Reply to `reload`. */
   reload: ReloadResult;
   /** Reply to `shutdown`, sent before the daemon stops. */

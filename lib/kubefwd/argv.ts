@@ -103,17 +103,25 @@ export function flagsInArgs(args: string[]): { long?: string; short?: string; ar
   return found;
 }
 
-/** Throws {@link KubefwdArgsError} when extra args contain a forbidden flag or one this kubefwd lacks. */
-export function checkExtraArgs(args: string[], version: KubefwdVersion, origin: string): void {
+/**
+ * The first flag of `args` the daemon never passes to kubefwd, as the sentence both `config validate` and
+ * the launch use ("--api is not allowed under kubefwd-daemon (…)"), or undefined.
+ */
+export function forbiddenFlagMessage(args: string[]): string | undefined {
   for (const flag of flagsInArgs(args)) {
     const bad = FORBIDDEN.find((f) =>
       flag.long === f.long || (flag.short !== undefined && flag.short === f.short)
     );
-    if (bad) {
-      throw new KubefwdArgsError(
-        `${origin}: ${flag.arg} is not allowed under kubefwd-daemon (${bad.long}: ${bad.why})`,
-      );
-    }
+    if (bad) return `${flag.arg} is not allowed under kubefwd-daemon (${bad.long}: ${bad.why})`;
+  }
+  return undefined;
+}
+
+/** Throws {@link KubefwdArgsError} when extra args contain a forbidden flag or one this kubefwd lacks. */
+export function checkExtraArgs(args: string[], version: KubefwdVersion, origin: string): void {
+  const forbidden = forbiddenFlagMessage(args);
+  if (forbidden) throw new KubefwdArgsError(`${origin}: ${forbidden}`);
+  for (const flag of flagsInArgs(args)) {
     const gated = VERSIONED.find((f) =>
       flag.long === f.long || (flag.short !== undefined && flag.short === f.short)
     );

@@ -7,6 +7,8 @@
  * serialised through byte-bounded queues; when a queue is full, lines are dropped from that output (never
  * from the ring buffer) and a "N lines dropped" line is written once the writer catches up.
  */
+import { openAppendNoFollow } from "../util/path_safety.ts";
+import { escapeControl } from "../util/terminal_text.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import type { LogSink } from "./types.ts";
 import { maskSecrets } from "./mask.ts";
@@ -65,7 +67,8 @@ export type LogListener = (entry: LogEntry) => void;
  */
 export function formatLogLine(entry: LogEntry): string {
   const who = entry.profile === undefined ? entry.source : `${entry.profile} ${entry.source}`;
-  return `${entry.at} ${entry.level.toUpperCase().padEnd(5)} ${who}: ${entry.message}`;
+  // The daemon's stderr is often a terminal: kubefwd's escape sequences are shown, not obeyed.
+  return escapeControl(`${entry.at} ${entry.level.toUpperCase().padEnd(5)} ${who}: ${entry.message}`);
 }
 
 const encoder = new TextEncoder();
@@ -172,7 +175,8 @@ class RotatingFile {
   async #open(): Promise<void> {
     const dir = dirname(this.#path);
     if (dir !== "." && dir !== "/") await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    this.#file = await Deno.open(this.#path, { append: true, create: true, mode: 0o600 });
+    // Never through a symlink: a root daemon would append to whatever file another user points it at.
+    this.#file = await openAppendNoFollow(this.#path, 0o600);
     this.#size = (await this.#file.stat()).size;
   }
 
@@ -281,6 +285,11 @@ export class DaemonLog implements LogSink {
   /** Replace the kubeconfig paths masked everywhere (after a config reload). */
   setKubeconfigs(paths: readonly string[]): void {
     this.#kubeconfigs = [...paths];
+  }
+
+  /** `text` masked exactly as a log line is (secrets, the configured kubeconfig paths, home as `~`). */
+  maskText(text: string): string {
+    return maskSecrets(text, { home: this.#home, kubeconfigs: this.#kubeconfigs });
   }
 
   /** Accept one line: filter by level, mask, then fan out. Never throws, never blocks. */

@@ -26,9 +26,39 @@ export function maskPath(path: string, home?: string): string {
     if (shown.startsWith(base + "/")) shown = "~" + shown.slice(base.length);
   }
   const slash = shown.lastIndexOf("/");
-  const name = shown.slice(slash + 1);
-  if (name === "" || GENERIC_KUBECONFIG_NAMES.has(name)) return shown;
-  return shown.slice(0, slash + 1) + MASK;
+  return shown.slice(0, slash + 1) + maskFileName(shown.slice(slash + 1));
+}
+
+/** A kubeconfig file name as the log shows it: generic names (`config`, `kubeconfig`) stay, others are `***`. */
+export function maskFileName(name: string): string {
+  return name === "" || GENERIC_KUBECONFIG_NAMES.has(name) ? name : MASK;
+}
+
+/** Flags whose next argument is a secret (or a kubeconfig path) when not written as `--flag=value`. */
+const SECRET_VALUE_FLAGS = new Set([
+  "--token",
+  "--password",
+  "--api-key",
+  "--apikey",
+  "--client-secret",
+  "--secret",
+  "--kubeconfig",
+  "-c",
+]);
+
+/**
+ * An argument vector with secrets masked element by element, as {@link maskSecrets} masks a line: a value
+ * given as the next element of `--token`, `--password`, `--kubeconfig`, `-c`… is masked too (a path keeps
+ * its directories, like {@link maskPath}).
+ */
+export function maskArgs(args: readonly string[], options: MaskOptions = {}): string[] {
+  return args.map((arg, i) => {
+    const flag = i > 0 ? args[i - 1] : undefined;
+    if (flag !== undefined && SECRET_VALUE_FLAGS.has(flag)) {
+      return flag === "--kubeconfig" || flag === "-c" ? maskPath(arg, options.home) : MASK;
+    }
+    return maskSecrets(arg, options);
+  });
 }
 
 /** Options of {@link maskSecrets}. */

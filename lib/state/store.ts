@@ -7,9 +7,10 @@
  * The daemon changes state on every transition; {@link StateStore.scheduleSave} coalesces those into at
  * most one write per debounce interval with at most one write in flight.
  */
-import { Mutex } from "../util/async.ts";
+import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
+import { untrustedStateFile } from "../util/path_safety.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
   emptyState,
@@ -31,14 +32,33 @@ export interface LoadedState {
   warnings: string[];
 }
 
+/** Delay before a failed save is tried again (the disk may have been freed or remounted meanwhile). */
+export const DEFAULT_SAVE_RETRY_MS = 10_000;
+
+/** Whether the state file can be written right now, as `status` reports it. */
+export interface PersistenceHealth {
+  /** False while the newest write failed: choices and counters live in memory only. */
+  ok: boolean;
+  /** The newest write's error, when it failed. */
+  error?: string;
+  /** When writes began to fail (ISO 8601). */
+  since?: string;
+}
+
 /** Options of {@link StateStore}. */
 export interface StateStoreOptions {
   /** Coalescing delay of scheduled saves (default {@link DEFAULT_SAVE_DEBOUNCE_MS}). */
   debounceMs?: number;
+  /** Delay before a failed scheduled save is retried (default {@link DEFAULT_SAVE_RETRY_MS}). */
+  retryMs?: number;
   /** Receives failures of debounced saves, which have no caller to throw to. */
   onError?: (error: unknown) => void;
+  /** Called when writes start failing or work again. */
+  onHealthChange?: (health: PersistenceHealth) => void;
   /** Clock for the `.corrupt-<timestamp>` suffix (tests). */
   now?: () => Date;
+  /** Writes the file (tests inject failures; default {@link atomicWriteFile}). */
+  writeFile?: (path: string, data: string) => Promise<void>;
 }
 
 const encoder = new TextEncoder();
@@ -227,8 +247,12 @@ export class StateStore {
   /** The state file. */
   readonly path: string;
   readonly #debounceMs: number;
+  readonly #retryMs: number;
   readonly #onError: (error: unknown) => void;
+  readonly #onHealthChange: (health: PersistenceHealth) => void;
   readonly #now: () => Date;
+  readonly #writeFile: (path: string, data: string) => Promise<void>;
+  #health: PersistenceHealth = { ok: true };
   /** Saves run one at a time, in call order: a later state never lands before an earlier one. */
   readonly #serial = new Mutex();
   #pending: PersistedState | undefined;
@@ -240,8 +264,16 @@ export class StateStore {
   constructor(path: string, options: StateStoreOptions = {}) {
     this.path = path;
     this.#debounceMs = options.debounceMs ?? DEFAULT_SAVE_DEBOUNCE_MS;
+    this.#retryMs = options.retryMs ?? DEFAULT_SAVE_RETRY_MS;
     this.#onError = options.onError ?? (() => {});
+    this.#onHealthChange = options.onHealthChange ?? (() => {});
     this.#now = options.now ?? (() => new Date());
+    this.#writeFile = options.writeFile ?? ((path, data) => atomicWriteFile(path, data));
+  }
+
+  /** Whether the newest write succeeded; a later successful write clears a failure. */
+  get health(): PersistenceHealth {
+    return { ...this.#health };
   }
 
   /** Number of completed writes (tests check coalescing with it). */
@@ -250,12 +282,16 @@ export class StateStore {
   }
 
   /**
-   * Read the state. Missing file: empty state, no warning. Unparseable, wrong version or wrong shape:
+   * Read the state. Missing file: empty state, no warning. A file that is a symlink, belongs to another
+   * user or is writable by others is moved aside like a corrupt one. Unparseable, wrong version or wrong shape:
    * the file is renamed to `<path>.corrupt-<timestamp>` and an empty state is returned with a warning.
    * Malformed parts of an otherwise sound file are dropped with a warning each. Other read errors
    * (permissions) are thrown: silently starting clean would lose the user's choices.
    */
   async load(): Promise<LoadedState> {
+    // A state file someone else could have written decides which pids get killed and which choices hold.
+    const untrusted = await untrustedStateFile(this.path);
+    if (untrusted !== undefined) return await this.#moveAside(`${untrusted}, so it is not obeyed`);
     let text: string;
     try {
       text = await Deno.readTextFile(this.path);
@@ -309,22 +345,41 @@ export class StateStore {
   scheduleSave(state: PersistedState): void {
     this.#pending = state;
     if (this.#timer !== undefined || this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#enqueue(() => this.#writePending()).catch((err) => this.#onError(err));
-    }, this.#debounceMs);
+    this.#arm(this.#debounceMs);
   }
 
-  /** Write any pending state now and wait for every write; used on shutdown. */
-  flush(): Promise<void> {
+  #arm(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#enqueue(() => this.#writePending()).catch((err) => {
+        this.#onError(err);
+        // Nothing else may change soon: try again, so a freed disk clears the condition by itself.
+        if (this.#timer === undefined && !this.#closed && this.#pending !== undefined) {
+          this.#arm(this.#retryMs);
+        }
+      });
+    }, ms);
+  }
+
+  /**
+   * Write any pending state now and wait for every write; used on shutdown. With `timeoutMs`, gives up
+   * waiting after that long (a hung disk must not hang the shutdown); the write itself is not cancelled.
+   */
+  flush(timeoutMs?: number): Promise<void> {
     this.#clearTimer();
-    return this.#enqueue(() => this.#writePending());
+    const done = this.#enqueue(() => this.#writePending());
+    if (timeoutMs === undefined) return done;
+    return deadline(done, timeoutMs).catch((err) => {
+      throw isTimeoutError(err)
+        ? new Error(`writing ${this.path} did not finish within ${timeoutMs} ms`)
+        : err;
+    });
   }
 
   /** Flush and stop scheduling timers; later `scheduleSave` calls only take effect on `flush()`. */
-  async close(): Promise<void> {
+  async close(timeoutMs?: number): Promise<void> {
     this.#closed = true;
-    await this.flush();
+    await this.flush(timeoutMs);
   }
 
   #enqueue(job: () => Promise<void>): Promise<void> {
@@ -344,8 +399,20 @@ export class StateStore {
   }
 
   async #write(state: PersistedState): Promise<void> {
-    await atomicWriteFile(this.path, JSON.stringify(capEvents(state), null, 1) + "\n");
+    try {
+      await this.#writeFile(this.path, JSON.stringify(capEvents(state), null, 1) + "\n");
+    } catch (err) {
+      const error = `cannot write ${this.path}: ${err instanceof Error ? err.message : String(err)}`;
+      const was = this.#health;
+      this.#health = { ok: false, error, since: was.since ?? this.#now().toISOString() };
+      if (was.ok || was.error !== error) this.#onHealthChange(this.health);
+      throw err;
+    }
     this.#writes++;
+    if (!this.#health.ok) {
+      this.#health = { ok: true };
+      this.#onHealthChange(this.health);
+    }
   }
 
   #clearTimer(): void {

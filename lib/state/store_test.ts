@@ -221,3 +221,71 @@ Deno.test("store: a failed debounced save is reported and retried by flush; expl
   assert.equal((await store.load()).state.profiles.web.counters.restarts, 200);
   await store.close();
 });
+
+Deno.test("store: a failing write is reported by health, and the next successful write clears it", async () => {
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  let fail = true;
+  const changes: boolean[] = [];
+  const store = new StateStore(`${dir}/state.json`, {
+    writeFile: (path, data) =>
+      fail ? Promise.reject(new Error("Read-only file system (os error 30)")) : atomicWriteFile(path, data),
+    onHealthChange: (h) => changes.push(h.ok),
+    now: () => new Date(Date.UTC(2026, 0, 1)),
+  });
+  assert.equal(store.health.ok, true);
+  await assert.rejects(store.save(sample()), /Read-only/);
+  assert.deepEqual(store.health, {
+    ok: false,
+    error: `cannot write ${dir}/state.json: Read-only file system (os error 30)`,
+    since: "2026-01-01T00:00:00.000Z",
+  });
+  fail = false;
+  await store.save(sample());
+  assert.deepEqual(store.health, { ok: true });
+  assert.deepEqual(changes, [false, true]);
+});
+
+Deno.test("store: a failed scheduled save is retried by itself; flush with a deadline never hangs", async () => {
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  let fail = true;
+  const store = new StateStore(`${dir}/state.json`, {
+    debounceMs: 1,
+    retryMs: 20,
+    writeFile: (path, data) =>
+      fail ? Promise.reject(new Error("No space left on device")) : atomicWriteFile(path, data),
+  });
+  store.scheduleSave(sample());
+  await waitFor(() => !store.health.ok, 2000);
+  fail = false;
+  await waitFor(() => store.health.ok, 2000);
+  assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/state.json`)).profiles.web.counters.restarts, 3);
+  await store.close();
+
+  const hung = new StateStore(`${dir}/other.json`, { writeFile: () => new Promise<void>(() => {}) });
+  hung.scheduleSave(sample());
+  await assert.rejects(hung.flush(50), /did not finish within 50 ms/);
+});
+
+Deno.test("store: a state.json writable by others or owned by another user is moved aside, not obeyed", async () => {
+  await using tmp = await tempDir("kfd-state-");
+  const dir = tmp.path;
+  const path = `${dir}/state.json`;
+  await Deno.writeTextFile(path, JSON.stringify(sample()), { mode: 0o600 });
+  await Deno.chmod(path, 0o646);
+  const loaded = await new StateStore(path, { now: () => new Date(Date.UTC(2026, 0, 1)) }).load();
+  assert.deepEqual(loaded.state, emptyState());
+  assert.match(
+    loaded.warnings[0],
+    /is writable by other users \(mode 0646\), so it is not obeyed; moved it to/,
+  );
+  assert.deepEqual(await listDir(dir), ["state.json.corrupt-2026-01-01T00-00-00.000Z"]);
+  if (Deno.uid() === 0) {
+    await Deno.writeTextFile(path, JSON.stringify(sample()), { mode: 0o600 });
+    await Deno.chown(path, 4242, 4242);
+    const planted = await new StateStore(path).load();
+    assert.deepEqual(planted.state, emptyState());
+    assert.match(planted.warnings[0], /belongs to uid 4242/);
+  }
+});

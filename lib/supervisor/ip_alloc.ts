@@ -40,3 +40,19 @@ export function isUsableBaseIp(ip: string | undefined, others: string[]): ip is 
   if (n === undefined || n < FIRST_PROFILE_OCTET) return false;
   return !others.some((o) => profileOctet(o) === n);
 }
+
+/**
+ * The addresses of `ips` that lie inside one of the profile ranges of `baseIps` (127.N.x.y for a base
+ * 127.N.27.1; bases outside the profile area count for nothing). Every hosts cleanup passes through it: the
+ * daemon may only ever remove lines of its own ranges, whatever a state file or a child claims.
+ */
+export function ownedIps(ips: readonly string[], baseIps: Iterable<string | undefined>): string[] {
+  const octets = new Set<number>();
+  for (const base of baseIps) {
+    if (isUsableBaseIp(base, [])) octets.add(profileOctet(base)!);
+  }
+  return ips.filter((ip) => {
+    const n = profileOctet(ip);
+    return n !== undefined && octets.has(n) && ip.split(".").every((part) => String(Number(part)) === part);
+  });
+}

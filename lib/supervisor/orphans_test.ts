@@ -19,22 +19,12 @@ const settings: KubefwdSettings = {
   stopTimeoutMs: 7000,
 };
 
-function child(pid: number, ips: string[]): OwnedChild {
-  return {
-    pid,
-    cmdline: "kubefwd\0svc",
-    startedAt: "2026-01-01T00:00:00.000Z",
-    viaSudo: false,
-    announcedIps: ips,
-  };
-}
-
-function supervisor(
+/** A Supervisor over `state` and `hosts` with fakes for everything else; `deps` overrides. */
+function orphanSupervisor(
   state: PersistedState,
   hosts: FakeHostsFile,
   logs: LogEntry[],
-  killOrphans: SupervisorDeps["killOrphans"],
-  persist: () => void = () => {},
+  deps: Partial<SupervisorDeps>,
 ): Supervisor {
   return new Supervisor({
     spawner: new FakeSpawner(),
@@ -46,9 +36,19 @@ function supervisor(
     isRoot: true,
     stateDir: "/state",
     state,
-    persist,
-    killOrphans,
+    persist: () => {},
+    ...deps,
   });
+}
+
+function child(pid: number, ips: string[]): OwnedChild {
+  return {
+    pid,
+    cmdline: "kubefwd\0svc",
+    startedAt: "2026-01-01T00:00:00.000Z",
+    viaSudo: false,
+    announcedIps: ips,
+  };
 }
 
 Deno.test("recoverOrphans: kills each recorded child, removes only its addresses' lines, forgets it", async () => {
@@ -56,27 +56,31 @@ Deno.test("recoverOrphans: kills each recorded child, removes only its addresses
   state.profiles.a = {
     counters: { restarts: 2, failures: 0, totalUptimeMs: 0 },
     events: [],
-    child: child(11, ["127.1.27.1"]),
+    baseIp: "127.3.27.1",
+    child: child(11, ["127.3.27.1"]),
   };
   state.profiles.b = {
     counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
     events: [],
+    baseIp: "127.4.27.1",
     child: child(12, []),
   };
   state.profiles.c = { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] };
-  const hosts = new FakeHostsFile("127.0.0.1 localhost\n127.1.27.1 web web.ns\n127.9.27.9 someone-else\n");
+  const hosts = new FakeHostsFile("127.0.0.1 localhost\n127.3.27.1 web web.ns\n127.9.27.9 someone-else\n");
   const killed: { pids: number[]; termWaitMs?: number }[] = [];
   const logs: LogEntry[] = [];
   let saves = 0;
-  const sup = supervisor(state, hosts, logs, (children, opts) => {
-    killed.push({ pids: children.map((c) => c.pid), termWaitMs: opts?.termWaitMs });
-    return Promise.resolve(children.map((c): OrphanReport => ({ pid: c.pid, outcome: "killed" })));
-  }, () => saves++);
-
+  const sup = orphanSupervisor(state, hosts, logs, {
+    persist: () => saves++,
+    killOrphans: (children, opts) => {
+      killed.push({ pids: children.map((c) => c.pid), termWaitMs: opts?.termWaitMs });
+      return Promise.resolve(children.map((c): OrphanReport => ({ pid: c.pid, outcome: "killed" })));
+    },
+  });
   await sup.recoverOrphans(settings);
   assert.deepEqual(killed, [{ pids: [11], termWaitMs: 7000 }, { pids: [12], termWaitMs: 7000 }]);
   assert.equal(hosts.text, "127.0.0.1 localhost\n127.9.27.9 someone-else\n");
-  assert.deepEqual(hosts.calls, [{ ips: ["127.1.27.1"] }], "a child that announced nothing needs no edit");
+  assert.deepEqual(hosts.calls, [{ ips: ["127.3.27.1"] }], "a child that announced nothing needs no edit");
   assert.equal(state.profiles.a.child, undefined);
   assert.equal(state.profiles.b.child, undefined);
   assert.equal(state.profiles.a.counters.restarts, 2, "counters survive");
@@ -89,26 +93,24 @@ Deno.test("recoverOrphans: a failing kill or hosts edit is logged and the next o
   state.profiles.a = {
     counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
     events: [],
-    child: child(11, ["127.1.27.1"]),
+    baseIp: "127.3.27.1",
+    child: child(11, ["127.3.27.1"]),
   };
   state.profiles.b = {
     counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
     events: [],
-    child: child(12, ["127.2.27.1"]),
+    baseIp: "127.4.27.1",
+    child: child(12, ["127.4.27.1"]),
   };
-  const hosts = new FakeHostsFile("127.1.27.1 web\n127.2.27.1 db\n");
+  const hosts = new FakeHostsFile("127.3.27.1 web\n127.4.27.1 db\n");
   hosts.failWith = "read-only file system";
   const logs: LogEntry[] = [];
-  const sup = supervisor(
-    state,
-    hosts,
-    logs,
-    (children) =>
+  const sup = orphanSupervisor(state, hosts, logs, {
+    killOrphans: (children) =>
       children[0].pid === 11
         ? Promise.reject(new Error("EPERM"))
         : Promise.resolve([{ pid: 12, outcome: "stopped" as const }]),
-  );
-
+  });
   await sup.recoverOrphans(settings);
   const errors = logs.filter((l) => l.level === "error").map((l) => l.message);
   assert.ok(
@@ -121,4 +123,31 @@ Deno.test("recoverOrphans: a failing kill or hosts edit is logged and the next o
   );
   assert.ok(state.profiles.a.child, "a child that may still run stays recorded for the next start");
   assert.equal(state.profiles.b.child, undefined);
+});
+
+Deno.test("recoverOrphans: a state file listing localhost (or another range) never removes those lines", async () => {
+  const state = emptyState();
+  state.profiles.a = {
+    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
+    events: [],
+    baseIp: "127.3.27.1",
+    child: child(11, ["127.0.0.1", "::1", "127.3.27.5", "127.9.27.9", "10.0.0.5"]),
+  };
+  state.profiles.b = {
+    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
+    events: [],
+    baseIp: "127.0.0.1", // planted: not a profile range, so nothing of b is removed
+    child: child(12, ["127.0.0.1"]),
+  };
+  const original = "127.0.0.1 localhost\n::1 localhost ip6-localhost\n10.0.0.5 db\n127.9.27.9 other\n";
+  const hosts = new FakeHostsFile(original + "127.3.27.5 web\n");
+  const logs: LogEntry[] = [];
+  const sup = orphanSupervisor(state, hosts, logs, {
+    killOrphans: (children) =>
+      Promise.resolve(children.map((c) => ({ pid: c.pid, outcome: "gone" as const }))),
+  });
+  await sup.recoverOrphans(settings);
+  assert.equal(hosts.text, original);
+  assert.deepEqual(hosts.calls, [{ ips: ["127.3.27.5"] }]);
+  assert.ok(logs.some((l) => /refused to remove hosts lines of 127\.0\.0\.1, ::1/.test(l.message)));
 });

@@ -14,13 +14,26 @@ export function newPersistedProfile(): PersistedProfile {
 export class ProfileRecord {
   readonly #data: PersistedProfile;
   readonly #persist: () => void;
+  readonly #mask: (text: string) => string;
 
-  /** Wraps the profile's slice of the daemon state, filling in missing counters and events; `persist` saves it. */
-  constructor(data: PersistedProfile, persist: () => void) {
+  /**
+   * Wraps the profile's slice of the daemon state, filling in missing counters and events; `persist` saves
+   * it. `mask` hides secrets and kubeconfig paths (the log's masker) in everything recorded as text.
+   */
+  constructor(data: PersistedProfile, persist: () => void, mask: (text: string) => string = (t) => t) {
     data.counters ??= { restarts: 0, failures: 0, totalUptimeMs: 0 };
     data.events ??= [];
     this.#data = data;
     this.#persist = persist;
+    this.#mask = mask;
+  }
+
+  /**
+   * `text` with secrets (tokens, bearer credentials) and kubeconfig paths masked: kubefwd's raw error text
+   * must not reach `status` or the state file unmasked.
+   */
+  mask(text: string): string {
+    return this.#mask(text);
   }
 
   /** The CLI's enable/disable choice; undefined when the config decides. */
@@ -85,8 +98,13 @@ export class ProfileRecord {
     this.#persist();
   }
 
-  /** Appends a transition, keeping the newest {@link MAX_PERSISTED_EVENTS}. */
+  /**
+   * Appends a transition, keeping the newest {@link MAX_PERSISTED_EVENTS}. Its `reason` and `detail` are
+   * masked in place, so the event the caller passes on carries no secret either.
+   */
   recordEvent(event: TransitionEvent): void {
+    event.reason = this.#mask(event.reason);
+    if (event.detail !== undefined) event.detail = this.#mask(event.detail);
     const events = this.#data.events;
     events.push(event);
     if (events.length > MAX_PERSISTED_EVENTS) events.splice(0, events.length - MAX_PERSISTED_EVENTS);

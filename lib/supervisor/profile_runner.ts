@@ -393,7 +393,7 @@ export class ProfileRunner {
     });
     if (decision.action === "restart") {
       this.#attempt = decision.attempt;
-      this.#lastError = { text: errorText, at: this.#deps.clock.now() };
+      this.#lastError = { text: this.#deps.record.mask(errorText), at: this.#deps.clock.now() };
       this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
         this.#deps.record.countRestart();
         this.#launch(`retry ${this.#attempt} after backoff`);
@@ -401,7 +401,7 @@ export class ProfileRunner {
       return;
     }
     const text = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
-    this.#lastError = { text, at: this.#deps.clock.now() };
+    this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
     this.#transition("failed", kind === "transient" ? decision.reason : reason);
     if (kind === "permanent") this.#rearmOnKubeconfigChange();
   }

@@ -14,13 +14,14 @@ import type { ServiceLister } from "../kubefwd/exclude.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import { detectKubefwdVersion } from "../kubefwd/version.ts";
+import { maskSecrets } from "../log/mask.ts";
 import type { LogSink } from "../log/types.ts";
 import type { MaskedEnabled } from "../ipc/protocol.ts";
 import type { PersistedState } from "../state/types.ts";
 import { isRecord } from "../util/is_record.ts";
 import { Mutex } from "../util/async.ts";
 import { maskedEnabled, overlapRefusal, resetOutcome } from "./enabled_choice.ts";
-import { allocateBaseIp, isUsableBaseIp } from "./ip_alloc.ts";
+import { allocateBaseIp, isUsableBaseIp, ownedIps } from "./ip_alloc.ts";
 import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
 import { type ActionOutcome, describeOutcome } from "./outcome.ts";
 import { killOrphans, type OrphanReport } from "./process_control.ts";
@@ -57,6 +58,11 @@ export interface SupervisorDeps {
   state: PersistedState;
   /** Called after every mutation of `state`; the daemon debounces the atomic write. */
   persist: () => void;
+  /**
+   * Writes `state` now and rejects when it cannot (read-only or full disk): `enable`/`disable` wait for it
+   * so they can say whether the choice survives a restart. Default: `persist()` and resolve.
+   */
+  saveNow?: () => Promise<void>;
   /** Backoff jitter, in [0, 1) (default: Math.random); injected so tests are exact. */
   random?: () => number;
   /** Base environment of children (default: the daemon's). */
@@ -75,6 +81,11 @@ export interface SupervisorDeps {
   killOrphans?: typeof killOrphans;
   /** Overrides of the runners' timings and caps; tests shorten them. */
   tuning?: Partial<RunnerTuning>;
+  /**
+   * Masks secrets and kubeconfig paths in recorded text (lastError, events), like the log does; the daemon
+   * passes its log's masker. Default: maskSecrets with the configured kubeconfigs and `home`.
+   */
+  mask?: (text: string) => string;
 }
 
 /** What a reconcile did, by profile name. */
@@ -142,13 +153,29 @@ export class Supervisor {
   readonly #startGate = new Mutex();
   #settings: KubefwdSettings | undefined;
   #shuttingDown: Promise<void> | undefined;
+  /** Every profile's base address this daemon assigned, removed profiles included: the hosts lines it may remove. */
+  readonly #bases = new Map<string, string>();
 
   /** An idle Supervisor: no profiles until the first reconcile. */
   constructor(deps: SupervisorDeps) {
     this.#deps = deps;
     this.#tuning = { ...DEFAULT_TUNING, ...deps.tuning };
     deps.state.profiles ??= {};
+    // Events an older daemon recorded unmasked are masked once, before `status` can show them.
+    for (const profile of Object.values(deps.state.profiles)) {
+      for (const event of profile.events ?? []) {
+        event.reason = this.#mask(event.reason);
+        if (event.detail !== undefined) event.detail = this.#mask(event.detail);
+      }
+    }
   }
+
+  /** The masker of recorded text (see {@link SupervisorDeps.mask}). */
+  #mask = (text: string): string => {
+    if (this.#deps.mask) return this.#deps.mask(text);
+    const kubeconfigs = [...this.#runners.values()].map((r) => r.spec.kubeconfig);
+    return maskSecrets(text, { home: this.#deps.home ?? this.#deps.env?.HOME, kubeconfigs });
+  };
 
   /** Whether `name` is a configured profile. */
   hasProfile(name: string): boolean {
@@ -249,8 +276,8 @@ export class Supervisor {
     const orphans = Object.entries(this.#deps.state.profiles).filter(([, p]) => p.child);
     if (orphans.length === 0) return;
     const kill = this.#deps.killOrphans ?? killOrphans;
-    const hosts = this.#deps.hostsFile(settings);
     for (const [name, profile] of orphans) {
+      const hosts = this.#guardedHosts(settings, () => [profile.baseIp], `profile ${name}'s`);
       const child = profile.child!;
       let report: OrphanReport[];
       try {
@@ -313,18 +340,29 @@ export class Supervisor {
     const runners = this.#select(names);
     if (enabled) this.#refuseOverlaps("enable", runners.filter((r) => !r.enabled && !r.active));
     for (const r of runners) this.#record(r.name).setEnabledOverride(enabled);
+    const saveNow = this.#deps.saveNow ?? (() => Promise.resolve(this.#deps.persist()));
+    const notPersisted = await saveNow().then(
+      () => "",
+      (e) =>
+        ` — NOT persisted (${
+          e instanceof Error ? e.message : String(e)
+        }): the choice holds only until the daemon stops`,
+    );
     return await Promise.all(runners.map(async (r) => {
       if (enabled) {
         const outcome = await r.start("enabled");
         return {
           profile: r.name,
-          outcome: outcome.kind === "already"
-            ? `enabled (${describeOutcome(outcome)})`
-            : "enabled and started",
+          outcome:
+            (outcome.kind === "already" ? `enabled (${describeOutcome(outcome)})` : "enabled and started") +
+            notPersisted,
         };
       }
       const outcome = await r.stop("disabled");
-      return { profile: r.name, outcome: outcome.kind === "stopped" ? "disabled and stopped" : "disabled" };
+      return {
+        profile: r.name,
+        outcome: (outcome.kind === "stopped" ? "disabled and stopped" : "disabled") + notPersisted,
+      };
     }));
   }
 
@@ -386,7 +424,8 @@ export class Supervisor {
   async #sweepHosts(ips: string[]): Promise<void> {
     if (ips.length === 0 || this.#settings === undefined) return;
     try {
-      const removed = await this.#deps.hostsFile(this.#settings).removeEntries(ips);
+      const hosts = this.#guardedHosts(this.#settings, () => this.#bases.values(), "the daemon's");
+      const removed = await hosts.removeEntries(ips);
       if (removed > 0) {
         this.#logError(
           `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
@@ -417,6 +456,31 @@ export class Supervisor {
       this.#retiredSweepTimer = undefined;
       if (!this.#shuttingDown) void sweep();
     }, RETIRED_SWEEP_SETTLE_MS);
+  }
+
+  /**
+   * The hosts file, restricted to the lines of the given profile ranges: any other address (127.0.0.1, ::1,
+   * another program's 127.x) is never removed, whatever a state file or a child's output claims.
+   */
+  #guardedHosts(
+    settings: KubefwdSettings,
+    bases: () => Iterable<string | undefined>,
+    whose: string,
+  ): HostsFile {
+    const hosts = this.#deps.hostsFile(settings);
+    return {
+      removeEntries: (ips) => {
+        const allowed = ownedIps(ips, bases());
+        const refused = ips.filter((ip) => !allowed.includes(ip));
+        if (refused.length > 0) {
+          this.#logError(
+            `refused to remove hosts lines of ${refused.join(", ")}: outside ${whose} address range`,
+            "warn",
+          );
+        }
+        return allowed.length > 0 ? hosts.removeEntries(allowed) : Promise.resolve(0);
+      },
+    };
   }
 
   /** Runs a verb on the named runners (all when empty) in parallel; one result per profile. */
@@ -466,7 +530,7 @@ export class Supervisor {
   #record(name: string): ProfileRecord {
     const profiles = this.#deps.state.profiles;
     profiles[name] ??= newPersistedProfile();
-    return new ProfileRecord(profiles[name], this.#deps.persist);
+    return new ProfileRecord(profiles[name], this.#deps.persist, this.#mask);
   }
 
   /** Keeps every valid, unshared persisted base IP; gives the others the lowest free 127.N.27.1. */
@@ -477,16 +541,19 @@ export class Supervisor {
       const ip = profiles[name]?.baseIp;
       if (ip) used.push(ip);
     }
-    const needing: ProfileRecord[] = [];
+    const needing: [string, ProfileRecord][] = [];
     for (const spec of specs) {
       const record = this.#record(spec.name);
-      if (isUsableBaseIp(record.baseIp, used)) used.push(record.baseIp);
-      else needing.push(record);
+      if (isUsableBaseIp(record.baseIp, used)) {
+        used.push(record.baseIp);
+        this.#bases.set(spec.name, record.baseIp);
+      } else needing.push([spec.name, record]);
     }
-    for (const record of needing) {
+    for (const [name, record] of needing) {
       const ip = allocateBaseIp(used);
       record.setBaseIp(ip);
       used.push(ip);
+      this.#bases.set(name, ip);
     }
   }
 
@@ -500,7 +567,8 @@ export class Supervisor {
       log: deps.log,
       prober: deps.prober,
       serviceLister: deps.serviceLister,
-      hostsFile: deps.hostsFile,
+      hostsFile: (settings) =>
+        this.#guardedHosts(settings, () => [this.#bases.get(spec.name)], `profile ${spec.name}'s`),
       resolveVersion: (path) => this.#resolveVersion(path),
       isRoot: deps.isRoot,
       files: deps.launchFiles ?? realLaunchFiles,

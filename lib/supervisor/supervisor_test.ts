@@ -421,6 +421,32 @@ Deno.test("permanent fatal → failed with the FATA text; re-armed by a kubeconf
   assert.equal(child.argv[child.argv.indexOf("-x") + 1], "other");
 });
 
+Deno.test("secrets in kubefwd's errors are masked where lastError and events are recorded (status, state)", async () => {
+  await using h = await harness();
+  const spec = profile("a", { kubeconfig: "/home/u/.kube/prod-eu-cluster" });
+  h.sup.reconcile(h.config([spec]));
+  const child = await spawned(h, 1);
+  say(
+    child,
+    "FATA",
+    "Error connecting to k8s cluster: Get https://k8s: Authorization: Bearer eyJhbGciOi.abc.def token=s3cr3tvalue " +
+      "invalid configuration in /home/u/.kube/prod-eu-cluster",
+  );
+  child.exit(1);
+  await until(() => st(h).state === "backoff" || st(h).state === "failed", "the exit handled");
+  h.clock.advance(1000);
+  await spawned(h, 2).then((c) => {
+    say(c, "FATA", "unable to load kubeconfig /home/u/.kube/prod-eu-cluster: token=s3cr3tvalue");
+    c.exit(1);
+  });
+  await until(() => h.events.filter((e) => e.to === "backoff").length >= 2, "second backoff");
+  const shown = JSON.stringify([h.sup.status(["a"], { details: true }), h.state, h.events]);
+  for (const secret of ["s3cr3tvalue", "eyJhbGciOi.abc", "prod-eu-cluster"]) {
+    assert.ok(!shown.includes(secret), `${secret} leaked: ${shown}`);
+  }
+  assert.match(st(h).lastError!, /\*\*\*/);
+});
+
 Deno.test("max_attempts exceeded → failed", async () => {
   await using h = await harness();
   h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, maxAttempts: 2 } })]));
@@ -565,6 +591,23 @@ Deno.test("IP churn: many addresses for few hostnames → restart before kubefwd
   flushOutput(h);
   await until(() => child.signals.length === 1, "restart on churn");
   await assertRestartedFor(h, /handed out 6 addresses in 127\.3\.27\.0\/24/);
+});
+
+Deno.test("unclean exit: addresses outside the profile's range (localhost, another profile's) are never removed", async () => {
+  await using h = await harness();
+  h.hosts.text = "127.0.0.1 localhost\n127.4.27.1 other-profile\n127.3.27.1 web web.ns\n";
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  portForward(child, "127.0.0.1", "evil", 81, "evil-1");
+  portForward(child, "127.4.27.1", "other", 82, "other-1");
+  flushOutput(h);
+  child.exit(null, "SIGKILL");
+  await until(() => h.state.profiles.a.child === undefined, "child record cleared");
+  assert.equal(h.hosts.text, "127.0.0.1 localhost\n127.4.27.1 other-profile\n");
+  assert.ok(
+    h.logs.some((l) => /refused to remove hosts lines of 127\.0\.0\.1, 127\.4\.27\.1/.test(l.message)),
+  );
 });
 
 Deno.test("unclean exit → exactly the announced addresses leave the hosts file; a clean stop touches nothing", async () => {

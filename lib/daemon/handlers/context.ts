@@ -2,7 +2,7 @@
  * What the request handlers may use of the running daemon. The daemon composes it; each handler takes only
  * the parts it needs, so a handler test builds just those.
  */
-import type { ResultMap } from "../../ipc/protocol.ts";
+import type { PersistenceStatus, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonLog } from "../../log/logger.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
 
@@ -18,6 +18,8 @@ export interface DaemonContext {
   socketPath: string;
   /** When the daemon started: `status` reports it and the uptime. */
   startedAt: Date;
+  /** Whether the state file can be written right now. */
+  persistence(): PersistenceStatus;
   /** Re-reads the config and applies it; rejects with a UserError when it is invalid. */
   reload(): Promise<ResultMap["reload"]>;
   /** Starts the graceful shutdown; does not wait for it. */

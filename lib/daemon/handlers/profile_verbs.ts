@@ -8,8 +8,26 @@ export type VerbRequest = Extract<
   { type: "start" | "stop" | "restart" | "enable" | "disable" | "reset" }
 >;
 
-/** Answers one profile verb through the Supervisor. */
+/** What every verb reply says while the state file cannot be written; empty when it can. */
+export function persistenceWarnings(daemon: Partial<Pick<DaemonContext, "persistence">>): string[] {
+  const p = daemon.persistence?.();
+  if (p === undefined || p.ok) return [];
+  return [
+    `persistence failing since ${p.since}: ${p.error} — changes are kept in memory only and are lost when the daemon stops`,
+  ];
+}
+
+/** Answers one profile verb through the Supervisor, with the persistence warning when saves fail. */
 export async function handleProfileVerb(
+  daemon: Pick<DaemonContext, "supervisor"> & Partial<Pick<DaemonContext, "persistence">>,
+  req: VerbRequest,
+): Promise<ResultMap[VerbRequest["type"]]> {
+  const reply = await runVerb(daemon, req);
+  const warnings = persistenceWarnings(daemon);
+  return warnings.length > 0 ? { ...reply, warnings } : reply;
+}
+
+async function runVerb(
   daemon: Pick<DaemonContext, "supervisor">,
   req: VerbRequest,
 ): Promise<ResultMap[VerbRequest["type"]]> {

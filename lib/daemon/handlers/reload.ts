@@ -26,11 +26,20 @@ export interface ReloaderDeps {
 export class ConfigReloader {
   readonly #deps: ReloaderDeps;
   #config: ResolvedConfig;
+  /** The config in effect is the built-in default of a config file that did not exist. */
+  #fromMissingFile: boolean;
+  /** The reload running now, and the one queued behind it (later callers share the queued one). */
+  #running: Promise<ResultMap["reload"]> | undefined;
+  #queued: Promise<ResultMap["reload"]> | undefined;
 
-  /** Starts with `initial`, the config the daemon loaded at startup. */
-  constructor(deps: ReloaderDeps, initial: ResolvedConfig) {
+  /**
+   * Starts with `initial`, the config the daemon loaded at startup (`initialMissing`: the defaults of a
+   * config file that did not exist; then a reload that still finds no file is no change, not an error).
+   */
+  constructor(deps: ReloaderDeps, initial: ResolvedConfig, initialMissing = false) {
     this.#deps = deps;
     this.#config = initial;
+    this.#fromMissingFile = initialMissing;
   }
 
   /** The config in effect. */
@@ -38,9 +47,48 @@ export class ConfigReloader {
     return this.#config;
   }
 
-  /** Loads the config again and reconciles the Supervisor with it. Daemon settings apply after a restart. */
-  async reload(): Promise<ResultMap["reload"]> {
-    const next = await this.#deps.load();
+  /**
+   * Loads the config again and reconciles the Supervisor with it. Daemon settings apply after a restart.
+   * A config that is invalid, unreadable, or gone (when the daemon runs from a file) changes nothing.
+   *
+   * Reloads run one at a time (each runs a `config resolve` subprocess): a reload asked for while one runs
+   * waits for it, and every request arriving meanwhile shares that one queued reload, which reads the file
+   * as it is after all of them were made.
+   */
+  reload(): Promise<ResultMap["reload"]> {
+    if (this.#running === undefined) return this.#start();
+    this.#queued ??= this.#running.catch(() => {}).then(() => {
+      this.#queued = undefined;
+      return this.#start();
+    });
+    return this.#queued;
+  }
+
+  #start(): Promise<ResultMap["reload"]> {
+    const run = this.#reloadOnce().finally(() => {
+      if (this.#running === run) this.#running = undefined;
+    });
+    this.#running = run;
+    return run;
+  }
+
+  async #reloadOnce(): Promise<ResultMap["reload"]> {
+    let next: LoadOutcome;
+    try {
+      next = await this.#deps.load();
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      this.#say("error", `reload rejected: ${why}; keeping the running config`);
+      throw new UserError("config_invalid", `${why}; nothing was changed`, {
+        details: { file: this.#deps.configPath },
+      });
+    }
+    if (next.kind === "ok" && next.missing && !this.#fromMissingFile) {
+      const message = `config file ${this.#deps.configPath} is missing; nothing was changed ` +
+        "(restore it, or stop the profiles explicitly)";
+      this.#say("error", `reload rejected: ${message}`);
+      throw new UserError("config_invalid", message, { details: { file: this.#deps.configPath } });
+    }
     if (next.kind === "invalid") {
       this.#say("error", `reload rejected: ${next.errors.length} config errors; keeping the running config`);
       for (const d of next.errors) this.#say("error", formatDiagnosticLine(next.file, d, "error"));
@@ -57,6 +105,7 @@ export class ConfigReloader {
       );
     }
     this.#config = { ...next.config, daemon: this.#config.daemon };
+    this.#fromMissingFile = next.missing;
     this.#deps.log.setKubeconfigs(this.#config.profiles.map((p) => p.kubeconfig));
     const diff = this.#deps.supervisor.reconcile(this.#config);
     this.#say(

@@ -3,6 +3,7 @@ import type { ResolvedConfig } from "../../config/types.ts";
 import { UserError } from "../../errors.ts";
 import type { LogEntry } from "../../supervisor/types.ts";
 import type { LoadOutcome } from "../load_config.ts";
+import { ConfigSourceError } from "../config_source.ts";
 import { ConfigReloader } from "./reload.ts";
 
 function config(socketPath: string, kubeconfigs: string[]): ResolvedConfig {
@@ -22,21 +23,25 @@ function config(socketPath: string, kubeconfigs: string[]): ResolvedConfig {
   };
 }
 
-function harness(next: LoadOutcome) {
+function harness(next: LoadOutcome | (() => Promise<LoadOutcome>), initialMissing = false) {
   const logs: LogEntry[] = [];
   const reconciled: ResolvedConfig[] = [];
   let masked: string[] = [];
-  const reloader = new ConfigReloader({
-    configPath: "/c.yaml",
-    load: () => Promise.resolve(next),
-    supervisor: {
-      reconcile: (c) => {
-        reconciled.push(c);
-        return { added: ["p1"], removed: [], changed: [], unchanged: ["p0"] };
+  const reloader = new ConfigReloader(
+    {
+      configPath: "/c.yaml",
+      load: typeof next === "function" ? next : () => Promise.resolve(next),
+      supervisor: {
+        reconcile: (c) => {
+          reconciled.push(c);
+          return { added: ["p1"], removed: [], changed: [], unchanged: ["p0"] };
+        },
       },
+      log: { write: (e) => logs.push(e), setKubeconfigs: (paths) => masked = [...paths] },
     },
-    log: { write: (e) => logs.push(e), setKubeconfigs: (paths) => masked = [...paths] },
-  }, config("/run/a.sock", ["/k0"]));
+    config("/run/a.sock", ["/k0"]),
+    initialMissing,
+  );
   return { reloader, logs, reconciled, masked: () => masked };
 }
 
@@ -77,4 +82,51 @@ Deno.test("ConfigReloader: an invalid config changes nothing and says why", asyn
   assert.equal(h.reconciled.length, 0);
   assert.equal(h.reloader.config.profiles.length, 1);
   assert.ok(h.logs.some((l) => l.level === "error" && /reload rejected: 1 config errors/.test(l.message)));
+});
+
+const missing: LoadOutcome = { kind: "ok", config: config("/run/a.sock", []), warnings: [], missing: true };
+
+Deno.test("ConfigReloader: a config file that disappeared changes nothing (exit 4), no profile is removed", async () => {
+  const h = harness(missing);
+  await assert.rejects(
+    () => h.reloader.reload(),
+    (e) =>
+      e instanceof UserError && e.code === "config_invalid" && /missing; nothing was changed/.test(e.message),
+  );
+  assert.equal(h.reconciled.length, 0);
+  assert.equal(h.reloader.config.profiles.length, 1);
+});
+
+Deno.test("ConfigReloader: still no config file when the daemon started without one is no error", async () => {
+  const h = harness(missing, true);
+  await h.reloader.reload();
+  assert.equal(h.reconciled.length, 1);
+});
+
+Deno.test("ConfigReloader: an unreadable config (load throws) changes nothing and is config_invalid", async () => {
+  const h = harness(() =>
+    Promise.reject(new ConfigSourceError("cannot read config /c.yaml: not a regular file"))
+  );
+  await assert.rejects(
+    () => h.reloader.reload(),
+    (e) => e instanceof UserError && e.code === "config_invalid" && /not a regular file/.test(e.message),
+  );
+  assert.equal(h.reconciled.length, 0);
+});
+
+Deno.test("ConfigReloader: concurrent reloads are serialised and coalesced", async () => {
+  let loads = 0;
+  let running = 0;
+  let maxRunning = 0;
+  const h = harness(async () => {
+    loads++;
+    maxRunning = Math.max(maxRunning, ++running);
+    await new Promise((r) => setTimeout(r, 10));
+    running--;
+    return { kind: "ok", config: config("/run/a.sock", ["/k0"]), warnings: [], missing: false };
+  });
+  const results = await Promise.all(Array.from({ length: 16 }, () => h.reloader.reload()));
+  assert.equal(results.length, 16);
+  assert.equal(maxRunning, 1, "one config resolve at a time");
+  assert.equal(loads, 2, "the first, and one shared by every request made while it ran");
 });

@@ -5,7 +5,9 @@ import type { DaemonContext } from "./context.ts";
 
 /** Answers a `status` request; one named profile gets its recent events too. */
 export function handleStatus(
-  daemon: Pick<DaemonContext, "supervisor" | "configPath" | "socketPath" | "startedAt">,
+  daemon:
+    & Pick<DaemonContext, "supervisor" | "configPath" | "socketPath" | "startedAt">
+    & Partial<Pick<DaemonContext, "persistence">>,
   req: Extract<Request, { type: "status" }>,
 ): StatusResult {
   return {
@@ -16,6 +18,7 @@ export function handleStatus(
       uptimeSeconds: Math.floor((Date.now() - daemon.startedAt.getTime()) / 1000),
       configPath: daemon.configPath,
       socketPath: daemon.socketPath,
+      ...(daemon.persistence ? { persistence: daemon.persistence() } : {}),
     },
     profiles: daemon.supervisor.status(req.profiles, { details: req.profiles.length === 1 }),
   };
