@@ -83,7 +83,7 @@ export type ScenarioAction =
    * connection to pod` and `PortForward error on …` per forward, hosts entries removed, reconnects (-a) whose
    * pod listing fails with `WARNING: Error in List pods for <svc>: Get "…": dial tcp …: connect: connection
    * refused`, then `No Running Pods` and a retry every --retry-interval (+ debounce), each failing the same
-   * way, until the outage ends and a retry finds the pods (`Pods now available`, new IPs). No `Runtime:
+   * way, until the outage ends and a retry finds the pods (`Pods now available`, the old IPs). No `Runtime:
    * failed to list` line was printed by the real binary (neither stream); `everyMs` adds that line, as read
    * from the upstream source (docs/kubefwd-compatibility.md#list-failures), at that period anyway, for tests
    * that need a steady list-failure signal. 1.22.3 prints nothing at all, even over 150 s (see
