@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import type { KubefwdSettings } from "../config/types.ts";
 import type { LogEntry } from "./types.ts";
-import { emptyState, type OwnedChild, type PersistedState } from "../state/types.ts";
+import { emptyState, type OwnedChild, type PersistedProfile, type PersistedState } from "../state/types.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { FakeProber } from "../testing/fake_prober.ts";
@@ -51,20 +51,20 @@ function child(pid: number, ips: string[]): OwnedChild {
   };
 }
 
+/** A persisted profile in range `127.N.27.1` whose kubefwd (pid) a previous daemon left running. */
+function orphaned(n: number, pid: number, ips: string[], restarts = 0): PersistedProfile {
+  return {
+    counters: { restarts, failures: 0, totalUptimeMs: 0 },
+    events: [],
+    baseIp: `127.${n}.27.1`,
+    child: child(pid, ips),
+  };
+}
+
 Deno.test("recoverOrphans: kills each recorded child, removes only its addresses' lines, forgets it", async () => {
   const state = emptyState();
-  state.profiles.a = {
-    counters: { restarts: 2, failures: 0, totalUptimeMs: 0 },
-    events: [],
-    baseIp: "127.3.27.1",
-    child: child(11, ["127.3.27.1"]),
-  };
-  state.profiles.b = {
-    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
-    events: [],
-    baseIp: "127.4.27.1",
-    child: child(12, []),
-  };
+  state.profiles.a = orphaned(3, 11, ["127.3.27.1"], 2);
+  state.profiles.b = orphaned(4, 12, []);
   state.profiles.c = { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [] };
   const hosts = new FakeHostsFile("127.0.0.1 localhost\n127.3.27.1 web web.ns\n127.9.27.9 someone-else\n");
   const killed: { pids: number[]; termWaitMs?: number }[] = [];
@@ -90,18 +90,8 @@ Deno.test("recoverOrphans: kills each recorded child, removes only its addresses
 
 Deno.test("recoverOrphans: a failing kill or hosts edit is logged and the next orphan is still handled", async () => {
   const state = emptyState();
-  state.profiles.a = {
-    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
-    events: [],
-    baseIp: "127.3.27.1",
-    child: child(11, ["127.3.27.1"]),
-  };
-  state.profiles.b = {
-    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
-    events: [],
-    baseIp: "127.4.27.1",
-    child: child(12, ["127.4.27.1"]),
-  };
+  state.profiles.a = orphaned(3, 11, ["127.3.27.1"]);
+  state.profiles.b = orphaned(4, 12, ["127.4.27.1"]);
   const hosts = new FakeHostsFile("127.3.27.1 web\n127.4.27.1 db\n");
   hosts.failWith = "read-only file system";
   const logs: LogEntry[] = [];
@@ -127,12 +117,7 @@ Deno.test("recoverOrphans: a failing kill or hosts edit is logged and the next o
 
 Deno.test("recoverOrphans: a state file listing localhost (or another range) never removes those lines", async () => {
   const state = emptyState();
-  state.profiles.a = {
-    counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
-    events: [],
-    baseIp: "127.3.27.1",
-    child: child(11, ["127.0.0.1", "::1", "127.3.27.5", "127.9.27.9", "10.0.0.5"]),
-  };
+  state.profiles.a = orphaned(3, 11, ["127.0.0.1", "::1", "127.3.27.5", "127.9.27.9", "10.0.0.5"]);
   state.profiles.b = {
     counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
     events: [],
