@@ -389,6 +389,11 @@ const IP_EXHAUSTION = /IP generation has run out of bounds/;
 const API_UNREACHABLE =
   /dial tcp|i\/o timeout|connection refused|no route to host|network is unreachable|TLS handshake timeout|Client\.Timeout|context deadline exceeded|\bEOF\b|no such host|server is currently unable/;
 
+/** Whether an error text says the Kubernetes API could not be reached (not what it answered). */
+export function isApiUnreachable(text: string): boolean {
+  return API_UNREACHABLE.test(text);
+}
+
 const TRANSIENT: RegExp[] = [
   /getting credentials/, // credential plugin failed
 ];

@@ -412,7 +412,7 @@ export class ForwardTracker {
     if (times.length > 1000) times = times.slice(-1000);
     this.#serviceFailures.set(key, times);
     if (policy.maxFailures <= 0 || times.length < policy.maxFailures || this.#apiFailing(now)) return {};
-    this.#serviceFailures.clear();
+    this.#serviceFailures.delete(key); // only this one: another service keeps its own count
     return {
       restart: {
         kind: "now",

@@ -233,6 +233,18 @@ Deno.test("API out of reach (1.24+ list failures): dead forwards and failing ser
   assert.equal(probeAll(tracker, false, T0 + 20_000 + 45_001).restart?.kind, "now");
 });
 
+Deno.test("service failures: one service's restart request does not reset another's count", () => {
+  const tracker = new ForwardTracker(
+    settings({ forwardFailures: { maxFailures: 3, windowMs: 60_000, debounceMs: 0 } }),
+  );
+  const fail = (service: string, t: number) =>
+    tracker.onEvent({ kind: "reconnect_scheduled", serviceKey: `${service}.ns.ctx`, delay: "1s" }, t);
+  fail("b", T0);
+  fail("b", T0 + 3000);
+  for (let i = 0; i < 3; i++) fail("a", T0 + 4000 + i);
+  assert.deepEqual(fail("b", T0 + 6000).restart?.cause?.key, "service b.ns.ctx", "b reached its own 3");
+});
+
 Deno.test("IP churn: 240 addresses in a /24 with replaced pods restart; 240 services without churn do not", () => {
   const churn = new ForwardTracker(settings());
   let restart: TrackerUpdate["restart"];

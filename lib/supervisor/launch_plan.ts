@@ -11,6 +11,7 @@ import {
   type ServiceLister,
 } from "../kubefwd/exclude.ts";
 import { writeFwdConf } from "../kubefwd/fwdconf.ts";
+import { isApiUnreachable } from "../kubefwd/output.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { ExitKind } from "./policy.ts";
 import {
@@ -161,11 +162,15 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   };
 }
 
-/** Runs one planning step; its failure is a transient start error prefixed with `what`. */
+/**
+ * Runs one planning step; its failure is a start error prefixed with `what`: `unreachable` when the API
+ * could not be reached (e.g. listing services for exclude_services during an outage), else transient.
+ */
 async function attempt<T>(step: () => Promise<T>, what: string): Promise<T> {
   try {
     return await step();
   } catch (e) {
-    throw new StartError("transient", `${what}: ${e instanceof Error ? e.message : String(e)}`);
+    const message = e instanceof Error ? e.message : String(e);
+    throw new StartError(isApiUnreachable(message) ? "unreachable" : "transient", `${what}: ${message}`);
   }
 }

@@ -74,6 +74,18 @@ Deno.test("planLaunch: each failure is a typed start error the policy can act on
       "transient",
       /^exclude_services could not be resolved, so kubefwd was not started: API down$/,
     ],
+    [
+      "exclude list: the API out of reach",
+      {
+        serviceLister: new FakeServiceLister(
+          {},
+          'Get "https://10.0.0.1/api": dial tcp 10.0.0.1:443: connect: connection refused',
+        ),
+      },
+      { spec: { ...spec, excludeServices: ["x-*"] } },
+      "unreachable",
+      /^exclude_services could not be resolved, so kubefwd was not started: .*connection refused$/,
+    ],
     ["no address range", {}, { baseIp: undefined }, "permanent", /no IP range assigned/],
     [
       "-z file not writable",

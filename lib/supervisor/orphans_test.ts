@@ -136,3 +136,18 @@ Deno.test("recoverOrphans: a state file listing localhost (or another range) nev
   assert.deepEqual(hosts.calls, [{ ips: ["127.3.27.5"] }]);
   assert.ok(logs.some((l) => /refused to remove hosts lines of 127\.0\.0\.1, ::1/.test(l.message)));
 });
+
+Deno.test("recoverOrphans: a kubefwd that could not be killed keeps its hosts lines and stays recorded", async () => {
+  const state = emptyState();
+  state.profiles.a = orphaned(3, 11, ["127.3.27.1"]);
+  const hosts = new FakeHostsFile("127.0.0.1 localhost\n127.3.27.1 web web.ns\n");
+  const logs: LogEntry[] = [];
+  const sup = orphanSupervisor(state, hosts, logs, {
+    killOrphans: (children) =>
+      Promise.resolve(children.map((c): OrphanReport => ({ pid: c.pid, outcome: "kill_failed" }))),
+  });
+  await sup.recoverOrphans(settings);
+  assert.equal(hosts.text, "127.0.0.1 localhost\n127.3.27.1 web web.ns\n", "its live lines stay");
+  assert.equal(state.profiles.a.child?.pid, 11, "recorded for the next daemon start");
+  assert.ok(logs.some((l) => l.level === "error" && /could not be stopped/.test(l.message)));
+});

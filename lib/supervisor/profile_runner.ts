@@ -377,7 +377,7 @@ export class ProfileRunner {
 
   /** A start that never produced a child: counts as a failure and follows the restart policy. */
   #startFailed(err: Pick<StartError, "kind" | "message">): void {
-    this.#deps.record.countFailure();
+    if (err.kind !== "unreachable") this.#deps.record.countFailure();
     this.#log("error", err.message);
     this.#applyDecision(err.kind, err.message, err.message);
   }
@@ -534,7 +534,10 @@ export class ProfileRunner {
     if (request.kind === "now") return this.#requestChildRestart(run, request.reason, request.cause);
     // A kubefwd that never re-forwards (1.22.x): restart after a short debounce.
     if (!this.#isLive(run) || run.timers.has("deadForward") || run.restartRequested) return;
-    if (request.cause && this.#restartThrottle.isHeld(request.cause.key, this.#deps.clock.now())) return;
+    const heldMs = request.cause
+      ? this.#restartThrottle.heldForMs(request.cause.key, this.#deps.clock.now())
+      : 0;
+    if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
     this.#log(
       "warn",
       `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting it soon`,
@@ -564,7 +567,8 @@ export class ProfileRunner {
       );
       if (decision.action === "hold") {
         run.restartRequested = false;
-        if (!decision.alreadyHeld && cause) this.#hold(run, reason, cause, decision.retryInMs);
+        // Held in an earlier run too: this run's forwards are shown failed and get the slow retry as well.
+        if (cause) this.#hold(run, reason, cause, decision.retryInMs, !decision.alreadyHeld);
         return;
       }
       this.#deps.record.countRestart();
@@ -587,15 +591,17 @@ export class ProfileRunner {
    * The same failure came back after the restart made for it: restarting again would only cycle the healthy
    * forwards. Its forwards are shown `failed`, the child keeps running, and one slow retry is scheduled.
    */
-  #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number): void {
+  #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number, announce = true): void {
     this.#apply(run, run.tracker.markFailed(cause.forwards, reason, this.#deps.clock.now()));
-    this.#log(
-      "warn",
-      `${reason}: the same failure came back after a restart, so kubefwd is not restarted for it again for ` +
-        `${
-          Math.round(retryInMs / 1000)
-        } s (a config or kubeconfig change retries at once); the other forwards keep running`,
-    );
+    if (announce) {
+      this.#log(
+        "warn",
+        `${reason}: the same failure came back after a restart, so kubefwd is not restarted for it again for ` +
+          `${
+            Math.round(retryInMs / 1000)
+          } s (a config or kubeconfig change retries at once); the other forwards keep running`,
+      );
+    }
     const due = run.timers.dueAt("heldRetry");
     if (due !== undefined && due <= this.#deps.clock.now() + retryInMs) return;
     run.timers.set(

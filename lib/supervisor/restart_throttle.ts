@@ -64,10 +64,10 @@ export class RestartThrottle {
     return { action: "restart", delayMs: this.#rateDelay(now, policy) };
   }
 
-  /** Whether restarts for `cause` are held at `now` (a repeated request would change nothing). */
-  isHeld(cause: string, now: number): boolean {
+  /** How long restarts for `cause` stay held after `now`; 0 when they are not held. */
+  heldForMs(cause: string, now: number): number {
     const heldUntil = this.#causes.get(cause)?.heldUntil;
-    return heldUntil !== undefined && heldUntil > now;
+    return heldUntil !== undefined && heldUntil > now ? heldUntil - now : 0;
   }
 
   /** The slow retry of a held cause is due: it is restarted for once more, and held longer if it fails. */

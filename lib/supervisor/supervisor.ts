@@ -292,6 +292,14 @@ export class Supervisor {
         "warn",
         `previous daemon left kubefwd of profile ${name} (pid ${child.pid}): ${JSON.stringify(report)}`,
       );
+      if (report.some((r) => r.outcome === "kill_failed")) {
+        // Still running: its hosts lines are live and it stays recorded for the next daemon start.
+        this.#logError(
+          `kubefwd pid ${child.pid} of profile ${name} could not be stopped; its hosts lines stay and it stays ` +
+            "recorded (stop it by hand: sudo kill)",
+        );
+        continue;
+      }
       if (child.announcedIps.length > 0) {
         try {
           const removed = await hosts.removeEntries(child.announcedIps);

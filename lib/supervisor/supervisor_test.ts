@@ -668,12 +668,12 @@ Deno.test("excludes: resolved at every start into -f; a listing failure → back
     child.argv[child.argv.indexOf("-f") + 1],
     "metadata.name!=debug-a,metadata.name!=debug-b,metadata.name!=literal",
   );
-  h.lister.failWith = "connection refused";
+  h.lister.failWith = 'services is forbidden: User "u" cannot list resource "services"';
   child.exit(null, "SIGKILL");
   await until(() => st(h).state === "backoff", "backoff after crash");
   h.clock.advance(1000);
   await until(() => st(h).state === "backoff" && st(h).failures === 2, "start failure → backoff");
-  assert.match(st(h).lastError!, /exclude_services could not be resolved.*connection refused/);
+  assert.match(st(h).lastError!, /exclude_services could not be resolved.*forbidden/);
   assert.equal(h.spawner.children.length, 1, "never spawned without the exclusions");
   h.lister.failWith = undefined;
   h.lister.services = { ns: ["web", "debug-c"] };
@@ -1242,4 +1242,61 @@ Deno.test("API out of reach at start: retried every 2 s, never failed, not count
   }
   assert.equal(st(h).failures, 0, "the API being away is not kubefwd failing");
   assert.match(st(h).lastError ?? "", /connection refused/);
+});
+
+Deno.test("API out of reach while resolving exclude_services: retried every 2 s, never failed", async () => {
+  await using h = await harness();
+  h.lister.failWith =
+    'Get "https://10.0.0.1/api/v1/namespaces/ns/services": dial tcp 10.0.0.1:443: i/o timeout';
+  const spec = profile("a", {
+    excludeServices: ["debug-*"],
+    retry: { ...profile("a").retry, maxAttempts: 2 },
+  });
+  h.sup.reconcile(h.config([spec]));
+  for (let n = 1; n <= 4; n++) {
+    await until(() => st(h).state === "backoff", `backoff ${n}`);
+    assert.equal(st(h).nextRetryAt, new Date(h.clock.now() + 2000).toISOString(), `retry ${n} in 2 s`);
+    h.clock.advance(2000);
+    await until(() => st(h).state !== "starting" || h.lister.calls.length > n, `attempt ${n + 1}`);
+  }
+  assert.equal(st(h).failures, 0);
+  h.lister.failWith = undefined; // the API is back: the next retry starts kubefwd
+  await until(() => st(h).state === "backoff", "the last failed attempt");
+  h.clock.advance(2000);
+  await spawned(h, 1);
+});
+
+Deno.test("a failure held in an earlier run is failed again at once and does not mask another dead forward", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a", { retry: { ...profile("a").retry, maxDelayMs: 300_000 } })]));
+  const up = async (n: number) => {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    flushOutput(h);
+    h.prober.set("127.3.27.2", 5432, true);
+    h.prober.set("127.3.27.1", 80, true);
+    await probeRound(h, 500);
+  };
+  for (let n = 1; n <= 2; n++) { // db dies after each start: one restart, then held for 300 s
+    await up(n);
+    h.prober.set("127.3.27.2", 5432, false);
+    for (let i = 0; i < 6; i++) await step(h, 10_000);
+  }
+  assert.equal(h.spawner.children.length, 2);
+  h.spawner.children[1].exit(null, "SIGKILL"); // an unrelated crash before the slow retry
+  await until(() => st(h).state === "backoff", "backoff");
+  await step(h, 2000);
+  await up(3);
+  const t3 = h.clock.now();
+  h.prober.set("127.3.27.2", 5432, false); // db still broken: held, shown failed in this run too
+  await step(h, 10_000);
+  await step(h, 10_000);
+  h.prober.set("127.3.27.1", 80, false); // then web dies: a restart may well fix that one
+  const children = () => h.spawner.children.length;
+  for (let i = 0; i < 8 && children() === 3; i++) await step(h, 10_000);
+  assert.equal(children(), 4, "web restarted");
+  assert.ok(h.clock.now() - t3 <= 70_000, `within its grace, not after db's hold (${h.clock.now() - t3} ms)`);
+  assert.ok(h.events.some((e) => /forward web:80 down since/.test(e.reason)));
 });
