@@ -156,6 +156,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let shuttingDown: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => resolveDone = resolve);
+  let recovery: Promise<void> = Promise.resolve();
   const shutdown = (why: string): Promise<void> => {
     shuttingDown ??= (async () => {
       info(`shutting down (${why})`);
@@ -172,6 +173,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       };
       try {
         const stopLimitMs = SHUTDOWN_STOP_LIMIT_MS + 3 * reloader.config.kubefwd.stopTimeoutMs;
+        // A shutdown during orphan recovery waits for it: the lock must not go while this process still
+        // kills the previous daemon's children and edits the hosts file.
+        await step("recovering the previous daemon's children", () => recovery, stopLimitMs);
         await step("stopping the profiles", () => supervisor.shutdown(), stopLimitMs);
         await step("saving the state file", () => store.close(), SHUTDOWN_IO_LIMIT_MS);
         await step("closing the control socket", async () => await server?.close(), SHUTDOWN_IO_LIMIT_MS);
@@ -235,9 +239,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   else {
     // The socket is already up, so `start` does not time out while a stuck orphan takes its stop timeout.
     // Nothing in the recovery (a failing disk, a hosts file it cannot edit) may keep the profiles from starting.
-    await supervisor.recoverOrphans(reloader.config.kubefwd).catch((e) =>
+    recovery = supervisor.recoverOrphans(reloader.config.kubefwd).catch((e) =>
       info(`recovering the previous daemon's children failed: ${(e as Error).message}`, "error")
     );
+    await recovery;
     if (shuttingDown === undefined) supervisor.reconcile(reloader.config); // a SIGTERM may have come meanwhile
     trims.poke();
     if (early.includes("SIGHUP") && shuttingDown === undefined) {

@@ -153,8 +153,13 @@ export class Supervisor {
   readonly #startGate = new Mutex();
   #settings: KubefwdSettings | undefined;
   #shuttingDown: Promise<void> | undefined;
-  /** Every profile's base address this daemon assigned, removed profiles included: the hosts lines it may remove. */
+  /** Each configured profile's current base address. */
   readonly #bases = new Map<string, string>();
+  /**
+   * Every base address this daemon ever assigned, removed and re-added profiles included: the hosts lines
+   * it may remove (a retiring child of a re-added name still cleans its old range).
+   */
+  readonly #everBases = new Set<string>();
 
   /** An idle Supervisor: no profiles until the first reconcile. */
   constructor(deps: SupervisorDeps) {
@@ -432,7 +437,7 @@ export class Supervisor {
   async #sweepHosts(ips: string[]): Promise<void> {
     if (ips.length === 0 || this.#settings === undefined) return;
     try {
-      const hosts = this.#guardedHosts(this.#settings, () => this.#bases.values(), "the daemon's");
+      const hosts = this.#guardedHosts(this.#settings, () => this.#everBases, "the daemon's");
       const removed = await hosts.removeEntries(ips);
       if (removed > 0) {
         this.#logError(
@@ -555,6 +560,7 @@ export class Supervisor {
       if (isUsableBaseIp(record.baseIp, used)) {
         used.push(record.baseIp);
         this.#bases.set(spec.name, record.baseIp);
+        this.#everBases.add(record.baseIp);
       } else needing.push([spec.name, record]);
     }
     for (const [name, record] of needing) {
@@ -562,11 +568,15 @@ export class Supervisor {
       record.setBaseIp(ip);
       used.push(ip);
       this.#bases.set(name, ip);
+      this.#everBases.add(ip);
     }
   }
 
   #createRunner(spec: ProfileSpec, settings: KubefwdSettings): ProfileRunner {
     const deps = this.#deps;
+    // The runner's own range as assigned now: if the name is removed and re-added while this runner's child
+    // still stops, the new runner gets another range and this one must still clean its old lines.
+    const ownBase = this.#bases.get(spec.name);
     const env = deps.env ?? Deno.env.toObject();
     const home = deps.home ?? env.HOME ?? (deps.isRoot ? "/root" : "/");
     const runner = new ProfileRunner(spec, settings, {
@@ -576,7 +586,7 @@ export class Supervisor {
       prober: deps.prober,
       serviceLister: deps.serviceLister,
       hostsFile: (settings) =>
-        this.#guardedHosts(settings, () => [this.#bases.get(spec.name)], `profile ${spec.name}'s`),
+        this.#guardedHosts(settings, () => [ownBase, this.#bases.get(spec.name)], `profile ${spec.name}'s`),
       resolveVersion: (path) => this.#resolveVersion(path),
       isRoot: deps.isRoot,
       files: deps.launchFiles ?? realLaunchFiles,

@@ -1300,3 +1300,24 @@ Deno.test("a failure held in an earlier run is failed again at once and does not
   assert.ok(h.clock.now() - t3 <= 70_000, `within its grace, not after db's hold (${h.clock.now() - t3} ms)`);
   assert.ok(h.events.some((e) => /forward web:80 down since/.test(e.reason)));
 });
+
+Deno.test("a profile removed and re-added while its old kubefwd still stops: the old range is still cleaned", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a")]));
+  const old = await spawned(h, 1);
+  const base = st(h).baseIp!;
+  h.hosts.text += `${base} svc svc.default\n`;
+  portForward(old, base, "svc", 80, "svc-pod");
+  flushOutput(h);
+  old.exitOnTerm = false; // a slow kubefwd: it takes the whole stop escalation
+  h.sup.reconcile(h.config([])); // removed …
+  await until(() => old.signals.length > 0, "SIGTERM sent");
+  h.sup.reconcile(h.config([profile("a")])); // … and re-added before the old child is gone
+  assert.notEqual(st(h).baseIp, base, "the re-added profile gets a range of its own");
+  for (let i = 0; i < 10 && old.alive; i++) {
+    h.clock.advance(5000);
+    await until(() => !old.alive || h.clock.pending > 0, "the escalation's next step");
+  }
+  await until(() => !h.hosts.text.includes(`${base} svc`), "the old child's hosts line removed");
+  assert.ok(!h.logs.some((l) => /refused to remove hosts lines/.test(l.message)), "nothing refused");
+});

@@ -148,3 +148,32 @@ Deno.test("a second daemon on the same state directory is refused", async () => 
   assert.match(new TextDecoder().decode(second.stderr), /another daemon \(pid \d+\)/);
   assert.equal((await env.cli("status")).code, 0);
 });
+
+Deno.test("SIGTERM while the orphans of a killed daemon are being stopped: recovery finishes and is saved first", async () => {
+  await using env = await TestEnv.create({ scenario: SCENARIO });
+  await env.writeConfig(profiles(env));
+  await env.startDaemon();
+  const alpha = await waitFor(() => healthy(env, "alpha"), "alpha healthy");
+  const orphanPid = alpha.pid!;
+  await waitFor(async () => {
+    const s = JSON.parse(await Deno.readTextFile(`${env.stateDir}/state.json`));
+    return s.profiles.alpha?.child?.pid === orphanPid;
+  }, "state file records the child");
+  Deno.kill(env.daemon!.pid, "SIGKILL");
+  await env.daemonExit();
+  assert.ok(processAlive(orphanPid), "kubefwd outlived the daemon (ignores SIGTERM)");
+
+  // The new daemon answers while it still escalates on the orphan (it ignores SIGTERM): stop it then.
+  await env.startDaemon();
+  assert.ok(processAlive(orphanPid), "the recovery is still under way");
+  Deno.kill(env.daemon!.pid, "SIGTERM");
+  const exit = await env.daemonExit();
+  assert.equal(exit.code, 0, exit.output);
+  assert.ok(!processAlive(orphanPid), "the orphan was stopped before the daemon exited");
+  const saved = JSON.parse(await Deno.readTextFile(`${env.stateDir}/state.json`));
+  assert.equal(
+    saved.profiles.alpha?.child,
+    undefined,
+    "forgetting the orphan was saved before the state closed",
+  );
+});
