@@ -79,3 +79,23 @@ Deno.test("SIGHUP reloads the config", async () => {
   const logs = await env.cli("logs", "-n", "50");
   assert.match(logs.stdout, /changed \[alpha\]/);
 });
+
+Deno.test("a reload to a context the kubeconfig lacks keeps the running profile on its previous config", async () => {
+  await using d = await healthyDaemon(SCENARIO);
+  const env = d.env;
+  const before = profileOf(await env.status(), "alpha");
+  await env.writeConfig(
+    config(
+      env,
+      profileYaml(env, "alpha", "team-a", FAST).replace("context: sim", "context: sim-typo") +
+        profileYaml(env, "beta", "team-b", FAST),
+    ),
+  );
+  const r = await env.cli("reload");
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stderr, /profile alpha keeps running with its previous config: context "sim-typo"/);
+  const after = profileOf(await env.status(), "alpha");
+  assert.equal(after.pid, before.pid, "the working kubefwd was not restarted");
+  assert.equal(after.context, "sim");
+  assert.ok(await runningWithForwards(env, "alpha"), "its forwards keep working");
+});

@@ -3,7 +3,7 @@
  * current config; an invalid config changes nothing.
  */
 import { formatDiagnosticLine } from "../../config/format.ts";
-import type { ResolvedConfig } from "../../config/types.ts";
+import type { Diagnostic, ResolvedConfig } from "../../config/types.ts";
 import { UserError } from "../../errors.ts";
 import type { ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonLog } from "../../log/logger.ts";
@@ -104,7 +104,9 @@ export class ConfigReloader {
         "daemon settings (socket, log, state paths) changed: they apply after `kubefwd-daemon restart`",
       );
     }
-    this.#config = { ...next.config, daemon: this.#config.daemon };
+    const kept = keepProfilesWithLostContext(next.config, this.#config, next.warnings);
+    for (const w of kept.warnings) this.#say("warn", w.message);
+    this.#config = { ...kept.config, daemon: this.#config.daemon };
     this.#fromMissingFile = next.missing;
     this.#deps.log.setKubeconfigs(this.#config.profiles.map((p) => p.kubeconfig));
     const diff = this.#deps.supervisor.reconcile(this.#config);
@@ -112,10 +114,41 @@ export class ConfigReloader {
       "info",
       `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
     );
-    return { ...diff, masked: diff.masked ?? [], warnings: next.warnings };
+    return { ...diff, masked: diff.masked ?? [], warnings: [...next.warnings, ...kept.warnings] };
   }
 
   #say(level: "info" | "warn" | "error", message: string): void {
     this.#deps.log.write({ at: new Date().toISOString(), level, source: "daemon", message });
   }
+}
+
+/**
+ * A reload that changes a profile's context to one its kubeconfig does not have would restart working
+ * forwards into a kubefwd that cannot start. Such a profile keeps its running config (with a warning that
+ * says why); every other change applies. Validation only warns about unknown contexts because the
+ * kubeconfig may change later; for a profile that already runs, keeping it running is the safer reading.
+ */
+export function keepProfilesWithLostContext(
+  next: ResolvedConfig,
+  current: ResolvedConfig,
+  warnings: readonly Diagnostic[],
+): { config: ResolvedConfig; warnings: Diagnostic[] } {
+  const lost = new Set(
+    warnings.filter((w) =>
+      w.path[0] === "profiles" && w.path[2] === "context" && / not found in kubeconfig /.test(w.message)
+    ).map((w) => String(w.path[1])),
+  );
+  const out: Diagnostic[] = [];
+  const profiles = next.profiles.map((spec) => {
+    const old = current.profiles.find((p) => p.name === spec.name);
+    if (!lost.has(spec.name) || old === undefined || old.context === spec.context) return spec;
+    out.push({
+      path: ["profiles", spec.name, "context"],
+      message:
+        `profile ${spec.name} keeps running with its previous config: context "${spec.context}" is not ` +
+        "in its kubeconfig (fix the context, then reload)",
+    });
+    return old;
+  });
+  return { config: { ...next, profiles }, warnings: out };
 }

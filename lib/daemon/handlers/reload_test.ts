@@ -4,7 +4,7 @@ import { UserError } from "../../errors.ts";
 import type { LogEntry } from "../../supervisor/types.ts";
 import type { LoadOutcome } from "../load_config.ts";
 import { ConfigSourceError } from "../config_source.ts";
-import { ConfigReloader } from "./reload.ts";
+import { ConfigReloader, keepProfilesWithLostContext } from "./reload.ts";
 
 function config(socketPath: string, kubeconfigs: string[]): ResolvedConfig {
   return {
@@ -129,4 +129,33 @@ Deno.test("ConfigReloader: concurrent reloads are serialised and coalesced", asy
   assert.equal(results.length, 16);
   assert.equal(maxRunning, 1, "one config resolve at a time");
   assert.equal(loads, 2, "the first, and one shared by every request made while it ran");
+});
+
+Deno.test("keepProfilesWithLostContext: a running profile switched to an unknown context keeps its config", () => {
+  const current = config("/run/a.sock", ["/k0", "/k1"]);
+  current.profiles = current.profiles.map((p) => ({ ...p, context: "good", namespaces: ["ns"] }));
+  const next: ResolvedConfig = {
+    ...current,
+    profiles: [
+      { ...current.profiles[0], context: "typo" }, // changed to a context the kubeconfig lacks
+      { ...current.profiles[1], namespaces: ["other"] }, // another change, applied
+      { ...current.profiles[1], name: "p2", context: "typo" }, // new profile: nothing runs to protect
+    ],
+  };
+  const warning = (name: string) => ({
+    path: ["profiles", name, "context"],
+    message: `context "typo" not found in kubeconfig ~/.kube/config; available: good`,
+  });
+  const kept = keepProfilesWithLostContext(next, current, [warning("p0"), warning("p2")]);
+  assert.deepEqual(kept.config.profiles.map((p) => [p.name, p.context, p.namespaces]), [
+    ["p0", "good", ["ns"]],
+    ["p1", "good", ["other"]],
+    ["p2", "typo", ["ns"]],
+  ]);
+  assert.equal(kept.warnings.length, 1);
+  assert.match(
+    kept.warnings[0].message,
+    /^profile p0 keeps running with its previous config: context "typo"/,
+  );
+  assert.deepEqual(keepProfilesWithLostContext(next, current, []).config, next, "no warning: all applies");
 });
