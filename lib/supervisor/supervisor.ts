@@ -220,7 +220,7 @@ export class Supervisor {
           delete this.#deps.state.profiles[name];
           this.#deps.persist();
         }
-      }).catch((e) => this.#logError(`stopping removed profile ${name}: ${(e as Error).message}`));
+      }).catch((e) => this.#log("error", `stopping removed profile ${name}: ${(e as Error).message}`));
       this.#retiring.set(name, done);
     }
     for (const name of Object.keys(this.#deps.state.profiles)) {
@@ -237,7 +237,7 @@ export class Supervisor {
           const retiring = this.#retiring.get(spec.name);
           const start = () =>
             runner.start("profile loaded from the config").catch((e) =>
-              this.#logError(`starting ${spec.name}: ${(e as Error).message}`)
+              this.#log("error", `starting ${spec.name}: ${(e as Error).message}`)
             );
           if (retiring) void retiring.then(start);
           else void start();
@@ -258,14 +258,14 @@ export class Supervisor {
       if (!specChanged && !enabledChanged) {
         // Only the config's `enabled` changed, and the CLI override hides it: nothing to do but remember.
         existing.update(spec, settings, { specChanged: false, enabledChanged: false }).catch((e) =>
-          this.#logError(`applying the new config of ${spec.name}: ${(e as Error).message}`)
+          this.#log("error", `applying the new config of ${spec.name}: ${(e as Error).message}`)
         );
         result.unchanged.push(spec.name);
         continue;
       }
       result.changed.push(spec.name);
       existing.update(spec, settings, { specChanged, enabledChanged }).catch((e) =>
-        this.#logError(`applying the new config of ${spec.name}: ${(e as Error).message}`)
+        this.#log("error", `applying the new config of ${spec.name}: ${(e as Error).message}`)
       );
     }
     this.#deps.persist();
@@ -288,7 +288,8 @@ export class Supervisor {
       try {
         report = await kill([child], { termWaitMs: settings.stopTimeoutMs });
       } catch (e) {
-        this.#logError(
+        this.#log(
+          "error",
           `could not stop the kubefwd (pid ${child.pid}) profile ${name} left: ${(e as Error).message}`,
         );
         continue;
@@ -299,7 +300,8 @@ export class Supervisor {
       );
       if (report.some((r) => r.outcome === "kill_failed")) {
         // Still running: its hosts lines are live and it stays recorded for the next daemon start.
-        this.#logError(
+        this.#log(
+          "error",
           `kubefwd pid ${child.pid} of profile ${name} could not be stopped; its hosts lines stay and it stays ` +
             "recorded (stop it by hand: sudo kill)",
         );
@@ -310,7 +312,7 @@ export class Supervisor {
           const removed = await hosts.removeEntries(child.announcedIps);
           this.#log("info", `removed ${removed} stale hosts entries of profile ${name}`);
         } catch (e) {
-          this.#logError(`could not clean hosts entries of profile ${name}: ${(e as Error).message}`);
+          this.#log("error", `could not clean hosts entries of profile ${name}: ${(e as Error).message}`);
         }
       }
       this.#record(name).childGone(child.pid);
@@ -414,7 +416,7 @@ export class Supervisor {
       await Promise.all([
         ...runners.map((r) =>
           r.dispose("daemon shutting down").catch((e) =>
-            this.#logError(`stopping ${r.name}: ${(e as Error).message}`)
+            this.#log("error", `stopping ${r.name}: ${(e as Error).message}`)
           )
         ),
         ...this.#retiring.values(),
@@ -440,13 +442,13 @@ export class Supervisor {
       const hosts = this.#guardedHosts(this.#settings, () => this.#everBases, "the daemon's");
       const removed = await hosts.removeEntries(ips);
       if (removed > 0) {
-        this.#logError(
-          `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
+        this.#log(
           "warn",
+          `final sweep removed ${removed} stale hosts name(s) of this daemon's profiles`,
         );
       }
     } catch (e) {
-      this.#logError(`final hosts sweep failed: ${(e as Error).message}`);
+      this.#log("error", `final hosts sweep failed: ${(e as Error).message}`);
     }
   }
 
@@ -486,9 +488,9 @@ export class Supervisor {
         const allowed = ownedIps(ips, bases());
         const refused = ips.filter((ip) => !allowed.includes(ip));
         if (refused.length > 0) {
-          this.#logError(
-            `refused to remove hosts lines of ${refused.join(", ")}: outside ${whose} address range`,
+          this.#log(
             "warn",
+            `refused to remove hosts lines of ${refused.join(", ")}: outside ${whose} address range`,
           );
         }
         return allowed.length > 0 ? hosts.removeEntries(allowed) : Promise.resolve(0);
@@ -630,10 +632,6 @@ export class Supervisor {
       if (this.#versions.get(path) === entry) this.#versions.delete(path);
     });
     return await version;
-  }
-
-  #logError(message: string, level: "warn" | "error" = "error"): void {
-    this.#log(level, message);
   }
 
   #log(level: "info" | "warn" | "error", message: string): void {
