@@ -58,3 +58,8 @@ export function isLoopback(hostname: string): boolean {
   const groups = [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
   return groups.every((g, i) => parseInt(g, 16) === (i === 7 ? 1 : 0));
 }
+
+/** `host:port` as written in a config (IPv6 in brackets). */
+export function formatListenAddress(address: ListenAddress): string {
+  return `${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`;
+}

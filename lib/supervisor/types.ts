@@ -170,4 +170,6 @@ export interface ProfileStatus {
   reconnects?: number;
   /** The profile's `baseUnreservedIP` (its 127.N.x.x range). */
   baseIp?: string;
+  /** Restarts since the daemon started, by reason (from the metrics model). */
+  restartsByReason?: Record<RestartReason, number>;
 }
