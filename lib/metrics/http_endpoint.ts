@@ -17,6 +17,9 @@ export const MAX_HEAD_BYTES = 8192;
 export const HEAD_TIMEOUT_MS = 5000;
 /** How long writing a response may take before the connection is dropped. */
 export const WRITE_TIMEOUT_MS = 5000;
+/** After the response: how long, and how much, the rest of a request is read and dropped. */
+const DRAIN_TIMEOUT_MS = 1000;
+const MAX_DRAIN_BYTES = 1024 * 1024;
 
 /** Options of {@link MetricsEndpoint.listen}. */
 export interface EndpointOptions {
@@ -179,7 +182,7 @@ export class MetricsEndpoint {
     try {
       head = await deadline(readHead(), headTimeoutMs);
     } catch (e) {
-      if (e instanceof DOMException && e.name === "TimeoutError") {
+      if (isTimeoutError(e)) {
         head = plain(408, "Request Timeout", "too slow");
       } else return closeQuietly(conn);
     }
@@ -208,8 +211,22 @@ export class MetricsEndpoint {
         })(),
         WRITE_TIMEOUT_MS,
       );
-    } catch { /* a client that does not read or left: dropped */ }
+      // What the client still sends (a body, the rest of a huge head) is read and dropped for a moment:
+      // closing with unread data would reset the connection, and the client could lose the answer.
+      await conn.closeWrite();
+      await deadline(drain(conn), DRAIN_TIMEOUT_MS);
+    } catch { /* a client that does not read, keeps sending, or left: dropped */ }
     closeQuietly(conn);
+  }
+}
+
+/** Reads and discards until the client closes, at most {@link MAX_DRAIN_BYTES}. */
+async function drain(conn: Deno.Conn): Promise<void> {
+  const buf = new Uint8Array(16 * 1024);
+  for (let total = 0; total < MAX_DRAIN_BYTES;) {
+    const n = await conn.read(buf);
+    if (n === null) return;
+    total += n;
   }
 }
 
