@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import { withClient } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
+import { didYouMean, suggest } from "../../lib/config/did_you_mean.ts";
 import type { MetricsSnapshot, ProfileMetrics } from "../../lib/metrics/types.ts";
 import { formatAge, painter, paintForwardState, paintState, relativeTime, table } from "../render.ts";
 
@@ -50,7 +51,7 @@ export function renderMetrics(m: MetricsSnapshot, color: boolean, now = Date.now
     rows.push([
       prof.name,
       paintState(prof.state, p),
-      prof.uptimeSeconds > 0 ? formatAge(prof.uptimeSeconds) : "-",
+      ["starting", "running", "degraded"].includes(prof.state) ? formatAge(prof.uptimeSeconds) : "-",
       formatAge(prof.totalUptimeSeconds),
       restartsCell(prof),
       String(prof.failures),
@@ -98,9 +99,9 @@ export function registerMetricsCommand(program: Command, ctx: CliContext): void 
         if (unknown.length > 0) {
           throw new UserError(
             "unknown_profile",
-            `unknown profile ${unknown.map((n) => JSON.stringify(n)).join(", ")}; known profiles: ${
-              m.profiles.map((p) => p.name).join(", ") || "none configured"
-            }`,
+            `unknown profile ${unknown.map((n) => JSON.stringify(n)).join(", ")}${
+              didYouMean(suggest(unknown[0], m.profiles.map((p) => p.name)))
+            }; known profiles: ${m.profiles.map((p) => p.name).join(", ") || "none configured"}`,
           );
         }
         const shown = profiles.length === 0

@@ -69,6 +69,12 @@ Deno.test({
     assert.deepEqual(snap.profiles.map((p) => p.name), ["p0", "p1", "p2"]);
     assert.equal(snap.profiles[1].restarts.manual, 1);
     assert.ok(snap.daemon.residentMemoryBytes! > snap.daemon.privateMemoryBytes!);
+    const human = await env.cli("metrics");
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /^p1 +running +\S+ +\S+ +1 \(manual 1\) +0 +0 +1 up, 0 down +0$/m);
+    assert.match(human.stdout, /^Prometheus endpoint http:\/\/127\.0\.0\.1:\d+\/metrics$/m);
+    const unknown = await env.cli("metrics", "p9");
+    assert.equal(unknown.code, 5, "an unknown profile is exit 5");
     const status = await env.status();
     assert.equal(status.profiles[1].restartsByReason?.manual, 1, "status gains the reasons");
     assert.equal(status.daemon.metricsEndpoint, snap.daemon.endpoint);
