@@ -13,7 +13,7 @@
  */
 import { TestEnv, waitFor } from "../integration/harness.ts";
 import type { TransitionEvent } from "../../lib/supervisor/types.ts";
-import { cluster, e2eEnv, httpGet, kubefwdPath } from "./e2e_helpers.ts";
+import { cluster, e2eEnv, httpGet, kubefwdPath, profileConfig } from "./e2e_helpers.ts";
 import { cpuLoad, TrafficLoop } from "./bench_traffic.ts";
 
 const ROUNDS = Number(Deno.env.get("KFD_BENCH_ROUNDS") ?? "10");
@@ -94,7 +94,7 @@ function report(runner: string, fault: string, rounds: Round[]): void {
   const sent = rounds.reduce((n, r) => n + r.sent, 0);
   const restarts = rounds.reduce((n, r) => n + r.restarts, 0);
   const needed = rounds.reduce((n, r) => n + r.needed, 0);
-  const line = `${runner.padEnd(34)} ${fault.padEnd(16)} n=${rounds.length}  ${stats}${
+  const line = `${runner.padEnd(34)} ${fault.padEnd(20)} n=${rounds.length}  ${stats}${
     failed ? `  (${failed} without recovery within ${CAP_MS / 1000} s)` : ""
   }  lost ${(lost / rounds.length).toFixed(1)} req/fault (${lost}/${sent})${
     runner.startsWith("daemon") ? `  daemon restarts ${restarts} (needed ${needed})` : ""
@@ -141,8 +141,17 @@ async function faultRound(
   return round;
 }
 
+/** Healthy run before an isolated kill: the bench profile's `reset_after`, so the kill is not a crash loop. */
+const STABLE_MS = 5000;
+
 async function benchDaemon(version: string, load: string): Promise<void> {
-  const { env } = await e2eEnv(version);
+  const { env, kubeconfig } = await e2eEnv(version);
+  await env.writeConfig(
+    profileConfig(version, kubeconfig).replace(
+      "max_delay: 2s }",
+      `max_delay: 2s, reset_after: ${STABLE_MS}ms }`,
+    ),
+  );
   const traffic = new TrafficLoop({ [URL_A]: "echo-a" }, 100);
   try {
     await env.startDaemon();
@@ -176,6 +185,26 @@ async function benchDaemon(version: string, load: string): Promise<void> {
       );
     }
     report(label, "kill -9 kubefwd", kill);
+    // The same kills, each after a healthy run of reset_after: a crash after health restarts at once.
+    const isolated: Round[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const healthySince = Date.now();
+      await waitFor(() => Date.now() - healthySince > STABLE_MS + 500, "a stable run", STABLE_MS + 5000, 100);
+      const pid = (await env.status()).profiles[0].pid!;
+      isolated.push(
+        await faultRound(
+          traffic,
+          () => {
+            const t0 = Date.now();
+            Deno.kill(pid, "SIGKILL");
+            return Promise.resolve(t0);
+          },
+          ready,
+          env,
+        ),
+      );
+    }
+    report(label, `kill -9 after ${STABLE_MS / 1000} s up`, isolated);
     await traffic.stop();
     await env.cli("stop");
   } finally {
