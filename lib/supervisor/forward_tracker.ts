@@ -122,7 +122,8 @@ export class ForwardTracker {
   readonly #announcedIps = new Set<string>();
   /** Addresses and hostnames per /24 ("127.3.27"): how close kubefwd is to running out. */
   readonly #ipBlocks = new Map<string, { ips: Set<string>; hostnames: Set<string> }>();
-  readonly #serviceFailures = new Map<string, number[]>();
+  /** Recent failures per cause (1.24+), and the forwards the cause covers: they clear it by coming back up. */
+  readonly #serviceFailures = new Map<string, { times: number[]; forwards: string[] }>();
   #listFailures: { since: number; last: number } | undefined;
   #nextId = 1;
 
@@ -402,15 +403,20 @@ export class ForwardTracker {
     };
   }
 
-  /** kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T). */
+  /**
+   * kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T) without coming back
+   * in between. A forward that kubefwd brought back up clears its causes' counts (see {@link #set}): pods
+   * replaced one after another fail the service each time, and restarting kubefwd then only throws away the
+   * reconnect it is about to make (a new kubefwd waits out its own backoff for the new pod).
+   */
   #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {
     const key = cause.key;
     const policy = this.#settings.forwardFailures;
     if (!this.#serviceFailures.has(key) && this.#serviceFailures.size >= 1000) return {};
-    let times = (this.#serviceFailures.get(key) ?? []).filter((t) => now - t < policy.windowMs);
+    let times = (this.#serviceFailures.get(key)?.times ?? []).filter((t) => now - t < policy.windowMs);
     times.push(now);
     if (times.length > 1000) times = times.slice(-1000);
-    this.#serviceFailures.set(key, times);
+    this.#serviceFailures.set(key, { times, forwards: cause.forwards });
     if (policy.maxFailures <= 0 || times.length < policy.maxFailures || this.#apiFailing(now)) return {};
     this.#serviceFailures.delete(key); // only this one: another service keeps its own count
     return {
@@ -424,6 +430,12 @@ export class ForwardTracker {
 
   #set(f: ForwardRecord, state: ForwardState, now: number): boolean {
     if (f.status.state === state) return false;
+    if (state === "up") {
+      const key = `${f.status.hostname}:${f.status.port}`;
+      for (const [cause, failures] of this.#serviceFailures) {
+        if (failures.forwards.includes(key)) this.#serviceFailures.delete(cause);
+      }
+    }
     if (state !== "failed") delete f.status.reason;
     f.status.state = state;
     f.status.since = iso(now);
