@@ -6,7 +6,7 @@
  * timeout (a client that never finishes its headers holds its connection forever; see docs/decisions.md),
  * which is why this is a small responder on Deno.listen rather than Deno.serve.
  */
-import { deadline, isTimeoutError } from "../util/async.ts";
+import { deadline, delay, isTimeoutError } from "../util/async.ts";
 import { EXPOSITION_CONTENT_TYPE } from "./exposition.ts";
 
 /** Connections served at once; scrapers use one. */
@@ -20,6 +20,8 @@ export const WRITE_TIMEOUT_MS = 5000;
 /** After the response: how long, and how much, the rest of a request is read and dropped. */
 const DRAIN_TIMEOUT_MS = 1000;
 const MAX_DRAIN_BYTES = 1024 * 1024;
+/** Pause after a failed accept (out of file descriptors), so the loop does not spin. */
+const ACCEPT_RETRY_MS = 100;
 
 /** Options of {@link MetricsEndpoint.listen}. */
 export interface EndpointOptions {
@@ -153,10 +155,12 @@ export class MetricsEndpoint {
         conn = await this.#listener.accept();
       } catch {
         if (this.#closed) return;
-        continue; // e.g. too many open files for a moment: keep serving
+        await delay(ACCEPT_RETRY_MS); // e.g. too many open files for a moment: keep serving, without spinning
+        continue;
       }
       if (this.#open.size >= this.#limits.maxConnections) {
-        void this.#answer(conn, plain(503, "Service Unavailable", "too many connections"));
+        // Answered at once and not drained: a flood of connections must not pile up work here.
+        void this.#answer(conn, plain(503, "Service Unavailable", "too many connections"), false);
         continue;
       }
       this.#open.add(conn);
@@ -200,8 +204,8 @@ export class MetricsEndpoint {
     await this.#answer(conn, reply);
   }
 
-  /** Writes the reply (bounded in time) and closes the connection. */
-  async #answer(conn: Deno.TcpConn, reply: Reply & { head?: boolean }): Promise<void> {
+  /** Writes the reply (bounded in time), drains what the client still sends unless told not to, closes. */
+  async #answer(conn: Deno.TcpConn, reply: Reply & { head?: boolean }, drainAfter = true): Promise<void> {
     try {
       const bytes = encodeReply(reply);
       await deadline(
@@ -213,8 +217,10 @@ export class MetricsEndpoint {
       );
       // What the client still sends (a body, the rest of a huge head) is read and dropped for a moment:
       // closing with unread data would reset the connection, and the client could lose the answer.
-      await conn.closeWrite();
-      await deadline(drain(conn), DRAIN_TIMEOUT_MS);
+      if (drainAfter) {
+        await conn.closeWrite();
+        await deadline(drain(conn), DRAIN_TIMEOUT_MS);
+      }
     } catch { /* a client that does not read, keeps sending, or left: dropped */ }
     closeQuietly(conn);
   }
