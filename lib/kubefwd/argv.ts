@@ -49,9 +49,9 @@ const VERSIONED: { long: string; short?: string; since: [number, number, number]
 ];
 
 /** kubefwd `svc` shorthand flags that take a value (the rest of a combined `-xyz` group is that value). */
-const SHORT_WITH_VALUE = new Set(["c", "x", "n", "l", "f", "d", "m", "r", "z", "t"]);
+export const SHORT_WITH_VALUE = new Set(["c", "x", "n", "l", "f", "d", "m", "r", "z", "t"]);
 /** kubefwd `svc` long flags that take a value as the next argument when not written `--flag=value`. */
-const LONG_WITH_VALUE = new Set([
+export const LONG_WITH_VALUE = new Set([
   "--kubeconfig",
   "--context",
   "--namespace",

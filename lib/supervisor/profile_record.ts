@@ -1,7 +1,8 @@
 /**
- * A profile's persisted slice (counters, events, the owned child) behind named operations. Every operation
+ * A profile's persisted slice (counters, events, the owned child, remembered addresses) behind named operations. Every operation
  * saves through the injected `persist`, so no caller can change a counter and forget to save it.
  */
+import { type AddressRecord, rememberAddress } from "../kubefwd/reservations.ts";
 import { MAX_PERSISTED_EVENTS, type OwnedChild, type PersistedProfile } from "../state/types.ts";
 import type { ProfileCounters, TransitionEvent } from "./types.ts";
 
@@ -46,6 +47,11 @@ export class ProfileRecord {
     return this.#data.baseIp;
   }
 
+  /** The address each forward last had, for the next kubefwd's reservations. */
+  get addresses(): readonly AddressRecord[] {
+    return this.#data.addresses ?? [];
+  }
+
   /** Restarts, failures and total uptime so far. */
   get counters(): Readonly<ProfileCounters> {
     return this.#data.counters;
@@ -77,6 +83,14 @@ export class ProfileRecord {
   /** Assigns the profile's address range. */
   setBaseIp(ip: string): void {
     this.#data.baseIp = ip;
+    this.#persist();
+  }
+
+  /** A kubefwd announced a forward on an address: the next kubefwd is asked for the same one. */
+  rememberAddress(address: Omit<AddressRecord, "seenAt">, now: number): void {
+    const next = rememberAddress(this.addresses, address, now);
+    if (next === undefined) return;
+    this.#data.addresses = next;
     this.#persist();
   }
 

@@ -27,6 +27,7 @@ import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
+import { rememberAnnounced } from "./stable_addresses.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -286,8 +287,9 @@ export class ProfileRunner {
     // Hosts lines of the previous child must be gone before the next one writes the same addresses.
     await this.#cleanup;
     if (stale()) return;
+    const { baseIp, addresses } = this.#deps.record;
     const result = await planLaunch(
-      { spec: this.#spec, settings: this.#settings, baseIp: this.#deps.record.baseIp },
+      { spec: this.#spec, settings: this.#settings, baseIp, addresses },
       this.#deps,
     );
     if (stale()) return;
@@ -457,6 +459,7 @@ export class ProfileRunner {
         this.#ipsEverAnnounced.add(update.announced.ip);
       }
       if (update.newIp) this.#deps.record.childAnnounced(update.newIp);
+      rememberAnnounced(this.#deps.record, update.announced, run.plan.namespaces, this.#deps.clock.now());
       this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
     }
     if (update.reconnect) this.#totalReconnects++;
