@@ -2,7 +2,8 @@
  * A profile's persisted slice (counters, events, the owned child, remembered addresses) behind named operations. Every operation
  * saves through the injected `persist`, so no caller can change a counter and forget to save it.
  */
-import { type AddressRecord, rememberAddress } from "../kubefwd/reservations.ts";
+import { addressOfForward, type AddressRecord, rememberAddress } from "../kubefwd/reservations.ts";
+import type { ForwardAnnouncement } from "../kubefwd/types.ts";
 import { MAX_PERSISTED_EVENTS, type OwnedChild, type PersistedProfile } from "../state/types.ts";
 import type { ProfileCounters, TransitionEvent } from "./types.ts";
 
@@ -86,8 +87,13 @@ export class ProfileRecord {
     this.#persist();
   }
 
-  /** A kubefwd announced a forward on an address: the next kubefwd is asked for the same one. */
-  rememberAddress(address: Omit<AddressRecord, "seenAt">, now: number): void {
+  /**
+   * A kubefwd announced a forward on an address: the next kubefwd is asked for the same one
+   * (docs/kubefwd-compatibility.md#stable-addresses). Lines it cannot attribute to a namespace are ignored.
+   */
+  rememberForward(forward: ForwardAnnouncement, namespaces: readonly string[], now: number): void {
+    const address = addressOfForward(forward, namespaces);
+    if (address === undefined) return;
     const next = rememberAddress(this.addresses, address, now);
     if (next === undefined) return;
     this.#data.addresses = next;

@@ -27,7 +27,6 @@ import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
-import { rememberAnnounced } from "./stable_addresses.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -208,6 +207,7 @@ export class ProfileRunner {
         state: this.#state,
         forwards: run?.tracker.summary(),
         graceOver: run !== undefined && current >= this.#deps.tuning.startupGraceMs,
+        forwardNamespaces: run?.tracker.statuses().map((f) => f.namespace),
         ...this.#facts(),
       }),
       allowEmpty: this.#spec.allowEmpty ?? false,
@@ -459,7 +459,7 @@ export class ProfileRunner {
         this.#ipsEverAnnounced.add(update.announced.ip);
       }
       if (update.newIp) this.#deps.record.childAnnounced(update.newIp);
-      rememberAnnounced(this.#deps.record, update.announced, run.plan.namespaces, this.#deps.clock.now());
+      this.#deps.record.rememberForward(update.announced, run.plan.namespaces, this.#deps.clock.now());
       this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
     }
     if (update.reconnect) this.#totalReconnects++;
@@ -541,10 +541,7 @@ export class ProfileRunner {
       ? this.#restartThrottle.heldForMs(request.cause.key, this.#deps.clock.now())
       : 0;
     if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
-    this.#log(
-      "warn",
-      `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting it soon`,
-    );
+    this.#log("warn", `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting soon`);
     run.timers.set(
       "deadForward",
       Math.max(0, this.#spec.forwardFailures.debounceMs),
