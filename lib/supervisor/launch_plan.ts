@@ -1,6 +1,7 @@
 /**
  * Everything decided before a kubefwd child is spawned, fresh for every start: which binary and version, the
- * services `exclude_services` expands to, the `-z` file with the profile's address range, the argv and the
+ * services `exclude_services` expands to, the `-z` file with the profile's address range and the addresses
+ * its forwards had before, the argv and the
  * privilege path. The result is a plan or a typed start error, so the runner only applies it.
  */
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
@@ -11,6 +12,12 @@ import {
   type ServiceLister,
 } from "../kubefwd/exclude.ts";
 import { writeFwdConf } from "../kubefwd/fwdconf.ts";
+import {
+  type AddressRecord,
+  planReservations,
+  type Reservation,
+  userReservations,
+} from "../kubefwd/reservations.ts";
 import { isApiUnreachable } from "../kubefwd/output.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { ExitKind } from "./policy.ts";
@@ -28,8 +35,13 @@ export interface LaunchFiles {
   isExecutable(path: string): boolean;
   /** Whether `path` is a directory: only existing credential-plugin directories join the child's PATH. */
   dirExists(path: string): boolean;
-  /** Writes the profile's `-z` file and returns its path. */
-  writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string>;
+  /** Writes the profile's `-z` file (range and reservations) and returns its path. */
+  writeFwdConf(
+    dir: string,
+    profile: string,
+    baseIp: string,
+    reservations: readonly Reservation[],
+  ): Promise<string>;
 }
 
 /** The real file system. */
@@ -61,6 +73,8 @@ export interface LaunchInput {
   settings: KubefwdSettings;
   /** The profile's stable address range. */
   baseIp: string | undefined;
+  /** The addresses the profile's forwards had before: asked for again. */
+  addresses?: readonly AddressRecord[];
 }
 
 /** A ready-to-spawn child. */
@@ -73,6 +87,8 @@ export interface LaunchPlan {
   kubefwdPath: string;
   /** The version of that binary: which flags and behaviours apply. */
   version: KubefwdVersion;
+  /** The namespaces in the order kubefwd got them: its hostnames depend on the position. */
+  namespaces: readonly string[];
   /** The argv starts with sudo: the child runs as root although the daemon does not. */
   viaSudo: boolean;
   /** Things the user should know (deprecated flags, version caveats). */
@@ -128,8 +144,15 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   }
   if (input.baseIp === undefined) throw new StartError("permanent", "internal: no IP range assigned");
   const baseIp = input.baseIp;
+  const reservations = planReservations(input.addresses ?? [], {
+    namespaces: spec.namespaces,
+    context: spec.context || undefined,
+    baseIp,
+    userReservations: userReservations([...settings.extraArgs, ...spec.extraArgs]),
+  });
+  if (reservations.length > 0) notes.push(`-z file reserves ${reservations.length} remembered address(es)`);
   const fwdConfPath = await attempt(
-    () => files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp),
+    () => files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp, reservations),
     "cannot write the -z file",
   );
   let args: string[];
@@ -156,6 +179,7 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
     env,
     kubefwdPath,
     version,
+    namespaces: [...spec.namespaces],
     viaSudo: invocation.viaSudo,
     warnings: kubefwdArgsWarnings(settings, version),
     notes,

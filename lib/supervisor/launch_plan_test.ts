@@ -39,8 +39,32 @@ Deno.test("planLaunch: root runs kubefwd directly with the -z file of the profil
   assert.equal(result.plan.viaSudo, false);
   assert.equal(result.plan.version.raw, "1.25.16");
   assert.ok(result.plan.argv.includes("/state/fwdconf/dev.fwdconf.yml"), result.plan.argv.join(" "));
-  assert.equal(files.written.get("/state/fwdconf/dev.fwdconf.yml"), "baseUnreservedIP: 127.3.27.1\n");
+  assert.equal(
+    files.written.get("/state/fwdconf/dev.fwdconf.yml"),
+    "baseUnreservedIP: 127.3.27.1\nserviceConfigurations: []\n",
+  );
   assert.equal(result.plan.env.HOME, "/home/u");
+});
+
+Deno.test("planLaunch: the -z file asks for the remembered addresses, except what the user's -r reserves", async () => {
+  const files = new FakeLaunchFiles(["/opt/bin/kubefwd"]);
+  const seenAt = "2026-12-01T00:00:00.000Z";
+  const addresses = [
+    { service: "web", namespace: "ns", pod: "web-1", ip: "127.3.27.2", seenAt },
+    { service: "db", namespace: "ns", pod: "db-0", ip: "127.3.27.1", seenAt },
+    { service: "old", namespace: "ns", pod: "old-0", ip: "127.4.27.1", seenAt }, // another range
+  ];
+  const result = await planLaunch(
+    { ...input, spec: { ...spec, extraArgs: ["-r", "db:127.3.99.1"] }, addresses },
+    deps({ files }),
+  );
+  assert.ok(result.ok);
+  assert.equal(
+    files.written.get("/state/fwdconf/dev.fwdconf.yml"),
+    'baseUnreservedIP: 127.3.27.1\nserviceConfigurations:\n- name: "web.ns"\n  ip: "127.3.27.2"\n',
+  );
+  assert.deepEqual(result.plan.notes, ["-z file reserves 1 remembered address(es)"]);
+  assert.deepEqual(result.plan.namespaces, ["ns"]);
 });
 
 Deno.test("planLaunch: not root goes through sudo -n with the absolute kubefwd path", async () => {

@@ -207,6 +207,7 @@ export class ProfileRunner {
         state: this.#state,
         forwards: run?.tracker.summary(),
         graceOver: run !== undefined && current >= this.#deps.tuning.startupGraceMs,
+        forwardNamespaces: run?.tracker.statuses().map((f) => f.namespace),
         ...this.#facts(),
       }),
       allowEmpty: this.#spec.allowEmpty ?? false,
@@ -286,8 +287,9 @@ export class ProfileRunner {
     // Hosts lines of the previous child must be gone before the next one writes the same addresses.
     await this.#cleanup;
     if (stale()) return;
+    const { baseIp, addresses } = this.#deps.record;
     const result = await planLaunch(
-      { spec: this.#spec, settings: this.#settings, baseIp: this.#deps.record.baseIp },
+      { spec: this.#spec, settings: this.#settings, baseIp, addresses },
       this.#deps,
     );
     if (stale()) return;
@@ -457,6 +459,7 @@ export class ProfileRunner {
         this.#ipsEverAnnounced.add(update.announced.ip);
       }
       if (update.newIp) this.#deps.record.childAnnounced(update.newIp);
+      this.#deps.record.rememberForward(update.announced, run.plan.namespaces, this.#deps.clock.now());
       this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
     }
     if (update.reconnect) this.#totalReconnects++;
@@ -538,10 +541,7 @@ export class ProfileRunner {
       ? this.#restartThrottle.heldForMs(request.cause.key, this.#deps.clock.now())
       : 0;
     if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
-    this.#log(
-      "warn",
-      `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting it soon`,
-    );
+    this.#log("warn", `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting soon`);
     run.timers.set(
       "deadForward",
       Math.max(0, this.#spec.forwardFailures.debounceMs),

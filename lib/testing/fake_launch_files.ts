@@ -1,4 +1,6 @@
 /** A {@link LaunchFiles} for tests: executables and directories are names in sets, writes stay in memory. */
+import { renderFwdConf } from "../kubefwd/fwdconf.ts";
+import type { Reservation } from "../kubefwd/reservations.ts";
 import type { LaunchFiles } from "../supervisor/launch_plan.ts";
 
 /** In-memory file system for launch planning. */
@@ -25,10 +27,15 @@ export class FakeLaunchFiles implements LaunchFiles {
     return this.dirs.has(path);
   }
 
-  writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string> {
+  writeFwdConf(
+    dir: string,
+    profile: string,
+    baseIp: string,
+    reservations: readonly Reservation[] = [],
+  ): Promise<string> {
     if (this.failWrites !== undefined) return Promise.reject(new Error(this.failWrites));
     const path = `${dir}/${profile}.fwdconf.yml`;
-    this.written.set(path, `baseUnreservedIP: ${baseIp}\n`);
+    this.written.set(path, renderFwdConf(baseIp, reservations));
     return Promise.resolve(path);
   }
 }
