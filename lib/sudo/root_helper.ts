@@ -44,8 +44,12 @@ export function shellQuote(s: string): string {
 /** Raised for values that cannot go into the helper or the sudoers file. */
 export class SudoSetupError extends Error {}
 
+function hasControlCharacter(s: string): boolean {
+  return [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+}
+
 function checkAbsolute(what: string, path: string): void {
-  if (!path.startsWith("/") || /[\0-\x1f\x7f]/.test(path)) {
+  if (!path.startsWith("/") || hasControlCharacter(path)) {
     throw new SudoSetupError(
       `${what} must be an absolute path without control characters: ${JSON.stringify(path)}`,
     );
