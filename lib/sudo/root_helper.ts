@@ -200,3 +200,27 @@ rm -f ${shellQuote(sudoersPath)} ${shellQuote(helperPath)}
 echo ${shellQuote(`removed ${sudoersPath} and ${helperPath}`)}
 `;
 }
+
+/**
+ * The helper installed at `path`, or undefined when there is none (or it is not one this program wrote). The
+ * daemon then runs kubefwd through it; without it, through `sudo -n <kubefwd>` as before.
+ */
+export function readInstalledRootHelper(path = ROOT_HELPER_PATH): InstalledRootHelper | undefined {
+  try {
+    const st = Deno.statSync(path);
+    if (!st.isFile || st.mode === null || (st.mode & 0o111) === 0) return undefined;
+    return parseInstalledHelper(Deno.readTextFileSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The root helper's `kill` verb through `sudo -n`: SIGKILL of a kubefwd that it started for this user. */
+export function rootHelperKillArgv(pid: number, helperPath = ROOT_HELPER_PATH): string[] {
+  return ["sudo", "-n", helperPath, "kill", String(pid)];
+}
+
+/** The root helper's `hosts-remove` verb through `sudo -n`. */
+export function rootHelperHostsRemoveArgv(ips: string[], helperPath = ROOT_HELPER_PATH): string[] {
+  return ["sudo", "-n", helperPath, "hosts-remove", ...ips];
+}

@@ -14,6 +14,7 @@ import { writeFwdConf } from "../kubefwd/fwdconf.ts";
 import { isApiUnreachable } from "../kubefwd/output.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { ExitKind } from "./policy.ts";
+import { type InstalledRootHelper, readInstalledRootHelper, ROOT_HELPER_PATH } from "../sudo/root_helper.ts";
 import {
   childEnvironment,
   dirExists,
@@ -30,10 +31,28 @@ export interface LaunchFiles {
   dirExists(path: string): boolean;
   /** Writes the profile's `-z` file and returns its path. */
   writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string>;
+  /** The installed root helper (`kubefwd-daemon sudoers`), or undefined when there is none. */
+  rootHelper(): InstalledRootHelper | undefined;
+  /** `path` with symlinks resolved (the helper's kubefwd is recorded that way); `path` when that fails. */
+  realPath(path: string): string;
+}
+
+function realPathOr(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The real file system. */
-export const realLaunchFiles: LaunchFiles = { isExecutable: isExecutableFile, dirExists, writeFwdConf };
+export const realLaunchFiles: LaunchFiles = {
+  isExecutable: isExecutableFile,
+  dirExists,
+  writeFwdConf,
+  rootHelper: () => readInstalledRootHelper(),
+  realPath: realPathOr,
+};
 
 /** What planning reads besides the profile. */
 export interface LaunchDeps {
@@ -75,6 +94,8 @@ export interface LaunchPlan {
   version: KubefwdVersion;
   /** The argv starts with sudo: the child runs as root although the daemon does not. */
   viaSudo: boolean;
+  /** Through sudo and the root helper at this path: its `kill` stops a stuck kubefwd. */
+  rootHelper?: string;
   /** Things the user should know (deprecated flags, version caveats). */
   warnings: string[];
   /** Details for the debug log. */
@@ -139,8 +160,19 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
     if (e instanceof KubefwdArgsError) throw new StartError("permanent", e.message);
     throw e;
   }
-  const invocation = planInvocation(settings, deps.isRoot);
-  let argv = [kubefwdPath, ...args];
+  // Through sudo, the installed root helper when there is one: it runs only its own kubefwd.
+  const helper = planInvocation(settings, deps.isRoot).viaSudo ? files.rootHelper() : undefined;
+  if (helper !== undefined && files.realPath(kubefwdPath) !== helper.kubefwd) {
+    throw new StartError(
+      "not_root",
+      `the root helper ${ROOT_HELPER_PATH} runs ${helper.kubefwd}, but kubefwd.path is ${kubefwdPath}: set ` +
+        `kubefwd.path to ${helper.kubefwd}, or run \`kubefwd-daemon sudoers | sudo sh\` again for this kubefwd`,
+    );
+  }
+  const invocation = planInvocation(settings, deps.isRoot, helper && ROOT_HELPER_PATH);
+  // [sudo-less prefix…] then kubefwd's arguments; the helper's kubefwd is its own, so no path goes with it.
+  const tail = invocation.rootHelper !== undefined ? args : [kubefwdPath, ...args];
+  let argv = [...invocation.prefix.slice(1), ...tail];
   if (invocation.viaSudo) {
     const sudo = resolveExecutable("sudo", env.PATH, (p) => files.isExecutable(p));
     if (sudo === undefined) {
@@ -149,7 +181,7 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
         `kubefwd needs root and sudo was not found on PATH (${env.PATH}); install sudo or run the daemon as root`,
       );
     }
-    argv = [sudo, ...invocation.prefix.slice(1), ...argv];
+    argv = [sudo, ...argv];
   }
   return {
     argv,
@@ -157,6 +189,7 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
     kubefwdPath,
     version,
     viaSudo: invocation.viaSudo,
+    ...(invocation.rootHelper !== undefined ? { rootHelper: invocation.rootHelper } : {}),
     warnings: kubefwdArgsWarnings(settings, version),
     notes,
   };
