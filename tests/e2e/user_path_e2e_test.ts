@@ -123,6 +123,8 @@ async function teardown(): Promise<void> {
     }
   }
   await uninstallSudoers();
+  // The helper's HOME holds kubefwd's backup of the (isolated) hosts file: test state, not the machine's.
+  await Deno.remove(ROOT_HELPER_HOME, { recursive: true }).catch(() => {});
 }
 
 function userSteps(version: string) {
