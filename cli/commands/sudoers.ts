@@ -25,6 +25,7 @@ interface SudoersOptions {
   kubefwd?: string;
   hostsPath?: string;
   uninstall?: boolean;
+  kubeconfigAsIs?: boolean;
   print?: string;
 }
 
@@ -63,6 +64,10 @@ export function registerSudoersCommand(program: Command, ctx: CliContext): void 
     .option("--kubefwd <path>", "the kubefwd to run as root (default: the config's kubefwd.path on PATH)")
     .option("--hosts-path <path>", "the hosts file (default: the config's kubefwd.hosts_path)")
     .option("--uninstall", "print the script that removes the rule and the helper instead")
+    .option(
+      "--kubeconfig-as-is",
+      "no credential broker: root kubefwd reads your kubeconfig itself (its exec plugins run as root)",
+    )
     .addOption(
       new Option(
         "--print <part>",
@@ -98,6 +103,7 @@ export function registerSudoersCommand(program: Command, ctx: CliContext): void 
           kubefwd,
           hosts: opts.hostsPath ?? configured.hostsPath,
           home: ROOT_HELPER_HOME,
+          broker: !opts.kubeconfigAsIs,
         });
         ctx.out(opts.print === "helper" ? helper : installScript({ helper, sudoers, kubefwd }));
       } catch (e) {

@@ -26,6 +26,14 @@ export interface RootHelperValues {
   hosts: string;
   /** HOME of the root kubefwd. */
   home: string;
+  /** Where the helper itself is installed: the generated kubeconfigs name it as their exec plugin. */
+  self?: string;
+  /**
+   * The credential broker (default true): root kubefwd reads a kubeconfig the helper writes, never the
+   * caller's, and credentials are resolved as the caller. False: kubefwd reads the caller's kubeconfig as is
+   * (`sudoers --kubeconfig-as-is`; root for the caller through exec plugins, README § Security).
+   */
+  broker?: boolean;
 }
 
 /** What the daemon reads back from an installed helper. */
@@ -34,6 +42,8 @@ export interface InstalledRootHelper {
   kubefwd: string;
   /** The hosts file it edits. */
   hosts: string;
+  /** Whether it runs the credential broker (then it needs `--user-command`). */
+  broker: boolean;
 }
 
 /** A string as one single-quoted shell word. */
@@ -70,6 +80,10 @@ export function renderRootHelper(template: string, values: RootHelperValues): st
   set("KFD_KUBEFWD", values.kubefwd);
   set("KFD_HOSTS", values.hosts);
   set("KFD_HOME", values.home);
+  const self = values.self ?? ROOT_HELPER_PATH;
+  checkAbsolute("the helper path", self);
+  set("KFD_SELF", self);
+  set("KFD_BROKER", values.broker === false ? "0" : "1");
   return lines.join("\n");
 }
 
@@ -85,7 +99,7 @@ export function parseInstalledHelper(text: string): InstalledRootHelper | undefi
   const kubefwd = value("KFD_KUBEFWD");
   const hosts = value("KFD_HOSTS");
   if (kubefwd === undefined || hosts === undefined) return undefined;
-  return { kubefwd, hosts };
+  return { kubefwd, hosts, broker: value("KFD_BROKER") !== "0" };
 }
 
 /** A sudoers user: a login name or `#uid`. */

@@ -43,8 +43,11 @@ interface Sandbox {
   home: string;
 }
 
-/** A helper rendered into `dir` that runs a copy of `sleep` as "kubefwd" (a real binary: /proc/PID/exe). */
-async function sandbox(dir: string): Promise<Sandbox> {
+/**
+ * A helper rendered into `dir` that runs a copy of `sleep` as "kubefwd" (a real binary: /proc/PID/exe);
+ * without the credential broker unless `broker`.
+ */
+async function sandbox(dir: string, broker = false): Promise<Sandbox> {
   const kubefwd = `${dir}/kubefwd`;
   await Deno.copyFile(Deno.realPathSync(which("sleep")!), kubefwd);
   await Deno.chmod(kubefwd, 0o755);
@@ -52,7 +55,13 @@ async function sandbox(dir: string): Promise<Sandbox> {
   await Deno.writeTextFile(hosts, "127.0.0.1 localhost\n");
   const home = `${dir}/home`;
   const helper = `${dir}/kubefwd-root`;
-  await Deno.writeTextFile(helper, renderRootHelper(template, { kubefwd, hosts, home }), { mode: 0o755 });
+  await Deno.writeTextFile(
+    helper,
+    renderRootHelper(template, { kubefwd, hosts, home, self: helper, broker }),
+    {
+      mode: 0o755,
+    },
+  );
   const kubeconfig = `${dir}/kubeconfig`;
   await Deno.writeTextFile(kubeconfig, "apiVersion: v1\nkind: Config\n", { mode: 0o600 });
   const fwdconf = `${dir}/dev.fwdconf.yml`;
@@ -355,13 +364,21 @@ Deno.test("renderRootHelper fixes the values as single-quoted words; parseInstal
     home: "/var/lib/x",
   });
   assert.match(text, /^KFD_KUBEFWD='\/opt\/k'\\''fwd\/kubefwd'$/m);
-  assert.doesNotMatch(text, /@KUBEFWD@|@HOSTS@|@HOME@/);
+  assert.doesNotMatch(text, /@KUBEFWD@|@HOSTS@|@HOME@|@SELF@|@BROKER@/);
+  assert.match(text, /^KFD_SELF='\/usr\/local\/libexec\/kubefwd-daemon\/kubefwd-root'$/m);
+  assert.match(text, /^KFD_BROKER='1'$/m);
   const plain = renderRootHelper(template, {
     kubefwd: "/usr/local/bin/kubefwd",
     hosts: "/etc/hosts",
     home: "/h",
   });
-  assert.deepEqual(parseInstalledHelper(plain), { kubefwd: "/usr/local/bin/kubefwd", hosts: "/etc/hosts" });
+  assert.deepEqual(parseInstalledHelper(plain), {
+    kubefwd: "/usr/local/bin/kubefwd",
+    hosts: "/etc/hosts",
+    broker: true,
+  });
+  const asIs = renderRootHelper(template, { kubefwd: "/k", hosts: "/etc/hosts", home: "/h", broker: false });
+  assert.equal(parseInstalledHelper(asIs)?.broker, false);
   assert.equal(parseInstalledHelper(template), undefined);
   assert.throws(
     () => renderRootHelper(template, { kubefwd: "kubefwd", hosts: "/etc/hosts", home: "/h" }),

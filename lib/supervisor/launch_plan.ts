@@ -14,6 +14,7 @@ import { writeFwdConf } from "../kubefwd/fwdconf.ts";
 import { isApiUnreachable } from "../kubefwd/output.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { ExitKind } from "./policy.ts";
+import { isStandalone } from "../self_command.ts";
 import { type InstalledRootHelper, readInstalledRootHelper, ROOT_HELPER_PATH } from "../sudo/root_helper.ts";
 import {
   childEnvironment,
@@ -171,7 +172,9 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   }
   const invocation = planInvocation(settings, deps.isRoot, helper && ROOT_HELPER_PATH);
   // [sudo-less prefix…] then kubefwd's arguments; the helper's kubefwd is its own, so no path goes with it.
-  const tail = invocation.rootHelper !== undefined ? args : [kubefwdPath, ...args];
+  const tail = invocation.rootHelper !== undefined
+    ? [...brokerArgs(helper, deps.env), ...args]
+    : [kubefwdPath, ...args];
   let argv = [...invocation.prefix.slice(1), ...tail];
   if (invocation.viaSudo) {
     const sudo = resolveExecutable("sudo", env.PATH, (p) => files.isExecutable(p));
@@ -193,6 +196,24 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
     warnings: kubefwdArgsWarnings(settings, version),
     notes,
   };
+}
+
+/**
+ * `--user-command <this program>` for a helper with the credential broker, which runs it as the user to read
+ * the cluster and credentials (lib/sudo/credential_broker.ts): the launcher or wrapper that started the daemon,
+ * or a compiled binary itself.
+ */
+function brokerArgs(helper: InstalledRootHelper | undefined, env: Record<string, string>): string[] {
+  if (!helper?.broker) return [];
+  const command = env.KUBEFWD_DAEMON_EXE ?? (isStandalone() ? Deno.execPath() : undefined);
+  if (command === undefined) {
+    throw new StartError(
+      "permanent",
+      "the root helper's credential broker runs this program as you, and the daemon does not know its command: " +
+        "start the daemon with the ./kubefwd-daemon launcher (it sets KUBEFWD_DAEMON_EXE)",
+    );
+  }
+  return ["--user-command", command];
 }
 
 /**

@@ -68,11 +68,16 @@ async function healthy(): Promise<void> {
 }
 
 /** Writes the user's config at the default path (the CLI needs no flags) and presets the address range. */
-async function writeConfig(version: string, kubefwd: string): Promise<void> {
+async function writeConfig(
+  version: string,
+  kubefwd: string,
+  kubeconfig = `${HOME}/.kube/config`,
+  freshState = true,
+): Promise<void> {
   const { uid, gid } = await userIds();
   const configDir = `${HOME}/.config/kubefwd-daemon`;
   const stateDir = `${HOME}/.local/state/kubefwd-daemon`;
-  await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+  if (freshState) await Deno.remove(stateDir, { recursive: true }).catch(() => {});
   for (const d of [`${HOME}/.config`, configDir, `${HOME}/.local`, `${HOME}/.local/state`, stateDir]) {
     await Deno.mkdir(d, { recursive: true, mode: 0o700 });
     await Deno.chown(d, uid, gid);
@@ -83,7 +88,7 @@ async function writeConfig(version: string, kubefwd: string): Promise<void> {
     "  stop_timeout: 2s",
     "profiles:",
     "  e2e:",
-    `    kubeconfig: ${HOME}/.kube/config`,
+    `    kubeconfig: ${kubeconfig}`,
     `    context: ${env("KFD_E2E_CONTEXT")}`,
     `    namespaces: [${env("KFD_E2E_NAMESPACE")}]`,
     "    retry: { initial_delay: 500ms, max_delay: 2s }",
@@ -105,6 +110,50 @@ async function writeConfig(version: string, kubefwd: string): Promise<void> {
     await Deno.writeTextFile(path, text, { mode: 0o600 });
     await Deno.chown(path, uid, gid);
   }
+}
+
+/**
+ * A kubeconfig of the user whose only credential is an exec plugin (JSON is YAML): the plugin appends its uid
+ * to ~/plugin-uids and answers with the cluster's admin client certificate.
+ */
+async function writeExecKubeconfig(uid: number, gid: number): Promise<string> {
+  const flat = JSON.parse(
+    (await root([
+      env("KFD_E2E_KUBECTL"),
+      "--kubeconfig",
+      `${HOME}/.kube/config`,
+      "config",
+      "view",
+      "--raw",
+      "-o",
+      "json",
+    ]))
+      .stdout,
+  );
+  const user = flat.users[0].user;
+  const pem = (b64: string) => new TextDecoder().decode(Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)));
+  const credential = {
+    apiVersion: "client.authentication.k8s.io/v1",
+    kind: "ExecCredential",
+    status: {
+      clientCertificateData: pem(user["client-certificate-data"]),
+      clientKeyData: pem(user["client-key-data"]),
+    },
+  };
+  const plugin = `${HOME}/.kube/record-uid-plugin`;
+  flat.users[0].user = {
+    exec: { apiVersion: "client.authentication.k8s.io/v1", command: plugin, interactiveMode: "Never" },
+  };
+  const files: [string, string, number][] = [
+    [`${HOME}/.kube/admin-credential.json`, JSON.stringify(credential), 0o600],
+    [plugin, `#!/bin/sh\nid -u >> ${HOME}/plugin-uids\ncat ${HOME}/.kube/admin-credential.json\n`, 0o700],
+    [`${HOME}/.kube/exec-config`, JSON.stringify(flat), 0o600],
+  ];
+  for (const [path, text, mode] of files) {
+    await Deno.writeTextFile(path, text, { mode });
+    await Deno.chown(path, uid, gid);
+  }
+  return `${HOME}/.kube/exec-config`;
 }
 
 /** Stops whatever this version's steps left running (the last step's cleanup, also after a failure). */
@@ -197,7 +246,14 @@ for (const version of versions) {
         cmdline(p.pid!)!,
       );
       assert.ok(p.kubefwdPid && p.kubefwdPid !== p.pid, `kubefwdPid ${p.kubefwdPid}, pid ${p.pid}`);
-      assert.ok(cmdline(p.kubefwdPid)!.startsWith(`${kubefwd}\0svc\0`), cmdline(p.kubefwdPid)!);
+      const kubefwdArgv = cmdline(p.kubefwdPid)!.split("\0");
+      assert.deepEqual(kubefwdArgv.slice(0, 2), [kubefwd, "svc"], kubefwdArgv.join(" "));
+      // The credential broker: root kubefwd reads the helper's root-owned kubeconfig, never the user's.
+      const generated = `${ROOT_HELPER_HOME}/kubeconfigs/${uid}-e2e.kubeconfig`;
+      assert.equal(kubefwdArgv[kubefwdArgv.indexOf("-c") + 1], generated);
+      assert.ok(!kubefwdArgv.includes("-x"), "the generated kubeconfig has one context");
+      assert.equal((await Deno.stat(generated)).uid, 0);
+      assert.doesNotMatch(await Deno.readTextFile(generated), /client-key|token/);
       assert.equal(procStatus(p.kubefwdPid, "Uid")?.split(/\s+/)[1], "0", "kubefwd runs as root");
       const environ = Deno.readTextFileSync(`/proc/${p.kubefwdPid}/environ`).split("\0").filter(Boolean)
         .sort();
@@ -208,6 +264,30 @@ for (const version of versions) {
       ]);
       const human = await cli("status", "e2e");
       assert.match(human.stdout, new RegExp(`pid ${p.kubefwdPid} \\(under sudo pid ${p.pid}\\)`));
+    },
+  );
+
+  step(
+    "an exec credential plugin in the user's kubeconfig runs as the user, never as root",
+    async (kubefwd) => {
+      const { uid, gid } = await userIds();
+      const execConfig = await writeExecKubeconfig(uid, gid);
+      await writeConfig(version, kubefwd, execConfig, false);
+      const before = await profile();
+      const r = await cli("reload");
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      await waitFor(
+        async () => (await profile()).kubefwdPid !== before.kubefwdPid,
+        "kubefwd restarted",
+        30_000,
+      );
+      await healthy();
+      await waitFor(answersEchoA, "echo-a answering with the plugin's credential", 30_000, 200);
+      const uids = (await Deno.readTextFile(`${HOME}/plugin-uids`)).trim().split("\n");
+      assert.ok(
+        uids.length > 0 && uids.every((u) => u === String(uid)),
+        `the plugin ran as ${uids}, not only ${uid}`,
+      );
     },
   );
 
