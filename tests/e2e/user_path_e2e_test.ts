@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import { waitFor } from "../integration/harness.ts";
 import { cluster, env, httpGet, kubefwdPath } from "./e2e_helpers.ts";
 import {
+  CHECKOUT,
   cli,
   cmdline,
   goneOrZombie,
@@ -242,7 +243,9 @@ for (const version of versions) {
       assert.equal(p.kubefwdVersion, version);
       assert.equal(p.baseIp, baseIp(version));
       assert.ok(
-        cmdline(p.pid!)!.startsWith(`/usr/bin/sudo\0-n\0${ROOT_HELPER_PATH}\0run\0svc\0`),
+        cmdline(p.pid!)!.startsWith(
+          `/usr/bin/sudo\0-n\0${ROOT_HELPER_PATH}\0run\0--user-command\0${CHECKOUT}/kubefwd-daemon\0svc\0`,
+        ),
         cmdline(p.pid!)!,
       );
       assert.ok(p.kubefwdPid && p.kubefwdPid !== p.pid, `kubefwdPid ${p.kubefwdPid}, pid ${p.pid}`);
