@@ -180,8 +180,8 @@ export async function installKubefwd(version: string, cached: string): Promise<s
  * The README's setup: the user runs `kubefwd-daemon sudoers` (the program generates the script), root runs
  * what it printed (`… | sudo sh`). Returns the script's output.
  */
-export async function installSudoers(kubefwd: string): Promise<string> {
-  const script = await cli("sudoers", "--kubefwd", kubefwd);
+export async function installSudoers(kubefwd: string, ...flags: string[]): Promise<string> {
+  const script = await cli("sudoers", "--kubefwd", kubefwd, ...flags);
   if (script.code !== 0) throw new Error(`kubefwd-daemon sudoers failed: ${script.stderr}`);
   return (await root(["sh"], { input: script.stdout })).stdout;
 }

@@ -294,6 +294,38 @@ for (const version of versions) {
     },
   );
 
+  step(
+    "with sudoers --kubeconfig-as-is the same plugin runs as root: the hole the broker closes",
+    async (kubefwd) => {
+      const uidsFile = `${HOME}/plugin-uids`;
+      const restartAndCollect = async () => {
+        await Deno.writeTextFile(uidsFile, "");
+        const before = await profile();
+        const r = await cli("restart", "e2e");
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        await waitFor(
+          async () => (await profile()).kubefwdPid !== before.kubefwdPid,
+          "kubefwd restarted",
+          30_000,
+        );
+        await healthy();
+        return (await Deno.readTextFile(uidsFile)).trim().split("\n");
+      };
+      await installSudoers(kubefwd, "--kubeconfig-as-is");
+      assert.ok(
+        (await restartAndCollect()).includes("0"),
+        "as is, root kubefwd runs the user's plugin as root",
+      );
+      await installSudoers(kubefwd);
+      const { uid } = await userIds();
+      assert.deepEqual(
+        [...new Set(await restartAndCollect())],
+        [String(uid)],
+        "through the broker, as the user",
+      );
+    },
+  );
+
   step("a deleted and replaced pod is forwarded again", async () => {
     const current = (await profile()).forwards.find((f) => f.hostname === "echo-a")!.pod;
     const next = `echo-a-user-${version.replaceAll(".", "-")}`;
