@@ -20,7 +20,7 @@ import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
 import { probeForwards } from "./probe_forwards.ts";
-import { cmdlineOf, stopChild } from "./process_control.ts";
+import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
 import { emptyVerdict, type ProfileFacts, stateDetail, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
@@ -197,6 +197,7 @@ export class ProfileRunner {
       enabledSource: record.enabledOverride !== undefined ? "cli" : "config",
       state: this.#state,
       pid: run?.handle?.pid ?? null,
+      kubefwdPid: run?.handle ? this.#kubefwdPid(run) : null,
       startedAt: run ? iso(run.spawnedAt) : null,
       uptimeSeconds: Math.floor(current / 1000),
       restarts: record.counters.restarts,
@@ -324,6 +325,13 @@ export class ProfileRunner {
     }
     this.#run = run;
     this.#started(run, run.handle, release);
+  }
+
+  /** kubefwd's own pid: the child, or through sudo the kubefwd under it. */
+  #kubefwdPid(run: Run): number | null {
+    const pid = run.handle!.pid;
+    if (!run.plan.viaSudo) return pid;
+    return (this.#deps.stopOptions?.findChildren ?? kubefwdPidsUnder)(pid)[0] ?? null;
   }
 
   /** Bookkeeping right after a successful spawn. */

@@ -360,7 +360,11 @@ Deno.test("not root → failed with a sudoers line; no restart loop", async () =
   child.exit(0);
   await until(() => st(h).state === "failed", "failed");
   const s = st(h);
-  assert.match(s.lastError!, /alice ALL=\(root\) NOPASSWD: .*\/bin\/kubefwd/);
+  assert.match(
+    s.lastError!,
+    /alice ALL=\(root\) NOPASSWD: \/usr\/local\/libexec\/kubefwd-daemon\/kubefwd-root/,
+  );
+  assert.match(s.lastError!, /runs only \S+\/bin\/kubefwd /);
   assert.match(s.lastError!, /privilege is "none"/);
   h.clock.advance(3_600_000);
   assert.equal(h.events.at(-1)!.to, "failed", "no respawn: every start enters starting at once");
@@ -413,7 +417,7 @@ Deno.test("via sudo: argv is sudo -n <abs kubefwd>; sudo refusal → failed, act
   child.exit(1);
   await until(() => st(h).state === "failed", "failed");
   assert.match(st(h).lastError!, /sudo: a password is required/);
-  assert.match(st(h).lastError!, /visudo/);
+  assert.match(st(h).lastError!, /`kubefwd-daemon sudoers \| sudo sh`/);
   // Stopping a via-sudo child signals sudo only, not its group.
   await h.sup.start(["a"]);
   const c2 = await spawned(h, 2);

@@ -2,6 +2,7 @@
 import { renderFwdConf } from "../kubefwd/fwdconf.ts";
 import type { Reservation } from "../kubefwd/reservations.ts";
 import type { LaunchFiles } from "../supervisor/launch_plan.ts";
+import type { InstalledRootHelper } from "../sudo/root_helper.ts";
 
 /** In-memory file system for launch planning. */
 export class FakeLaunchFiles implements LaunchFiles {
@@ -13,6 +14,8 @@ export class FakeLaunchFiles implements LaunchFiles {
   readonly written = new Map<string, string>();
   /** When set, writing the `-z` file fails with this message. */
   failWrites: string | undefined;
+  /** The installed root helper, when a test installs one. */
+  helper: InstalledRootHelper | undefined;
 
   /** A file system in which only `executables` count as executable files. */
   constructor(executables: string[] = []) {
@@ -25,6 +28,14 @@ export class FakeLaunchFiles implements LaunchFiles {
 
   dirExists(path: string): boolean {
     return this.dirs.has(path);
+  }
+
+  rootHelper(): InstalledRootHelper | undefined {
+    return this.helper;
+  }
+
+  realPath(path: string): string {
+    return path;
   }
 
   writeFwdConf(
