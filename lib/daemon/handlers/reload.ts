@@ -132,10 +132,16 @@ export class ConfigReloader {
       "info",
       `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
     );
+    const refused: Diagnostic[] = (diff.refused ?? []).map((r) => ({
+      path: ["profiles", r.profile, "namespaces"],
+      message: r.message,
+    }));
+    for (const w of refused) this.#say("warn", w.message);
+    const { refused: _, ...changes } = diff;
     return {
-      ...diff,
+      ...changes,
       masked: diff.masked ?? [],
-      warnings: [...next.warnings, ...kept.warnings, ...metricsWarnings],
+      warnings: [...next.warnings, ...kept.warnings, ...refused, ...metricsWarnings],
     };
   }
 
