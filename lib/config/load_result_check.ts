@@ -11,6 +11,7 @@ import type {
   HealthPolicy,
   KubefwdSettings,
   LoadResult,
+  MetricsSettings,
   ProfileSpec,
   ResolvedConfig,
   RetryPolicy,
@@ -86,12 +87,18 @@ const isKubefwdSettings: Check<KubefwdSettings> = fields<KubefwdSettings>({
   stopTimeoutMs: isNumber,
 });
 
+const isMetricsSettings: Check<MetricsSettings> = fields<MetricsSettings>({
+  hostname: isString,
+  port: isNumber,
+});
+
 const isDaemonSettings: Check<DaemonSettings> = fields<DaemonSettings>({
   logLevel: oneOf("debug", "info", "warn", "error"),
   logFile: isString,
   pidFile: isString,
   socketPath: isString,
   stateDir: isString,
+  metrics: optional(isMetricsSettings),
 });
 
 const isResolvedConfig: Check<ResolvedConfig> = fields<ResolvedConfig>({

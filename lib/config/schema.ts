@@ -25,7 +25,8 @@ export type ItemCheck =
   | "port_mapping"
   | "namespace"
   | "dns_subdomain"
-  | "kubefwd_args";
+  | "kubefwd_args"
+  | "listen_address";
 
 /** One leaf key. */
 export interface FieldSpec {
@@ -174,6 +175,29 @@ const forwardFailures: SectionSpec = {
   },
 };
 
+const metrics: SectionSpec = {
+  kind: "section",
+  doc: "The Prometheus endpoint (`GET /metrics`); off unless `listen` is set.",
+  fields: {
+    listen: {
+      kind: "field",
+      type: "string",
+      check: "listen_address",
+      doc:
+        "Where the endpoint listens: `host:port` with an IP address (`[::1]:9469` for IPv6) or `localhost`, " +
+        "e.g. `127.0.0.1:9469`; port 0 picks a free one (`kubefwd-daemon metrics` shows it). Absent: no " +
+        "endpoint. `reload` applies a change.",
+    },
+    allow_non_loopback: {
+      kind: "field",
+      type: "boolean",
+      default: "false",
+      doc: "Allow a `listen` address that is not loopback (127.0.0.0/8, ::1). The endpoint has no " +
+        "authentication: whoever reaches it reads profile, namespace and service names.",
+    },
+  },
+};
+
 /** The whole schema; the root is a section whose keys are the file's top-level keys. */
 export const CONFIG_SCHEMA: SectionSpec = {
   kind: "section",
@@ -216,6 +240,7 @@ export const CONFIG_SCHEMA: SectionSpec = {
           doc:
             "Directory of the daemon's persisted state (e.g. which profiles were enabled or disabled at run time).",
         },
+        metrics,
       },
     },
     kubefwd: {

@@ -4,6 +4,7 @@
  * paths masked.
  */
 import { formatDuration } from "./duration.ts";
+import { formatListenAddress } from "./listen_address.ts";
 import { maskArgs } from "../log/mask.ts";
 import { maskPath } from "./mask.ts";
 import type { ProfileSpec, ResolvedConfig } from "./types.ts";
@@ -69,6 +70,7 @@ export function toFileShape(config: ResolvedConfig): Record<string, unknown> {
       pid_file: config.daemon.pidFile,
       socket_path: config.daemon.socketPath,
       state_dir: config.daemon.stateDir,
+      ...(config.daemon.metrics ? { metrics: { listen: formatListenAddress(config.daemon.metrics) } } : {}),
     },
     kubefwd: {
       path: config.kubefwd.path,

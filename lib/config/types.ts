@@ -92,6 +92,14 @@ export interface KubefwdSettings {
   stopTimeoutMs: number;
 }
 
+/** `daemon.metrics`: the Prometheus endpoint, present only when `listen` is set. */
+export interface MetricsSettings {
+  /** IP literal to bind, without brackets. */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+}
+
 /** Daemon-level settings; every path absolute. */
 export interface DaemonSettings {
   /** Lowest level written to the log file and stderr. */
@@ -104,6 +112,8 @@ export interface DaemonSettings {
   socketPath: string;
   /** State file, lock and generated `-z` files live here. */
   stateDir: string;
+  /** The Prometheus endpoint; absent means off. */
+  metrics?: MetricsSettings;
 }
 
 /** The whole resolved configuration. */

@@ -15,6 +15,7 @@ import { keyPathText } from "./format.ts";
 import { formatDuration, tryParseDuration } from "./duration.ts";
 import { checkGlob, impossibleServiceChars } from "./glob.ts";
 import { type EnvLike, MAX_SOCKET_PATH_BYTES, resolvePath } from "./paths.ts";
+import { isLoopback, parseListenAddress } from "./listen_address.ts";
 import { defaultDaemonSettings } from "./paths.ts";
 import {
   CONFIG_SCHEMA,
@@ -526,6 +527,10 @@ class Walker {
         }
         return undefined;
       }
+      case "listen_address": {
+        const parsed = parseListenAddress(s);
+        return "error" in parsed ? `invalid listen address: ${parsed.error}` : undefined;
+      }
       case undefined:
         return undefined;
     }
@@ -553,6 +558,21 @@ export function validateTree(root: SourceNode, opts: ValidateOptions): Validatio
     socketPath: rawDaemon.socket_path ? abs(rawDaemon.socket_path as string) : daemonDefaults.socketPath,
     stateDir: rawDaemon.state_dir ? abs(rawDaemon.state_dir as string) : daemonDefaults.stateDir,
   };
+  const rawMetrics = (rawDaemon.metrics ?? {}) as Raw;
+  if (typeof rawMetrics.listen === "string") {
+    const listen = parseListenAddress(rawMetrics.listen);
+    if (!("error" in listen)) {
+      daemon.metrics = listen;
+      if (!isLoopback(listen.hostname) && rawMetrics.allow_non_loopback !== true) {
+        w.error(
+          ["daemon", "metrics", "listen"],
+          valuePosition(root, ["daemon", "metrics", "listen"]),
+          `${listen.hostname} is not a loopback address, and the endpoint has no authentication: whoever reaches ` +
+            "it reads profile, namespace and service names; to allow that, set daemon.metrics.allow_non_loopback: true",
+        );
+      }
+    }
+  }
   const socketBytes = new TextEncoder().encode(daemon.socketPath).length;
   if (socketBytes > MAX_SOCKET_PATH_BYTES) {
     const message =

@@ -26,6 +26,11 @@ import { ConfigReloader } from "./handlers/reload.ts";
 import { requestRouter } from "./handlers/router.ts";
 import { loadConfig } from "./load_config.ts";
 import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
+import { EndpointControl } from "../metrics/endpoint_control.ts";
+import { renderExposition } from "../metrics/exposition.ts";
+import { MetricsModel } from "../metrics/model.ts";
+import { TimedProber } from "../metrics/probe_timing.ts";
+import { processMemory } from "../metrics/process_memory.ts";
 
 /** Longest the shutdown waits for the children beyond 3 stop timeouts (each child's own escalation is shorter). */
 const SHUTDOWN_STOP_LIMIT_MS = 60_000;
@@ -128,11 +133,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const loaded = await store.load();
   for (const w of loaded.warnings) info(w, "warn");
   const state = loaded.state;
+  const startedAt = new Date();
+  const prober = new TimedProber(new TcpProber(), realClock.now);
   const supervisor = new Supervisor({
     spawner: new DenoSpawner(),
     clock: realClock,
     log,
-    prober: new TcpProber(),
+    prober,
     serviceLister: new SubprocessServiceLister(),
     hostsFile: hostsFileFor,
     readHosts: (path) => Deno.readTextFile(path),
@@ -152,14 +159,36 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
   );
   const unsubscribeTrims = supervisor.onEvent(() => trims.poke());
-  const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config, outcome.missing);
+
+  let server: IpcServer | undefined;
+  const metrics: MetricsModel = new MetricsModel({
+    clock: realClock,
+    startedAt,
+    version: VERSION,
+    sources: {
+      status: (names) => supervisor.status(names),
+      probe: (ip, port) => prober.timing(ip, port),
+      memory: () => processMemory(),
+      connections: () => server?.connections ?? 0,
+      endpoint: (): string | null => endpoint.address,
+    },
+  });
+  const unsubscribeMetrics = supervisor.onEvent((e) => metrics.onEvent(e));
+  const endpoint = new EndpointControl({
+    render: () => renderExposition(metrics.snapshot()),
+    log: (level, message) => info(message, level),
+  });
+  const reloader = new ConfigReloader(
+    { configPath, load, supervisor, log, applyMetrics: (next) => endpoint.apply(next) },
+    outcome.config,
+    outcome.missing,
+  );
   const reload = async () => {
     const result = await reloader.reload();
     trims.poke();
     return result;
   };
 
-  let server: IpcServer | undefined;
   let shuttingDown: Promise<void> | undefined;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => resolveDone = resolve);
@@ -168,6 +197,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     shuttingDown ??= (async () => {
       info(`shutting down (${why})`);
       unsubscribeTrims();
+      unsubscribeMetrics();
       trims.close();
       // Every step is guarded and bounded: a failing or hung disk must never keep the daemon from exiting.
       const step = async (what: string, work: () => Promise<unknown>, timeoutMs: number) => {
@@ -185,6 +215,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await step("recovering the previous daemon's children", () => recovery, stopLimitMs);
         await step("stopping the profiles", () => supervisor.shutdown(), stopLimitMs);
         await step("saving the state file", () => store.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step("closing the metrics endpoint", () => endpoint.close(), SHUTDOWN_IO_LIMIT_MS);
         await step("closing the control socket", async () => await server?.close(), SHUTDOWN_IO_LIMIT_MS);
         await Deno.remove(settings.pidFile).catch(() => {});
         info("daemon stopped");
@@ -207,10 +238,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         log,
         configPath,
         socketPath: settings.socketPath,
-        startedAt: new Date(),
+        startedAt,
         persistence: () => ({ ...store.health, stateFile: store.path }),
         reload,
         requestShutdown: (why) => void shutdown(why),
+        metrics: () => metrics.snapshot(),
       }),
       // A request handler's bug is an error; a client that broke its connection is not.
       onError: (error, request) => {
@@ -230,6 +262,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     info(`cannot write pid file ${settings.pidFile}: ${e.message}`, "warn")
   );
   info(`daemon ${VERSION} started (pid ${Deno.pid}, socket ${settings.socketPath}, config ${configPath})`);
+  // A port in use costs the endpoint, never the supervision (the error is logged and `metrics` shows it off).
+  await endpoint.apply(settings.metrics);
 
   const signalHandlers: Partial<Record<Deno.Signal, () => void>> = {
     SIGTERM: () => void shutdown("SIGTERM"),

@@ -9,6 +9,7 @@
  */
 import type { LogEntry, ProfileStatus } from "../supervisor/types.ts";
 import type { Diagnostic } from "../config/types.ts";
+import type { MetricsSnapshot } from "../metrics/types.ts";
 import { type ErrorCode, NamedError } from "../errors.ts";
 import { isRecord } from "../util/is_record.ts";
 
@@ -55,7 +56,8 @@ export type Request =
   | { type: "reset"; profiles: string[] }
   | { type: "reload" }
   | { type: "shutdown" }
-  | { type: "logs"; profile?: string; lines: number; follow: boolean };
+  | { type: "logs"; profile?: string; lines: number; follow: boolean }
+  | { type: "metrics" };
 
 /** The request type names, for exhaustive handling. */
 export type RequestType = Request["type"];
@@ -76,6 +78,14 @@ export interface DaemonInfo {
   socketPath: string;
   /** Whether the state file can be written (absent from daemons before this field existed). */
   persistence?: PersistenceStatus;
+  /** Resident memory, bytes (from the metrics model; absent from older daemons). */
+  residentMemoryBytes?: number | null;
+  /** Unique set size (private pages), bytes; null where unknown. */
+  privateMemoryBytes?: number | null;
+  /** Open control-socket connections. */
+  controlConnections?: number;
+  /** Where the Prometheus endpoint listens, or null when it is off. */
+  metricsEndpoint?: string | null;
 }
 
 /** Whether the daemon's choices and counters reach the state file; `ok: false` means memory only. */
@@ -162,6 +172,8 @@ export interface ResultMap {
   shutdown: { stopping: true };
   /** Reply to `logs` without `follow`; with `follow` the entries come as `{id, log}` frames. */
   logs: { entries: LogEntry[] };
+  /** Reply to `metrics`: the document `metrics --json` prints and the Prometheus endpoint renders. */
+  metrics: MetricsSnapshot;
 }
 
 /** A failure reply; `details` carries e.g. config diagnostics for `config_invalid`. */
@@ -232,6 +244,7 @@ export function parseRequestFrame(value: unknown): RequestFrame {
   switch (req.type) {
     case "reload":
     case "shutdown":
+    case "metrics":
       return { id, request: { type: req.type } };
     case "logs": {
       const lines = req.lines ?? 100;

@@ -12,7 +12,13 @@ import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
 import { untrustedStateFile } from "../util/path_safety.ts";
 import type { AddressRecord } from "../kubefwd/reservations.ts";
-import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
+import {
+  PROFILE_STATES,
+  type ProfileCounters,
+  RESTART_REASONS,
+  type RestartReason,
+  type TransitionEvent,
+} from "../supervisor/types.ts";
 import {
   emptyState,
   MAX_PERSISTED_EVENTS,
@@ -139,6 +145,9 @@ function parseEvent(value: unknown): TransitionEvent | undefined {
     reason: value.reason,
   };
   if (value.detail !== undefined) event.detail = value.detail as string;
+  if (RESTART_REASONS.includes(value.restart as RestartReason)) {
+    event.restart = value.restart as RestartReason;
+  }
   return event;
 }
 

@@ -25,7 +25,7 @@ import { RestartThrottle } from "./restart_throttle.ts";
 import { emptyVerdict, type ProfileFacts, stateDetail, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
-import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
+import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
@@ -53,6 +53,8 @@ export class ProfileRunner {
   #cleanup: Promise<void> = Promise.resolve();
   #disposed = false;
   #totalReconnects = 0;
+  /** Why the restart just counted happens; carried by the next transition (the one that begins it). */
+  #restartReason: RestartReason | undefined;
   readonly #output: OutputLimiter;
 
   /** A runner for `spec`, stopped or disabled; nothing starts until the Supervisor calls start. */
@@ -136,7 +138,7 @@ export class ProfileRunner {
     return this.#queue.run(async () => {
       if (this.#disposed) return { kind: "shutting_down" };
       const wasAlive = this.childAlive;
-      await this.#restartNow(`restarting: ${reason}`, reason);
+      await this.#restartNow(`restarting: ${reason}`, reason, "manual");
       return { kind: wasAlive ? "restarted" : "started" };
     });
   }
@@ -165,7 +167,7 @@ export class ProfileRunner {
         return { kind: "started" };
       }
       if (change.specChanged && (this.active || this.#state === "backoff" || this.#state === "failed")) {
-        await this.#restartNow("config changed", "config changed");
+        await this.#restartNow("config changed", "config changed", "config_change");
         return { kind: "restarted" };
       }
       return { kind: "updated" };
@@ -235,6 +237,8 @@ export class ProfileRunner {
     if (to !== "backoff") this.#nextRetryAt = null;
     const event: TransitionEvent = { at: iso(this.#deps.clock.now()), profile: this.name, from, to, reason };
     if (detail !== undefined) event.detail = detail;
+    if (this.#restartReason !== undefined) event.restart = this.#restartReason;
+    this.#restartReason = undefined;
     this.#deps.record.recordEvent(event);
     const level = to === "failed" ? "error" : to === "backoff" || to === "degraded" ? "warn" : "info";
     this.#log(level, `${from} → ${to}: ${reason}${detail ? ` (${detail})` : ""}`);
@@ -362,7 +366,7 @@ export class ProfileRunner {
     // kubefwd keeps the clients it built at startup: a changed kubeconfig needs a new child.
     run.kubeconfigWatch = this.#watchKubeconfig(() => {
       this.#restartThrottle.reset(); // a change: every held failure gets a fresh chance
-      this.#requestChildRestart(run, "kubeconfig changed");
+      this.#requestChildRestart(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
     });
     handle.exited.then((status) => {
       try {
@@ -405,7 +409,7 @@ export class ProfileRunner {
       this.#attempt = decision.attempt;
       this.#lastError = { text: this.#deps.record.mask(errorText), at: this.#deps.clock.now() };
       this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
-        this.#deps.record.countRestart();
+        this.#countRestart(kind === "unreachable" ? "unreachable" : "crash");
         this.#launch(`retry ${this.#attempt} after backoff`);
       });
       return;
@@ -553,7 +557,8 @@ export class ProfileRunner {
     run.timers.set(
       "deadForward",
       Math.max(0, this.#spec.forwardFailures.debounceMs),
-      () => this.#requestChildRestart(run, `dead forward (${request.why})`, request.cause),
+      () =>
+        this.#requestChildRestart(run, `dead forward (${request.why})`, request.cause, false, "dead_forward"),
     );
   }
 
@@ -561,7 +566,13 @@ export class ProfileRunner {
    * Restarts the child because of its forwards: counted as a restart, not a failure, and no backoff — unless
    * the throttle holds it (the same failure came back after a restart) or slows it down (too many).
    */
-  #requestChildRestart(run: Run, reason: string, cause?: RestartCause, heldRetry = false): void {
+  #requestChildRestart(
+    run: Run,
+    reason: string,
+    cause?: RestartCause,
+    heldRetry = false,
+    why: RestartReason = restartReasonOf(cause),
+  ): void {
     if (run.restartRequested || !this.#isLive(run)) return;
     run.restartRequested = true;
     this.#queue.run(async () => {
@@ -579,7 +590,7 @@ export class ProfileRunner {
         if (cause) this.#hold(run, reason, cause, decision.retryInMs, !decision.alreadyHeld);
         return;
       }
-      this.#deps.record.countRestart();
+      this.#countRestart(why);
       await this.#stopNow(`restarting: ${reason}`, "stopped", true);
       if (this.#disposed) return;
       // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
@@ -620,9 +631,9 @@ export class ProfileRunner {
   }
 
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
-  async #restartNow(stopReason: string, startReason: string): Promise<void> {
+  async #restartNow(stopReason: string, startReason: string, why: RestartReason): Promise<void> {
     this.#restartThrottle.reset(); // the user's restart or a config change: held failures get a fresh chance
-    if (this.childAlive) this.#deps.record.countRestart();
+    if (this.childAlive) this.#countRestart(why);
     await this.#stopNow(stopReason, "stopped", true);
     if (this.#disposed) return;
     this.#freshStart(startReason);
@@ -700,6 +711,18 @@ export class ProfileRunner {
     this.#run = undefined;
     this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun);
   }
+
+  /** Counts a restart; the transition that begins it (the next one) carries `why`. */
+  #countRestart(why: RestartReason): void {
+    this.#deps.record.countRestart();
+    this.#restartReason = why;
+  }
+}
+
+/** The restart reason of a restart the forwards asked for: no cause means a planned one (addresses). */
+function restartReasonOf(cause: RestartCause | undefined): RestartReason {
+  if (cause === undefined) return "ip_addresses";
+  return cause.key === "list" ? "list_failures" : "dead_forward";
 }
 
 function iso(ms: number): string {

@@ -182,6 +182,11 @@ async function step(h: Harness, ms: number, intervalMs = 10_000): Promise<void> 
  * The fake-clock time of the last transition of `name` into `to`. Starts and stops enter `starting` and
  * `stopping` synchronously from the timer that triggers them, so this tells when that timer fired.
  */
+/** The restart reasons the events carried so far, in order (every profile). */
+function restartReasons(h: Harness): string[] {
+  return h.events.flatMap((e) => e.restart ? [e.restart] : []);
+}
+
 function enteredAt(h: Harness, to: TransitionEvent["to"], name = "a"): number {
   const e = h.events.findLast((e) => e.profile === name && e.to === to);
   assert.ok(e, `${name} never entered ${to}`);
@@ -308,6 +313,7 @@ Deno.test("crash → backoff on the exact schedule; counters; nextRetryAt", asyn
     assert.equal(enteredAt(h, "starting"), backoffAt + expected[i], `no respawn before ${expected[i]} ms`);
   }
   assert.equal(st(h).restarts, expected.length);
+  assert.deepEqual(restartReasons(h), expected.map(() => "crash"), "each retry begins a crash restart");
 });
 
 Deno.test("reset_after: a crash after a stable run restarts at once, the next one backs off from initial_delay", async () => {
@@ -538,6 +544,8 @@ Deno.test("1.22: a dead forward → degraded, restart after the debounce, counte
     "degraded>stopping",
     "stopping>starting",
   ]);
+  assert.deepEqual(restartReasons(h), ["dead_forward"], "the stopping event carries the reason");
+  assert.equal(h.events.at(-2)!.restart, "dead_forward");
   assert.deepEqual(h.hosts.calls, [{ ips: ["127.3.27.1"] }]);
   assert.equal(h.hosts.text, "127.0.0.1 localhost\n10.0.0.5 db.example\n127.3.27.2 api api.ns\n");
 });
@@ -580,6 +588,7 @@ Deno.test("ip_exhausted → child restart", async () => {
   );
   flushOutput(h);
   await assertRestartedFor(h, /ran out of IP addresses/);
+  assert.deepEqual(restartReasons(h), ["ip_addresses"]);
 });
 
 Deno.test("failed to list that persists → child restart; list failures with long gaps do not", async () => {
@@ -611,6 +620,7 @@ Deno.test("failed to list that persists → child restart; list failures with lo
   listFailed();
   await until(() => child.signals.length === 1, "restart");
   await assertRestartedFor(h, /failed to list from the API server for \d+ s .*connection refused/);
+  assert.deepEqual(restartReasons(h), ["list_failures"]);
 });
 
 Deno.test("IP churn: many addresses for few hostnames → restart before kubefwd runs out; many services do not", async () => {
@@ -746,6 +756,8 @@ Deno.test("reconcile: added / removed / changed / unchanged", async () => {
     h.config([{ ...a }, { ...b, labels: ["app=x"] }, d], { stopTimeoutMs: 5000 }),
   );
   assert.deepEqual(diff2.changed, ["a", "b", "d"]);
+  await until(() => restartReasons(h).length === 4, "every active profile restarted for the config");
+  assert.deepEqual(restartReasons(h), ["config_change", "config_change", "config_change", "config_change"]);
   // Only `enabled` flipping in the config stops into disabled.
   await until(() => h.spawner.alive.length === 3, "3 alive again");
   const diff3 = h.sup.reconcile(
@@ -805,6 +817,7 @@ Deno.test("verbs: transient start of a disabled profile, stop, restart, unknown 
   assert.equal(r2.outcome, "restarted");
   await spawned(h, 3);
   assert.equal(st(h, "beta").restarts, 1);
+  assert.deepEqual(restartReasons(h), ["manual"], "a transient start is no restart; `restart` is manual");
   await assert.rejects(
     () => h.sup.start(["btea"]),
     (e: unknown) =>
@@ -964,6 +977,7 @@ Deno.test("a kubeconfig change while kubefwd runs restarts it gracefully (a reco
   assert.equal(first.signals[0].signal, "SIGTERM");
   assert.ok(h.events.some((e) => e.reason === "restarting: kubeconfig changed"));
   assert.equal(st(h).restarts, 1);
+  assert.deepEqual(restartReasons(h), ["kubeconfig_change"]);
   assert.equal(st(h).failures, 0);
   assert.ok(second.argv.includes("svc"));
 });
@@ -1277,6 +1291,7 @@ Deno.test("API out of reach at start: retried every 2 s, never failed, not count
     h.clock.advance(2000);
   }
   assert.equal(st(h).failures, 0, "the API being away is not kubefwd failing");
+  assert.deepEqual(restartReasons(h), ["unreachable", "unreachable", "unreachable", "unreachable"]);
   assert.match(st(h).lastError ?? "", /connection refused/);
 });
 

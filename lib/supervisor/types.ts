@@ -51,6 +51,34 @@ export interface ForwardStatus {
   reason?: string;
 }
 
+/**
+ * Why the daemon restarted a profile's kubefwd (the restarts counted in `restarts`), for metrics by reason:
+ * an unrequested exit or failed start retried after the backoff (`crash`), the API out of reach
+ * (`unreachable`), dead forwards, persistent list failures, running out of addresses (`ip_addresses`), a
+ * changed kubeconfig, a config reload, or the user's `restart`.
+ */
+export type RestartReason =
+  | "crash"
+  | "unreachable"
+  | "dead_forward"
+  | "list_failures"
+  | "ip_addresses"
+  | "kubeconfig_change"
+  | "config_change"
+  | "manual";
+
+/** All restart reasons, so every counter can be shown (at 0) before its first restart. */
+export const RESTART_REASONS: readonly RestartReason[] = [
+  "crash",
+  "unreachable",
+  "dead_forward",
+  "list_failures",
+  "ip_addresses",
+  "kubeconfig_change",
+  "config_change",
+  "manual",
+];
+
 /** Where the effective `enabled` value comes from. */
 export type EnabledSource = "config" | "cli";
 
@@ -68,6 +96,8 @@ export interface TransitionEvent {
   reason: string;
   /** Specifics, e.g. the retry delay or the forwards that are down. */
   detail?: string;
+  /** On the transition that begins a counted restart: why the daemon restarts kubefwd. */
+  restart?: RestartReason;
 }
 
 /** One line of the daemon log: daemon events and child output, attributed to a profile. */
@@ -145,4 +175,6 @@ export interface ProfileStatus {
   reconnects?: number;
   /** The profile's `baseUnreservedIP` (its 127.N.x.x range). */
   baseIp?: string;
+  /** Restarts since the daemon started, by reason (from the metrics model). */
+  restartsByReason?: Record<RestartReason, number>;
 }

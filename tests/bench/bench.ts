@@ -5,16 +5,26 @@
  * and daemon RSS after a settle period with 3 simulator profiles. BENCH_SETTLE_SECONDS overrides 60.
  * The daemon releases one-off code pages ~10 s after startup settles (lib/daemon/memory_trim.ts), so the
  * first RSS number is before that trim and the second after it.
+ * The Prometheus endpoint is on and scraped every second throughout (BENCH_METRICS=off: without it), and
+ * every memory figure comes with the daemon's USS (private pages, /proc/<pid>/smaps_rollup).
  */
 import { TestEnv, waitFor } from "../integration/harness.ts";
 import { connectDaemon } from "../../lib/ipc/client.ts";
 import { VERSION } from "../../lib/version.ts";
 import { daemonCommand } from "../../lib/self_command.ts";
 import { residentKb } from "../../lib/daemon/memory_trim.ts";
+import { privateFromRollup } from "../../lib/metrics/process_memory.ts";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
+}
+
+const metricsOn = Deno.env.get("BENCH_METRICS") !== "off";
+/** `RSS 31.8 MB, USS 12.0 MB` of the daemon now. */
+function memory(pid: number): string {
+  const uss = privateFromRollup(Deno.readTextFileSync(`/proc/${pid}/smaps_rollup`)) ?? NaN;
+  return `RSS ${(residentKb(pid) / 1024).toFixed(1)} MB, USS ${(uss / 1024 / 1024).toFixed(1)} MB`;
 }
 
 const settleSeconds = Number(Deno.env.get("BENCH_SETTLE_SECONDS") ?? "60");
@@ -29,7 +39,7 @@ const scenario = { namespaces: { team0: team, team1: team, team2: team } };
 const env = await TestEnv.create({ scenario });
 try {
   await env.writeConfig(
-    env.configHeader() +
+    env.configHeader(metricsOn ? 'daemon: { metrics: { listen: "127.0.0.1:0" } }' : "") +
       ["one", "two", "three"].map((name, i) =>
         `  ${name}:\n    kubeconfig: ${env.dir}/.kube/config\n    context: ${
           i === 0 ? "sim" : "other"
@@ -89,9 +99,19 @@ try {
     "3 profiles running",
     30_000,
   );
-  const runningRss = residentKb(daemon.pid);
+  // A scrape every second from here on, as a Prometheus with a 1 s interval would.
+  const scrapes = { ok: 0, failed: 0 };
+  let scraper: ReturnType<typeof setInterval> | undefined;
+  if (metricsOn) {
+    const endpoint = (await client.request({ type: "metrics" })).daemon.endpoint;
+    scraper = setInterval(() => {
+      fetch(`http://${endpoint}/metrics`).then((r) => r.text().then(() => r.ok))
+        .then((ok) => ok ? scrapes.ok++ : scrapes.failed++, () => scrapes.failed++);
+    }, 1000);
+  }
+  const runningRss = memory(daemon.pid);
   await new Promise((r) => setTimeout(r, settleSeconds * 1000));
-  const settledRss = residentKb(daemon.pid);
+  const settledRss = memory(daemon.pid);
   client.close(); // the daemon hangs up on connections idle for 30 s
 
   // Activity after the settle: every profile restarted and 20 more status calls. The next trim comes
@@ -99,7 +119,7 @@ try {
   const active = await connectDaemon(env.socketPath, { clientVersion: VERSION });
   for (const name of ["one", "two", "three"]) await active.request({ type: "restart", profiles: [name] });
   for (let i = 0; i < 20; i++) await env.cli("status");
-  const activeRss = residentKb(daemon.pid);
+  const activeRss = memory(daemon.pid);
   await waitFor(
     async () =>
       (await active.request({ type: "status", profiles: [] })).profiles.every((p) => p.state === "running"),
@@ -107,24 +127,24 @@ try {
     30_000,
   );
   await new Promise((r) => setTimeout(r, afterActivitySeconds * 1000));
-  const afterActivityRss = residentKb(daemon.pid);
+  const afterActivityRss = memory(daemon.pid);
   active.close();
+  clearInterval(scraper);
 
   console.log(`daemon start -> socket ready:         ${startMs.toFixed(0)} ms   (budget < 300 ms)`);
   console.log(`status round trip, protocol (median): ${median(proto).toFixed(1)} ms`);
   console.log(`status round trip, CLI process (med): ${median(cli).toFixed(0)} ms   (budget < 150 ms)`);
   console.log(
-    `daemon RSS, 3 profiles just running:  ${(runningRss / 1024).toFixed(1)} MB   (before the first trim)`,
+    metricsOn
+      ? `metrics endpoint on, scraped every second: ${scrapes.ok} scrapes, ${scrapes.failed} failed`
+      : "metrics endpoint off (BENCH_METRICS=off)",
   );
+  console.log(`daemon, 3 profiles just running:  ${runningRss}   (before the first trim)`);
   console.log(
-    `daemon RSS after ${settleSeconds} s:              ${
-      (settledRss / 1024).toFixed(1)
-    } MB   (budget < 40 MB, hard 50 MB)`,
+    `daemon after ${settleSeconds} s:              ${settledRss}   (RSS budget < 40 MB, hard 50 MB)`,
   );
-  console.log(`daemon RSS, just after 3 restarts:    ${(activeRss / 1024).toFixed(1)} MB`);
-  console.log(
-    `daemon RSS ${afterActivitySeconds} s after them:         ${(afterActivityRss / 1024).toFixed(1)} MB`,
-  );
+  console.log(`daemon, just after 3 restarts:    ${activeRss}`);
+  console.log(`daemon ${afterActivitySeconds} s after them:         ${afterActivityRss}`);
 } finally {
   await env.cleanup();
 }

@@ -11,6 +11,7 @@ const VERBS = [
   "status",
   "reload",
   "logs",
+  "metrics",
   "enable",
   "disable",
   "reset",

@@ -72,8 +72,12 @@ Deno.test("a running daemon: socket, status and logs", async (t) => {
     const status = await env.status();
     assert.deepEqual(Object.keys(status.daemon).sort(), [
       "configPath",
+      "controlConnections",
+      "metricsEndpoint",
       "persistence",
       "pid",
+      "privateMemoryBytes",
+      "residentMemoryBytes",
       "socketPath",
       "startedAt",
       "uptimeSeconds",

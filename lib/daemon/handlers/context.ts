@@ -5,6 +5,7 @@
 import type { PersistenceStatus, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonLog } from "../../log/logger.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
+import type { MetricsSnapshot } from "../../metrics/types.ts";
 
 /** The running daemon as the handlers see it. */
 export interface DaemonContext {
@@ -24,4 +25,6 @@ export interface DaemonContext {
   reload(): Promise<ResultMap["reload"]>;
   /** Starts the graceful shutdown; does not wait for it. */
   requestShutdown(why: string): void;
+  /** The metrics model's snapshot (`metrics`, and the additive fields of `status`). */
+  metrics(): MetricsSnapshot;
 }

@@ -3,7 +3,7 @@
  * current config; an invalid config changes nothing.
  */
 import { formatDiagnosticLine } from "../../config/format.ts";
-import type { Diagnostic, ResolvedConfig } from "../../config/types.ts";
+import type { DaemonSettings, Diagnostic, MetricsSettings, ResolvedConfig } from "../../config/types.ts";
 import { UserError } from "../../errors.ts";
 import type { ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonLog } from "../../log/logger.ts";
@@ -20,6 +20,11 @@ export interface ReloaderDeps {
   supervisor: Pick<Supervisor, "reconcile">;
   /** Gets the reload's log lines and the profiles' kubeconfigs (whose paths it masks). */
   log: Pick<DaemonLog, "write" | "setKubeconfigs">;
+  /**
+   * Applies `daemon.metrics` at once (the Prometheus endpoint rebinds); returns why it could not. Without
+   * it, a metrics change waits for a restart like the other daemon settings.
+   */
+  applyMetrics?: (next: MetricsSettings | undefined) => Promise<string | undefined>;
 }
 
 /** Holds the config in effect and replaces it on reload. */
@@ -48,7 +53,8 @@ export class ConfigReloader {
   }
 
   /**
-   * Loads the config again and reconciles the Supervisor with it. Daemon settings apply after a restart.
+   * Loads the config again and reconciles the Supervisor with it. Daemon settings apply after a restart,
+   * except `daemon.metrics` when the daemon gave `applyMetrics`.
    * A config that is invalid, unreadable, or gone (when the daemon runs from a file) changes nothing.
    *
    * Reloads run one at a time (each runs a `config resolve` subprocess): a reload asked for while one runs
@@ -98,15 +104,27 @@ export class ConfigReloader {
         { details: { file: next.file, errors: next.errors, warnings: next.warnings } },
       );
     }
-    if (JSON.stringify(next.config.daemon) !== JSON.stringify(this.#config.daemon)) {
+    const live = this.#deps.applyMetrics ? ["metrics"] : [];
+    if (
+      JSON.stringify(without(next.config.daemon, live)) !== JSON.stringify(without(this.#config.daemon, live))
+    ) {
       this.#say(
         "warn",
         "daemon settings (socket, log, state paths) changed: they apply after `kubefwd-daemon restart`",
       );
     }
+    const daemon = { ...this.#config.daemon };
+    const metricsProblem = await this.#deps.applyMetrics?.(next.config.daemon.metrics);
+    if (this.#deps.applyMetrics && metricsProblem === undefined) {
+      if (next.config.daemon.metrics) daemon.metrics = next.config.daemon.metrics;
+      else delete daemon.metrics;
+    }
+    const metricsWarnings: Diagnostic[] = metricsProblem === undefined
+      ? []
+      : [{ path: ["daemon", "metrics", "listen"], message: metricsProblem }];
     const kept = keepProfilesWithLostContext(next.config, this.#config, next.warnings);
     for (const w of kept.warnings) this.#say("warn", w.message);
-    this.#config = { ...kept.config, daemon: this.#config.daemon };
+    this.#config = { ...kept.config, daemon };
     this.#fromMissingFile = next.missing;
     this.#deps.log.setKubeconfigs(this.#config.profiles.map((p) => p.kubeconfig));
     const diff = this.#deps.supervisor.reconcile(this.#config);
@@ -123,13 +141,18 @@ export class ConfigReloader {
     return {
       ...changes,
       masked: diff.masked ?? [],
-      warnings: [...next.warnings, ...kept.warnings, ...refused],
+      warnings: [...next.warnings, ...kept.warnings, ...refused, ...metricsWarnings],
     };
   }
 
   #say(level: "info" | "warn" | "error", message: string): void {
     this.#deps.log.write({ at: new Date().toISOString(), level, source: "daemon", message });
   }
+}
+
+/** The daemon settings without the keys a reload applies at once, for the "needs a restart" comparison. */
+function without(settings: DaemonSettings, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(settings).filter(([k]) => !keys.includes(k)));
 }
 
 /**

@@ -159,3 +159,52 @@ Deno.test("keepProfilesWithLostContext: a running profile switched to an unknown
   );
   assert.deepEqual(keepProfilesWithLostContext(next, current, []).config, next, "no warning: all applies");
 });
+
+Deno.test("ConfigReloader: daemon.metrics applies at once, with no restart warning; a failed bind is a warning", async () => {
+  const applied: unknown[] = [];
+  let refuse = false;
+  const logs: LogEntry[] = [];
+  const withMetrics = (port: number | undefined): ResolvedConfig => {
+    const c = config("/run/a.sock", ["/k0"]);
+    if (port !== undefined) c.daemon.metrics = { hostname: "127.0.0.1", port };
+    return c;
+  };
+  let next = withMetrics(9469);
+  const reloader = new ConfigReloader(
+    {
+      configPath: "/c.yaml",
+      load: () => Promise.resolve({ kind: "ok", config: next, warnings: [], missing: false }),
+      supervisor: { reconcile: () => ({ added: [], removed: [], changed: [], unchanged: ["p0"] }) },
+      log: { write: (e) => logs.push(e), setKubeconfigs: () => {} },
+      applyMetrics: (m) => {
+        applied.push(m);
+        return Promise.resolve(refuse ? "cannot serve metrics on 127.0.0.1:9470: address in use" : undefined);
+      },
+    },
+    withMetrics(undefined),
+  );
+  const first = await reloader.reload();
+  assert.deepEqual(applied, [{ hostname: "127.0.0.1", port: 9469 }]);
+  assert.deepEqual(first.warnings, []);
+  assert.deepEqual(reloader.config.daemon.metrics, { hostname: "127.0.0.1", port: 9469 });
+  assert.ok(!logs.some((e) => /apply after/.test(e.message)), "no restart needed for metrics");
+
+  refuse = true;
+  next = withMetrics(9470);
+  const second = await reloader.reload();
+  assert.deepEqual(second.warnings, [{
+    path: ["daemon", "metrics", "listen"],
+    message: "cannot serve metrics on 127.0.0.1:9470: address in use",
+  }]);
+  assert.deepEqual(
+    reloader.config.daemon.metrics,
+    { hostname: "127.0.0.1", port: 9469 },
+    "the old one stays",
+  );
+
+  refuse = false;
+  next = withMetrics(undefined);
+  await reloader.reload();
+  assert.equal(reloader.config.daemon.metrics, undefined, "removed: off");
+  assert.equal(applied.at(-1), undefined);
+});

@@ -30,6 +30,8 @@ export function requestRouter(daemon: DaemonContext): RequestHandler {
         return { stopping: true };
       case "logs":
         return await handleLogs(daemon, req, ctx);
+      case "metrics":
+        return daemon.metrics();
       default: {
         const never: never = req;
         throw new Error(`unhandled request ${JSON.stringify(never)}`);

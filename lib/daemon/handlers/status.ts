@@ -7,9 +7,17 @@ import type { DaemonContext } from "./context.ts";
 export function handleStatus(
   daemon:
     & Pick<DaemonContext, "supervisor" | "configPath" | "socketPath" | "startedAt">
-    & Partial<Pick<DaemonContext, "persistence">>,
+    & Partial<Pick<DaemonContext, "persistence" | "metrics">>,
   req: Extract<Request, { type: "status" }>,
 ): StatusResult {
+  const profiles = daemon.supervisor.status(req.profiles, { details: req.profiles.length === 1 });
+  // The metrics model adds what it knows; `status --json` keeps its documented fields and only gains these.
+  const metrics = daemon.metrics?.();
+  const byName = new Map(metrics?.profiles.map((p) => [p.name, p]));
+  for (const p of profiles) {
+    const m = byName.get(p.name);
+    if (m) p.restartsByReason = m.restarts;
+  }
   return {
     daemon: {
       pid: Deno.pid,
@@ -19,7 +27,15 @@ export function handleStatus(
       configPath: daemon.configPath,
       socketPath: daemon.socketPath,
       ...(daemon.persistence ? { persistence: daemon.persistence() } : {}),
+      ...(metrics
+        ? {
+          residentMemoryBytes: metrics.daemon.residentMemoryBytes,
+          privateMemoryBytes: metrics.daemon.privateMemoryBytes,
+          controlConnections: metrics.daemon.controlConnections,
+          metricsEndpoint: metrics.daemon.endpoint,
+        }
+        : {}),
     },
-    profiles: daemon.supervisor.status(req.profiles, { details: req.profiles.length === 1 }),
+    profiles,
   };
 }

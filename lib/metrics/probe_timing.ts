@@ -1,0 +1,52 @@
+/**
+ * Probe timings for the metrics: a Prober that passes every probe through and remembers, per address, how
+ * long the newest probe took, whether it connected, and since when the address has been failing. It sits
+ * outside the supervisor (the daemon wraps its prober), so the supervisor's probing stays as it is.
+ */
+import type { Prober } from "../health/tcp_probe.ts";
+
+/** What is known about the probes of one ip:port. */
+export interface ProbeTiming {
+  /** Duration of the newest probe, seconds. */
+  seconds: number;
+  /** The newest probe connected. */
+  ok: boolean;
+  /** Wall time (ms) of the first failed probe in the current run of failures; undefined while it answers. */
+  failingSince?: number;
+}
+
+/** Addresses remembered at most: far above any profile's forwards, a bound against address churn. */
+export const MAX_PROBE_TIMINGS = 4096;
+
+/** A Prober decorator recording {@link ProbeTiming}s; read them with {@link TimedProber.timing}. */
+export class TimedProber implements Prober {
+  readonly #inner: Prober;
+  readonly #wallNow: () => number;
+  readonly #elapsedNow: () => number;
+  readonly #timings = new Map<string, ProbeTiming>();
+
+  /** `wallNow` dates failures (the clock of the events); `elapsedNow` times probes (monotonic, ms). */
+  constructor(inner: Prober, wallNow: () => number, elapsedNow: () => number = () => performance.now()) {
+    this.#inner = inner;
+    this.#wallNow = wallNow;
+    this.#elapsedNow = elapsedNow;
+  }
+
+  async probe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+    const started = this.#elapsedNow();
+    const ok = await this.#inner.probe(ip, port, timeoutMs).catch(() => false);
+    const key = `${ip}:${port}`;
+    const before = this.#timings.get(key);
+    const timing: ProbeTiming = { seconds: Math.max(0, this.#elapsedNow() - started) / 1000, ok };
+    if (!ok) timing.failingSince = before?.failingSince ?? this.#wallNow();
+    this.#timings.delete(key); // re-inserted last: the oldest entry goes first when the cap is reached
+    this.#timings.set(key, timing);
+    if (this.#timings.size > MAX_PROBE_TIMINGS) this.#timings.delete(this.#timings.keys().next().value!);
+    return ok;
+  }
+
+  /** What is known about ip:port, or undefined before its first probe. */
+  timing(ip: string, port: number): Readonly<ProbeTiming> | undefined {
+    return this.#timings.get(`${ip}:${port}`);
+  }
+}
