@@ -189,7 +189,13 @@ export function buildKubefwdArgs(
   if (profile.context !== undefined && profile.context !== "") args.push("-x", profile.context);
   args.push("-z", extra.fwdConfPath);
   if (extra.fieldSelector !== undefined && extra.fieldSelector !== "") args.push("-f", extra.fieldSelector);
-  if (kubefwdSupports(version, "autoReconnect")) args.push("-a");
+  if (kubefwdSupports(version, "autoReconnect")) {
+    args.push("-a");
+    const extra = [...settings.extraArgs, ...profile.extraArgs];
+    for (const flag of PROMPT_RESYNC_FLAGS) {
+      if (!extra.some((a) => a === flag || a.startsWith(`${flag}=`))) args.push(flag, PROMPT_RESYNC_INTERVAL);
+    }
+  }
   if (
     kubefwdSupports(version, "hostsPath") && settings.hostsPath !== "" &&
     settings.hostsPath !== DEFAULT_HOSTS_PATH
@@ -201,6 +207,17 @@ export function buildKubefwdArgs(
   args.push(...settings.extraArgs, ...profile.extraArgs);
   return args;
 }
+
+/**
+ * kubefwd 1.24+ re-reads a service's pods on every pod event, but through a 5 s debounce unless
+ * `--resync-interval` (default 5 min) has passed since its last read; a service left without pods is read
+ * again only every `--retry-interval` (10 s) plus that debounce. A pod that was gone for a while was picked
+ * up 10.3 s after its replacement was Ready; with `--resync-interval 1s` the Ready event itself triggers
+ * the read: 0.3 s (docs/kubefwd-compatibility.md#pod-gone-and-back). The cost: events more than 1 s apart
+ * each cause one pod list of their service. A value in extra_args wins.
+ */
+const PROMPT_RESYNC_FLAGS = ["--resync-interval"] as const;
+const PROMPT_RESYNC_INTERVAL = "1s";
 
 /**
  * Non-fatal caveats of running this kubefwd with these settings, for the daemon log: a custom hosts path

@@ -69,9 +69,19 @@ Deno.test("buildKubefwdArgs: full profile, per version", () => {
   const tail = ["-d", "local", "-m", "80:8080", "-m", "443:8443"];
   const rows: [string, typeof V125, string[], string[]][] = [
     ["1.23", V123, [], []],
-    ["1.24", V124, ["-a", "--hosts-path", "/tmp/hosts"], ["--retry-interval", "5s"]],
-    ["1.25", V125, ["-a", "--hosts-path", "/tmp/hosts"], ["--retry-interval", "5s"]],
-    ["0.0.0", SRC, ["-a", "--hosts-path", "/tmp/hosts"], ["--retry-interval", "5s"]],
+    // The user's --retry-interval is passed on; --resync-interval is the daemon's 1 s.
+    ["1.24", V124, ["-a", "--resync-interval", "1s", "--hosts-path", "/tmp/hosts"], [
+      "--retry-interval",
+      "5s",
+    ]],
+    ["1.25", V125, ["-a", "--resync-interval", "1s", "--hosts-path", "/tmp/hosts"], [
+      "--retry-interval",
+      "5s",
+    ]],
+    ["0.0.0", SRC, ["-a", "--resync-interval", "1s", "--hosts-path", "/tmp/hosts"], [
+      "--retry-interval",
+      "5s",
+    ]],
   ];
   for (const [label, v, gated, extras] of rows) {
     if (label === "1.23") {
@@ -135,6 +145,8 @@ Deno.test("buildKubefwdArgs: default hosts path is not passed; minimal profile",
     "-z",
     "/z.yml",
     "-a",
+    "--resync-interval",
+    "1s",
   ]);
   // an empty field selector is not passed
   assert.ok(
@@ -243,4 +255,17 @@ Deno.test("flagsInArgs: pflag syntax", () => {
       "b",
     ],
   );
+});
+
+Deno.test("buildKubefwdArgs: 1.24+ reads a service's pods on the first pod event after 1 s, unless extra_args say otherwise", () => {
+  const z = { fwdConfPath: "/z.yml" };
+  const flags = (extraArgs: string[]) =>
+    buildKubefwdArgs(profile({ extraArgs }), settings(), V125, z).filter((a) => a.includes("-interval"));
+  assert.deepEqual(flags([]), ["--resync-interval"]);
+  assert.deepEqual(flags(["--resync-interval=30s"]), ["--resync-interval=30s"]);
+  assert.deepEqual(flags(["--resync-interval", "1m", "--retry-interval", "5s"]), [
+    "--resync-interval",
+    "--retry-interval",
+  ]);
+  assert.ok(!buildKubefwdArgs(profile(), settings(), V122, z).some((a) => a.includes("interval")));
 });

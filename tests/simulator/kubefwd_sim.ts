@@ -599,6 +599,8 @@ interface ServiceState {
   noPodsLogged: boolean;
   /** A retry after `No Running Pods` is pending. */
   retryPending: boolean;
+  /** When SyncPodForwards last ran (ms since epoch; 0 = never). */
+  lastSyncedAt: number;
 }
 
 const state = {
@@ -617,6 +619,8 @@ const state = {
   autoReconnect: false,
   /** --retry-interval (v1.24+; kubefwd's default 10 s). */
   retryIntervalMs: 10_000,
+  /** --resync-interval (v1.24+; kubefwd's default 5 min): a sync this long after the last skips the debounce. */
+  resyncIntervalMs: 300_000,
   /** While an api_outage lasts: pod listings fail. */
   apiDown: false,
   shuttingDown: false,
@@ -898,6 +902,7 @@ function listPodsError(svc: ServiceState): string {
  * no pods → one `No Running Pods` and a retry after --retry-interval (+ the debounce of the non-forced sync).
  */
 function syncService(svc: ServiceState, force: boolean): void {
+  svc.lastSyncedAt = Date.now();
   const eligible = state.apiDown ? 0 : svc.pods.length > 0 ? (svc.spec.headless ? svc.pods.length : 1) : 0;
   if (V123) {
     if (!svc.noPodsLogged) {
@@ -927,13 +932,23 @@ function syncService(svc: ServiceState, force: boolean): void {
   for (const pod of pods) startForward(svc, pod);
 }
 
+/**
+ * The delay of a non-forced SyncPodForwards asked for now: none when --resync-interval has passed since the
+ * service's last sync, else the debounce.
+ */
+function syncDelayMs(svc: ServiceState, askedAt = Date.now()): number {
+  return askedAt - svc.lastSyncedAt > state.resyncIntervalMs ? 0 : state.scenario.syncDebounceMs ?? 5000;
+}
+
 /** v1.23+ scheduleRetry: SyncPodForwards(false) after --retry-interval, debounced like every such sync. */
 function scheduleRetry(svc: ServiceState): void {
   if (svc.retryPending || state.shuttingDown) return;
   svc.retryPending = true;
-  later(state.retryIntervalMs + (state.scenario.syncDebounceMs ?? 5000), () => {
-    svc.retryPending = false;
-    if (!state.shuttingDown && svc.forwards.length === 0) syncService(svc, false);
+  later(state.retryIntervalMs, () => {
+    later(syncDelayMs(svc), () => {
+      svc.retryPending = false;
+      if (!state.shuttingDown && svc.forwards.length === 0) syncService(svc, false);
+    });
   });
 }
 
@@ -1009,6 +1024,10 @@ function runAction(action: ScenarioAction): void {
       svc.pods = svc.pods.slice(1);
       later(action.delayMs ?? 200, () => {
         svc.pods = [replacement, ...svc.pods];
+        // The pod informer sees the replacement Ready: a sync, right away once --resync-interval has passed.
+        later(syncDelayMs(svc), () => {
+          if (!state.shuttingDown && !svc.reconnecting && svc.forwards.length === 0) syncService(svc, false);
+        });
       });
       const how = action.graceful === false ? "deleted" : "marked for deletion";
       log("WARN", `Pod ${old} ${how}, resyncing the ${svc.key} service pods.`);
@@ -1021,7 +1040,7 @@ function runAction(action: ScenarioAction): void {
         scheduleReconnect(svc);
       }
       // SyncPodForwards(false) from the pod informer, debounced; with -a the forced reconnect sync replaces it.
-      later(state.scenario.syncDebounceMs ?? 5000, () => {
+      later(syncDelayMs(svc), () => {
         if (!state.shuttingDown && !svc.reconnecting && svc.forwards.length === 0) syncService(svc, false);
       });
       break;
@@ -1259,6 +1278,8 @@ async function runSvc(args: string[]): Promise<void> {
   const idle = V125 && namespacesFlag.length === 0 && !allNs;
   const retry = flags.strings.get("retry-interval");
   if (V124 && retry !== undefined) state.retryIntervalMs = goDurationMs(retry);
+  const resync = flags.strings.get("resync-interval");
+  if (V124 && resync !== undefined) state.resyncIntervalMs = goDurationMs(resync);
   state.autoReconnect = V124 &&
     (flags.bools.has("auto-reconnect") ||
       (!flags.changed.has("auto-reconnect") && (idle || flags.bools.has("tui") || flags.bools.has("api"))));
@@ -1402,6 +1423,7 @@ async function runSvc(args: string[]): Promise<void> {
           backoffMs: 0,
           noPodsLogged: false,
           retryPending: false,
+          lastSyncedAt: 0,
         };
         state.services.push(svc);
         syncService(svc, false);

@@ -772,3 +772,29 @@ Deno.test("simulator: generated wrapper carries its configuration through a clea
   assert.equal(svc.code, 0);
   assert.match(new TextDecoder().decode(svc.stdout), /requires superuser privileges/);
 });
+
+Deno.test("simulator 1.25: --resync-interval passed → the replacement's Ready event syncs at once, without the debounce", async () => {
+  // Every other way back (reconnect backoff, retry, debounce) takes a minute here.
+  const scenario: Scenario = {
+    ...THREE_SERVICES,
+    reconnectDelayMs: 60_000,
+    syncDebounceMs: 60_000,
+    actions: [
+      { type: "replace_pod", atMs: 50, service: "web", newPod: "web-new", delayMs: 600 },
+      { type: "log", atMs: 3000, message: "marker" },
+    ],
+  };
+  for (const resync of [["--resync-interval", "100ms"], []]) {
+    await using fixture = await setup(scenario, "127.84.27.1");
+    await using sim = SimProcess.start({
+      args: ["svc", "-n", "default", "-z", fixture.zPath, "-a", "--retry-interval", "60s", ...resync],
+      scenarioPath: fixture.scenarioPath,
+      hostsPath: fixture.hostsPath,
+      stopSignal: "SIGTERM",
+    });
+    await sim.waitForMessage(/^marker$/, 15_000);
+    const pods = sim.events("forward").map((e) => e.forward.pod);
+    if (resync.length) assert.ok(pods.includes("web-new"), `re-forwarded before the marker: ${pods}`);
+    else assert.ok(!pods.includes("web-new"), `debounced past the marker: ${pods}`);
+  }
+});
