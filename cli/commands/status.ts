@@ -127,7 +127,9 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
     }
     lines.push(table(rows).split("\n").map((l) => "    " + l).join("\n"));
     for (const f of prof.forwards) {
-      if (f.reason) lines.push(`    ${f.hostname}:${f.port} not restarted for: ${p.red(f.reason)}`);
+      if (!f.reason) continue;
+      const why = f.state === "failed" ? "not restarted for" : f.state;
+      lines.push(`    ${f.hostname}:${f.port} ${why}: ${p.red(f.reason)}`);
     }
   }
   lines.push("", "  recent events:");

@@ -53,6 +53,8 @@ const isHealthPolicy: Check<HealthPolicy> = fields<HealthPolicy>({
   intervalMs: isNumber,
   timeoutMs: isNumber,
   failureThreshold: isNumber,
+  http: optional(arrayOf(isString)),
+  tcp: optional(arrayOf(isString)),
 });
 
 const isForwardFailurePolicy: Check<ForwardFailurePolicy> = fields<ForwardFailurePolicy>({

@@ -25,7 +25,8 @@ export type ItemCheck =
   | "port_mapping"
   | "namespace"
   | "dns_subdomain"
-  | "kubefwd_args";
+  | "kubefwd_args"
+  | "forward_pattern";
 
 /** One leaf key. */
 export interface FieldSpec {
@@ -134,7 +135,8 @@ const retry: SectionSpec = {
 
 const health: SectionSpec = {
   kind: "section",
-  doc: "Active TCP probes of the forwarded addresses.",
+  doc: "Active probes through the forwards: an HTTP request for HTTP services, a held TCP connection for " +
+    "the others (docs/health-probes.md says what each proves and costs).",
   fields: {
     interval: { kind: "field", type: "duration", default: "5s", doc: "Time between two probes." },
     timeout: {
@@ -149,6 +151,23 @@ const health: SectionSpec = {
       default: "2",
       min: 1,
       doc: "Consecutive failed probes before a forward counts as unhealthy.",
+    },
+    http: {
+      kind: "field",
+      type: "string list",
+      default: "[]",
+      check: "forward_pattern",
+      doc: "Forwards probed with an HTTP request (any response counts as alive), as `SERVICE` or " +
+        "`SERVICE:PORT` globs (`api`, `*:8080`, `web:http*`); beyond these, pod ports named `http…` and " +
+        "common HTTP ports (80, 3000, 5000, 8000, 8008, 8080, 8081, 8088, 8888, 9090) get it by default.",
+    },
+    tcp: {
+      kind: "field",
+      type: "string list",
+      default: "[]",
+      check: "forward_pattern",
+      doc: "Forwards probed with a quiet TCP connection instead (same patterns; `http` wins where both " +
+        "match): for services on a common HTTP port that do not speak HTTP.",
     },
   },
 };

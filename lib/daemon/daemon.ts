@@ -7,7 +7,7 @@ import { realClock } from "../clock.ts";
 import { CONFIG_ENV_VAR, defaultConfigPath, processEnv } from "../config/paths.ts";
 import { formatDiagnosticLine } from "../config/format.ts";
 import type { KubefwdSettings } from "../config/types.ts";
-import { TcpProber } from "../health/tcp_probe.ts";
+import { SocketProber } from "../health/socket_prober.ts";
 import { type IpcServer, startIpcServer } from "../ipc/server.ts";
 import { SubprocessServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile, type HostsFile, SudoHostsFile } from "../kubefwd/hosts.ts";
@@ -125,7 +125,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     spawner: new DenoSpawner(),
     clock: realClock,
     log,
-    prober: new TcpProber(),
+    prober: new SocketProber(),
     serviceLister: new SubprocessServiceLister(),
     hostsFile: hostsFileFor,
     readHosts: (path) => Deno.readTextFile(path),

@@ -91,6 +91,8 @@ export function newRun(
       ipChurnRestartAt: tuning.ipChurnRestartAt,
       listFailureGapMs: tuning.listFailureGapMs,
       listFailureRestartMs: tuning.listFailureRestartMs,
+      probeRules: { http: spec.health.http ?? [], tcp: spec.health.tcp ?? [] },
+      stallProbes: tuning.stallProbes,
     }),
     spawnedAt: clock.now(),
     stopping: false,

@@ -5,6 +5,8 @@
  * docs/kubefwd-compatibility.md.
  */
 import type { ForwardFailurePolicy } from "../config/types.ts";
+import type { ProbeMode, ProbeOutcome } from "../health/probe.ts";
+import { probeModeFor, type ProbeModeRules } from "../health/probe_mode.ts";
 import { splitServiceKey } from "../kubefwd/output.ts";
 import type { ForwardAnnouncement, KubefwdEvent } from "../kubefwd/types.ts";
 import type { ForwardState, ForwardStatus } from "./types.ts";
@@ -29,7 +31,17 @@ export interface TrackerSettings {
   listFailureGapMs: number;
   /** A run of `failed to list` lines this long restarts the child. */
   listFailureRestartMs: number;
+  /** Which forwards get an HTTP probe (the profile's `health.http` / `health.tcp`). */
+  probeRules: ProbeModeRules;
+  /** Probe timeouts in a row, while the API server answers, that mean kubefwd stalled (restart). */
+  stallProbes: number;
 }
+
+/** What the daemon's own check of the profile's API server says (api_watch.ts). */
+export type ApiReachability =
+  | { state: "unknown" }
+  | { state: "reachable" }
+  | { state: "unreachable"; since: number; why: string };
 
 /** Which failure a restart is for, so that a restart that did not fix it is not repeated at once. */
 export interface RestartCause {
@@ -62,6 +74,8 @@ export interface TrackerUpdate {
   restart?: RestartRequest;
   /** Something worth a warning in the log. */
   warning?: string;
+  /** Probe every forward now (the API server came back, the machine woke up). */
+  probeNow?: boolean;
 }
 
 /** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
@@ -72,6 +86,10 @@ export interface ForwardSummary {
   down: string[];
   /** The ones announced but not yet answering a probe (`host:port`). */
   pending: string[];
+  /** The ones that were up but cannot be verified now (`host:port`). */
+  unverified?: string[];
+  /** Why forwards are not up, in one phrase: the API server, the pod, or kubefwd itself. */
+  cause?: string;
 }
 
 /** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
@@ -84,14 +102,18 @@ export interface ProbeTarget {
   ip: string;
   /** The local port kubefwd listens on. */
   port: number;
+  /** HTTP request or quiet TCP connection. */
+  mode: ProbeMode;
+  /** The forward's hostname, for the HTTP probe's `Host` header. */
+  host: string;
 }
 
 /** The outcome of probing one {@link ProbeTarget}. */
 export interface ProbeResult {
   /** The forward that was probed. */
   target: ProbeTarget;
-  /** The listener answered and, where that can be checked, the address still has its hosts line. */
-  alive: boolean;
+  /** What the probe saw; `unnamed`: the address lost its hosts line (the name no longer resolves). */
+  outcome: ProbeOutcome | "unnamed";
 }
 
 /** How a child ended, for {@link ForwardTracker.leftoverIps}. */
@@ -111,6 +133,10 @@ interface ForwardRecord {
   status: ForwardStatus;
   sinceMs: number;
   probeFailures: number;
+  /** Probe timeouts in a row: no evidence of death, but not up either. */
+  probeTimeouts: number;
+  /** HTTP or TCP probe, fixed at the announcement. */
+  mode: ProbeMode;
   /** Was up at least once: a forward that never came up may still be waiting for its pod. */
   everUp: boolean;
 }
@@ -125,6 +151,10 @@ export class ForwardTracker {
   readonly #serviceFailures = new Map<string, number[]>();
   #listFailures: { since: number; last: number } | undefined;
   #nextId = 1;
+  #api: ApiReachability = { state: "unknown" };
+  #apiCheckedAt = -Infinity;
+  /** The API server came back or the machine woke up: the next probe round decides on a restart at once. */
+  #recovery: { since: number; why: string } | undefined;
 
   /** A tracker for one new child, with that child's rules. */
   constructor(settings: TrackerSettings) {
@@ -149,11 +179,28 @@ export class ForwardTracker {
       [...this.#forwards.values()].filter((f) => f.status.state === state).map((f) =>
         `${f.status.hostname}:${f.status.port}`
       );
-    return {
+    const down = [...named("down"), ...named("failed")];
+    const unverified = named("unverified");
+    const summary: ForwardSummary = {
       total: this.#forwards.size,
-      down: [...named("down"), ...named("failed")],
+      down,
       pending: named("pending"),
+      unverified,
     };
+    const cause = this.#cause(down.length + unverified.length > 0);
+    if (cause) summary.cause = cause;
+    return summary;
+  }
+
+  /** The profile-level reason forwards are not up: the API server, the pod, or a stalled kubefwd. */
+  #cause(anyNotUp: boolean): string | undefined {
+    if (!anyNotUp) return undefined;
+    if (this.#api.state === "unreachable") return apiUnreachable(this.#api);
+    const reasons = [...this.#forwards.values()].map((f) => f.status.reason ?? "");
+    if (reasons.some((r) => r.startsWith(STALLED))) return "kubefwd stalled";
+    if (reasons.some((r) => r.startsWith(POD_UNREACHABLE))) return POD_UNREACHABLE;
+    if (reasons.some((r) => r.startsWith(NOTHING_LISTENS))) return "forward lost: kubefwd does not listen";
+    return undefined;
   }
 
   /** Every forward, to probe now. */
@@ -163,6 +210,8 @@ export class ForwardTracker {
       id: f.id,
       ip: f.status.ip,
       port: f.status.port,
+      mode: f.mode,
+      host: f.status.hostname,
     }));
   }
 
@@ -230,19 +279,74 @@ export class ForwardTracker {
   /**
    * Applies a probe round. A forward found dead with no log line that said why is dead all the same:
    * 1.22.x never re-forwards it (restart after the debounce); 1.24+ may still reconnect it, so only a forward
-   * down for longer than the grace period asks for a restart.
+   * down for longer than the grace period asks for a restart. A timeout is no evidence of death (a busy
+   * machine is slow): the forward is `unverified`, and only a run of timeouts while the API server answers
+   * means kubefwd stalled. Right after the API server came back or the machine woke up, any forward that
+   * was up and does not answer now restarts the child at once.
    */
   onProbes(results: ProbeResult[], now: number): TrackerUpdate {
     const threshold = Math.max(1, this.#settings.failureThreshold);
     let changed = false;
-    for (const { target, alive } of results) {
+    const notAnswering: string[] = [];
+    const stalled: string[] = [];
+    for (const { target, outcome } of results) {
       const f = this.#forwards.get(target.key);
       if (f === undefined || f.id !== target.id) continue; // replaced while the probe ran
       if (f.status.state === "failed") continue; // given up on until kubefwd announces it again
-      if (alive) changed = this.#set(f, "up", now) || changed;
-      else if (++f.probeFailures >= threshold) changed = this.#set(f, "down", now) || changed;
+      const apiDown = this.#api.state === "unreachable" ? this.#api : undefined;
+      if (outcome === "answered" || (outcome === "held" && !apiDown)) {
+        changed = this.#set(f, "up", now) || changed;
+        continue;
+      }
+      if (f.everUp) notAnswering.push(target.key);
+      if (outcome === "held") {
+        // Held open while the API server is out of reach proves nothing: kubefwd waits on it.
+        if (f.status.state === "up") {
+          changed = this.#set(f, "unverified", now, apiUnreachable(apiDown!)) || changed;
+        }
+        continue;
+      }
+      if (outcome === "timeout") {
+        f.probeTimeouts++;
+        const why = apiDown
+          ? apiUnreachable(apiDown)
+          : f.probeTimeouts >= this.#settings.stallProbes && this.#api.state === "reachable"
+          ? `${STALLED}: no answer to ${f.probeTimeouts} probes in a row while the API server answers`
+          : `no answer within the probe timeout (${f.probeTimeouts} in a row)`;
+        if (why.startsWith(STALLED) && f.everUp) stalled.push(target.key);
+        if (f.probeTimeouts >= threshold || apiDown) {
+          changed = this.#setReason(f, "unverified", why, now) || changed;
+        }
+        continue;
+      }
+      f.probeTimeouts = 0;
+      if (++f.probeFailures >= threshold) {
+        const why = failureReason(outcome, target) + (apiDown ? `; ${apiUnreachable(apiDown)}` : "");
+        changed = this.#setReason(f, "down", why, now) || changed;
+      }
     }
     const update: TrackerUpdate = changed ? { changed: "health probe" } : {};
+    const recovery = this.#recovery;
+    if (recovery && this.#apiFresh(recovery.since)) {
+      this.#recovery = undefined;
+      if (notAnswering.length > 0 && this.#api.state !== "unreachable") {
+        update.restart = {
+          kind: "now",
+          reason: `${recovery.why}, and ${notAnswering.slice(0, 5).join(", ")} still not answering`,
+          cause: { key: "recovery", forwards: notAnswering },
+        };
+        return update;
+      }
+    }
+    if (stalled.length > 0) {
+      const key = stalled[0];
+      update.restart = {
+        kind: "now",
+        reason: `forward ${key}: ${this.#forwards.get(key)?.status.reason ?? STALLED}`,
+        cause: { key: `forward ${key}`, forwards: [key] },
+      };
+      return update;
+    }
     const graceMs = this.#settings.autoReconnect ? this.#settings.autoReconnectGraceMs : 0;
     const dead = [...this.#forwards.values()].find((f) =>
       f.everUp && f.status.state === "down" && now - f.sinceMs >= graceMs
@@ -257,6 +361,47 @@ export class ForwardTracker {
         : { kind: "debounced", why: what, cause };
     }
     return update;
+  }
+
+  /**
+   * The daemon's own check of the API server. Out of reach: every forward that was up is `unverified` with
+   * that reason, and no restart is asked for (a new kubefwd could not reach it either). Back again: the
+   * forwards are probed at once, and those that still fail restart the child without the usual thresholds.
+   */
+  onApi(api: ApiReachability, now: number): TrackerUpdate {
+    const was = this.#api;
+    this.#api = api;
+    this.#apiCheckedAt = now;
+    if (api.state === "unreachable") {
+      let changed = false;
+      for (const f of this.#forwards.values()) {
+        if (f.status.state === "up" || f.status.state === "unverified") {
+          changed = this.#setReason(f, "unverified", apiUnreachable(api), now) || changed;
+        }
+      }
+      return changed ? { changed: apiUnreachable(api) } : {};
+    }
+    if (was.state === "unreachable" && api.state === "reachable") {
+      const seconds = Math.round((now - was.since) / 1000);
+      this.#recovery = { since: now, why: `the API server answers again after ${seconds} s` };
+      return { probeNow: true };
+    }
+    return this.#recovery ? { probeNow: true } : {};
+  }
+
+  /**
+   * The machine was suspended (or the daemon stopped) for `sleptMs`: kubefwd's connections may be stale.
+   * The forwards are probed at once; those that fail restart the child as soon as the API server is known
+   * to answer.
+   */
+  onWake(sleptMs: number, now: number): TrackerUpdate {
+    this.#recovery = { since: now, why: `woke up after ${Math.round(sleptMs / 1000)} s asleep` };
+    return { probeNow: true };
+  }
+
+  /** The API state was checked after `since`, or is not watched at all. */
+  #apiFresh(since: number): boolean {
+    return this.#api.state === "unknown" || this.#apiCheckedAt >= since;
   }
 
   /**
@@ -337,6 +482,12 @@ export class ForwardTracker {
         },
         sinceMs: now,
         probeFailures: 0,
+        probeTimeouts: 0,
+        mode: probeModeFor(this.#settings.probeRules, {
+          service: fwd.hostname.split(".")[0],
+          port: fwd.localPort,
+          podPort: fwd.podPort,
+        }),
         everUp: false,
       });
     }
@@ -378,6 +529,7 @@ export class ForwardTracker {
    * is out of reach, and restarting kubefwd for its dead forwards cannot help.
    */
   #apiFailing(now: number): boolean {
+    if (this.#api.state === "unreachable") return true;
     const streak = this.#listFailures;
     return this.#settings.autoReconnect && streak !== undefined &&
       now - streak.last <= this.#settings.listFailureGapMs;
@@ -422,15 +574,29 @@ export class ForwardTracker {
     };
   }
 
-  #set(f: ForwardRecord, state: ForwardState, now: number): boolean {
+  #set(f: ForwardRecord, state: ForwardState, now: number, reason?: string): boolean {
     if (f.status.state === state) return false;
     if (state !== "failed") delete f.status.reason;
+    if (reason !== undefined) f.status.reason = reason;
     f.status.state = state;
     f.status.since = iso(now);
     f.sinceMs = now;
     if (state !== "down") f.probeFailures = 0;
-    if (state === "up") f.everUp = true;
+    if (state === "up") {
+      f.everUp = true;
+      f.probeTimeouts = 0;
+    }
     return true;
+  }
+
+  /** Like #set, but a new reason for the same state is a change too. */
+  #setReason(f: ForwardRecord, state: ForwardState, reason: string, now: number): boolean {
+    if (f.status.state === state) {
+      if (f.status.reason === reason) return false;
+      f.status.reason = reason;
+      return true;
+    }
+    return this.#set(f, state, now, reason);
   }
 
   #setForwardsOfPod(
@@ -471,6 +637,28 @@ export function forwardNamespace(hostname: string, namespaces: string[]): string
   const labels = hostname.split(".");
   for (const label of labels.slice(1, 3)) if (namespaces.includes(label)) return label;
   return namespaces[0] ?? "";
+}
+
+/** The reason of forwards that time out while the API server answers. */
+const STALLED = "kubefwd stalled";
+/** The reason of a forward kubefwd accepted and closed. */
+const POD_UNREACHABLE = "pod not reachable";
+/** The reason of a forward nothing listens on. */
+const NOTHING_LISTENS = "nothing listens";
+
+function apiUnreachable(api: { since: number; why: string }): string {
+  return `apiserver unreachable since ${iso(api.since)} (${api.why})`;
+}
+
+function failureReason(outcome: "refused" | "closed" | "unnamed", target: ProbeTarget): string {
+  switch (outcome) {
+    case "refused":
+      return `${NOTHING_LISTENS} on ${target.ip}:${target.port}`;
+    case "closed":
+      return `${POD_UNREACHABLE}: kubefwd accepted the connection and closed it`;
+    case "unnamed":
+      return `the hosts line of ${target.ip} is gone`;
+  }
 }
 
 function iso(ms: number): string {

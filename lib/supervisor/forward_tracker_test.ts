@@ -22,6 +22,8 @@ function settings(over: Partial<TrackerSettings> = {}): TrackerSettings {
     ipChurnRestartAt: 240,
     listFailureGapMs: 45_000,
     listFailureRestartMs: 90_000,
+    probeRules: { http: [], tcp: [] },
+    stallProbes: 4,
     ...over,
   };
 }
@@ -30,15 +32,18 @@ function forward(hostname: string, ip: string, port = 80, pod = `${hostname}-0`)
   return { kind: "forward", forward: { ip, hostname, localPort: port, pod, podPort: String(port) } };
 }
 
-/** Every target alive or dead, at `now`. */
+type Outcome = ProbeResult["outcome"];
+
+/** Every target answering (true), refused (false) or another outcome, at `now`. */
 function probeAll(
   tracker: ForwardTracker,
-  alive: boolean | Record<string, boolean>,
+  alive: boolean | Outcome | Record<string, boolean | Outcome>,
   now: number,
 ): TrackerUpdate {
+  const outcome = (v: boolean | Outcome): Outcome => v === true ? "answered" : v === false ? "refused" : v;
   const results: ProbeResult[] = tracker.probeTargets().map((target) => ({
     target,
-    alive: typeof alive === "boolean" ? alive : alive[target.key] ?? true,
+    outcome: outcome(typeof alive === "object" ? alive[target.key] ?? true : alive),
   }));
   return tracker.onProbes(results, now);
 }
@@ -196,7 +201,7 @@ Deno.test("onProbes: a result for a forward replaced while probing is ignored", 
   tracker.onEvent(forward("web", "127.1.27.1"), T0);
   const [stale] = tracker.probeTargets();
   tracker.onEvent(forward("web", "127.1.27.5"), T0 + 10);
-  assert.deepEqual(tracker.onProbes([{ target: stale, alive: false }], T0 + 20), {});
+  assert.deepEqual(tracker.onProbes([{ target: stale, outcome: "refused" }], T0 + 20), {});
   assert.equal(states(tracker)["web:80"], "pending");
 });
 
@@ -289,7 +294,7 @@ Deno.test("markFailed: failed forwards keep kubefwd's reason, count as down and 
   assert.deepEqual(conflict.restart?.cause?.forwards, ["web:8080"], "1.22.x: found by the port pair");
   const update = tracker.markFailed(["web:8080"], "local address conflict", T0 + 3);
   assert.equal(update.changed, "web:8080 failed");
-  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"], pending: [] });
+  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"], pending: [], unverified: [] });
   probeAll(tracker, true, T0 + 4);
   const web = tracker.statuses().find((f) => f.hostname === "web")!;
   assert.equal(web.state, "failed");

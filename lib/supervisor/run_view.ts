@@ -14,7 +14,7 @@ import type { ProfileState } from "./types.ts";
  */
 export function stateFromForwards(summary: ForwardSummary): "running" | "degraded" | undefined {
   if (summary.total === 0) return undefined;
-  if (summary.down.length > 0) return "degraded";
+  if (summary.down.length > 0 || (summary.unverified?.length ?? 0) > 0) return "degraded";
   if (summary.pending.length > 0) return undefined;
   return "running";
 }
@@ -94,7 +94,12 @@ export function stateDetail(input: DetailInput): string | null {
       : `forwards nothing: ${nothingMatches(input)}`;
   }
   const parts: string[] = [];
+  if (f.cause) parts.push(f.cause);
   if (f.down.length > 0) parts.push(`${f.down.length} of ${f.total} forwards down: ${named(f.down)}`);
+  const unverified = f.unverified ?? [];
+  if (unverified.length > 0) {
+    parts.push(`${unverified.length} of ${f.total} forwards unverified: ${named(unverified)}`);
+  }
   if (f.pending.length > 0) {
     parts.push(`${f.pending.length} of ${f.total} forwards not answering yet: ${named(f.pending)}`);
   }

@@ -4,7 +4,7 @@
  */
 import type { Clock } from "../clock.ts";
 import type { KubefwdSettings } from "../config/types.ts";
-import type { Prober } from "../health/tcp_probe.ts";
+import type { Prober } from "../health/probe.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { LogSink } from "../log/types.ts";
 import type { LaunchDeps } from "./launch_plan.ts";
@@ -75,6 +75,8 @@ export interface RunnerTuning {
    * replaced (more addresses than hostnames), the child is restarted while every forward still works.
    */
   ipChurnRestartAt: number;
+  /** Probe timeouts in a row, while the API server answers, after which kubefwd counts as stalled. */
+  stallProbes: number;
 }
 
 /** Production tuning. */
@@ -90,4 +92,5 @@ export const DEFAULT_TUNING: RunnerTuning = {
   listFailureRestartMs: 90_000,
   listFailureGapMs: 45_000,
   ipChurnRestartAt: 240,
+  stallProbes: 4,
 };

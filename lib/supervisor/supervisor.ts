@@ -9,7 +9,7 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { didYouMean, suggest } from "../config/did_you_mean.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
-import type { Prober } from "../health/tcp_probe.ts";
+import type { Prober } from "../health/probe.ts";
 import type { ServiceLister } from "../kubefwd/exclude.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";

@@ -266,7 +266,7 @@ Deno.test("start → running once the announced forwards answer; argv, env, -z f
   assert.equal(st(h).forwards[0].state, "up");
   assert.equal(st(h).state, "running");
   assert.equal(st(h).stateDetail, null);
-  assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000 });
+  assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000, mode: "http" });
   assert.deepEqual(h.state.profiles.a.child?.announcedIps, ["127.3.27.1"]);
 
   const childLines = h.logs.filter((l) => l.source !== "daemon");
