@@ -8,6 +8,8 @@ import { CONFIG_ENV_VAR, defaultConfigPath, processEnv } from "../config/paths.t
 import { formatDiagnosticLine } from "../config/format.ts";
 import type { KubefwdSettings } from "../config/types.ts";
 import { SocketProber } from "../health/socket_prober.ts";
+import { WakeDetector } from "../health/wake_detector.ts";
+import { SubprocessApiProbeFactory } from "../kube/api_check.ts";
 import { type IpcServer, startIpcServer } from "../ipc/server.ts";
 import { SubprocessServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile, type HostsFile, SudoHostsFile } from "../kubefwd/hosts.ts";
@@ -126,6 +128,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     clock: realClock,
     log,
     prober: new SocketProber(),
+    apiProbes: new SubprocessApiProbeFactory(),
     serviceLister: new SubprocessServiceLister(),
     hostsFile: hostsFileFor,
     readHosts: (path) => Deno.readTextFile(path),
@@ -145,6 +148,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
   );
   const unsubscribeTrims = supervisor.onEvent(() => trims.poke());
+  const wakes = new WakeDetector(realClock, () => performance.now(), (sleptMs) => {
+    info(
+      `woke up after ${Math.round(sleptMs / 1000)} s asleep (suspend or stop): re-verifying every forward`,
+      "warn",
+    );
+    supervisor.wake(sleptMs);
+  });
   const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config, outcome.missing);
   const reload = async () => {
     const result = await reloader.reload();
@@ -161,6 +171,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     shuttingDown ??= (async () => {
       info(`shutting down (${why})`);
       unsubscribeTrims();
+      wakes.stop();
       trims.close();
       // Every step is guarded and bounded: a failing or hung disk must never keep the daemon from exiting.
       const step = async (what: string, work: () => Promise<unknown>, timeoutMs: number) => {

@@ -19,10 +19,16 @@ import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
-import { probeForwards } from "./probe_forwards.ts";
 import { cmdlineOf, stopChild } from "./process_control.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
-import { emptyVerdict, type ProfileFacts, stateDetail, stateFromForwards } from "./run_view.ts";
+import { RunHealth } from "./run_health.ts";
+import {
+  degradedBecause,
+  emptyVerdict,
+  type ProfileFacts,
+  stateDetail,
+  stateFromForwards,
+} from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, TransitionEvent } from "./types.ts";
@@ -172,6 +178,12 @@ export class ProfileRunner {
     });
   }
 
+  /** The machine woke up after `sleptMs` asleep: the live child's forwards and API server are checked now. */
+  wake(sleptMs: number): void {
+    const run = this.#run;
+    if (run && this.#isLive(run)) run.health?.wake(sleptMs);
+  }
+
   /** Stops for good (daemon shutdown or profile removed): no timer survives, nothing restarts. */
   dispose(reason: string): Promise<void> {
     this.#disposed = true;
@@ -218,6 +230,8 @@ export class ProfileRunner {
       totalUptimeSeconds: Math.floor((record.counters.totalUptimeMs + current) / 1000),
       reconnects: this.#totalReconnects,
     };
+    const apiserver = run?.health?.apiStatus();
+    if (apiserver) status.apiserver = apiserver;
     if (record.baseIp !== undefined) status.baseIp = record.baseIp;
     if (details) status.events = record.events.slice(-20);
     return status;
@@ -329,6 +343,11 @@ export class ProfileRunner {
     const { clock, tuning, record } = this.#deps;
     run.spawnedAt = clock.now();
     run.releaseGate = release;
+    run.health = new RunHealth(run, this.#spec, this.#settings, this.#deps, {
+      isLive: () => this.#isLive(run),
+      apply: (update) => this.#apply(run, update),
+      internalError: (where, e) => this.#internalError(where, e),
+    });
     if (tuning.startStaggerMs > 0) {
       run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
     } else releaseGate(run);
@@ -457,8 +476,9 @@ export class ProfileRunner {
         this.#ipsEverAnnounced.add(update.announced.ip);
       }
       if (update.newIp) this.#deps.record.childAnnounced(update.newIp);
-      this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
+      run.health?.schedule(this.#deps.tuning.firstProbeDelayMs);
     }
+    if (update.probeNow) run.health?.schedule(0);
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
     if (update.warning) this.#log("warn", update.warning);
@@ -472,9 +492,10 @@ export class ProfileRunner {
     const target = stateFromForwards(summary);
     if (target === undefined || target === this.#state) return;
     run.runningSince ??= this.#deps.clock.now();
-    const { total, down } = summary;
+    const { total } = summary;
     if (target === "degraded") {
-      this.#transition("degraded", `${down.length} of ${total} forwards down`, down.slice(0, 10).join(", "));
+      const { reason, detail } = degradedBecause(summary);
+      this.#transition("degraded", reason, detail);
     } else {
       this.#healthy(
         this.#state !== "starting"
@@ -498,33 +519,6 @@ export class ProfileRunner {
   #facts(): ProfileFacts {
     const { namespaces, labels, allowEmpty } = this.#spec;
     return { namespaces, labels, allowEmpty: allowEmpty ?? false };
-  }
-
-  #scheduleProbe(run: Run, delayMs: number): void {
-    if (!this.#isLive(run)) return;
-    const due = this.#deps.clock.now() + delayMs;
-    const current = run.timers.dueAt("probe");
-    if (current !== undefined && current <= due) return;
-    run.timers.set("probe", delayMs, () => {
-      this.#probeRound(run).catch((e) => this.#internalError("health probe", e));
-    });
-  }
-
-  async #probeRound(run: Run): Promise<void> {
-    if (run.probing || !this.#isLive(run)) return;
-    const health = this.#spec.health;
-    run.probing = true;
-    try {
-      const results = await probeForwards(run.tracker.probeTargets(), this.#deps.prober, health.timeoutMs, {
-        read: this.#deps.readHosts,
-        path: this.#settings.hostsPath,
-        version: run.plan.version,
-      });
-      if (this.#isLive(run)) this.#apply(run, run.tracker.onProbes(results, this.#deps.clock.now()));
-    } finally {
-      run.probing = false;
-    }
-    if (run.tracker.size > 0) this.#scheduleProbe(run, Math.max(100, health.intervalMs));
   }
 
   // -------------------------------------------------------------------------------------------------------

@@ -19,6 +19,20 @@ export function stateFromForwards(summary: ForwardSummary): "running" | "degrade
   return "running";
 }
 
+/**
+ * The reason and detail of entering `degraded` because of the forwards: the cause when one is known
+ * (`apiserver unreachable since …`, `pod not reachable`, `kubefwd stalled`), with the counts.
+ */
+export function degradedBecause(summary: ForwardSummary): { reason: string; detail: string } {
+  const unverified = summary.unverified ?? [];
+  const counts = [
+    summary.down.length > 0 ? `${summary.down.length} of ${summary.total} forwards down` : "",
+    unverified.length > 0 ? `${unverified.length} of ${summary.total} forwards unverified` : "",
+  ].filter((s) => s !== "").join(", ");
+  const reason = summary.cause ? `${summary.cause}: ${counts}` : counts;
+  return { reason, detail: [...summary.down, ...unverified].slice(0, 10).join(", ") };
+}
+
 /** What to say about a child that announced nothing within the startup grace. */
 export interface EmptyVerdict {
   /** The state to enter. */

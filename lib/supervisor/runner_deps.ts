@@ -6,6 +6,8 @@ import type { Clock } from "../clock.ts";
 import type { KubefwdSettings } from "../config/types.ts";
 import type { Prober } from "../health/probe.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
+import type { ApiProbeFactory } from "../kube/api_check.ts";
+import { type ApiWatchTiming, DEFAULT_API_WATCH_TIMING } from "../kube/api_watch.ts";
 import type { LogSink } from "../log/types.ts";
 import type { LaunchDeps } from "./launch_plan.ts";
 import type { StopOptions } from "./process_control.ts";
@@ -23,6 +25,8 @@ export interface RunnerDeps extends LaunchDeps {
   log: LogSink;
   /** Connects to the forwards in the health probes. */
   prober: Prober;
+  /** Checks each profile's API server with its own credentials; undefined: not checked. */
+  apiProbes?: ApiProbeFactory;
   /** The hosts file to clean after a child that left its lines behind. */
   hostsFile: (settings: KubefwdSettings) => HostsFile;
   /** Backoff jitter, in [0, 1); injected so tests are exact. */
@@ -77,6 +81,8 @@ export interface RunnerTuning {
   ipChurnRestartAt: number;
   /** Probe timeouts in a row, while the API server answers, after which kubefwd counts as stalled. */
   stallProbes: number;
+  /** How often and how patiently the API server is checked. */
+  apiWatch: ApiWatchTiming;
 }
 
 /** Production tuning. */
@@ -93,4 +99,5 @@ export const DEFAULT_TUNING: RunnerTuning = {
   listFailureGapMs: 45_000,
   ipChurnRestartAt: 240,
   stallProbes: 4,
+  apiWatch: DEFAULT_API_WATCH_TIMING,
 };

@@ -9,6 +9,7 @@ import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/typ
 import { UserError } from "../errors.ts";
 import { waitFor } from "../util/async.ts";
 import { FakeProber } from "../testing/fake_prober.ts";
+import { FakeApiProbes } from "../testing/fake_api_probes.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { addressesWithNames } from "../kubefwd/hosts.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
@@ -1320,4 +1321,105 @@ Deno.test("a profile removed and re-added while its old kubefwd still stops: the
   }
   await until(() => !h.hosts.text.includes(`${base} svc`), "the old child's hosts line removed");
   assert.ok(!h.logs.some((l) => /refused to remove hosts lines/.test(l.message)), "nothing refused");
+});
+
+/** Advances the fake clock in small steps until `cond` holds (timers armed by promises need a tick each). */
+async function advanceUntil(h: Harness, cond: () => boolean, what: string): Promise<void> {
+  await until(() => {
+    h.clock.advance(10);
+    return cond();
+  }, what);
+}
+
+Deno.test("API server out of reach: forwards unverified with the reason, degraded, no restart; back and still failing: restart at once", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+  assert.equal(st(h).state, "running");
+
+  api.answer = { ok: false, why: "no answer within 2000 ms" };
+  await advanceUntil(h, () => st(h).apiserver?.state === "unreachable", "the API server out of reach");
+  assert.equal(st(h).state, "degraded");
+  assert.equal(st(h).forwards[0].state, "unverified");
+  assert.match(
+    st(h).forwards[0].reason ?? "",
+    /^apiserver unreachable since .* \(no answer within 2000 ms\)$/,
+  );
+  assert.match(st(h).stateDetail ?? "", /^apiserver unreachable since/);
+  assert.match(h.events.at(-1)!.reason, /^apiserver unreachable since .*: 1 of 1 forwards unverified$/);
+  h.prober.set("127.3.27.1", 80, "timeout");
+  for (let i = 0; i < 6; i++) await probeRound(h);
+  h.prober.set("127.3.27.1", 80, "refused");
+  for (let i = 0; i < 6; i++) await probeRound(h);
+  assert.equal(h.spawner.children.length, 1, "no restart while the API server is out of reach");
+  assert.equal(st(h).forwards[0].state, "down");
+
+  api.answer = { ok: true };
+  graceful(child);
+  await advanceUntil(h, () => h.spawner.children.length >= 2, "the restart once the API server is back");
+  assert.match(
+    h.events.find((e) => e.to === "stopping")!.reason,
+    /the API server answers again after \d+ s, and web:80 still not answering/,
+  );
+});
+
+Deno.test("API server back and the forwards answer: no restart", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+  api.answer = { ok: false, why: "connection refused" };
+  await advanceUntil(h, () => st(h).forwards[0].state === "unverified", "unverified");
+  api.answer = { ok: true };
+  const calls = h.prober.calls.length;
+  await advanceUntil(
+    h,
+    () => h.prober.calls.length > calls && st(h).state === "running",
+    "re-verified at once",
+  );
+  assert.equal(h.spawner.children.length, 1);
+});
+
+Deno.test("wake: every forward is re-verified at once; one that fails restarts kubefwd without waiting for thresholds", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  h.prober.set("127.3.27.1", 80, "closed");
+  const calls = h.prober.calls.length;
+  graceful(child);
+  h.sup.wake(60_000);
+  await advanceUntil(h, () => h.spawner.children.length >= 2, "the restart after the wake");
+  assert.equal(h.prober.calls.length, calls + 1, "one probe round decided it");
+  assert.match(
+    h.events.find((e) => e.to === "stopping")!.reason,
+    /woke up after 60 s asleep, and web:80 still not answering/,
+  );
+});
+
+Deno.test("a busy machine: probe timeouts make a forward unverified, never down, and restart nothing", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  h.prober.set("127.3.27.1", 80, "timeout");
+  for (let i = 0; i < 12; i++) await probeRound(h);
+  assert.equal(st(h).forwards[0].state, "unverified");
+  assert.equal(h.spawner.children.length, 1);
+  h.prober.set("127.3.27.1", 80, true);
+  await probeRound(h);
+  assert.equal(st(h).state, "running");
 });
