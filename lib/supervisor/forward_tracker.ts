@@ -4,129 +4,34 @@
  * One tracker lives exactly as long as one child. The kubefwd behaviour each rule relies on is described in
  * docs/kubefwd-compatibility.md.
  */
-import type { ForwardFailurePolicy } from "../config/types.ts";
-import type { ProbeMode, ProbeOutcome } from "../health/probe.ts";
-import { probeModeFor, type ProbeModeRules } from "../health/probe_mode.ts";
+import type { ProbeMode } from "../health/probe.ts";
+import { probeModeFor } from "../health/probe_mode.ts";
 import { splitServiceKey } from "../kubefwd/output.ts";
 import type { ForwardAnnouncement, KubefwdEvent } from "../kubefwd/types.ts";
+import type {
+  ApiReachability,
+  ExitFacts,
+  ForwardSummary,
+  ProbeResult,
+  ProbeTarget,
+  RestartCause,
+  TrackerSettings,
+  TrackerUpdate,
+} from "./tracker_types.ts";
 import type { ForwardState, ForwardStatus } from "./types.ts";
+import { RestartSignals } from "./restart_signals.ts";
 
-/** The rules a tracker applies; fixed for the life of one child. */
-export interface TrackerSettings {
-  /** kubefwd ≥ 1.24 reconnects lost forwards itself (`-a`). */
-  autoReconnect: boolean;
-  /** The profile's namespaces: a forward's namespace is read from its hostname. */
-  namespaces: string[];
-  /** How many failures of one service within a window restart an auto-reconnecting child. */
-  forwardFailures: ForwardFailurePolicy;
-  /** Consecutive failed probes that make a forward `down`. */
-  failureThreshold: number;
-  /** How long a forward of an auto-reconnecting kubefwd may stay down before the child restarts. */
-  autoReconnectGraceMs: number;
-  /** Cap of remembered addresses, forwards and failure keys (IP churn, floods). */
-  maxAnnounced: number;
-  /** Addresses handed out in one /24, with pod churn, that trigger a planned restart. */
-  ipChurnRestartAt: number;
-  /** A quiet period this long ends a run of `failed to list` lines. */
-  listFailureGapMs: number;
-  /** A run of `failed to list` lines this long restarts the child. */
-  listFailureRestartMs: number;
-  /** Which forwards get an HTTP probe (the profile's `health.http` / `health.tcp`). */
-  probeRules: ProbeModeRules;
-  /** Probe timeouts in a row, while the API server answers, that mean kubefwd stalled (restart). */
-  stallProbes: number;
-}
-
-/** What the daemon's own check of the profile's API server says (api_watch.ts). */
-export type ApiReachability =
-  | { state: "unknown" }
-  | { state: "reachable" }
-  | { state: "unreachable"; since: number; why: string };
-
-/** Which failure a restart is for, so that a restart that did not fix it is not repeated at once. */
-export interface RestartCause {
-  /** The same key after a restart means the same failure came back (a pod, a service, a port, `list`). */
-  key: string;
-  /** The forwards (`host:port`) it concerns: shown `failed` when restarting stops helping. */
-  forwards: string[];
-}
-
-/**
- * What the runner should do about the forwards: restart the child now, or — for a kubefwd that never
- * re-forwards (1.22.x) — after the profile's `forward_failures.debounce`. Planned restarts (IP churn) have
- * no cause: they fix what they are for.
- */
-export type RestartRequest =
-  | { kind: "now"; reason: string; cause?: RestartCause }
-  | { kind: "debounced"; why: string; cause?: RestartCause };
-
-/** The consequences of one input. Empty when nothing changed. */
-export interface TrackerUpdate {
-  /** Forward states changed; why, for the profile's running/degraded transition. */
-  changed?: string;
-  /** A forward was announced (probe it soon). */
-  announced?: ForwardAnnouncement;
-  /** The address is new for this child (its hosts lines must be cleaned if the child is orphaned). */
-  newIp?: string;
-  /** kubefwd scheduled one of its own reconnects. */
-  reconnect?: boolean;
-  /** The forwards want the child restarted, now or debounced. */
-  restart?: RestartRequest;
-  /** Something worth a warning in the log. */
-  warning?: string;
-  /** Probe every forward now (the API server came back, the machine woke up). */
-  probeNow?: boolean;
-}
-
-/** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
-export interface ForwardSummary {
-  /** Forwards announced by this child. */
-  total: number;
-  /** The ones down (`host:port`). */
-  down: string[];
-  /** The ones announced but not yet answering a probe (`host:port`). */
-  pending: string[];
-  /** The ones that were up but cannot be verified now (`host:port`). */
-  unverified?: string[];
-  /** Why forwards are not up, in one phrase: the API server, the pod, or kubefwd itself. */
-  cause?: string;
-}
-
-/** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
-export interface ProbeTarget {
-  /** `host:port`, the forward's key in the tracker. */
-  key: string;
-  /** Identifies this announcement of the forward; a re-announced forward gets a new one. */
-  id: number;
-  /** The local address kubefwd gave the forward. */
-  ip: string;
-  /** The local port kubefwd listens on. */
-  port: number;
-  /** HTTP request or quiet TCP connection. */
-  mode: ProbeMode;
-  /** The forward's hostname, for the HTTP probe's `Host` header. */
-  host: string;
-}
-
-/** The outcome of probing one {@link ProbeTarget}. */
-export interface ProbeResult {
-  /** The forward that was probed. */
-  target: ProbeTarget;
-  /** What the probe saw; `unnamed`: the address lost its hosts line (the name no longer resolves). */
-  outcome: ProbeOutcome | "unnamed";
-}
-
-/** How a child ended, for {@link ForwardTracker.leftoverIps}. */
-export interface ExitFacts {
-  /** Exit code; `null` when a signal ended the child. */
-  code: number | null;
-  /** The child logged `Clean exit`. */
-  sawCleanExit: boolean;
-  /** The child logged `Forced shutdown`. */
-  sawForcedShutdown: boolean;
-  /** kubefwd ≥ 1.23 (pod informer): cleans every line on a graceful or forced exit. */
-  informer: boolean;
-}
+export type {
+  ApiReachability,
+  ExitFacts,
+  ForwardSummary,
+  ProbeResult,
+  ProbeTarget,
+  RestartCause,
+  RestartRequest,
+  TrackerSettings,
+  TrackerUpdate,
+} from "./tracker_types.ts";
 
 interface ForwardRecord {
   id: number;
@@ -147,9 +52,7 @@ export class ForwardTracker {
   readonly #forwards = new Map<string, ForwardRecord>();
   readonly #announcedIps = new Set<string>();
   /** Addresses and hostnames per /24 ("127.3.27"): how close kubefwd is to running out. */
-  readonly #ipBlocks = new Map<string, { ips: Set<string>; hostnames: Set<string> }>();
-  readonly #serviceFailures = new Map<string, number[]>();
-  #listFailures: { since: number; last: number } | undefined;
+  readonly #signals: RestartSignals;
   #nextId = 1;
   #api: ApiReachability = { state: "unknown" };
   #apiCheckedAt = -Infinity;
@@ -159,6 +62,7 @@ export class ForwardTracker {
   /** A tracker for one new child, with that child's rules. */
   constructor(settings: TrackerSettings) {
     this.#settings = settings;
+    this.#signals = new RestartSignals(settings);
   }
 
   /** Number of forwards announced so far. */
@@ -270,7 +174,7 @@ export class ForwardTracker {
       case "ip_exhausted":
         return { restart: { kind: "now", reason: "kubefwd ran out of IP addresses" } };
       case "list_failed":
-        return this.#onListFailure(event.message, now);
+        return this.#signals.listFailure(event.message, now);
       default:
         return {};
     }
@@ -468,6 +372,11 @@ export class ForwardTracker {
     }
     const key = `${fwd.hostname}:${fwd.localPort}`;
     if (this.#forwards.has(key) || this.#forwards.size < max) {
+      const mode = probeModeFor(this.#settings.probeRules, {
+        service: fwd.hostname.split(".")[0],
+        port: fwd.localPort,
+        podPort: fwd.podPort,
+      });
       this.#forwards.set(key, {
         id: this.#nextId++,
         status: {
@@ -479,99 +388,31 @@ export class ForwardTracker {
           podPort: fwd.podPort,
           state: "pending",
           since: iso(now),
+          probe: mode,
         },
         sinceMs: now,
         probeFailures: 0,
         probeTimeouts: 0,
-        mode: probeModeFor(this.#settings.probeRules, {
-          service: fwd.hostname.split(".")[0],
-          port: fwd.localPort,
-          podPort: fwd.podPort,
-        }),
+        mode,
         everUp: false,
       });
     }
     update.changed = `${key} → ${fwd.ip}`;
-    const churn = this.#checkIpChurn(fwd.ip, fwd.hostname);
+    const churn = this.#signals.ipChurn(fwd.ip, fwd.hostname);
     if (churn) update.restart = churn;
     return update;
   }
 
   /**
-   * kubefwd ≥ 1.23 gives a replaced pod a new address and never reuses one; at 255 in a /24 it runs out.
-   * Once it has handed out `ipChurnRestartAt` in one /24, some only because pods were replaced (more
-   * addresses than hostnames), restart while every forward still works.
-   */
-  #checkIpChurn(ip: string, hostname: string): RestartRequest | undefined {
-    const block = ip.slice(0, ip.lastIndexOf("."));
-    let seen = this.#ipBlocks.get(block);
-    if (!seen) {
-      if (this.#ipBlocks.size >= this.#settings.maxAnnounced) return undefined;
-      seen = { ips: new Set(), hostnames: new Set() };
-      this.#ipBlocks.set(block, seen);
-    }
-    seen.ips.add(ip); // at most 256 per block
-    if (seen.hostnames.size < this.#settings.maxAnnounced) seen.hostnames.add(hostname);
-    if (seen.ips.size < this.#settings.ipChurnRestartAt || seen.ips.size <= seen.hostnames.size) {
-      return undefined;
-    }
-    return {
-      kind: "now",
-      reason:
-        `kubefwd has handed out ${seen.ips.size} addresses in ${block}.0/24 as pods were replaced and ` +
-        "never reuses one (it runs out at 255): restarting while the forwards still work",
-    };
-  }
-
-  /** kubefwd's informers retry a failing list forever; a long run of failures restarts the child. */
-  /**
-   * kubefwd (1.24+) is failing to list from the API right now (a failure within the last gap): the API
-   * is out of reach, and restarting kubefwd for its dead forwards cannot help.
+   * kubefwd (1.24+) is failing to list from the API right now, or the daemon's own check says the API
+   * server is out of reach: restarting kubefwd for its dead forwards cannot help.
    */
   #apiFailing(now: number): boolean {
-    if (this.#api.state === "unreachable") return true;
-    const streak = this.#listFailures;
-    return this.#settings.autoReconnect && streak !== undefined &&
-      now - streak.last <= this.#settings.listFailureGapMs;
+    return this.#api.state === "unreachable" || this.#signals.listFailing(now);
   }
 
-  #onListFailure(message: string, now: number): TrackerUpdate {
-    const { listFailureGapMs, listFailureRestartMs } = this.#settings;
-    const streak = this.#listFailures;
-    if (!streak || now - streak.last > listFailureGapMs) {
-      this.#listFailures = { since: now, last: now };
-      return {};
-    }
-    streak.last = now;
-    if (now - streak.since < listFailureRestartMs) return {};
-    const seconds = Math.round((now - streak.since) / 1000);
-    return {
-      restart: {
-        kind: "now",
-        reason: `kubefwd has failed to list from the API server for ${seconds} s (${message})`,
-        cause: { key: "list", forwards: [] },
-      },
-    };
-  }
-
-  /** kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T). */
   #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {
-    const key = cause.key;
-    const policy = this.#settings.forwardFailures;
-    if (!this.#serviceFailures.has(key) && this.#serviceFailures.size >= 1000) return {};
-    let times = (this.#serviceFailures.get(key) ?? []).filter((t) => now - t < policy.windowMs);
-    times.push(now);
-    if (times.length > 1000) times = times.slice(-1000);
-    this.#serviceFailures.set(key, times);
-    if (policy.maxFailures <= 0 || times.length < policy.maxFailures || this.#apiFailing(now)) return {};
-    this.#serviceFailures.delete(key); // only this one: another service keeps its own count
-    return {
-      restart: {
-        kind: "now",
-        reason: `${key} failed ${times.length} times within ${Math.round(policy.windowMs / 1000)} s`,
-        cause,
-      },
-    };
+    return this.#signals.serviceFailure(cause, now, this.#apiFailing(now));
   }
 
   #set(f: ForwardRecord, state: ForwardState, now: number, reason?: string): boolean {

@@ -49,6 +49,8 @@ export interface ForwardStatus {
   state: ForwardState;
   /** When `state` last changed. */
   since: string;
+  /** How the daemon probes it: `http` (a request; any response proves the path) or `tcp` (a held connection). */
+  probe?: "http" | "tcp";
   /** Why it is not up: kubefwd's words when `failed`, the probe's or the API server's when `down` or `unverified`. */
   reason?: string;
 }

@@ -40,7 +40,7 @@ if [ "${1:-}" = "--bench" ]; then
   shift
   target=(deno run -A --no-prompt --no-config "$here/mttr_bench.ts" "$@")
 else
-  target=(deno test -A --no-prompt --no-config "$here/kube_auth_e2e_test.ts" "$here/daemon_e2e_test.ts" "$@")
+  target=(deno test -A --no-prompt --no-config "$here/kube_auth_e2e_test.ts" "$here/daemon_e2e_test.ts" "$here/zombie_e2e_test.ts" "$@")
 fi
 bash "$here/isolate.sh" --hosts "$KFD_E2E_RUN/hosts.isolated" --home "$KFD_E2E_RUN/home" -- "${target[@]}"
 rc=$?
