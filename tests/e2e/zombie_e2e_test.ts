@@ -31,11 +31,15 @@ function hold(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, Math.max(0, ms)));
 }
 
+/** The apiserver's pid: cluster.sh's pid files hold `PID START_TIME`. */
 async function apiserverPid(): Promise<number> {
-  return Number((await Deno.readTextFile(`${env("KFD_E2E_RUN")}/pids/kube-apiserver.pid`)).trim());
+  const text = await Deno.readTextFile(`${env("KFD_E2E_RUN")}/pids/kube-apiserver.pid`);
+  return Number(text.trim().split(/\s+/)[0]);
 }
 
+/** Signals one process; refuses anything but a real pid (kill(0) would stop this test's own group). */
 function signal(pid: number, sig: Deno.Signal): void {
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`refusing to send ${sig} to pid ${pid}`);
   try {
     Deno.kill(pid, sig);
   } catch {
