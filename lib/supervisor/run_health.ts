@@ -62,7 +62,7 @@ export class RunHealth {
     const s = this.#api?.state;
     if (s === undefined) return undefined;
     const status: ApiServerStatus = { state: s.state, since: new Date(s.since).toISOString() };
-    if (s.state !== "reachable" && s.why) status.error = s.why;
+    if (s.state !== "reachable" && s.why) status.error = this.#deps.record.mask(s.why);
     return status;
   }
 
