@@ -427,6 +427,11 @@ Deno.test("onApi: back again → probe now; forwards that still fail restart at 
     /answers again after 31 s.*web:80/,
   );
   assert.deepEqual(update.restart?.cause?.forwards, ["web:80"]);
+  assert.equal(
+    update.restart?.kind === "now" && update.restart.fresh,
+    true,
+    "held failures get a fresh chance",
+  );
 });
 
 Deno.test("onApi: back again and every forward answers → up, no restart; the next failure follows the thresholds", () => {
@@ -489,4 +494,23 @@ Deno.test("stall: timeouts in a row restart only while the API server answers (a
   assert.equal(restarts[3]?.kind, "now");
   assert.match(restarts[3]?.kind === "now" ? restarts[3].reason : "", /kubefwd stalled/);
   assert.equal(stalled.summary().cause, "kubefwd stalled");
+});
+
+Deno.test("commonCause: no forward up across several pods is one cause; one pod or one forward up keeps its own", () => {
+  const own = { key: "service web.ns.ctx", forwards: ["web:80"] };
+  const two = upTracker();
+  probeAll(two, { "web:80": "refused" }, T0 + 1000);
+  assert.deepEqual(two.commonCause(own), own, "db still up");
+  probeAll(two, false, T0 + 2000);
+  probeAll(two, false, T0 + 3000);
+  assert.deepEqual(two.commonCause(own), {
+    key: "every forward (node, network or cluster)",
+    forwards: ["web:80", "db:5432"],
+  });
+  assert.deepEqual(two.commonCause(undefined)?.forwards, ["web:80", "db:5432"], "1.22's lost connection too");
+
+  const onePod = new ForwardTracker(settings());
+  onePod.onEvent(forward("web", "127.1.27.1", 80, "web-0"), T0);
+  onePod.onEvent(forward("web", "127.1.27.1", 8443, "web-0"), T0);
+  assert.deepEqual(onePod.commonCause(own), own, "one pod's forwards: that pod's failure");
 });

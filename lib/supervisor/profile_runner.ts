@@ -525,7 +525,11 @@ export class ProfileRunner {
   // Restarts for the forwards' sake
 
   #onRestartRequest(run: Run, request: RestartRequest): void {
-    if (request.kind === "now") return this.#requestChildRestart(run, request.reason, request.cause);
+    // Planned restarts (IP churn) have no cause; the others may share one (ForwardTracker.commonCause).
+    const cause = () =>
+      request.kind === "now" && !request.cause ? undefined : run.tracker.commonCause(request.cause);
+    if (request.kind === "now" && request.fresh) this.#restartThrottle.reset();
+    if (request.kind === "now") return this.#requestChildRestart(run, request.reason, cause());
     // A kubefwd that never re-forwards (1.22.x): restart after a short debounce.
     if (!this.#isLive(run) || run.timers.has("deadForward") || run.restartRequested) return;
     const heldMs = request.cause
@@ -536,10 +540,11 @@ export class ProfileRunner {
       "warn",
       `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting it soon`,
     );
+    const debounceMs = Math.max(0, this.#spec.forwardFailures.debounceMs);
     run.timers.set(
       "deadForward",
-      Math.max(0, this.#spec.forwardFailures.debounceMs),
-      () => this.#requestChildRestart(run, `dead forward (${request.why})`, request.cause),
+      debounceMs,
+      () => this.#requestChildRestart(run, `dead forward (${request.why})`, cause()),
     );
   }
 

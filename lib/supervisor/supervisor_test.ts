@@ -1299,7 +1299,10 @@ Deno.test("a failure held in an earlier run is failed again at once and does not
   for (let i = 0; i < 8 && children() === 3; i++) await step(h, 10_000);
   assert.equal(children(), 4, "web restarted");
   assert.ok(h.clock.now() - t3 <= 70_000, `within its grace, not after db's hold (${h.clock.now() - t3} ms)`);
-  assert.ok(h.events.some((e) => /forward web:80 down since/.test(e.reason)));
+  // With both forwards of both pods down the failure is the profile's as a whole (ForwardTracker.commonCause):
+  // the restart names the first dead forward, and db's hold does not block it.
+  const last = h.events.filter((e) => e.to === "stopping").at(-1)!;
+  assert.match(last.reason, /forward (web:80|db:5432) down since/);
 });
 
 Deno.test("a profile removed and re-added while its old kubefwd still stops: the old range is still cleaned", async () => {
@@ -1422,4 +1425,33 @@ Deno.test("a busy machine: probe timeouts make a forward unverified, never down,
   h.prober.set("127.3.27.1", 80, true);
   await probeRound(h);
   assert.equal(st(h).state, "running");
+});
+
+Deno.test("a node outage (every forward of several pods failing): one restart, then held, not one per service", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  for (let n = 1; n <= 2; n++) {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    if (n === 1) await probeRound(h, 500); // up once; after the restart the node is still away
+    h.prober.defaultUp = false;
+    // Each run, another service reaches the count first: per service, each would get its own restart.
+    const order = n === 1 ? [["web", "web-1"], ["db", "db-1"]] : [["db", "db-1"], ["web", "web-1"]];
+    for (let i = 0; i < 5; i++) {
+      for (const [svc, pod] of order) {
+        say(child, "ERRO", `Lost connection to ns/${pod}: lost connection to pod`);
+        say(child, "INFO", `Scheduling reconnection for ${svc}.ns.ctx in 1s`);
+      }
+    }
+    flushOutput(h);
+    if (n === 1) await spawned(h, 2);
+  }
+  await step(h, 1000);
+  assert.equal(h.spawner.children.length, 2, "one restart for the node outage, then held");
+  assert.match(h.events.find((e) => e.to === "stopping")!.reason, /web-1 failed \d+ times/);
+  assert.deepEqual(st(h).forwards.map((f) => f.state), ["failed", "failed"]);
+  assert.ok(h.logs.some((l) => /not restarted for it again/.test(l.message)));
 });

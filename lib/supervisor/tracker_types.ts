@@ -53,7 +53,13 @@ export interface RestartCause {
  * no cause: they fix what they are for.
  */
 export type RestartRequest =
-  | { kind: "now"; reason: string; cause?: RestartCause }
+  | {
+    kind: "now";
+    reason: string;
+    cause?: RestartCause;
+    /** The world changed (the API server came back, the machine woke up): held failures get a fresh chance. */
+    fresh?: boolean;
+  }
   | { kind: "debounced"; why: string; cause?: RestartCause };
 
 /** The consequences of one input. Empty when nothing changed. */
