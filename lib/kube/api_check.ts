@@ -18,6 +18,11 @@ export type ApiCheckResult =
 export interface ApiProbe {
   /** One request; never throws. */
   check(timeoutMs: number): Promise<ApiCheckResult>;
+  /**
+   * Whether the API server reaches the pod's node: true when the node answered, false when the API server
+   * could not connect to it, undefined when this cannot tell (no permission, pod gone, API server away).
+   */
+  checkPodPath?(namespace: string, pod: string, timeoutMs: number): Promise<boolean | undefined>;
   /** Frees the HTTP client. */
   close(): void;
 }
@@ -67,6 +72,19 @@ export class SubprocessApiProbeFactory implements ApiProbeFactory {
   }
 }
 
+/** What a `pods/log` answer says about the API server's path to the pod's node; see checkPodPath. Pure. */
+export function podPathAnswer(status: number, body: string, pod: string): boolean | undefined {
+  if (status >= 200 && status < 300) return true;
+  if (status === 401 || status === 403) return undefined;
+  if (status === 404 && body.includes(`pods "${pod}" not found`)) return undefined;
+  if (
+    /dial tcp|connect: |connection refused|i\/o timeout|no route to host|connection reset|\bEOF\b/i.test(body)
+  ) {
+    return false;
+  }
+  return true; // the kubelet answered, if only with an error of its own
+}
+
 /** One authenticated GET of `/api` per check. */
 export class HttpApiProbe implements ApiProbe {
   readonly #client: Deno.HttpClient;
@@ -102,6 +120,28 @@ export class HttpApiProbe implements ApiProbe {
         ok: false,
         why: err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err.message,
       };
+    }
+  }
+
+  /**
+   * `GET pods/<pod>/log?limitBytes=1`: the API server asks the pod's kubelet, the same hop a port-forward
+   * takes, so an error saying it could not connect means the node is out of reach. Needs `pods/log` (the
+   * `view` role has it); without it the answer is undefined and nothing changes.
+   */
+  async checkPodPath(namespace: string, pod: string, timeoutMs: number): Promise<boolean | undefined> {
+    const base = this.#url.replace(/\/api$/, "");
+    const url = `${base}/api/v1/namespaces/${encodeURIComponent(namespace)}/pods/${encodeURIComponent(pod)}` +
+      "/log?limitBytes=1&tailLines=1";
+    try {
+      const res = await fetch(url, {
+        client: this.#client,
+        headers: this.#headers,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const text = (await res.text()).slice(0, 2000);
+      return podPathAnswer(res.status, text, pod);
+    } catch {
+      return undefined;
     }
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { b64, kubeconfigYaml, makePki, startMockApiServer } from "../../tests/kube/mock_apiserver.ts";
-import { HttpApiProbe, SubprocessApiProbeFactory } from "./api_check.ts";
+import { HttpApiProbe, podPathAnswer, SubprocessApiProbeFactory } from "./api_check.ts";
 import { resolveContextAuth } from "./services.ts";
 import { testProfile } from "../testing/profile_spec.ts";
 
@@ -75,4 +75,25 @@ Deno.test("SubprocessApiProbeFactory: the real `kube auth` verb resolves the cre
     () => factory.open(testProfile("p", { kubeconfig: f.kubeconfig, context: "nope" })),
     (e: Error) => /context "nope" not found/.test(e.message) && !e.message.includes("s3cret"),
   );
+});
+
+Deno.test("podPathAnswer: the kubelet answering (even an error) is reachable; a failed connect is not; no permission or no pod cannot tell", () => {
+  const rows: [number, string, boolean | undefined][] = [
+    [200, "x", true],
+    [404, "the server could not find the requested resource", true], // the node's own 404
+    [400, 'container "echo" in pod "p" is waiting to start', true],
+    [
+      500,
+      'Get "https://127.0.0.1:30250/containerLogs/ns/p/c": dial tcp 127.0.0.1:30250: connect: connection refused',
+      false,
+    ],
+    [500, "error trying to reach service: EOF", false],
+    [502, "proxy error: i/o timeout", false],
+    [403, 'pods "p" is forbidden: User "dev" cannot get resource "pods/log"', undefined],
+    [401, "Unauthorized", undefined],
+    [404, 'pods "p" not found', undefined],
+  ];
+  for (const [status, body, want] of rows) {
+    assert.equal(podPathAnswer(status, body, "p"), want, `${status} ${body}`);
+  }
 });

@@ -17,6 +17,14 @@ export type ApiWatchState =
   | { state: "reachable"; since: number }
   | { state: "unreachable"; since: number; why: string };
 
+/** A pod whose node the watch also checks (see ApiProbe.checkPodPath), and where the answers go. */
+export interface PodPathWatch {
+  /** The pod to check now, or undefined for none (checked before every round). */
+  target: () => { namespace: string; pod: string } | undefined;
+  /** Every answer: true the node answers, false it is out of reach, undefined cannot tell. */
+  onAnswer: (reachable: boolean | undefined) => void;
+}
+
 /** Timings of an {@link ApiWatch}. */
 export interface ApiWatchTiming {
   /** Between checks while the API server answers. */
@@ -44,6 +52,7 @@ export class ApiWatch {
   readonly #profile: ProfileSpec;
   readonly #timing: ApiWatchTiming;
   readonly #onChange: (state: ApiWatchState) => void;
+  readonly #podPath: PodPathWatch | undefined;
   #probe: ApiProbe | undefined;
   #timer: TimerHandle | undefined;
   #state: ApiWatchState;
@@ -59,7 +68,9 @@ export class ApiWatch {
     profile: ProfileSpec,
     timing: ApiWatchTiming,
     onChange: (state: ApiWatchState) => void,
+    podPath?: PodPathWatch,
   ) {
+    this.#podPath = podPath;
     this.#clock = clock;
     this.#factory = factory;
     this.#profile = profile;
@@ -93,7 +104,7 @@ export class ApiWatch {
       }
       const t = this.#timing;
       const wait = this.#state.state === "reachable"
-        ? t.intervalMs
+        ? this.#podPath?.target() ? t.downIntervalMs : t.intervalMs
         : this.#state.state === "unreachable"
         ? t.downIntervalMs
         : this.#probe
@@ -128,12 +139,21 @@ export class ApiWatch {
     if (result.ok || result.unauthorized) {
       this.#everReachable = true;
       this.#set({ state: "reachable", since: now });
+      await this.#checkPodPath();
     } else if (this.#everReachable) this.#set({ state: "unreachable", since: now, why: result.why });
     else {this.#set({
         state: "unknown",
         since: now,
         why: `the daemon's check never got through (${result.why})`,
       });}
+  }
+
+  /** While a pod is named, asks whether the API server reaches its node (a node outage and its end). */
+  async #checkPodPath(): Promise<void> {
+    const target = this.#podPath?.target();
+    if (!target || !this.#probe?.checkPodPath) return;
+    const answer = await this.#probe.checkPodPath(target.namespace, target.pod, this.#timing.timeoutMs);
+    if (!this.#stopped) this.#podPath!.onAnswer(answer);
   }
 
   async #open(): Promise<boolean> {

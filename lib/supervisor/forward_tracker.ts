@@ -58,6 +58,8 @@ export class ForwardTracker {
   #apiCheckedAt = -Infinity;
   /** The API server came back or the machine woke up: the next probe round decides on a restart at once. */
   #recovery: { since: number; why: string } | undefined;
+  /** The API server could not reach the node of this pod (ApiProbe.checkPodPath). */
+  #nodeDown: { since: number; pod: string } | undefined;
 
   /** A tracker for one new child, with that child's rules. */
   constructor(settings: TrackerSettings) {
@@ -100,6 +102,10 @@ export class ForwardTracker {
   #cause(anyNotUp: boolean): string | undefined {
     if (!anyNotUp) return undefined;
     if (this.#api.state === "unreachable") return apiUnreachable(this.#api);
+    const node = this.#nodeDown;
+    if (node) {
+      return `node unreachable since ${iso(node.since)} (the API server cannot reach pod ${node.pod})`;
+    }
     const reasons = [...this.#forwards.values()].map((f) => f.status.reason ?? "");
     if (reasons.some((r) => r.startsWith(STALLED))) return "kubefwd stalled";
     if (reasons.some((r) => r.startsWith(POD_UNREACHABLE))) return POD_UNREACHABLE;
@@ -317,6 +323,31 @@ export class ForwardTracker {
     return { probeNow: true };
   }
 
+  /** The pod whose node to check: one of a failed or dead forward, while the API server answers. */
+  podToCheck(): { namespace: string; pod: string } | undefined {
+    if (this.#api.state !== "reachable") return undefined;
+    const f = [...this.#forwards.values()].find((f) =>
+      f.status.state === "failed" || (f.everUp && f.status.state === "down")
+    );
+    return f && { namespace: f.status.namespace, pod: f.status.pod };
+  }
+
+  /**
+   * Whether the API server reaches the node of {@link podToCheck}'s pod. Out of reach: no restart (a new
+   * kubefwd could not reach it either), and `status` says so. Back: a held restart is tried at once.
+   */
+  onPodPath(reachable: boolean | undefined, now: number): TrackerUpdate {
+    const pod = this.podToCheck()?.pod;
+    if (reachable === false && pod !== undefined) {
+      if (this.#nodeDown) return {};
+      this.#nodeDown = { since: now, pod };
+      return { changed: `node of pod ${pod} unreachable` };
+    }
+    if (reachable !== true || !this.#nodeDown) return {};
+    this.#nodeDown = undefined;
+    return { changed: "node reachable again", retryHeld: true, probeNow: true };
+  }
+
   /** The API state was checked after `since`, or is not watched at all. */
   #apiFresh(since: number): boolean {
     return this.#api.state === "unknown" || this.#apiCheckedAt >= since;
@@ -422,7 +453,8 @@ export class ForwardTracker {
    * server is out of reach: restarting kubefwd for its dead forwards cannot help.
    */
   #apiFailing(now: number): boolean {
-    return this.#api.state === "unreachable" || this.#signals.listFailing(now);
+    return this.#api.state === "unreachable" || this.#nodeDown !== undefined ||
+      this.#signals.listFailing(now);
   }
 
   #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {

@@ -514,3 +514,30 @@ Deno.test("commonCause: no forward up across several pods is one cause; one pod 
   onePod.onEvent(forward("web", "127.1.27.1", 8443, "web-0"), T0);
   assert.deepEqual(onePod.commonCause(own), own, "one pod's forwards: that pod's failure");
 });
+
+Deno.test("node check: the pod of a dead forward is checked; out of reach holds restarts and says so; back retries held ones", () => {
+  const tracker = upTracker();
+  assert.equal(tracker.podToCheck(), undefined, "API state unknown, nothing dead");
+  tracker.onApi(reachable, T0 + 100);
+  assert.equal(tracker.podToCheck(), undefined, "nothing dead");
+  probeAll(tracker, { "web:80": "refused" }, T0 + 1000);
+  probeAll(tracker, { "web:80": "refused" }, T0 + 2000);
+  assert.deepEqual(tracker.podToCheck(), { namespace: "ns", pod: "web-0" });
+  assert.ok(tracker.onPodPath(false, T0 + 2500).changed);
+  assert.match(
+    tracker.summary().cause ?? "",
+    /^node unreachable since .* \(the API server cannot reach pod web-0\)$/,
+  );
+  assert.equal(
+    probeAll(tracker, { "web:80": "refused" }, T0 + 60_000).restart,
+    undefined,
+    "no restart: node away",
+  );
+  assert.deepEqual(tracker.onPodPath(undefined, T0 + 61_000), {}, "cannot tell: nothing changes");
+  assert.deepEqual(tracker.onPodPath(true, T0 + 62_000), {
+    changed: "node reachable again",
+    retryHeld: true,
+    probeNow: true,
+  });
+  assert.equal(tracker.summary().cause, "forward lost: kubefwd does not listen");
+});

@@ -479,6 +479,7 @@ export class ProfileRunner {
       run.health?.schedule(this.#deps.tuning.firstProbeDelayMs);
     }
     if (update.probeNow) run.health?.schedule(0);
+    if (update.retryHeld) run.timers.fireNow("heldRetry");
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
     if (update.warning) this.#log("warn", update.warning);

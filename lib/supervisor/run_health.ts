@@ -53,6 +53,12 @@ export class RunHealth {
         spec,
         deps.tuning.apiWatch,
         (state) => this.#onApi(state),
+        {
+          target: () => (hooks.isLive() ? run.tracker.podToCheck() : undefined),
+          onAnswer: (reachable) => {
+            if (hooks.isLive()) hooks.apply(run.tracker.onPodPath(reachable, deps.clock.now()));
+          },
+        },
       );
     }
   }

@@ -1455,3 +1455,41 @@ Deno.test("a node outage (every forward of several pods failing): one restart, t
   assert.deepEqual(st(h).forwards.map((f) => f.state), ["failed", "failed"]);
   assert.ok(h.logs.some((l) => /not restarted for it again/.test(l.message)));
 });
+
+Deno.test("node check: while the node is out of reach nothing restarts; when it is back a held restart is tried at once", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ version: "1.25.16", deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  for (let n = 1; n <= 2; n++) {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    if (n === 1) await probeRound(h, 500);
+    await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+    h.prober.defaultUp = false;
+    for (let i = 0; i < 5; i++) {
+      for (const [svc, pod] of [["web", "web-1"], ["db", "db-1"]]) {
+        say(child, "ERRO", `Lost connection to ns/${pod}: lost connection to pod`);
+        say(child, "INFO", `Scheduling reconnection for ${svc}.ns.ctx in 1s`);
+      }
+    }
+    flushOutput(h);
+    if (n === 1) await spawned(h, 2);
+  }
+  await advanceUntil(h, () => st(h).forwards.every((f) => f.state === "failed"), "held");
+  api.podPath = false;
+  await advanceUntil(
+    h,
+    () => /^node unreachable since/.test(st(h).stateDetail ?? ""),
+    "the node reported away",
+  );
+  assert.ok(api.podChecks.length > 0);
+  for (let i = 0; i < 10; i++) await step(h, 1000);
+  assert.equal(h.spawner.children.length, 2, "nothing restarts while the node is away");
+  api.podPath = true;
+  graceful(h.spawner.children[1]);
+  await advanceUntil(h, () => h.spawner.children.length >= 3, "the held restart tried at once");
+  assert.match(h.events.filter((e) => e.to === "stopping").at(-1)!.reason, /^restarting: retry: /);
+});

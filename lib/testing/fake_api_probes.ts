@@ -14,6 +14,10 @@ export class FakeApiProbes implements ApiProbeFactory {
   checks = 0;
   /** Probes closed so far. */
   closes = 0;
+  /** What `checkPodPath` answers (the node of the pod reachable, not, or cannot tell). */
+  podPath: boolean | undefined = true;
+  /** Pods whose node was checked, in order. */
+  podChecks: string[] = [];
   /** Answers after the first `unauthorizedUntilOpen` opens: 401 until re-resolved that often. */
   unauthorizedUntilOpen = 0;
 
@@ -27,6 +31,10 @@ export class FakeApiProbes implements ApiProbeFactory {
           return Promise.resolve({ ok: false, why: "credentials rejected (401)", unauthorized: true });
         }
         return Promise.resolve(this.answer);
+      },
+      checkPodPath: (namespace: string, pod: string) => {
+        this.podChecks.push(`${namespace}/${pod}`);
+        return Promise.resolve(this.podPath);
       },
       close: () => {
         this.closes++;
