@@ -334,7 +334,8 @@ export class ForwardTracker {
 
   /**
    * Whether the API server reaches the node of {@link podToCheck}'s pod. Out of reach: no restart (a new
-   * kubefwd could not reach it either), and `status` says so. Back: a held restart is tried at once.
+   * kubefwd could not reach it either), and `status` says so. Back: the forwards are probed at once, and
+   * for a kubefwd that never reconnects (1.22.x) a held restart is tried at once.
    */
   onPodPath(reachable: boolean | undefined, now: number): TrackerUpdate {
     const pod = this.podToCheck()?.pod;
@@ -345,7 +346,8 @@ export class ForwardTracker {
     }
     if (reachable !== true || !this.#nodeDown) return {};
     this.#nodeDown = undefined;
-    return { changed: "node reachable again", retryHeld: true, probeNow: true };
+    // 1.24+ reconnects by itself once the node answers (faster than a restart); 1.22.x never does.
+    return { changed: "node reachable again", retryHeld: !this.#settings.autoReconnect, probeNow: true };
   }
 
   /** The API state was checked after `since`, or is not watched at all. */

@@ -536,8 +536,16 @@ Deno.test("node check: the pod of a dead forward is checked; out of reach holds 
   assert.deepEqual(tracker.onPodPath(undefined, T0 + 61_000), {}, "cannot tell: nothing changes");
   assert.deepEqual(tracker.onPodPath(true, T0 + 62_000), {
     changed: "node reachable again",
-    retryHeld: true,
+    retryHeld: false, // 1.24+ reconnects by itself
     probeNow: true,
   });
   assert.equal(tracker.summary().cause, "forward lost: kubefwd does not listen");
+});
+
+Deno.test("node check: back again, a kubefwd that never reconnects (1.22) gets its held restart at once", () => {
+  const tracker = upTracker({ autoReconnect: false });
+  tracker.onApi(reachable, T0 + 100);
+  tracker.markFailed(["web:80", "db:5432"], "lost connection", T0 + 1000);
+  tracker.onPodPath(false, T0 + 2000);
+  assert.equal(tracker.onPodPath(true, T0 + 30_000).retryHeld, true);
 });
