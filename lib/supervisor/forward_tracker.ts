@@ -60,6 +60,8 @@ export class ForwardTracker {
   #recovery: { since: number; why: string } | undefined;
   /** The API server could not reach the node of this pod (ApiProbe.checkPodPath). */
   #nodeDown: { since: number; pod: string } | undefined;
+  /** Until then a failed probe confirms a loss kubefwd just reported without naming the pod. */
+  #confirmUntil = -Infinity;
 
   /** A tracker for one new child, with that child's rules. */
   constructor(settings: TrackerSettings) {
@@ -137,8 +139,12 @@ export class ForwardTracker {
         const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
         const pod = event.pod ? ` to ${event.pod}` : "";
         // 1.22.x names no pod: any forward's loss looks the same, so it is no cause to hold restarts for.
+        // Probe at once instead, and take a dead listener as proof: before the debounced restart the
+        // states then say which forwards died (ForwardTracker.commonCause needs them).
         const cause = event.pod ? this.#podCause(event.pod, event.namespace) : undefined;
-        if (!auto) return { ...update, restart: { kind: "debounced", why: `lost connection${pod}`, cause } };
+        if (!event.pod) this.#confirmUntil = now + CONFIRM_MS;
+        const restart = { kind: "debounced" as const, why: `lost connection${pod}`, cause };
+        if (!auto) return { ...update, restart, ...(event.pod ? {} : { probeNow: true }) };
         if (!cause) return update;
         return { ...update, ...this.#countServiceFailure(cause, now) };
       }
@@ -195,7 +201,7 @@ export class ForwardTracker {
    * was up and does not answer now restarts the child at once.
    */
   onProbes(results: ProbeResult[], now: number): TrackerUpdate {
-    const threshold = Math.max(1, this.#settings.failureThreshold);
+    const threshold = now <= this.#confirmUntil ? 1 : Math.max(1, this.#settings.failureThreshold);
     let changed = false;
     const notAnswering: string[] = [];
     const stalled: string[] = [];
@@ -528,6 +534,8 @@ export function forwardNamespace(hostname: string, namespaces: string[]): string
   return namespaces[0] ?? "";
 }
 
+/** How long after an unnamed `lost connection` one failed probe counts as the forward's death. */
+const CONFIRM_MS = 5000;
 /** The cause of a failure that leaves no forward up (see ForwardTracker.commonCause). */
 const EVERY_FORWARD = "every forward (node, network or cluster)";
 /** The reason of forwards that time out while the API server answers. */

@@ -549,3 +549,14 @@ Deno.test("node check: back again, a kubefwd that never reconnects (1.22) gets i
   tracker.onPodPath(false, T0 + 2000);
   assert.equal(tracker.onPodPath(true, T0 + 30_000).retryHeld, true);
 });
+
+Deno.test("1.22 lost connection without a pod: probe at once, and one dead listener is proof (before the debounce ends)", () => {
+  const tracker = upTracker({ autoReconnect: false });
+  const update = tracker.onEvent({ kind: "lost_connection", error: "lost connection to pod" }, T0 + 10_000);
+  assert.equal(update.probeNow, true);
+  assert.equal(update.restart?.kind, "debounced");
+  probeAll(tracker, { "web:80": "refused" }, T0 + 10_050);
+  assert.deepEqual(states(tracker), { "db:5432": "up", "web:80": "down" }, "one refused probe is enough now");
+  probeAll(tracker, { "db:5432": "refused" }, T0 + 20_000);
+  assert.equal(states(tracker)["db:5432"], "up", "later, the threshold applies again");
+});
