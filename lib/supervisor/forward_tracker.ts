@@ -115,6 +115,11 @@ export class ForwardTracker {
     return undefined;
   }
 
+  /** Some forward is up (a restart would interrupt it). */
+  anyUp(): boolean {
+    return [...this.#forwards.values()].some((f) => f.status.state === "up");
+  }
+
   /** Every forward, to probe now. */
   probeTargets(): ProbeTarget[] {
     return [...this.#forwards.entries()].map(([key, f]) => ({

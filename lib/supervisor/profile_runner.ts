@@ -572,7 +572,8 @@ export class ProfileRunner {
         return;
       }
       this.#deps.record.countRestart();
-      await this.#stopNow(`restarting: ${reason}`, "stopped", true);
+      const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
+      await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
       if (this.#disposed) return;
       // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
       if (decision.delayMs === 0) return this.#launch(`restart: ${reason}`);
@@ -593,14 +594,11 @@ export class ProfileRunner {
    */
   #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number, announce = true): void {
     this.#apply(run, run.tracker.markFailed(cause.forwards, reason, this.#deps.clock.now()));
+    const secs = Math.round(retryInMs / 1000);
+    const why =
+      `the same failure came back after a restart, so kubefwd is not restarted for it again for ${secs} s`;
     if (announce) {
-      this.#log(
-        "warn",
-        `${reason}: the same failure came back after a restart, so kubefwd is not restarted for it again for ` +
-          `${
-            Math.round(retryInMs / 1000)
-          } s (a config or kubeconfig change retries at once); the other forwards keep running`,
-      );
+      this.#log("warn", `${reason}: ${why} (a config change retries at once); the others keep running`);
     }
     const due = run.timers.dueAt("heldRetry");
     if (due !== undefined && due <= this.#deps.clock.now() + retryInMs) return;
@@ -628,7 +626,7 @@ export class ProfileRunner {
    * waits for its exit handling (hosts cleanup included), and settles in `target` — unless `transitional`,
    * where the caller moves on to `starting` itself.
    */
-  async #stopNow(reason: string, target: ProfileState, transitional = false): Promise<void> {
+  async #stopNow(reason: string, target: ProfileState, transitional = false, stopMs?: number): Promise<void> {
     this.#timers.clear("retry");
     this.#failedWatch?.stop();
     this.#generation++;
@@ -640,7 +638,7 @@ export class ProfileRunner {
       const result = await stopChild(run.handle, {
         clock: this.#deps.clock,
         viaSudo: run.plan.viaSudo,
-        stopTimeoutMs: this.#settings.stopTimeoutMs,
+        stopTimeoutMs: Math.min(stopMs ?? Infinity, this.#settings.stopTimeoutMs),
         ...this.#deps.stopOptions,
         onStep: (m) => this.#log("warn", m),
       });

@@ -1494,3 +1494,32 @@ Deno.test("node check (1.25): while the node is out of reach nothing restarts; w
   await advanceUntil(h, () => h.prober.calls.length > calls, "probed at once");
   assert.equal(h.spawner.children.length, 2, "1.25 reconnects by itself: no restart for the node's return");
 });
+
+Deno.test("a restart with no forward up stops kubefwd quickly: nothing to keep, and a broken kubefwd can hang", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  portForward(child, "127.3.27.2", "db", 5432, "db-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  child.exitOnTerm = false; // hangs in its graceful stop, as 1.22.3 did after a node outage
+  try {
+    h.prober.defaultUp = false;
+    for (let i = 0; i < 6 && child.signals.length === 0; i++) {
+      h.clock.advance(10_000);
+      await until(
+        () => h.clock.armedFor(h.clock.now() + 10_000) || child.signals.length > 0,
+        "a probe round",
+      );
+    }
+    assert.equal(child.signals.length, 1, "a restart for the dead forwards began");
+    const t0 = h.clock.now();
+    await advanceUntil(h, () => child.signals.length === 2, "the second SIGTERM");
+    assert.ok(h.clock.now() - t0 <= 1100, `after ${h.clock.now() - t0} ms, not the 10 s stop_timeout`);
+    assert.ok(h.logs.some((l) => /still running 1000 ms after SIGTERM/.test(l.message)));
+  } finally {
+    child.exit(0); // the second SIGTERM works (v1.23+: forced exit)
+  }
+  await spawned(h, 2);
+});
