@@ -331,7 +331,11 @@ export class ForwardTracker {
    */
   onWake(sleptMs: number, now: number): TrackerUpdate {
     this.#recovery = { since: now, why: `woke up after ${Math.round(sleptMs / 1000)} s asleep` };
-    return { probeNow: true };
+    // Held failures get a fresh chance: probed again, and restarted for if they still fail.
+    for (const f of this.#forwards.values()) {
+      if (f.status.state === "failed") this.#set(f, "down", now, "re-checked after the wake");
+    }
+    return { probeNow: true, fresh: true };
   }
 
   /** The pod whose node to check: one of a failed or dead forward, while the API server answers. */

@@ -450,7 +450,7 @@ Deno.test("onApi: back again and every forward answers → up, no restart; the n
 Deno.test("onWake: probe now; failing forwards restart once the API server is known to answer after the wake", () => {
   const tracker = upTracker();
   tracker.onApi(reachable, T0 + 500); // checked before the sleep: stale after it
-  assert.deepEqual(tracker.onWake(60_000, T0 + 61_000), { probeNow: true });
+  assert.deepEqual(tracker.onWake(60_000, T0 + 61_000), { probeNow: true, fresh: true });
   assert.equal(
     probeAll(tracker, { "web:80": "closed" }, T0 + 61_100).restart,
     undefined,

@@ -480,6 +480,7 @@ export class ProfileRunner {
     }
     if (update.probeNow) run.health?.schedule(0);
     if (update.retryHeld) run.timers.fireNow("heldRetry");
+    if (update.fresh) this.#restartThrottle.reset();
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
     if (update.warning) this.#log("warn", update.warning);

@@ -1523,3 +1523,24 @@ Deno.test("a restart with no forward up stops kubefwd quickly: nothing to keep, 
   }
   await spawned(h, 2);
 });
+
+Deno.test("a wake gives a failure held before the sleep a fresh chance", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  for (let n = 1; n <= 2; n++) {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    h.prober.set("127.3.27.2", 5432, true);
+    await probeRound(h, 500);
+    h.prober.set("127.3.27.2", 5432, false);
+    for (let i = 0; i < 6; i++) await step(h, 10_000);
+  }
+  assert.equal(h.spawner.children.length, 2);
+  assert.equal(st(h).forwards.find((f) => f.hostname === "db")!.state, "failed", "held");
+  h.sup.wake(60_000);
+  await advanceUntil(h, () => h.spawner.children.length === 3, "db restarted for after the wake");
+  assert.match(h.events.filter((e) => e.to === "stopping").at(-1)!.reason, /woke up after 60 s asleep/);
+});

@@ -78,6 +78,8 @@ export interface TrackerUpdate {
   warning?: string;
   /** Probe every forward now (the API server came back, the machine woke up). */
   probeNow?: boolean;
+  /** The machine woke up: failures held before the sleep get a fresh chance (the world changed). */
+  fresh?: boolean;
   /** The node is back: a restart held for the failure is tried now instead of after the slow retry. */
   retryHeld?: boolean;
 }
