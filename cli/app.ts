@@ -15,6 +15,7 @@ import { registerProfileCommands } from "./commands/profile_verbs.ts";
 import { registerReloadCommand } from "./commands/reload.ts";
 import { registerCompletionsCommands } from "./commands/completions.ts";
 import { registerServiceCommands } from "./commands/service.ts";
+import { registerSudoersCommand } from "./commands/sudoers.ts";
 
 /** Commander error codes that mean "the command line was wrong" (exit 2). */
 const USAGE_CODES = new Set([
@@ -67,6 +68,7 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
   registerConfigCommands(program, ctx);
   registerKubeCommands(program, ctx);
   registerServiceCommands(program, ctx);
+  registerSudoersCommand(program, ctx);
   registerCompletionsCommands(program, ctx);
   // Every subcommand inherits exitOverride and the output configuration.
   for (const cmd of program.commands) applyErrorHandling(cmd, program);

@@ -18,6 +18,7 @@ import { dirname } from "../../lib/util/path.ts";
 import { starterConfig } from "../../lib/config/starter.ts";
 import { displayPath } from "../../lib/config/cross_checks.ts";
 import { type Kubeconfig, readKubeconfig } from "../../lib/kube/kubeconfig.ts";
+import type { ProfileSpec } from "../../lib/config/types.ts";
 
 /** Environment seams of the config verbs; tests pass a fake home instead of mutating the process env. */
 export interface ConfigCommandOptions {
@@ -78,10 +79,31 @@ function userKubeconfigPath(env: EnvLike, home: string): string {
   return fromEnv ? resolvePath(fromEnv, Deno.cwd(), home) : `${home}/.kube/config`;
 }
 
-async function validateAction(ctx: CliContext, deps: Deps, pathArg?: string): Promise<void> {
+async function validateAction(
+  ctx: CliContext,
+  deps: Deps,
+  pathArg: string | undefined,
+  online: boolean,
+): Promise<void> {
   const g = ctx.globals();
   const { path, outcome } = await loadForVerb(ctx, deps, true, pathArg);
   const { result } = outcome;
+  if (online && result.config) {
+    // Loaded only here: `config resolve`, which the daemon runs, needs none of the API client.
+    const { checkProfilesOnline } = await import("../../lib/config/online_check.ts");
+    const { listServiceNames } = await import("../../lib/kube/services.ts");
+    const lister = {
+      list: (p: ProfileSpec, namespace: string) =>
+        listServiceNames({
+          kubeconfig: p.kubeconfig,
+          context: p.context || undefined,
+          namespace,
+          labelSelector: p.labels.filter((l) => l !== "").join(",") || undefined,
+          timeoutMs: 10_000,
+        }),
+    };
+    result.warnings.push(...await checkProfilesOnline(result.config, lister));
+  }
   if (g.json) ctx.json(toValidateJson(result));
   else {
     const report = formatHuman(result, { color: g.color, source: outcome.source });
@@ -195,12 +217,18 @@ export function registerConfigCommands(
   const config = program.command("config").description("check, show or create the config file");
   config.command("validate [path]")
     .description("check a config file; prints file:line:col for every problem and exits 4 if it is invalid")
+    .option(
+      "--online",
+      "also ask the cluster (one service list per namespace) whether each enabled profile forwards anything",
+    )
     .addHelpText(
       "after",
       "\nExit codes: 0 valid, 4 invalid, 1 the file cannot be read.\n" +
         'With the global --json: one object {"valid":bool,"errors":[{"path","line","column","message"}],"warnings":[…]}.',
     )
-    .action((path?: string) => validateAction(ctx, deps, path));
+    .action((path: string | undefined, opts: { online?: boolean }) =>
+      validateAction(ctx, deps, path, opts.online ?? false)
+    );
   config.command("show")
     .description("print the effective config (defaults merged, kubeconfig paths masked)")
     .addHelpText(

@@ -7,6 +7,7 @@ import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import { UserError } from "../../lib/errors.ts";
 import { KubeApiError, listServiceNames, resolveContextAuth } from "../../lib/kube/services.ts";
+import { brokerCluster, brokerCredential } from "../../lib/sudo/credential_broker.ts";
 
 /** Registers the hidden `kube` command group. */
 export function registerKubeCommands(program: Command, ctx: CliContext): void {
@@ -54,4 +55,24 @@ export function registerKubeCommands(program: Command, ctx: CliContext): void {
         }
       },
     );
+  // The root helper's credential broker runs these as the user (lib/sudo/credential_broker.ts).
+  const broker = (name: string, description: string, run: (k: string, c?: string) => Promise<string>) =>
+    kube.command(name)
+      .description(description)
+      .requiredOption("--kubeconfig <path>", "kubeconfig file")
+      .option("--context <name>", "context (default: current-context)")
+      .action(async (opts: { kubeconfig: string; context?: string }) => {
+        try {
+          ctx.out(await run(opts.kubeconfig, opts.context));
+        } catch (e) {
+          if (e instanceof KubeApiError) throw new UserError("error", e.message, { cause: e });
+          throw e;
+        }
+      });
+  broker("broker-cluster", "print the server, CA and proxy of a context as key=value lines", brokerCluster);
+  broker(
+    "broker-credential",
+    "print the credential of a context as an ExecCredential (exec plugins run here, as you)",
+    async (k, c) => JSON.stringify(await brokerCredential(k, c)),
+  );
 }

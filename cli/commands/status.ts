@@ -73,7 +73,7 @@ export function renderStatusTable(status: StatusResult, color: boolean): string 
     rows.push([
       prof.name,
       state,
-      prof.pid === null ? "-" : String(prof.pid),
+      prof.pid === null ? "-" : String(prof.kubefwdPid ?? prof.pid),
       prof.startedAt ? formatAge(prof.uptimeSeconds) : "-",
       String(prof.restarts),
       `${up}/${prof.forwards.length}`,
@@ -87,12 +87,21 @@ export function renderStatusTable(status: StatusResult, color: boolean): string 
   return lines.join("\n");
 }
 
+/** `  pid N` of kubefwd, with sudo's pid when kubefwd runs under it (the pid the daemon signals). */
+export function pidText(prof: ProfileStatus): string {
+  if (!prof.pid) return "";
+  const kubefwd = prof.kubefwdPid;
+  if (kubefwd === undefined || kubefwd === prof.pid) return `  pid ${prof.pid}`;
+  if (kubefwd === null) return `  pid ${prof.pid} (sudo)`;
+  return `  pid ${kubefwd} (under sudo pid ${prof.pid})`;
+}
+
 /** One profile's detail: settings, every forward, recent events. */
 export function renderProfileDetail(prof: ProfileStatus, color: boolean): string {
   const p = painter(color);
   const now = Date.now();
   const lines = [
-    `${p.bold(prof.name)}  ${paintState(prof.state, p)}${prof.pid ? `  pid ${prof.pid}` : ""}`,
+    `${p.bold(prof.name)}  ${paintState(prof.state, p)}${pidText(prof)}`,
     `  enabled:    ${prof.enabled} (from ${prof.enabledSource})`,
     `  context:    ${prof.context ?? "(current-context)"}`,
     `  namespaces: ${prof.namespaces.join(", ")}`,

@@ -13,6 +13,7 @@ import { SubprocessApiProbeFactory } from "../kube/api_check.ts";
 import { type IpcServer, startIpcServer } from "../ipc/server.ts";
 import { SubprocessServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile, type HostsFile, SudoHostsFile } from "../kubefwd/hosts.ts";
+import { readInstalledRootHelper, ROOT_HELPER_PATH } from "../sudo/root_helper.ts";
 import { DaemonLog } from "../log/logger.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { acquireLock } from "../state/lock.ts";
@@ -57,7 +58,13 @@ function isRoot(): boolean {
 
 function hostsFileFor(settings: KubefwdSettings): HostsFile {
   const needsSudo = !isRoot() && settings.privilege !== "none";
-  return needsSudo ? new SudoHostsFile(settings.hostsPath) : new FileHostsFile(settings.hostsPath);
+  if (!needsSudo) return new FileHostsFile(settings.hostsPath);
+  // The root helper edits only the hosts file it was installed for.
+  const helper = readInstalledRootHelper();
+  return new SudoHostsFile(
+    settings.hostsPath,
+    helper?.hosts === settings.hostsPath ? { rootHelper: ROOT_HELPER_PATH } : {},
+  );
 }
 
 /** Runs the daemon until it is told to stop; returns the process exit code. */

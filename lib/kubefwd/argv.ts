@@ -35,6 +35,12 @@ const FORBIDDEN: { long: string; short?: string; why: string }[] = [
   },
   { long: "--tui", why: "the full-screen UI needs a terminal and hides the log output the daemon parses" },
   { long: "--api", why: "the API binds the fixed address 127.2.27.1:80, which only one process can own" },
+  {
+    long: "--fwd-conf",
+    short: "z",
+    why: "it would replace the daemon's own -z file, which keeps the profile in its own address range and " +
+      "its services on their previous addresses; reserve an address with -r NAME:IP instead",
+  },
 ];
 
 /** Flags that exist only from a given release (docs/kubefwd-compatibility.md#versions). */
@@ -49,9 +55,9 @@ const VERSIONED: { long: string; short?: string; since: [number, number, number]
 ];
 
 /** kubefwd `svc` shorthand flags that take a value (the rest of a combined `-xyz` group is that value). */
-const SHORT_WITH_VALUE = new Set(["c", "x", "n", "l", "f", "d", "m", "r", "z", "t"]);
+export const SHORT_WITH_VALUE = new Set(["c", "x", "n", "l", "f", "d", "m", "r", "z", "t"]);
 /** kubefwd `svc` long flags that take a value as the next argument when not written `--flag=value`. */
-const LONG_WITH_VALUE = new Set([
+export const LONG_WITH_VALUE = new Set([
   "--kubeconfig",
   "--context",
   "--namespace",

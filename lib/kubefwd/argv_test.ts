@@ -151,7 +151,17 @@ Deno.test("buildKubefwdArgs: rejects no namespace, relative kubeconfig, -p/--tui
     () => buildKubefwdArgs(profile({ kubeconfig: "kube/config" }), settings(), V125, { fwdConfPath: "/z" }),
     /absolute/,
   );
-  const forbidden = [["-p"], ["--purge-stale-ips"], ["--tui"], ["--api"], ["--api=true"], ["-ap"], ["-vp"]];
+  const forbidden = [
+    ["-p"],
+    ["--purge-stale-ips"],
+    ["--tui"],
+    ["--api"],
+    ["--api=true"],
+    ["-ap"],
+    ["-vp"],
+    ["-z", "my.yml"],
+    ["--fwd-conf=my.yml"],
+  ];
   for (const extra of forbidden) {
     assert.throws(
       () => buildKubefwdArgs(profile({ extraArgs: extra }), settings(), V125, { fwdConfPath: "/z" }),

@@ -1,9 +1,11 @@
 /**
- * The generated `-z` file that gives each profile its own IP range. kubefwd has no CLI flag for the base
+ * The generated `-z` file that gives each profile its own IP range, and each forward the address it had in
+ * the previous kubefwd run (reservations.ts). kubefwd has no CLI flag for the base
  * address (docs/kubefwd-compatibility.md#ip-allocation), so a file with `baseUnreservedIP` is the only way to
  * keep two kubefwd processes off each other's 127.1.27.x addresses. Built by string concatenation: the daemon
  * must not load a YAML library.
  */
+import type { Reservation } from "./reservations.ts";
 
 /** A dotted IPv4 address with octets 0–255 and no leading zeros. */
 const IPV4 =
@@ -26,12 +28,28 @@ export function isValidBaseIp(ip: string): boolean {
 
 /**
  * The `-z` file content. The keys are exactly `baseUnreservedIP` and `serviceConfigurations` (kubefwd's own
- * troubleshooting doc shows wrong keys that make it fail; docs/kubefwd-compatibility.md#ip-allocation).
+ * troubleshooting doc shows wrong keys that make it fail; docs/kubefwd-compatibility.md#ip-allocation). The
+ * reservations keep their order (kubefwd takes the first matching entry) and must not share an address
+ * (kubefwd refuses to start then; docs/kubefwd-compatibility.md#stable-addresses).
  */
-export function renderFwdConf(baseIp: string): string {
+export function renderFwdConf(baseIp: string, reservations: readonly Reservation[] = []): string {
   if (!isValidBaseIp(baseIp)) throw new Error(`invalid baseUnreservedIP ${JSON.stringify(baseIp)}`);
-  return `baseUnreservedIP: ${baseIp}\nserviceConfigurations: []\n`;
+  if (reservations.length === 0) return `baseUnreservedIP: ${baseIp}\nserviceConfigurations: []\n`;
+  const ips = new Set<string>();
+  const lines = [`baseUnreservedIP: ${baseIp}`, "serviceConfigurations:"];
+  for (const { name, ip } of reservations) {
+    if (!IPV4.test(ip) || !ip.startsWith("127.") || ips.has(ip)) {
+      throw new Error(`invalid or repeated reservation address ${JSON.stringify(ip)}`);
+    }
+    if (!RESERVATION_NAME.test(name)) throw new Error(`invalid reservation name ${JSON.stringify(name)}`);
+    ips.add(ip);
+    lines.push(`- name: "${name}"`, `  ip: "${ip}"`);
+  }
+  return lines.join("\n") + "\n";
 }
+
+/** Names kubefwd can match: Kubernetes object names joined by dots (nothing YAML would read specially). */
+const RESERVATION_NAME = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** The file name used for a profile's `-z` file, refusing names that could escape `dir`. */
 export function fwdConfFileName(profile: string): string {
@@ -45,8 +63,13 @@ export function fwdConfFileName(profile: string): string {
  * Writes `<dir>/<profile>.fwdconf.yml` with mode 0600 (created 0700 if missing) and returns its path. The
  * file is rewritten in place on each start; root kubefwd under sudo can read a 0600 user file.
  */
-export async function writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string> {
-  const text = renderFwdConf(baseIp);
+export async function writeFwdConf(
+  dir: string,
+  profile: string,
+  baseIp: string,
+  reservations: readonly Reservation[] = [],
+): Promise<string> {
+  const text = renderFwdConf(baseIp, reservations);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const path = `${dir.replace(/\/+$/, "")}/${fwdConfFileName(profile)}`;
   await Deno.writeTextFile(path, text, { mode: 0o600 });

@@ -31,6 +31,21 @@ Deno.test("renderFwdConf: exactly the two keys kubefwd reads", () => {
   assert.throws(() => renderFwdConf("127.3.27.1\nserviceConfigurations: [x]"));
 });
 
+Deno.test("renderFwdConf: reservations in order, quoted; a repeated or foreign address is refused", () => {
+  assert.equal(
+    renderFwdConf("127.3.27.1", [{ name: "web.ns", ip: "127.3.27.4" }, {
+      name: "web-0.web.ns",
+      ip: "127.3.27.2",
+    }]),
+    "baseUnreservedIP: 127.3.27.1\nserviceConfigurations:\n" +
+      '- name: "web.ns"\n  ip: "127.3.27.4"\n- name: "web-0.web.ns"\n  ip: "127.3.27.2"\n',
+  );
+  const twice = [{ name: "a.ns", ip: "127.3.27.4" }, { name: "b.ns", ip: "127.3.27.4" }];
+  assert.throws(() => renderFwdConf("127.3.27.1", twice), /repeated/);
+  assert.throws(() => renderFwdConf("127.3.27.1", [{ name: "a.ns", ip: "10.0.0.1" }]));
+  assert.throws(() => renderFwdConf("127.3.27.1", [{ name: 'a"\n- x', ip: "127.3.27.4" }]), /name/);
+});
+
 Deno.test("writeFwdConf: mode 0600, rewritten in place, unsafe profile names refused", async () => {
   await using tmp = await tempDir();
   const dir = tmp.path;

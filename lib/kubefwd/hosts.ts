@@ -121,6 +121,11 @@ export interface SudoHostsFileOptions {
   sudo?: string;
   /** Deadline of one sudo call (default 15 s): sudo must never hang the daemon. */
   timeoutMs?: number;
+  /**
+   * The installed root helper (`kubefwd-daemon sudoers`): lines are then removed with its `hosts-remove`,
+   * which only takes addresses inside the daemon's ranges, instead of `sudo -n tee`.
+   */
+  rootHelper?: string;
 }
 
 /** Raised when the privileged read or write of the hosts file fails. `cause` keeps the underlying error. */
@@ -136,18 +141,30 @@ export class SudoHostsFile implements HostsFile {
   readonly path: string;
   readonly #sudo: string;
   readonly #timeoutMs: number;
+  readonly #rootHelper: string | undefined;
 
-  /** `path` is the root-owned hosts file; `opts` replaces sudo or its deadline. */
+  /** `path` is the root-owned hosts file; `opts` replaces sudo or its deadline, or names the root helper. */
   constructor(path: string, opts: SudoHostsFileOptions = {}) {
     this.path = path;
     this.#sudo = opts.sudo ?? "sudo";
     this.#timeoutMs = opts.timeoutMs ?? 15_000;
+    this.#rootHelper = opts.rootHelper;
   }
 
   async removeEntries(ips: string[]): Promise<number> {
     const text = await this.#read();
     const edit = removeHostsEntries(text, ips);
     if (edit.removed === 0) return 0;
+    if (this.#rootHelper !== undefined) {
+      const present = ips.filter((ip) => removeHostsEntries(text, [ip]).removed > 0);
+      const result = await this.#sudoRun([this.#rootHelper, "hosts-remove", ...present], undefined, false);
+      if (result.code !== 0) {
+        throw new HostsFileError(
+          `sudo -n ${this.#rootHelper} hosts-remove failed (exit ${result.code}): ${result.stderr.trim()}`,
+        );
+      }
+      return edit.removed;
+    }
     const result = await this.#sudoRun(["tee", this.path], new TextEncoder().encode(edit.text), false);
     if (result.code !== 0) {
       throw new HostsFileError(
@@ -183,7 +200,7 @@ export class SudoHostsFile implements HostsFile {
       discardStdout: !wantStdout,
     });
     if (out.timedOut) {
-      throw new HostsFileError(`sudo ${args[0]} ${this.path} timed out after ${this.#timeoutMs} ms`);
+      throw new HostsFileError(`sudo ${args.join(" ")} timed out after ${this.#timeoutMs} ms`);
     }
     return { code: out.code, stdout: out.stdout, stderr: out.stderr };
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FileHostsFile, HostsFileError, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
+import { renderRootHelper, ROOT_HELPER_TEMPLATE_URL } from "../sudo/root_helper.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { tempDir } from "../../tests/temp_dir.ts";
 
@@ -213,6 +214,36 @@ Deno.test("SudoHostsFile: writes through `sudo -n tee <path>` with the content o
     (e: Error) => e instanceof HostsFileError && /a password is required/.test(e.message),
   );
   assert.equal(await Deno.readTextFile(path), BASE + "127.1.27.1 web\n", "unchanged on failure");
+});
+
+Deno.test("SudoHostsFile with the root helper: `sudo -n <helper> hosts-remove` of the addresses present", async () => {
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const path = `${dir}/hosts`;
+  const log = `${dir}/sudo.log`;
+  await Deno.writeTextFile(path, BASE + "127.3.27.1 web web.dev\n127.3.27.2 db\n");
+  const helper = `${dir}/kubefwd-root`;
+  const template = await Deno.readTextFile(ROOT_HELPER_TEMPLATE_URL);
+  await Deno.writeTextFile(helper, renderRootHelper(template, { kubefwd: "/k", hosts: path, home: dir }), {
+    mode: 0o755,
+  });
+  const fakeSudo = `${dir}/sudo`;
+  await Deno.writeTextFile(
+    fakeSudo,
+    `#!/bin/sh\nprintf '%s\\n' "$*" >> '${log}'\n[ "$1" = "-n" ] || exit 99\nshift\nexec "$@"\n`,
+    { mode: 0o755 },
+  );
+  const hosts = new SudoHostsFile(path, { sudo: fakeSudo, rootHelper: helper });
+  assert.equal(await hosts.removeEntries(["127.3.27.1", "127.3.27.9"]), 2);
+  assert.equal(await Deno.readTextFile(path), BASE + "127.3.27.2 db\n");
+  assert.equal(await Deno.readTextFile(log), `-n ${helper} hosts-remove 127.3.27.1\n`);
+  // The helper refuses addresses outside the ranges; the daemon says so and the file stays.
+  await Deno.writeTextFile(path, BASE + "127.1.27.1 web\n");
+  await assert.rejects(
+    hosts.removeEntries(["127.1.27.1"]),
+    (e: Error) => e instanceof HostsFileError && /outside kubefwd-daemon's ranges/.test(e.message),
+  );
+  assert.equal(await Deno.readTextFile(path), BASE + "127.1.27.1 web\n");
 });
 
 Deno.test("FakeHostsFile records calls and applies the pure edit", async () => {

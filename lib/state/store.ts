@@ -11,6 +11,7 @@ import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
 import { untrustedStateFile } from "../util/path_safety.ts";
+import type { AddressRecord } from "../kubefwd/reservations.ts";
 import { PROFILE_STATES, type ProfileCounters, type TransitionEvent } from "../supervisor/types.ts";
 import {
   emptyState,
@@ -158,6 +159,18 @@ function parseChild(value: unknown): OwnedChild | undefined {
   };
 }
 
+function parseAddress(value: unknown): AddressRecord | undefined {
+  if (
+    !isRecord(value) || typeof value.service !== "string" || typeof value.namespace !== "string" ||
+    typeof value.pod !== "string" || typeof value.ip !== "string" || typeof value.seenAt !== "string" ||
+    Number.isNaN(Date.parse(value.seenAt))
+  ) {
+    return undefined;
+  }
+  const { service, namespace, pod, ip, seenAt } = value;
+  return { service, namespace, pod, ip, seenAt };
+}
+
 /** Validate one profile entry field by field, keeping what is sound; problems go to `problems`. */
 function parseProfile(value: unknown, problems: string[]): PersistedProfile | undefined {
   if (!isRecord(value)) {
@@ -192,6 +205,14 @@ function parseProfile(value: unknown, problems: string[]): PersistedProfile | un
   }
   if (typeof value.baseIp === "string") profile.baseIp = value.baseIp;
   else if (value.baseIp !== undefined) problems.push("baseIp was not a string and was dropped");
+  if (Array.isArray(value.addresses)) {
+    const addresses = value.addresses.map(parseAddress).filter((a) => a !== undefined);
+    const dropped = value.addresses.length - addresses.length;
+    if (dropped > 0) problems.push(`${dropped} malformed remembered address(es) dropped`);
+    profile.addresses = addresses;
+  } else if (value.addresses !== undefined) {
+    problems.push("remembered addresses were not a list and were dropped");
+  }
   if (value.child !== undefined) {
     const child = parseChild(value.child);
     if (child === undefined) problems.push("owned child record was malformed and was dropped");

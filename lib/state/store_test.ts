@@ -24,6 +24,15 @@ function sample(): PersistedState {
         counters: { restarts: 3, failures: 1, totalUptimeMs: 12345 },
         events: [event(1), { ...event(2), detail: "exit code 1" }],
         baseIp: "127.1.27.1",
+        addresses: [
+          {
+            service: "web",
+            namespace: "ns",
+            pod: "web-1",
+            ip: "127.1.27.1",
+            seenAt: "2026-01-01T00:00:00.000Z",
+          },
+        ],
         child: {
           pid: 999,
           cmdline: "sudo\0kubefwd\0svc",
@@ -116,6 +125,11 @@ Deno.test("store: malformed parts are dropped field by field with warnings", () 
         counters: { restarts: -1, failures: 0, totalUptimeMs: 0 },
         events: [event(1, "partial"), { at: 1 }, { ...event(2, "partial"), to: "exploded" }],
         baseIp: 7,
+        addresses: [
+          { service: "a", namespace: "ns", pod: "a-1", ip: "127.3.27.1", seenAt: "2026-01-01T00:00:00.000Z" },
+          { service: "b", namespace: "ns", pod: "b-1", ip: 7, seenAt: "2026-01-01T00:00:00.000Z" },
+          { service: "c", namespace: "ns", pod: "c-1", ip: "127.3.27.3", seenAt: "yesterday" },
+        ],
         child: { pid: "x" },
       },
     },
@@ -127,6 +141,9 @@ Deno.test("store: malformed parts are dropped field by field with warnings", () 
   assert.deepEqual(state.profiles.partial, {
     counters: { restarts: 0, failures: 0, totalUptimeMs: 0 },
     events: [event(1, "partial")],
+    addresses: [
+      { service: "a", namespace: "ns", pod: "a-1", ip: "127.3.27.1", seenAt: "2026-01-01T00:00:00.000Z" },
+    ],
   });
   assert.deepEqual(state.profiles.ok.counters, { restarts: 1, failures: 2, totalUptimeMs: 3 });
   assert.equal(Object.getPrototypeOf(state.profiles), Object.prototype);
@@ -138,6 +155,7 @@ Deno.test("store: malformed parts are dropped field by field with warnings", () 
   assert.match(all, /profile "partial": enabledOverride was not a boolean/);
   assert.match(all, /profile "partial": baseIp was not a string/);
   assert.match(all, /profile "partial": owned child record was malformed/);
+  assert.match(all, /profile "partial": 2 malformed remembered address\(es\) dropped/);
 });
 
 Deno.test("store: events are capped to the newest MAX_PERSISTED_EVENTS per profile on save", async () => {

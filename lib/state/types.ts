@@ -1,3 +1,4 @@
+import type { AddressRecord } from "../kubefwd/reservations.ts";
 import type { ProfileCounters, TransitionEvent } from "../supervisor/types.ts";
 
 /** Bumped when the persisted shape changes incompatibly; older files are migrated or moved aside. */
@@ -30,6 +31,8 @@ export interface PersistedProfile {
   events: TransitionEvent[];
   /** Stable `baseUnreservedIP` for the profile's `-z` file. */
   baseIp?: string;
+  /** The address each forward last had: reserved for it in the next kubefwd's `-z` file. */
+  addresses?: AddressRecord[];
   /** The child running for this profile, if any; a daemon that finds one at startup kills it as an orphan. */
   child?: OwnedChild;
 }

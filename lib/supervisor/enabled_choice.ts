@@ -58,3 +58,75 @@ export function resetOutcome(override: boolean | undefined, configEnabled: boole
   if (override === configEnabled) return `override dropped (${config})`;
   return `override dropped (${config}): ${configEnabled ? "started" : "stopped"}`;
 }
+
+/** A profile as it stands before a reload, for {@link reloadRefusals}. */
+export interface CurrentProfile extends Candidate {
+  /** Effective `enabled` before the reload. */
+  enabled: boolean;
+  /** A child is being started or runs, or a retry is due (backoff, failed): a changed spec restarts it. */
+  live: boolean;
+}
+
+/** A profile of the new config with its effective `enabled` (the CLI override, else the config). */
+export interface NextProfile extends Candidate {
+  /** Effective `enabled` after the reload. */
+  enabled: boolean;
+}
+
+/** Why a reload leaves a profile alone: it would share a namespace with one that keeps running. */
+export interface ReloadRefusal {
+  /** `new`: added but not started; `kept`: keeps its previous config (and state). */
+  kind: "new" | "kept";
+  /** The warning `reload` prints. */
+  message: string;
+}
+
+/**
+ * The profiles a reload must not start, or restart into new namespaces, because a profile that keeps running
+ * forwards the same namespace of the same context. `config validate` only compares profiles enabled in the
+ * file, so it cannot see a profile started with a one-off `start` or enabled from the CLI. Profiles the
+ * reload removes count for nothing; the running one is never touched.
+ */
+export function reloadRefusals(
+  next: readonly NextProfile[],
+  current: ReadonlyMap<string, CurrentProfile>,
+): Map<string, ReloadRefusal> {
+  const starting: (NextProfile & { kind: ReloadRefusal["kind"] })[] = [];
+  for (const p of next) {
+    const now = current.get(p.name);
+    if (now === undefined) {
+      if (p.enabled) starting.push({ ...p, kind: "new" });
+      continue;
+    }
+    const claimChanged = JSON.stringify(claimOf(now.spec)) !== JSON.stringify(claimOf(p.spec));
+    if ((claimChanged && now.live) || (!now.enabled && p.enabled && !now.live)) {
+      starting.push({ ...p, kind: "kept" });
+    }
+  }
+  const names = new Set(starting.map((s) => s.name));
+  const staying = next.filter((p) => !names.has(p.name)).flatMap((p) => {
+    const now = current.get(p.name);
+    return now !== undefined && (now.live || p.enabled) ? [{ name: p.name, spec: now.spec }] : [];
+  });
+  const refused = new Map<string, ReloadRefusal>();
+  const overlaps = namespaceOverlaps([...staying, ...starting].map((c) => c.spec), () => undefined);
+  for (const o of overlaps) {
+    const s = starting.find((c) => c.name === o.profile);
+    if (s === undefined || names.has(o.owner) || refused.has(s.name)) continue;
+    const why =
+      `namespace "${o.namespace}" of context "${o.context}" is also forwarded by profile "${o.owner}", ` +
+      "which runs outside the config (a one-off `start` or an `enable`); their /etc/hosts entries would " +
+      "overwrite each other";
+    refused.set(s.name, {
+      kind: s.kind,
+      message: s.kind === "new"
+        ? `profile ${s.name} was not started: ${why}; stop ${o.owner}, then start ${s.name}`
+        : `profile ${s.name} keeps its previous config: ${why}; stop ${o.owner}, then reload`,
+    });
+  }
+  return refused;
+}
+
+function claimOf(spec: ProfileSpec): unknown {
+  return [spec.context ?? null, spec.kubeconfig, spec.namespaces];
+}

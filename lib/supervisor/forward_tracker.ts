@@ -480,6 +480,7 @@ export class ForwardTracker {
 
   #set(f: ForwardRecord, state: ForwardState, now: number, reason?: string): boolean {
     if (f.status.state === state) return false;
+    if (state === "up") this.#signals.forwardUp(`${f.status.hostname}:${f.status.port}`);
     if (state !== "failed") delete f.status.reason;
     if (reason !== undefined) f.status.reason = reason;
     f.status.state = state;

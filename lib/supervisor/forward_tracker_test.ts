@@ -560,3 +560,22 @@ Deno.test("1.22 lost connection without a pod: probe at once, and one dead liste
   probeAll(tracker, { "db:5432": "refused" }, T0 + 20_000);
   assert.equal(states(tracker)["db:5432"], "up", "later, the threshold applies again");
 });
+
+Deno.test("service failures (1.24+): pods replaced one after another, each reconnected by kubefwd, restart nothing", () => {
+  const tracker = new ForwardTracker(settings());
+  tracker.onEvent(forward("web", "127.1.27.1"), T0);
+  probeAll(tracker, true, T0 + 500);
+  let t = T0 + 1000;
+  for (let replacement = 1; replacement <= 6; replacement++, t += 3000) {
+    const lost = tracker.onEvent({ kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "1s" }, t);
+    assert.equal(lost.restart, undefined, `replacement ${replacement}: kubefwd reconnects it itself`);
+    tracker.onEvent(forward("web", "127.1.27.1", 80, `web-${replacement}`), t + 1000);
+    probeAll(tracker, true, t + 1500);
+  }
+  // The same failures without the forward ever coming back are a loop: restart.
+  const stuck = [1, 2, 3].map((i) =>
+    tracker.onEvent({ kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "1s" }, t + i)
+  );
+  assert.equal(stuck[2].restart?.kind, "now");
+  assert.equal(stuck[2].restart?.cause?.key, "service web.ns.ctx");
+});

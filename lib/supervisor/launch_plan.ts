@@ -1,6 +1,7 @@
 /**
  * Everything decided before a kubefwd child is spawned, fresh for every start: which binary and version, the
- * services `exclude_services` expands to, the `-z` file with the profile's address range, the argv and the
+ * services `exclude_services` expands to, the `-z` file with the profile's address range and the addresses
+ * its forwards had before, the argv and the
  * privilege path. The result is a plan or a typed start error, so the runner only applies it.
  */
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
@@ -11,9 +12,17 @@ import {
   type ServiceLister,
 } from "../kubefwd/exclude.ts";
 import { writeFwdConf } from "../kubefwd/fwdconf.ts";
+import {
+  type AddressRecord,
+  planReservations,
+  type Reservation,
+  userReservations,
+} from "../kubefwd/reservations.ts";
 import { isApiUnreachable } from "../kubefwd/output.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { ExitKind } from "./policy.ts";
+import { isStandalone } from "../self_command.ts";
+import { type InstalledRootHelper, readInstalledRootHelper, ROOT_HELPER_PATH } from "../sudo/root_helper.ts";
 import {
   childEnvironment,
   dirExists,
@@ -28,12 +37,35 @@ export interface LaunchFiles {
   isExecutable(path: string): boolean;
   /** Whether `path` is a directory: only existing credential-plugin directories join the child's PATH. */
   dirExists(path: string): boolean;
-  /** Writes the profile's `-z` file and returns its path. */
-  writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string>;
+  /** Writes the profile's `-z` file (range and reservations) and returns its path. */
+  writeFwdConf(
+    dir: string,
+    profile: string,
+    baseIp: string,
+    reservations: readonly Reservation[],
+  ): Promise<string>;
+  /** The installed root helper (`kubefwd-daemon sudoers`), or undefined when there is none. */
+  rootHelper(): InstalledRootHelper | undefined;
+  /** `path` with symlinks resolved (the helper's kubefwd is recorded that way); `path` when that fails. */
+  realPath(path: string): string;
+}
+
+function realPathOr(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 /** The real file system. */
-export const realLaunchFiles: LaunchFiles = { isExecutable: isExecutableFile, dirExists, writeFwdConf };
+export const realLaunchFiles: LaunchFiles = {
+  isExecutable: isExecutableFile,
+  dirExists,
+  writeFwdConf,
+  rootHelper: () => readInstalledRootHelper(),
+  realPath: realPathOr,
+};
 
 /** What planning reads besides the profile. */
 export interface LaunchDeps {
@@ -61,6 +93,8 @@ export interface LaunchInput {
   settings: KubefwdSettings;
   /** The profile's stable address range. */
   baseIp: string | undefined;
+  /** The addresses the profile's forwards had before: asked for again. */
+  addresses?: readonly AddressRecord[];
 }
 
 /** A ready-to-spawn child. */
@@ -73,8 +107,12 @@ export interface LaunchPlan {
   kubefwdPath: string;
   /** The version of that binary: which flags and behaviours apply. */
   version: KubefwdVersion;
+  /** The namespaces in the order kubefwd got them: its hostnames depend on the position. */
+  namespaces: readonly string[];
   /** The argv starts with sudo: the child runs as root although the daemon does not. */
   viaSudo: boolean;
+  /** Through sudo and the root helper at this path: its `kill` stops a stuck kubefwd. */
+  rootHelper?: string;
   /** Things the user should know (deprecated flags, version caveats). */
   warnings: string[];
   /** Details for the debug log. */
@@ -128,8 +166,15 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   }
   if (input.baseIp === undefined) throw new StartError("permanent", "internal: no IP range assigned");
   const baseIp = input.baseIp;
+  const reservations = planReservations(input.addresses ?? [], {
+    namespaces: spec.namespaces,
+    context: spec.context || undefined,
+    baseIp,
+    userReservations: userReservations([...settings.extraArgs, ...spec.extraArgs]),
+  });
+  if (reservations.length > 0) notes.push(`-z file reserves ${reservations.length} remembered address(es)`);
   const fwdConfPath = await attempt(
-    () => files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp),
+    () => files.writeFwdConf(deps.fwdConfDir, spec.name, baseIp, reservations),
     "cannot write the -z file",
   );
   let args: string[];
@@ -139,8 +184,21 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
     if (e instanceof KubefwdArgsError) throw new StartError("permanent", e.message);
     throw e;
   }
-  const invocation = planInvocation(settings, deps.isRoot);
-  let argv = [kubefwdPath, ...args];
+  // Through sudo, the installed root helper when there is one: it runs only its own kubefwd.
+  const helper = planInvocation(settings, deps.isRoot).viaSudo ? files.rootHelper() : undefined;
+  if (helper !== undefined && files.realPath(kubefwdPath) !== helper.kubefwd) {
+    throw new StartError(
+      "not_root",
+      `the root helper ${ROOT_HELPER_PATH} runs ${helper.kubefwd}, but kubefwd.path is ${kubefwdPath}: set ` +
+        `kubefwd.path to ${helper.kubefwd}, or run \`kubefwd-daemon sudoers | sudo sh\` again for this kubefwd`,
+    );
+  }
+  const invocation = planInvocation(settings, deps.isRoot, helper && ROOT_HELPER_PATH);
+  // [sudo-less prefix…] then kubefwd's arguments; the helper's kubefwd is its own, so no path goes with it.
+  const tail = invocation.rootHelper !== undefined
+    ? [...brokerArgs(helper, deps.env), ...args]
+    : [kubefwdPath, ...args];
+  let argv = [...invocation.prefix.slice(1), ...tail];
   if (invocation.viaSudo) {
     const sudo = resolveExecutable("sudo", env.PATH, (p) => files.isExecutable(p));
     if (sudo === undefined) {
@@ -149,17 +207,37 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
         `kubefwd needs root and sudo was not found on PATH (${env.PATH}); install sudo or run the daemon as root`,
       );
     }
-    argv = [sudo, ...invocation.prefix.slice(1), ...argv];
+    argv = [sudo, ...argv];
   }
   return {
     argv,
     env,
     kubefwdPath,
     version,
+    namespaces: [...spec.namespaces],
     viaSudo: invocation.viaSudo,
+    ...(invocation.rootHelper !== undefined ? { rootHelper: invocation.rootHelper } : {}),
     warnings: kubefwdArgsWarnings(settings, version),
     notes,
   };
+}
+
+/**
+ * `--user-command <this program>` for a helper with the credential broker, which runs it as the user to read
+ * the cluster and credentials (lib/sudo/credential_broker.ts): the launcher or wrapper that started the daemon,
+ * or a compiled binary itself.
+ */
+function brokerArgs(helper: InstalledRootHelper | undefined, env: Record<string, string>): string[] {
+  if (!helper?.broker) return [];
+  const command = env.KUBEFWD_DAEMON_EXE ?? (isStandalone() ? Deno.execPath() : undefined);
+  if (command === undefined) {
+    throw new StartError(
+      "permanent",
+      "the root helper's credential broker runs this program as you, and the daemon does not know its command: " +
+        "start the daemon with the ./kubefwd-daemon launcher (it sets KUBEFWD_DAEMON_EXE)",
+    );
+  }
+  return ["--user-command", command];
 }
 
 /**

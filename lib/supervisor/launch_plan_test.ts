@@ -39,8 +39,32 @@ Deno.test("planLaunch: root runs kubefwd directly with the -z file of the profil
   assert.equal(result.plan.viaSudo, false);
   assert.equal(result.plan.version.raw, "1.25.16");
   assert.ok(result.plan.argv.includes("/state/fwdconf/dev.fwdconf.yml"), result.plan.argv.join(" "));
-  assert.equal(files.written.get("/state/fwdconf/dev.fwdconf.yml"), "baseUnreservedIP: 127.3.27.1\n");
+  assert.equal(
+    files.written.get("/state/fwdconf/dev.fwdconf.yml"),
+    "baseUnreservedIP: 127.3.27.1\nserviceConfigurations: []\n",
+  );
   assert.equal(result.plan.env.HOME, "/home/u");
+});
+
+Deno.test("planLaunch: the -z file asks for the remembered addresses, except what the user's -r reserves", async () => {
+  const files = new FakeLaunchFiles(["/opt/bin/kubefwd"]);
+  const seenAt = "2026-12-01T00:00:00.000Z";
+  const addresses = [
+    { service: "web", namespace: "ns", pod: "web-1", ip: "127.3.27.2", seenAt },
+    { service: "db", namespace: "ns", pod: "db-0", ip: "127.3.27.1", seenAt },
+    { service: "old", namespace: "ns", pod: "old-0", ip: "127.4.27.1", seenAt }, // another range
+  ];
+  const result = await planLaunch(
+    { ...input, spec: { ...spec, extraArgs: ["-r", "db:127.3.99.1"] }, addresses },
+    deps({ files }),
+  );
+  assert.ok(result.ok);
+  assert.equal(
+    files.written.get("/state/fwdconf/dev.fwdconf.yml"),
+    'baseUnreservedIP: 127.3.27.1\nserviceConfigurations:\n- name: "web.ns"\n  ip: "127.3.27.2"\n',
+  );
+  assert.deepEqual(result.plan.notes, ["-z file reserves 1 remembered address(es)"]);
+  assert.deepEqual(result.plan.namespaces, ["ns"]);
 });
 
 Deno.test("planLaunch: not root goes through sudo -n with the absolute kubefwd path", async () => {
@@ -48,6 +72,56 @@ Deno.test("planLaunch: not root goes through sudo -n with the absolute kubefwd p
   assert.ok(result.ok);
   assert.deepEqual(result.plan.argv.slice(0, 3), ["/usr/bin/sudo", "-n", "/opt/bin/kubefwd"]);
   assert.equal(result.plan.viaSudo, true);
+});
+
+Deno.test("planLaunch: with the root helper installed, sudo -n <helper> run <args>, and no kubefwd path", async () => {
+  const helper = "/usr/local/libexec/kubefwd-daemon/kubefwd-root";
+  const files = new FakeLaunchFiles(["/opt/bin/kubefwd", "/usr/bin/sudo"]);
+  files.helper = { kubefwd: "/opt/bin/kubefwd", hosts: "/etc/hosts", broker: false };
+  const result = await planLaunch(input, deps({ files, isRoot: false, env: { PATH: "/opt/bin:/usr/bin" } }));
+  assert.ok(result.ok);
+  assert.deepEqual(result.plan.argv.slice(0, 5), ["/usr/bin/sudo", "-n", helper, "run", "svc"]);
+  assert.ok(!result.plan.argv.includes("/opt/bin/kubefwd"), result.plan.argv.join(" "));
+  assert.equal(result.plan.viaSudo, true);
+  assert.equal(result.plan.rootHelper, helper);
+  // The daemon as root runs kubefwd directly whatever is installed.
+  const direct = await planLaunch(input, deps({ files }));
+  assert.ok(direct.ok);
+  assert.equal(direct.plan.argv[0], "/opt/bin/kubefwd");
+  assert.equal(direct.plan.rootHelper, undefined);
+  // A helper for another kubefwd: failed with what to do, not a refusal from inside sudo.
+  files.helper = { kubefwd: "/usr/local/bin/kubefwd", hosts: "/etc/hosts", broker: false };
+  const other = await planLaunch(input, deps({ files, isRoot: false, env: { PATH: "/opt/bin:/usr/bin" } }));
+  assert.ok(!other.ok);
+  assert.equal(other.error.kind, "not_root");
+  assert.match(
+    other.error.message,
+    /runs \/usr\/local\/bin\/kubefwd, but kubefwd\.path is \/opt\/bin\/kubefwd/,
+  );
+  assert.match(other.error.message, /kubefwd-daemon sudoers \| sudo sh/);
+});
+
+Deno.test("planLaunch: a helper with the credential broker gets --user-command, the daemon's own command", async () => {
+  const helper = "/usr/local/libexec/kubefwd-daemon/kubefwd-root";
+  const files = new FakeLaunchFiles(["/opt/bin/kubefwd", "/usr/bin/sudo"]);
+  files.helper = { kubefwd: "/opt/bin/kubefwd", hosts: "/etc/hosts", broker: true };
+  const env = { PATH: "/opt/bin:/usr/bin", KUBEFWD_DAEMON_EXE: "/home/u/kubefwd-daemon/kubefwd-daemon" };
+  const result = await planLaunch(input, deps({ files, isRoot: false, env }));
+  assert.ok(result.ok);
+  assert.deepEqual(result.plan.argv.slice(0, 7), [
+    "/usr/bin/sudo",
+    "-n",
+    helper,
+    "run",
+    "--user-command",
+    "/home/u/kubefwd-daemon/kubefwd-daemon",
+    "svc",
+  ]);
+  // Run from source without the launcher: the daemon cannot name itself, and says how to start it.
+  const bare = await planLaunch(input, deps({ files, isRoot: false, env: { PATH: "/opt/bin:/usr/bin" } }));
+  assert.ok(!bare.ok);
+  assert.equal(bare.error.kind, "permanent");
+  assert.match(bare.error.message, /start the daemon with the \.\/kubefwd-daemon launcher/);
 });
 
 Deno.test("planLaunch: exclude_services globs become a field selector, noted for the debug log", async () => {

@@ -6,6 +6,7 @@
  * `-z`, `--hosts-path`), so plain `sudo -n` with a NOPASSWD rule is enough.
  */
 import type { KubefwdSettings } from "../config/types.ts";
+import { ROOT_HELPER_PATH, sudoersRuleLine } from "../sudo/root_helper.ts";
 
 /** The command prefix that runs kubefwd with the right privilege. */
 export interface Invocation {
@@ -13,16 +14,23 @@ export interface Invocation {
   prefix: string[];
   /** True when kubefwd runs through sudo: signals then go to sudo, SIGKILL through `sudo -n kill`. */
   viaSudo: boolean;
+  /** The root helper kubefwd runs through (`sudo -n <helper> run`), when one is installed. */
+  rootHelper?: string;
 }
 
 /**
  * `auto`: direct when the daemon is root, else `sudo -n` (non-interactive: a missing NOPASSWD rule fails
  * at once instead of waiting for a password nobody can type); `sudo`: always; `none`: never (kubefwd then
- * reports that it needs root, which becomes an actionable `failed`).
+ * reports that it needs root, which becomes an actionable `failed`). Through sudo, the installed root helper
+ * (`kubefwd-daemon sudoers`) when there is one: `sudo -n <helper> run <kubefwd args>`; its kubefwd is fixed.
  */
-export function planInvocation(settings: KubefwdSettings, isRoot: boolean): Invocation {
+export function planInvocation(settings: KubefwdSettings, isRoot: boolean, rootHelper?: string): Invocation {
   const sudo = settings.privilege === "sudo" || (settings.privilege === "auto" && !isRoot);
-  return sudo ? { prefix: ["sudo", "-n"], viaSudo: true } : { prefix: [], viaSudo: false };
+  if (!sudo) return { prefix: [], viaSudo: false };
+  if (rootHelper !== undefined) {
+    return { prefix: ["sudo", "-n", rootHelper, "run"], viaSudo: true, rootHelper };
+  }
+  return { prefix: ["sudo", "-n"], viaSudo: true };
 }
 
 /** Directories every kubefwd needs on PATH: `id` for its root check, `ip`/`ifconfig`, sudo itself. */
@@ -125,30 +133,13 @@ export function currentUserName(env: Record<string, string>): string {
   return uid === null ? "<user>" : `#${uid}`;
 }
 
-/**
- * The sudoers rule that lets the daemon do everything it does as root: run kubefwd, SIGKILL a kubefwd
- * that ignores SIGTERM (`sudo -n kill`), and remove a crashed kubefwd's lines (`sudo -n tee <hosts>`).
- */
-export function sudoersLine(
-  user: string,
-  kubefwdPath: string,
-  hostsPath = "/etc/hosts",
-  isExecutable: (p: string) => boolean = isExecutableFile,
-): string {
-  // sudo matches the path it resolves through its own secure_path: /usr/bin/kill on Linux, /bin/kill on macOS.
-  const tool = (name: string, fallback: string) =>
-    resolveExecutable(name, SUDO_SECURE_PATH, isExecutable) ?? fallback;
-  return `${user} ALL=(root) NOPASSWD: ${kubefwdPath}, ${tool("kill", "/bin/kill")}, ${
-    tool("tee", "/usr/bin/tee")
-  } ${hostsPath}`;
-}
-
-/** sudo's usual secure_path (Debian, Fedora, macOS): where `sudo -n kill` and `sudo -n tee` are found. */
-export const SUDO_SECURE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/** What a user runs to set up least-privilege sudo (README § Security). */
+export const SUDOERS_SETUP_COMMAND = "kubefwd-daemon sudoers | sudo sh";
 
 /**
  * The `failed` message after kubefwd reported it is not root, or sudo refused to run it. It says what
- * happened and exactly what to change, per privilege setting.
+ * happened and exactly what to change, per privilege setting: the least-privilege setup (`kubefwd-daemon
+ * sudoers`: a root-owned helper and one rule for it), with the rule it installs for this user.
  */
 export function notRootMessage(opts: {
   settings: KubefwdSettings;
@@ -159,19 +150,19 @@ export function notRootMessage(opts: {
   detail?: string;
 }): string {
   const { settings, viaSudo, user, kubefwdPath, detail } = opts;
-  const rule = sudoersLine(user, kubefwdPath, settings.hostsPath);
+  const setup =
+    `run \`${SUDOERS_SETUP_COMMAND}\` (it installs a root-owned helper that runs only ${kubefwdPath} ` +
+    `with the daemon's arguments, and the rule \`${sudoersRuleLine(user, ROOT_HELPER_PATH)}\`; ` +
+    `README, section Security)`;
   const suffix = detail ? ` (${detail})` : "";
   if (viaSudo) {
-    return `kubefwd could not get root through \`sudo -n\`${suffix}. Allow it without a password: run ` +
-      `\`sudo visudo -f /etc/sudoers.d/kubefwd-daemon\` and add: ${rule}` +
+    return `kubefwd could not get root through \`sudo -n\`${suffix}. Allow it without a password: ${setup}` +
       ` — then run \`kubefwd-daemon start <profile>\`.`;
   }
   if (settings.privilege === "none") {
     return `kubefwd requires superuser privileges and kubefwd.privilege is "none"${suffix}. Either run the ` +
-      `daemon as root, or set kubefwd.privilege to "auto" and add this sudoers rule ` +
-      `(\`sudo visudo -f /etc/sudoers.d/kubefwd-daemon\`): ${rule}`;
+      `daemon as root, or set kubefwd.privilege to "auto" and ${setup}.`;
   }
   return `kubefwd requires superuser privileges but reported it is not root${suffix}. Check that ` +
-    `${kubefwdPath} is not a wrapper that drops privileges, or set kubefwd.privilege to "sudo" with the ` +
-    `sudoers rule: ${rule}`;
+    `${kubefwdPath} is not a wrapper that drops privileges, or set kubefwd.privilege to "sudo" and ${setup}.`;
 }

@@ -1,12 +1,6 @@
 import assert from "node:assert/strict";
 import type { KubefwdSettings } from "../config/types.ts";
-import {
-  childEnvironment,
-  notRootMessage,
-  planInvocation,
-  resolveExecutable,
-  sudoersLine,
-} from "./privilege.ts";
+import { childEnvironment, notRootMessage, planInvocation, resolveExecutable } from "./privilege.ts";
 
 const settings: KubefwdSettings = {
   path: "kubefwd",
@@ -30,6 +24,18 @@ Deno.test("planInvocation: auto/sudo/none × root/non-root", () => {
   }
   // Never -E: it needs SETENV in sudoers.
   assert.ok(!planInvocation(settings, false).prefix.includes("-E"));
+  // An installed root helper: through sudo only, and then always through it.
+  const helper = "/usr/local/libexec/kubefwd-daemon/kubefwd-root";
+  assert.deepEqual(planInvocation(settings, false, helper), {
+    prefix: ["sudo", "-n", helper, "run"],
+    viaSudo: true,
+    rootHelper: helper,
+  });
+  assert.deepEqual(planInvocation(settings, true, helper), { prefix: [], viaSudo: false });
+  assert.deepEqual(planInvocation({ ...settings, privilege: "none" }, false, helper), {
+    prefix: [],
+    viaSudo: false,
+  });
 });
 
 Deno.test("childEnvironment: HOME, PATH order and dedup, plugin dirs only when present, daemon vars dropped", () => {
@@ -75,23 +81,8 @@ Deno.test("resolveExecutable: PATH order, absolute paths checked, missing → un
   assert.equal(resolveExecutable("sh", "/nonexistent:/bin"), "/bin/sh");
 });
 
-Deno.test("notRootMessage: actionable, with the sudoers line", () => {
-  const linux = new Set(["/usr/bin/kill", "/usr/bin/tee"]);
-  const line = sudoersLine("alice", "/usr/local/bin/kubefwd", "/etc/hosts", (p) => linux.has(p));
-  assert.equal(
-    line,
-    "alice ALL=(root) NOPASSWD: /usr/local/bin/kubefwd, /usr/bin/kill, /usr/bin/tee /etc/hosts",
-  );
-  const macos = new Set(["/bin/kill", "/usr/bin/tee"]);
-  assert.equal(
-    sudoersLine("ana", "/opt/homebrew/bin/kubefwd", "/etc/hosts", (p) => macos.has(p)),
-    "ana ALL=(root) NOPASSWD: /opt/homebrew/bin/kubefwd, /bin/kill, /usr/bin/tee /etc/hosts",
-  );
-  assert.match(
-    sudoersLine("alice", "/k"),
-    /^alice ALL=\(root\) NOPASSWD: \/k, \/\S+\/kill, \/\S+\/tee \/etc\/hosts$/,
-  );
-  assert.match(sudoersLine("bob", "/k", "/etc/hosts.kfd"), /\/usr\/bin\/tee \/etc\/hosts\.kfd$/);
+Deno.test("notRootMessage: actionable, with the least-privilege setup and the rule it installs", () => {
+  const line = "alice ALL=(root) NOPASSWD: /usr/local/libexec/kubefwd-daemon/kubefwd-root";
   for (
     const [privilege, viaSudo] of [["auto", true], ["sudo", true], ["none", false], ["auto", false]] as const
   ) {
@@ -103,6 +94,8 @@ Deno.test("notRootMessage: actionable, with the sudoers line", () => {
       detail: "sudo: a password is required",
     });
     assert.ok(msg.includes(line), msg);
+    assert.ok(msg.includes("`kubefwd-daemon sudoers | sudo sh`"), msg);
+    assert.ok(msg.includes("runs only /usr/local/bin/kubefwd with the daemon's arguments"), msg);
     assert.ok(msg.includes("sudo: a password is required"), msg);
   }
   assert.match(

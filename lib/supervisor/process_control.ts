@@ -10,13 +10,14 @@ import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import { valueOnTimeout, waitFor } from "../util/async.ts";
 import { runCommand } from "../run_command.ts";
+import { readInstalledRootHelper, ROOT_HELPER_PATH, rootHelperKillArgv } from "../sudo/root_helper.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
 /** Wait after SIGKILL before giving up on the exit. */
 export const DEFAULT_KILL_WAIT_MS = 5000;
 
-/** Runs `sudo -n kill -KILL <pid>`; true when it succeeded. Injectable for tests. */
+/** SIGKILLs a root kubefwd (default {@link sudoKillPid}); true when it succeeded. Injectable for tests. */
 export type SudoKill = (pid: number) => Promise<boolean>;
 
 /** Options of {@link stopChild}. */
@@ -33,7 +34,7 @@ export interface StopOptions {
   killWaitMs?: number;
   /** How to SIGKILL root kubefwd under sudo (default: `sudo -n kill -KILL <pid>`). */
   sudoKill?: SudoKill;
-  /** Child pids of a process (default: /proc). */
+  /** The kubefwd pids under a sudo pid (default {@link kubefwdPidsUnder}, from /proc). */
   findChildren?: (pid: number) => number[];
   /** Progress notes for the daemon log ("sent second SIGTERM", …). */
   onStep?: (message: string) => void;
@@ -86,7 +87,7 @@ export async function stopChild(child: ChildHandle, opts: StopOptions): Promise<
   if (exit) return { exit, escalation: "second_term" };
 
   if (viaSudo) {
-    const kids = (opts.findChildren ?? findChildPids)(child.pid);
+    const kids = (opts.findChildren ?? kubefwdPidsUnder)(child.pid);
     const sudoKill = opts.sudoKill ?? sudoKillPid;
     note(`kubefwd under sudo (pid ${child.pid}) ignored two SIGTERMs: SIGKILL of kubefwd pid(s) [${kids}]`);
     let killed = kids.length > 0;
@@ -212,17 +213,49 @@ export function processGroupMembers(pgrp: number): number[] {
   return out;
 }
 
-/** `sudo -n kill -KILL <pid>`, bounded to 10 s. */
-export async function sudoKillPid(pid: number): Promise<boolean> {
+function isSudo(cmdline: string | null): boolean {
+  const argv0 = cmdline?.split("\0")[0] ?? "";
+  return argv0 === "sudo" || argv0.endsWith("/sudo");
+}
+
+/**
+ * The kubefwd under a sudo pid: sudo's first descendants that are not sudo themselves. With `use_pty` (Debian's
+ * default) sudo forks a monitor, itself `sudo …`, and kubefwd is the monitor's child; without it kubefwd is
+ * sudo's child. `children` and `cmdline` are /proc by default (injectable for tests).
+ */
+export function kubefwdPidsUnder(
+  pid: number,
+  children: (pid: number) => number[] = findChildPids,
+  cmdline: (pid: number) => string | null = readCmdline,
+): number[] {
+  let level = children(pid);
+  for (let depth = 0; depth < 3 && level.length > 0; depth++) {
+    const others = level.filter((p) => !isSudo(cmdline(p)));
+    if (others.length > 0) return others;
+    level = level.flatMap((p) => children(p));
+  }
+  return [];
+}
+
+async function succeeds(argv: string[]): Promise<boolean> {
   try {
-    const out = await runCommand(["sudo", "-n", "kill", "-KILL", String(pid)], {
-      timeoutMs: 10_000,
-      discardStdout: true,
-    });
+    const out = await runCommand(argv, { timeoutMs: 10_000, discardStdout: true });
     return out.code === 0 && !out.timedOut;
   } catch {
     return false;
   }
+}
+
+/**
+ * SIGKILL of a root kubefwd, each attempt bounded to 10 s: through the root helper's `kill` when one is
+ * installed (it kills only a kubefwd it started for this user), else (or when that is refused) the older
+ * broad rule's `sudo -n kill -KILL <pid>`.
+ */
+export async function sudoKillPid(pid: number): Promise<boolean> {
+  if (readInstalledRootHelper() !== undefined && await succeeds(rootHelperKillArgv(pid, ROOT_HELPER_PATH))) {
+    return true;
+  }
+  return await succeeds(["sudo", "-n", "kill", "-KILL", String(pid)]);
 }
 
 function trySignal(pid: number, signal: Deno.Signal): boolean {
@@ -305,7 +338,7 @@ export function killOrphans(children: OwnedChild[], opts: KillOrphansOptions = {
       return { pid, outcome: "stopped", detail: "after a second SIGTERM" };
     }
     if (child.viaSudo) {
-      const kids = findChildPids(pid);
+      const kids = kubefwdPidsUnder(pid);
       for (const k of kids) await sudoKill(k);
       if (!(await waitGone(pid, cmdline, killWait, poll))) trySignal(pid, "SIGKILL");
     } else {

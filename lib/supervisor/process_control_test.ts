@@ -7,6 +7,7 @@ import {
   findChildPids,
   isSameProcess,
   killOrphans,
+  kubefwdPidsUnder,
   processGroupMembers,
   readCmdline,
   sameCommand,
@@ -298,4 +299,28 @@ Deno.test("sameCommand: wrappers that exec away still match; other programs and 
   assert.ok(
     !sameCommand(["kubefwd", "svc", "-n", "team"].join("\0"), cmdlineOf(["kubefwd", "svc", "-n", "other"])),
   );
+});
+
+Deno.test("kubefwdPidsUnder: kubefwd is sudo's child, or its monitor's child with use_pty", () => {
+  const trees: [string, Record<number, number[]>, Record<number, string>, number[]][] = [
+    ["no pty", { 10: [11] }, { 11: "/usr/bin/kubefwd\0svc" }, [11]],
+    ["use_pty monitor", { 10: [11], 11: [12] }, { 11: "sudo\0-n\0/h\0run", 12: "/usr/bin/kubefwd\0svc" }, [
+      12,
+    ]],
+    [
+      "through the helper",
+      { 10: [11], 11: [12] },
+      { 11: "/usr/bin/sudo\0-n", 12: "/usr/local/bin/kubefwd" },
+      [12],
+    ],
+    ["sudo gone", {}, {}, []],
+    ["only sudo left", { 10: [11] }, { 11: "sudo\0-n" }, []],
+  ];
+  for (const [name, children, cmdlines, want] of trees) {
+    assert.deepEqual(
+      kubefwdPidsUnder(10, (p) => children[p] ?? [], (p) => cmdlines[p] ?? null),
+      want,
+      name,
+    );
+  }
 });

@@ -1,7 +1,9 @@
 /**
- * A profile's persisted slice (counters, events, the owned child) behind named operations. Every operation
+ * A profile's persisted slice (counters, events, the owned child, remembered addresses) behind named operations. Every operation
  * saves through the injected `persist`, so no caller can change a counter and forget to save it.
  */
+import { addressOfForward, type AddressRecord, rememberAddress } from "../kubefwd/reservations.ts";
+import type { ForwardAnnouncement } from "../kubefwd/types.ts";
 import { MAX_PERSISTED_EVENTS, type OwnedChild, type PersistedProfile } from "../state/types.ts";
 import type { ProfileCounters, TransitionEvent } from "./types.ts";
 
@@ -46,6 +48,11 @@ export class ProfileRecord {
     return this.#data.baseIp;
   }
 
+  /** The address each forward last had, for the next kubefwd's reservations. */
+  get addresses(): readonly AddressRecord[] {
+    return this.#data.addresses ?? [];
+  }
+
   /** Restarts, failures and total uptime so far. */
   get counters(): Readonly<ProfileCounters> {
     return this.#data.counters;
@@ -77,6 +84,19 @@ export class ProfileRecord {
   /** Assigns the profile's address range. */
   setBaseIp(ip: string): void {
     this.#data.baseIp = ip;
+    this.#persist();
+  }
+
+  /**
+   * A kubefwd announced a forward on an address: the next kubefwd is asked for the same one
+   * (docs/kubefwd-compatibility.md#stable-addresses). Lines it cannot attribute to a namespace are ignored.
+   */
+  rememberForward(forward: ForwardAnnouncement, namespaces: readonly string[], now: number): void {
+    const address = addressOfForward(forward, namespaces);
+    if (address === undefined) return;
+    const next = rememberAddress(this.addresses, address, now);
+    if (next === undefined) return;
+    this.#data.addresses = next;
     this.#persist();
   }
 

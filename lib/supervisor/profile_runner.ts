@@ -19,7 +19,7 @@ import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
-import { cmdlineOf, stopChild } from "./process_control.ts";
+import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
 import { RunHealth } from "./run_health.ts";
 import {
@@ -209,6 +209,7 @@ export class ProfileRunner {
       enabledSource: record.enabledOverride !== undefined ? "cli" : "config",
       state: this.#state,
       pid: run?.handle?.pid ?? null,
+      kubefwdPid: run?.handle ? this.#kubefwdPid(run) : null,
       startedAt: run ? iso(run.spawnedAt) : null,
       uptimeSeconds: Math.floor(current / 1000),
       restarts: record.counters.restarts,
@@ -219,6 +220,7 @@ export class ProfileRunner {
         state: this.#state,
         forwards: run?.tracker.summary(),
         graceOver: run !== undefined && current >= this.#deps.tuning.startupGraceMs,
+        forwardNamespaces: run?.tracker.statuses().map((f) => f.namespace),
         ...this.#facts(),
       }),
       allowEmpty: this.#spec.allowEmpty ?? false,
@@ -300,8 +302,9 @@ export class ProfileRunner {
     // Hosts lines of the previous child must be gone before the next one writes the same addresses.
     await this.#cleanup;
     if (stale()) return;
+    const { baseIp, addresses } = this.#deps.record;
     const result = await planLaunch(
-      { spec: this.#spec, settings: this.#settings, baseIp: this.#deps.record.baseIp },
+      { spec: this.#spec, settings: this.#settings, baseIp, addresses },
       this.#deps,
     );
     if (stale()) return;
@@ -336,6 +339,13 @@ export class ProfileRunner {
     }
     this.#run = run;
     this.#started(run, run.handle, release);
+  }
+
+  /** kubefwd's own pid: the child, or through sudo the kubefwd under it. */
+  #kubefwdPid(run: Run): number | null {
+    const pid = run.handle!.pid;
+    if (!run.plan.viaSudo) return pid;
+    return (this.#deps.stopOptions?.findChildren ?? kubefwdPidsUnder)(pid)[0] ?? null;
   }
 
   /** Bookkeeping right after a successful spawn. */
@@ -476,6 +486,7 @@ export class ProfileRunner {
         this.#ipsEverAnnounced.add(update.announced.ip);
       }
       if (update.newIp) this.#deps.record.childAnnounced(update.newIp);
+      this.#deps.record.rememberForward(update.announced, run.plan.namespaces, this.#deps.clock.now());
       run.health?.schedule(this.#deps.tuning.firstProbeDelayMs);
     }
     if (update.probeNow) run.health?.schedule(0);
@@ -538,10 +549,7 @@ export class ProfileRunner {
       ? this.#restartThrottle.heldForMs(request.cause.key, this.#deps.clock.now())
       : 0;
     if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
-    this.#log(
-      "warn",
-      `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting it soon`,
-    );
+    this.#log("warn", `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting soon`);
     const debounceMs = Math.max(0, this.#spec.forwardFailures.debounceMs);
     run.timers.set(
       "deadForward",

@@ -10,7 +10,8 @@ export class RestartSignals {
   readonly #settings: TrackerSettings;
   /** Addresses and hostnames per /24 ("127.3.27"): how close kubefwd is to running out. */
   readonly #ipBlocks = new Map<string, { ips: Set<string>; hostnames: Set<string> }>();
-  readonly #serviceFailures = new Map<string, number[]>();
+  /** Recent failures per cause (1.24+), and the forwards the cause covers: they clear it by coming back up. */
+  readonly #serviceFailures = new Map<string, { times: number[]; forwards: string[] }>();
   #listFailures: { since: number; last: number } | undefined;
 
   /** Counters under the tracker's rules. */
@@ -72,17 +73,19 @@ export class RestartSignals {
   }
 
   /**
-   * kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T), unless the API
-   * is failing (a new kubefwd could not do better).
+   * kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T) without coming back
+   * in between, unless the API is failing (a new kubefwd could not do better). A forward that kubefwd brought
+   * back up clears its causes' counts ({@link forwardUp}): pods replaced one after another fail the service
+   * each time, and restarting kubefwd then only throws away the reconnect it is about to make.
    */
   serviceFailure(cause: RestartCause, now: number, apiFailing: boolean): TrackerUpdate {
     const key = cause.key;
     const policy = this.#settings.forwardFailures;
     if (!this.#serviceFailures.has(key) && this.#serviceFailures.size >= 1000) return {};
-    let times = (this.#serviceFailures.get(key) ?? []).filter((t) => now - t < policy.windowMs);
+    let times = (this.#serviceFailures.get(key)?.times ?? []).filter((t) => now - t < policy.windowMs);
     times.push(now);
     if (times.length > 1000) times = times.slice(-1000);
-    this.#serviceFailures.set(key, times);
+    this.#serviceFailures.set(key, { times, forwards: cause.forwards });
     if (policy.maxFailures <= 0 || times.length < policy.maxFailures || apiFailing) return {};
     this.#serviceFailures.delete(key); // only this one: another service keeps its own count
     return {
@@ -92,5 +95,12 @@ export class RestartSignals {
         cause,
       },
     };
+  }
+
+  /** The forward `key` (`host:port`) is up again: the failure counts of the causes covering it are cleared. */
+  forwardUp(key: string): void {
+    for (const [cause, failures] of this.#serviceFailures) {
+      if (failures.forwards.includes(key)) this.#serviceFailures.delete(cause);
+    }
   }
 }

@@ -83,6 +83,8 @@ export interface DetailInput extends ProfileFacts {
   forwards?: ForwardSummary;
   /** The startup grace of the live child is over. */
   graceOver: boolean;
+  /** The namespace of every announced forward: a listed namespace with none forwards nothing. */
+  forwardNamespaces?: readonly string[];
 }
 
 /** At most this many `host:port` names in one detail line. */
@@ -113,6 +115,14 @@ export function stateDetail(input: DetailInput): string | null {
   const unverified = f.unverified ?? [];
   if (unverified.length > 0) {
     parts.push(`${unverified.length} of ${f.total} forwards unverified: ${named(unverified)}`);
+  }
+  const silent = input.graceOver && !input.allowEmpty && input.forwardNamespaces !== undefined
+    ? input.namespaces.filter((ns) => !input.forwardNamespaces!.includes(ns))
+    : [];
+  if (silent.length > 0) {
+    parts.push(
+      `${nothingMatches({ ...input, namespaces: silent }).replace(/, or set allow_empty: true$/, "")}`,
+    );
   }
   if (f.pending.length > 0) {
     parts.push(`${f.pending.length} of ${f.total} forwards not answering yet: ${named(f.pending)}`);

@@ -39,7 +39,7 @@ Deno.test("emptyVerdict: degraded with the reason, running only with allow_empty
 
 Deno.test("stateDetail: what is pending, down, or that nothing is forwarded", () => {
   const live = { ...facts, graceOver: false };
-  const cases: [Parameters<typeof stateDetail>[0], string | null][] = [
+  const cases: [Parameters<typeof stateDetail>[0], string | null, string?][] = [
     [{ ...live, state: "backoff" }, null],
     [{ ...live, state: "starting", forwards: sum(0) }, "waiting for kubefwd to announce forwards"],
     [
@@ -59,13 +59,27 @@ Deno.test("stateDetail: what is pending, down, or that nothing is forwarded", ()
       "1 of 3 forwards down: a:80; 1 of 3 forwards not answering yet: b:80",
     ],
     [{ ...live, state: "running", forwards: sum(2) }, null],
+    [
+      {
+        ...live,
+        namespaces: ["team-a", "team-x", "team-y"],
+        state: "running",
+        forwards: sum(2),
+        graceOver: true,
+        forwardNamespaces: ["team-a", "team-a"],
+      },
+      "no service in namespaces team-x, team-y is forwarded; check namespaces and labels",
+    ],
+    [{ ...live, state: "running", forwards: sum(2), forwardNamespaces: [] }, null, "not before the grace"],
     [{ ...live, state: "stopping", forwards: sum(2, ["a:80"]) }, null],
     [
       { ...live, state: "degraded", forwards: sum(7, ["a", "b", "c", "d", "e", "f", "g"]) },
       "7 of 7 forwards down: a, b, c, d, e, … (2 more)",
     ],
   ];
-  for (const [input, want] of cases) assert.equal(stateDetail(input), want, JSON.stringify(input));
+  for (const [input, want, why] of cases) {
+    assert.equal(stateDetail(input), want, why ?? JSON.stringify(input));
+  }
 });
 
 Deno.test("degradedBecause: the cause first, then the counts; down before unverified", () => {

@@ -21,7 +21,13 @@ import type { MaskedEnabled } from "../ipc/protocol.ts";
 import type { PersistedState } from "../state/types.ts";
 import { isRecord } from "../util/is_record.ts";
 import { Mutex } from "../util/async.ts";
-import { maskedEnabled, overlapRefusal, resetOutcome } from "./enabled_choice.ts";
+import {
+  maskedEnabled,
+  overlapRefusal,
+  type ReloadRefusal,
+  reloadRefusals,
+  resetOutcome,
+} from "./enabled_choice.ts";
 import { allocateBaseIp, isUsableBaseIp, ownedIps } from "./ip_alloc.ts";
 import { type LaunchFiles, realLaunchFiles } from "./launch_plan.ts";
 import { type ActionOutcome, describeOutcome } from "./outcome.ts";
@@ -103,6 +109,8 @@ export interface ReconcileResult {
   unchanged: string[];
   /** Config `enabled` changes that a CLI override hides; absent when there are none. */
   masked?: MaskedEnabled[];
+  /** Profiles left alone because they would overlap one running outside the config; absent when none. */
+  refused?: { profile: string; message: string }[];
 }
 
 /** One profile's outcome of a verb (the protocol's ProfileActionResult). */
@@ -230,13 +238,15 @@ export class Supervisor {
       if (!wanted.has(name) && !this.#retiring.has(name)) delete this.#deps.state.profiles[name];
     }
     this.#assignBaseIps(config.profiles);
+    const refusals = this.#reloadRefusals(config.profiles);
+    for (const [profile, { message }] of refusals) (result.refused ??= []).push({ profile, message });
 
     for (const spec of config.profiles) {
       const existing = this.#runners.get(spec.name);
       if (!existing) {
         const runner = this.#createRunner(spec, settings);
         result.added.push(spec.name);
-        if (runner.enabled) {
+        if (runner.enabled && !refusals.has(spec.name)) {
           const retiring = this.#retiring.get(spec.name);
           const start = () =>
             runner.start("profile loaded from the config").catch((e) =>
@@ -245,6 +255,10 @@ export class Supervisor {
           if (retiring) void retiring.then(start);
           else void start();
         }
+        continue;
+      }
+      if (refusals.has(spec.name)) {
+        result.unchanged.push(spec.name);
         continue;
       }
       const wasEnabled = existing.enabled;
@@ -518,6 +532,20 @@ export class Supervisor {
     return await Promise.all(
       runners.map(async (r) => ({ profile: r.name, outcome: describeOutcome(await verb(r)) })),
     );
+  }
+
+  /** Which profiles of a new config must be left alone so they do not overlap one running outside it. */
+  #reloadRefusals(specs: ProfileSpec[]): Map<string, ReloadRefusal> {
+    const next = specs.map((spec) => ({
+      name: spec.name,
+      spec,
+      enabled: this.#record(spec.name).enabledOverride ?? spec.enabled,
+    }));
+    const current = new Map([...this.#runners].map(([name, r]) => {
+      const live = r.active || r.state === "backoff" || r.state === "failed";
+      return [name, { name, spec: r.spec, enabled: r.enabled, live }];
+    }));
+    return reloadRefusals(next, current);
   }
 
   /** Throws when `starting` would forward a namespace a running or enabled profile forwards. */

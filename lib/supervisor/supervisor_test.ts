@@ -361,7 +361,11 @@ Deno.test("not root → failed with a sudoers line; no restart loop", async () =
   child.exit(0);
   await until(() => st(h).state === "failed", "failed");
   const s = st(h);
-  assert.match(s.lastError!, /alice ALL=\(root\) NOPASSWD: .*\/bin\/kubefwd/);
+  assert.match(
+    s.lastError!,
+    /alice ALL=\(root\) NOPASSWD: \/usr\/local\/libexec\/kubefwd-daemon\/kubefwd-root/,
+  );
+  assert.match(s.lastError!, /runs only \S+\/bin\/kubefwd /);
   assert.match(s.lastError!, /privilege is "none"/);
   h.clock.advance(3_600_000);
   assert.equal(h.events.at(-1)!.to, "failed", "no respawn: every start enters starting at once");
@@ -373,6 +377,38 @@ Deno.test("not root → failed with a sudoers line; no restart loop", async () =
   assert.equal(h.spawner.children.length, 2, "the user's start is the only respawn");
 });
 
+Deno.test("stable addresses: announced forwards are remembered and reserved for the next kubefwd and daemon", async () => {
+  const state = emptyState();
+  const zFile = (h: Harness, child: FakeChild) =>
+    h.files.written.get(child.argv[child.argv.indexOf("-z") + 1])!;
+  const reserved = 'serviceConfigurations:\n- name: "h.ns"\n  ip: "127.3.27.1"\n' +
+    '- name: "h-0.h.ns"\n  ip: "127.3.27.3"\n- name: "web.ns"\n  ip: "127.3.27.2"\n';
+  {
+    await using h = await harness({ state });
+    h.sup.reconcile(h.config([profile("a")]));
+    const child = await spawned(h, 1);
+    assert.match(zFile(h, child), /serviceConfigurations: \[\]/);
+    graceful(child);
+    portForward(child, "127.3.27.1", "h", 80, "h-0");
+    portForward(child, "127.3.27.2", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "web", 443, "web-1");
+    portForward(child, "127.3.27.3", "h-0.h", 80, "h-0");
+    flushOutput(h);
+    assert.deepEqual(
+      h.state.profiles.a.addresses?.map((a) => `${a.service}.${a.namespace}@${a.pod}=${a.ip}`),
+      ["h.ns@h-0=127.3.27.1", "web.ns@web-1=127.3.27.2", "h-0.h.ns@h-0=127.3.27.3"],
+    );
+    await h.sup.restart(["a"]);
+    const second = await spawned(h, 2);
+    // The service-wide forward of the headless service before its pods' entries: kubefwd takes the first match.
+    assert.equal(zFile(h, second), `baseUnreservedIP: 127.3.27.1\n${reserved}`);
+  }
+  // A new daemon on the same state file asks for the same addresses.
+  await using h = await harness({ state });
+  h.sup.reconcile(h.config([profile("a")]));
+  assert.equal(zFile(h, await spawned(h, 1)), `baseUnreservedIP: 127.3.27.1\n${reserved}`);
+});
+
 Deno.test("via sudo: argv is sudo -n <abs kubefwd>; sudo refusal → failed, actionable", async () => {
   await using h = await harness({ isRoot: false });
   h.sup.reconcile(h.config([profile("a")]));
@@ -382,7 +418,7 @@ Deno.test("via sudo: argv is sudo -n <abs kubefwd>; sudo refusal → failed, act
   child.exit(1);
   await until(() => st(h).state === "failed", "failed");
   assert.match(st(h).lastError!, /sudo: a password is required/);
-  assert.match(st(h).lastError!, /visudo/);
+  assert.match(st(h).lastError!, /`kubefwd-daemon sudoers \| sudo sh`/);
   // Stopping a via-sudo child signals sudo only, not its group.
   await h.sup.start(["a"]);
   const c2 = await spawned(h, 2);

@@ -108,8 +108,13 @@ export interface ProfileStatus {
   enabledSource: EnabledSource;
   /** Current state. */
   state: ProfileState;
-  /** The child's pid while it runs. */
+  /** The child's pid while it runs: the process the daemon spawned (sudo when kubefwd runs through sudo). */
   pid: number | null;
+  /**
+   * kubefwd's own pid: `pid` when it runs directly; through sudo, the kubefwd under sudo (found in /proc), or
+   * null while there is none (sudo not yet past its checks, or no /proc: macOS).
+   */
+  kubefwdPid?: number | null;
   /** When the current child was spawned, ISO 8601. */
   startedAt: string | null;
   /** Seconds the current child has run. */

@@ -1,5 +1,8 @@
 /** A {@link LaunchFiles} for tests: executables and directories are names in sets, writes stay in memory. */
+import { renderFwdConf } from "../kubefwd/fwdconf.ts";
+import type { Reservation } from "../kubefwd/reservations.ts";
 import type { LaunchFiles } from "../supervisor/launch_plan.ts";
+import type { InstalledRootHelper } from "../sudo/root_helper.ts";
 
 /** In-memory file system for launch planning. */
 export class FakeLaunchFiles implements LaunchFiles {
@@ -11,6 +14,8 @@ export class FakeLaunchFiles implements LaunchFiles {
   readonly written = new Map<string, string>();
   /** When set, writing the `-z` file fails with this message. */
   failWrites: string | undefined;
+  /** The installed root helper, when a test installs one. */
+  helper: InstalledRootHelper | undefined;
 
   /** A file system in which only `executables` count as executable files. */
   constructor(executables: string[] = []) {
@@ -25,10 +30,23 @@ export class FakeLaunchFiles implements LaunchFiles {
     return this.dirs.has(path);
   }
 
-  writeFwdConf(dir: string, profile: string, baseIp: string): Promise<string> {
+  rootHelper(): InstalledRootHelper | undefined {
+    return this.helper;
+  }
+
+  realPath(path: string): string {
+    return path;
+  }
+
+  writeFwdConf(
+    dir: string,
+    profile: string,
+    baseIp: string,
+    reservations: readonly Reservation[] = [],
+  ): Promise<string> {
     if (this.failWrites !== undefined) return Promise.reject(new Error(this.failWrites));
     const path = `${dir}/${profile}.fwdconf.yml`;
-    this.written.set(path, `baseUnreservedIP: ${baseIp}\n`);
+    this.written.set(path, renderFwdConf(baseIp, reservations));
     return Promise.resolve(path);
   }
 }

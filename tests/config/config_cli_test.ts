@@ -12,6 +12,7 @@ import type { LoadResult, ResolvedConfig } from "../../lib/config/types.ts";
 import { isLoadResult } from "../../lib/config/load_result_check.ts";
 import { CONFIG_FIXTURES, FIXTURE_HOME } from "./helpers.ts";
 import { tempDir } from "../temp_dir.ts";
+import { b64, kubeconfigYaml, makePki, startMockApiServer } from "../kube/mock_apiserver.ts";
 
 interface Run {
   out: string[];
@@ -184,4 +185,53 @@ Deno.test("config init --json, and without any kubeconfig", async () => {
     currentContext: null,
   }]);
   assert.match(await Deno.readTextFile(`${home}/custom/kfd.yaml`), /No kubeconfig could be read/);
+});
+
+Deno.test("config validate --online warns about namespaces and labels that match no service", async () => {
+  await using tmp = await tempDir();
+  const pki = await makePki(tmp.path);
+  await using cleanup = new AsyncDisposableStack();
+  const mock = cleanup.adopt(
+    startMockApiServer(pki, { shop: [["web", { app: "web" }]], store: [["api", { app: "api" }]] }),
+    (m) => m.close(),
+  );
+  const kubeconfig = `${tmp.path}/kubeconfig`;
+  await Deno.writeTextFile(
+    kubeconfig,
+    kubeconfigYaml(mock.url, `certificate-authority-data: ${b64(pki.caCert)}`, "    token: t0k"),
+    { mode: 0o600 },
+  );
+  const profile = (name: string, ns: string, extra = "") =>
+    `  ${name}:\n    kubeconfig: ${kubeconfig}\n    context: mock\n    namespaces: [${ns}]\n${extra}`;
+  const config = `${tmp.path}/config.yaml`;
+  await Deno.writeTextFile(
+    config,
+    "profiles:\n" + profile("ok", "shop") +
+      profile("typo", "shpo") +
+      profile("nolabel", "store, other", "    labels: [app=nope]\n") +
+      profile("excluded", "shop-x", "    enabled: false\n") +
+      profile("allowed", "void", "    allow_empty: true\n") +
+      profile("denied", "forbidden", "    exclude_services: [zzz]\n"),
+    { mode: 0o600 },
+  );
+  const offline = await run(["config", "validate", config]);
+  assert.equal(offline.error, undefined);
+  assert.doesNotMatch(offline.out.join("\n"), /no service/, "nothing is asked without --online");
+  assert.equal(mock.seen.length, 0);
+
+  const r = await run(["config", "validate", "--online", config]);
+  assert.equal(r.error, undefined, "warnings only: still valid");
+  const text = r.out.join("\n");
+  assert.match(
+    text,
+    /profile typo: no service in namespace shpo of context mock; kubefwd would forward nothing/,
+  );
+  assert.match(text, /profile nolabel: no service with labels app=nope in namespace store of context mock/);
+  assert.match(text, /profile nolabel: no service with labels app=nope in namespace other/);
+  assert.match(text, /profile denied: could not check namespace forbidden: .*HTTP 403/);
+  assert.doesNotMatch(text, /profile (ok|excluded|allowed)\b/, "matching, disabled and allow_empty: silent");
+  assert.match(text, /valid \(6 profiles, 5 enabled; \d+ warnings\)/);
+  const json = await run(["config", "validate", "--online", config], { json: true });
+  const doc = json.json[0] as { warnings: { path: unknown[] }[] };
+  assert.ok(doc.warnings.some((w) => JSON.stringify(w.path) === '["profiles","typo","namespaces",0]'));
 });

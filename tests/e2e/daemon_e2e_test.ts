@@ -86,6 +86,33 @@ for (const version of versions) {
     assert.match((await httpGet("http://echo-b:9090/"))!, /echo name=echo-b-alt/);
   });
 
+  step("restart and a daemon restart keep every service's address; each answers there", async (te) => {
+    const addresses = (p: ProfileStatus) =>
+      Object.fromEntries(p.forwards.map((f) => [`${f.hostname}:${f.port}`, f.ip]).sort());
+    const healthyAddresses = async (why: string) => {
+      const r = await te.cli("status", "--wait-healthy", "--timeout", "60s");
+      assert.equal(r.code, 0, `${why}: ${r.stdout}${r.stderr}`);
+      const p = await profile(te);
+      for (const f of p.forwards) {
+        const url = `http://${f.hostname}:${f.port}/`;
+        await waitFor(async () => (await httpGet(url)) !== undefined, `${url} answering ${why}`, 20_000, 200);
+      }
+      return addresses(p);
+    };
+    const first = await healthyAddresses("at the start");
+    assert.ok(Object.keys(first).length >= 6, JSON.stringify(first));
+    const pid = (await profile(te)).pid;
+    assert.equal((await te.cli("restart", "e2e")).code, 0);
+    await waitFor(async () => (await profile(te)).pid !== pid, "a new kubefwd", 30_000);
+    assert.deepEqual(await healthyAddresses("after restart"), first, "restart e2e");
+    assert.equal((await te.cli("stop")).code, 0);
+    assert.equal((await te.daemonExit()).code, 0);
+    await te.startDaemon();
+    assert.deepEqual(await healthyAddresses("after a daemon restart"), first, "a new daemon");
+    const logs = await te.cli("logs", "e2e", "-n", "400");
+    assert.doesNotMatch(logs.stdout, /due to collision/, "kubefwd took every reservation as asked");
+  });
+
   step("a deleted and replaced pod is forwarded again", async (te) => {
     const current = (await profile(te)).forwards.find((f) => f.hostname === "echo-a")!.pod;
     // Unique per version: the previous version's replacement may still be terminating under its name.

@@ -1,30 +1,55 @@
 /**
- * `deno task bench:e2e`: time to recovery against the real cluster, the daemon vs bare kubefwd (with -a
- * where the version has it). Faults: pod replacement (delete + create under a new name) and kill -9 of
- * kubefwd. Recovery = the first successful HTTP request through the forwarded hostname after the fault.
- * Prints p50/p95 per (runner, fault); a run that does not recover within the cap counts as "no recovery".
- * Env: KFD_BENCH_ROUNDS (default 10), KFD_BENCH_CAP_S (default 20), KFD_BENCH_ONLY (daemon|bare). Runs
- * inside tests/e2e/run.sh.
+ * `deno task bench:e2e`: the daemon vs bare kubefwd (with -a where the version has it) against the real
+ * cluster. Faults: pod replacement (delete + create under a new name) and kill -9 of kubefwd. Per fault it
+ * reports the time to recovery (fault → first successful HTTP request through the forwarded hostname), the
+ * requests lost out of a steady 10 requests/s, and, for the daemon, every restart it decided with its trigger,
+ * its time after the fault and whether it was needed (echo-a's last request before it had failed). A soak mode
+ * runs a healthy cluster with one request per second through every forward and counts failed requests and
+ * daemon-initiated restarts (both must be 0).
+ * Env: KFD_BENCH_ROUNDS (default 10), KFD_BENCH_CAP_S (default 20), KFD_BENCH_ONLY (daemon|bare),
+ * KFD_BENCH_LOADS ("idle", "busy" or "idle busy"; busy keeps every core busy; default idle),
+ * KFD_BENCH_SOAK_S (soak seconds per load and version, daemon only; 0 = no soak, the default). Runs inside
+ * tests/e2e/run.sh.
  */
 import { TestEnv, waitFor } from "../integration/harness.ts";
-import { cluster, e2eEnv, httpGet, kubefwdPath } from "./e2e_helpers.ts";
+import type { TransitionEvent } from "../../lib/supervisor/types.ts";
+import { cluster, e2eEnv, httpGet, kubefwdPath, profileConfig } from "./e2e_helpers.ts";
+import { cpuLoad, TrafficLoop } from "./bench_traffic.ts";
 
 const ROUNDS = Number(Deno.env.get("KFD_BENCH_ROUNDS") ?? "10");
 const CAP_MS = Number(Deno.env.get("KFD_BENCH_CAP_S") ?? "20") * 1000;
+const SOAK_MS = Number(Deno.env.get("KFD_BENCH_SOAK_S") ?? "0") * 1000;
+const LOADS = (Deno.env.get("KFD_BENCH_LOADS") ?? "idle").split(/\s+/).filter(Boolean) as ("idle" | "busy")[];
 const URL_A = "http://echo-a:8080/";
+const EVERY_FORWARD = {
+  [URL_A]: "echo-a",
+  "http://echo-b:8080/": "echo-b",
+  "http://echo-b:9090/": "echo-b-alt",
+};
 let podSeq = 0;
 
 async function answers(): Promise<boolean> {
   return (await httpGet(URL_A, 1))?.includes("echo name=echo-a") ?? false;
 }
 
-/** ms until echo-a answers, or undefined after CAP_MS. */
-async function timeToRecovery(t0: number): Promise<number | undefined> {
-  while (Date.now() - t0 < CAP_MS) {
-    if (await answers()) return Date.now() - t0;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return undefined;
+/**
+ * ms from t0 until the traffic loop's first successful request sent once the fault was fully injected (a
+ * deleted pod answers until its deletion completes), or undefined.
+ */
+async function timeToRecovery(
+  traffic: TrafficLoop,
+  t0: number,
+  injected: number,
+): Promise<number | undefined> {
+  const firstOk = () => traffic.between(URL_A, injected, Infinity).find((s) => s.ok);
+  await waitFor(
+    () => firstOk() !== undefined || Date.now() - t0 > CAP_MS + 1500,
+    "recovery or cap",
+    CAP_MS + 5000,
+    50,
+  );
+  const ok = firstOk();
+  return ok && ok.at - t0 <= CAP_MS ? ok.at - t0 : undefined;
 }
 
 async function replacePod(): Promise<number> {
@@ -49,22 +74,85 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+/** One fault round: recovery time, requests lost until the next round, daemon restarts (needed or not). */
+interface Round {
+  recoveryMs?: number;
+  lost: number;
+  sent: number;
+  restarts: number;
+  needed: number;
+}
+
 const rows: string[] = [];
-function report(runner: string, fault: string, samples: (number | undefined)[]): void {
-  const ok = samples.filter((x): x is number => x !== undefined);
-  const failed = samples.length - ok.length;
+function report(runner: string, fault: string, rounds: Round[]): void {
+  const ok = rounds.map((r) => r.recoveryMs).filter((x): x is number => x !== undefined);
+  const failed = rounds.length - ok.length;
   const stats = ok.length
     ? `p50 ${(percentile(ok, 50) / 1000).toFixed(2)} s  p95 ${(percentile(ok, 95) / 1000).toFixed(2)} s`
     : "never recovered";
-  const line = `${runner.padEnd(28)} ${fault.padEnd(16)} n=${samples.length}  ${stats}${
+  const lost = rounds.reduce((n, r) => n + r.lost, 0);
+  const sent = rounds.reduce((n, r) => n + r.sent, 0);
+  const restarts = rounds.reduce((n, r) => n + r.restarts, 0);
+  const needed = rounds.reduce((n, r) => n + r.needed, 0);
+  const line = `${runner.padEnd(34)} ${fault.padEnd(20)} n=${rounds.length}  ${stats}${
     failed ? `  (${failed} without recovery within ${CAP_MS / 1000} s)` : ""
+  }  lost ${(lost / rounds.length).toFixed(1)} req/fault (${lost}/${sent})${
+    runner.startsWith("daemon") ? `  daemon restarts ${restarts} (needed ${needed})` : ""
   }`;
   rows.push(line);
   console.log(line);
 }
 
-async function benchDaemon(version: string): Promise<void> {
-  const { env } = await e2eEnv(version);
+/** Restarts the daemon decided (a live kubefwd stopped by the daemon itself) since `since`. */
+async function daemonRestarts(env: TestEnv, since: number): Promise<TransitionEvent[]> {
+  const p = await env.profile("e2e");
+  // The bench itself never restarts, reloads or stops the profile during a round: every stop is the daemon's.
+  return (p.events ?? []).filter((e) => e.to === "stopping" && Date.parse(e.at) >= since);
+}
+
+async function faultRound(
+  traffic: TrafficLoop,
+  inject: () => Promise<number>,
+  recovered: () => Promise<unknown>,
+  env?: TestEnv,
+): Promise<Round> {
+  const t0 = await inject();
+  const recoveryMs = await timeToRecovery(traffic, t0, Date.now());
+  await recovered();
+  // Lost requests within the cap: past it, a bare kubefwd is restarted by hand (as a user would).
+  const samples = traffic.between(URL_A, t0, Math.min(Date.now(), t0 + CAP_MS));
+  const round: Round = {
+    recoveryMs,
+    lost: samples.filter((s) => !s.ok).length,
+    sent: samples.length,
+    restarts: 0,
+    needed: 0,
+  };
+  for (const e of env ? await daemonRestarts(env, t0) : []) {
+    const needed = traffic.failingAt(URL_A, Date.parse(e.at)) === true;
+    round.restarts++;
+    if (needed) round.needed++;
+    console.log(
+      `  daemon restart +${((Date.parse(e.at) - t0) / 1000).toFixed(2)} s (${
+        needed ? "needed" : "NOT needed"
+      }): ${e.reason}${e.detail ? ` — ${e.detail}` : ""}`,
+    );
+  }
+  return round;
+}
+
+/** Healthy run before an isolated kill: the bench profile's `reset_after`, so the kill is not a crash loop. */
+const STABLE_MS = 5000;
+
+async function benchDaemon(version: string, load: string): Promise<void> {
+  const { env, kubeconfig } = await e2eEnv(version);
+  await env.writeConfig(
+    profileConfig(version, kubeconfig).replace(
+      "max_delay: 2s }",
+      `max_delay: 2s, reset_after: ${STABLE_MS}ms }`,
+    ),
+  );
+  const traffic = new TrafficLoop({ [URL_A]: "echo-a" }, 100);
   try {
     await env.startDaemon();
     const diagnose = async (e: unknown): Promise<never> => {
@@ -73,29 +161,96 @@ async function benchDaemon(version: string): Promise<void> {
       console.error(await Deno.readTextFile("/etc/hosts"));
       throw e;
     };
-    await waitFor(answers, "daemon forwards echo-a", 60_000, 200).catch(diagnose);
-    const pod: (number | undefined)[] = [];
+    const ready = () => waitFor(answers, "echo-a answers", 60_000, 200).catch(diagnose);
+    await ready();
+    traffic.start();
+    const label = `daemon + kubefwd ${version} (${load})`;
+    const pod: Round[] = [];
+    for (let i = 0; i < ROUNDS; i++) pod.push(await faultRound(traffic, replacePod, ready, env));
+    report(label, "pod replacement", pod);
+    const kill: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      pod.push(await timeToRecovery(await replacePod()));
-      await waitFor(answers, "echo-a before the next round", 60_000, 200).catch(diagnose);
+      const pid = (await env.status()).profiles[0].pid!;
+      kill.push(
+        await faultRound(
+          traffic,
+          () => {
+            const t0 = Date.now();
+            Deno.kill(pid, "SIGKILL");
+            return Promise.resolve(t0);
+          },
+          ready,
+          env,
+        ),
+      );
     }
-    report(`daemon + kubefwd ${version}`, "pod replacement", pod);
-    const kill: (number | undefined)[] = [];
+    report(label, "kill -9 kubefwd", kill);
+    // The same kills, each after a healthy run of reset_after: a crash after health restarts at once.
+    const isolated: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const p = (await env.status()).profiles[0];
-      const t0 = Date.now();
-      Deno.kill(p.pid!, "SIGKILL");
-      kill.push(await timeToRecovery(t0));
-      await waitFor(answers, "echo-a before the next round", 60_000, 200).catch(diagnose);
+      const healthySince = Date.now();
+      await waitFor(() => Date.now() - healthySince > STABLE_MS + 500, "a stable run", STABLE_MS + 5000, 100);
+      const pid = (await env.status()).profiles[0].pid!;
+      isolated.push(
+        await faultRound(
+          traffic,
+          () => {
+            const t0 = Date.now();
+            Deno.kill(pid, "SIGKILL");
+            return Promise.resolve(t0);
+          },
+          ready,
+          env,
+        ),
+      );
     }
-    report(`daemon + kubefwd ${version}`, "kill -9 kubefwd", kill);
+    report(label, `kill -9 after ${STABLE_MS / 1000} s up`, isolated);
+    await traffic.stop();
     await env.cli("stop");
   } finally {
+    await traffic.stop();
     await env.cleanup();
   }
 }
 
-async function benchBare(version: string): Promise<void> {
+/** A healthy cluster for SOAK_MS: every forward is asked once a second; nothing may fail or restart. */
+async function soakDaemon(version: string, load: string): Promise<void> {
+  const { env } = await e2eEnv(version);
+  const traffic = new TrafficLoop(EVERY_FORWARD, 1000);
+  try {
+    await env.startDaemon();
+    await waitFor(
+      async () => {
+        for (const [url, name] of Object.entries(EVERY_FORWARD)) {
+          if (!(await httpGet(url, 1))?.includes(`echo name=${name} `)) return false;
+        }
+        return true;
+      },
+      "every forward answers",
+      60_000,
+      200,
+    );
+    const before = (await env.profile("e2e")).restarts;
+    const t0 = Date.now();
+    traffic.start();
+    await waitFor(() => Date.now() - t0 >= SOAK_MS, "soak time", SOAK_MS + 10_000, 1000);
+    await traffic.stop();
+    const restarts = (await env.profile("e2e")).restarts - before;
+    const samples = [...traffic.samples.values()].flat();
+    const failed = samples.filter((s) => !s.ok).length;
+    const line = `soak daemon + kubefwd ${version} (${load})`.padEnd(51) +
+      `${SOAK_MS / 1000} s  requests ${samples.length}, failed ${failed}  daemon restarts ${restarts}`;
+    rows.push(line);
+    console.log(line);
+    for (const e of await daemonRestarts(env, t0)) console.log(`  daemon restart at ${e.at}: ${e.reason}`);
+    await env.cli("stop");
+  } finally {
+    await traffic.stop();
+    await env.cleanup();
+  }
+}
+
+async function benchBare(version: string, load: string): Promise<void> {
   const autoReconnect = !version.startsWith("1.22") && !version.startsWith("1.23");
   const args = [
     "svc",
@@ -108,6 +263,7 @@ async function benchBare(version: string): Promise<void> {
   ];
   if (autoReconnect) args.push("-a");
   const t = await TestEnv.create();
+  const traffic = new TrafficLoop({ [URL_A]: "echo-a" }, 100);
   let child: Deno.ChildProcess | undefined;
   const start = async () => {
     child = new Deno.Command(kubefwdPath(version), {
@@ -128,30 +284,34 @@ async function benchBare(version: string): Promise<void> {
     await child.status;
     child = undefined;
   };
-  const label = `bare kubefwd ${version}${autoReconnect ? " -a" : ""}`;
+  // Without recovery a user restarts kubefwd by hand: the next round needs it answering again.
+  const recovered = async () => {
+    if (await answers()) return;
+    await stop();
+    await start();
+  };
+  const label = `bare kubefwd ${version}${autoReconnect ? " -a" : ""} (${load})`;
   try {
     await start();
-    const pod: (number | undefined)[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const r = await timeToRecovery(await replacePod());
-      pod.push(r);
-      if (r === undefined) { // restarted by hand, as a user would have to
-        await stop();
-        await start();
-      }
-    }
+    traffic.start();
+    const pod: Round[] = [];
+    for (let i = 0; i < ROUNDS; i++) pod.push(await faultRound(traffic, replacePod, recovered));
     report(label, "pod replacement", pod);
-    const kill: (number | undefined)[] = [];
+    const kill: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      const t0 = Date.now();
-      child!.kill("SIGKILL");
-      await child!.status;
-      child = undefined;
-      kill.push(await timeToRecovery(t0));
-      await start();
+      kill.push(
+        await faultRound(traffic, async () => {
+          const t0 = Date.now();
+          child!.kill("SIGKILL");
+          await child!.status;
+          child = undefined;
+          return t0;
+        }, recovered),
+      );
     }
     report(label, "kill -9 kubefwd", kill);
   } finally {
+    await traffic.stop();
     await stop();
     await t.cleanup();
   }
@@ -159,9 +319,19 @@ async function benchBare(version: string): Promise<void> {
 
 const versions = (Deno.env.get("KFD_E2E_KUBEFWD_VERSIONS") ?? "").split(/\s+/).filter(Boolean);
 const only = Deno.env.get("KFD_BENCH_ONLY"); // "daemon" or "bare"
-for (const v of versions) {
-  if (only !== "bare") await benchDaemon(v);
-  if (only !== "daemon") await benchBare(v);
+for (const load of LOADS) {
+  const busy = cpuLoad(load);
+  try {
+    for (const v of versions) {
+      if (ROUNDS > 0 && only !== "bare") await benchDaemon(v, load);
+      if (ROUNDS > 0 && only !== "daemon") await benchBare(v, load);
+      if (SOAK_MS > 0) await soakDaemon(v, load);
+    }
+  } finally {
+    await busy?.stop();
+  }
 }
-console.log("\nMTTR (fault -> first successful request through the forwarded hostname)");
+console.log(
+  "\nMTTR (fault -> first successful request through the forwarded hostname; 10 requests/s during faults)",
+);
 for (const r of rows) console.log(r);

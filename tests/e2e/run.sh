@@ -40,7 +40,19 @@ if [ "${1:-}" = "--bench" ]; then
   shift
   target=(deno run -A --no-prompt --no-config "$here/mttr_bench.ts" "$@")
 else
-  target=(deno test -A --no-prompt --no-config "$here/kube_auth_e2e_test.ts" "$here/daemon_e2e_test.ts" "$here/zombie_e2e_test.ts" "$@")
+  tests=("$here/kube_auth_e2e_test.ts" "$here/daemon_e2e_test.ts" "$here/zombie_e2e_test.ts")
+  # The user path (README § Security): root creates an unprivileged user and installs the sudoers rule, the
+  # daemon runs as that user through real sudo. Needs real root, sudo and setpriv.
+  missing=""
+  for tool in sudo visudo setpriv useradd; do command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"; done
+  if [ "$(id -u)" != 0 ]; then
+    e2e_log "user-path e2e NOT run: it needs root (it creates a user and installs a sudoers rule)"
+  elif [ -n "$missing" ]; then
+    e2e_log "user-path e2e NOT run: missing$missing (.ci/run installs sudo)"
+  else
+    tests+=("$here/user_path_e2e_test.ts")
+  fi
+  target=(deno test -A --no-prompt --no-config "${tests[@]}" "$@")
 fi
 bash "$here/isolate.sh" --hosts "$KFD_E2E_RUN/hosts.isolated" --home "$KFD_E2E_RUN/home" -- "${target[@]}"
 rc=$?

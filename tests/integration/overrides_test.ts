@@ -102,3 +102,51 @@ Deno.test("enable refuses a profile that overlaps an enabled one (exit 7), like 
     await env.cleanup();
   }
 });
+
+Deno.test("reload does not start a profile next to one started by a one-off `start` in the same namespace", async () => {
+  const env = await TestEnv.create({ scenario: SCENARIO });
+  const header = env.configHeader() + "profiles:\n";
+  const alpha = (ns: string) => profileYaml(env, "alpha", ns);
+  const beta = profileYaml(env, "beta", "team-a", "    enabled: false\n");
+  try {
+    await env.writeConfig(header + alpha("team-b") + beta);
+    await env.startDaemon();
+    await waitFor(() => env.healthy("alpha"), "alpha healthy");
+    assert.equal((await env.cli("start", "beta")).code, 0, "a one-off start of the disabled beta");
+    await waitFor(() => env.healthy("beta"), "beta healthy");
+    const betaPid = (await env.profile("beta")).pid;
+
+    // Valid for `config validate` (beta is disabled in the config), yet both would forward team-a.
+    const warningsOf = async (config: string) => {
+      await env.writeConfig(config);
+      assert.equal((await env.cli("config", "validate")).code, 0);
+      const reload = await env.cli("--json", "reload");
+      assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+      return (JSON.parse(reload.stdout).warnings as { message: string }[]).map((w) => w.message).join("\n");
+    };
+    assert.match(
+      await warningsOf(header + alpha("team-b") + beta + profileYaml(env, "gamma", "team-a")),
+      /^profile gamma was not started: namespace "team-a" of context "sim" is also forwarded by profile "beta"/m,
+    );
+    const gamma = await env.profile("gamma");
+    assert.equal(gamma.state, "stopped");
+    assert.equal(gamma.pid, null);
+    assert.match(
+      await warningsOf(header + alpha("team-a") + beta),
+      /^profile alpha keeps its previous config: namespace "team-a" of context "sim" is also forwarded by profile "beta"/m,
+    );
+    const a = await env.profile("alpha");
+    assert.deepEqual(a.namespaces, ["team-b"], "alpha still forwards its old namespace");
+    assert.equal((await env.profile("beta")).pid, betaPid, "beta untouched");
+    assert.ok(await env.healthy("beta"));
+
+    const human = await env.cli("reload");
+    assert.match(human.stderr, /profile alpha keeps its previous config: .*stop beta, then reload/);
+    // Once beta is stopped, the next reload applies alpha's change.
+    assert.equal((await env.cli("stop", "beta")).code, 0);
+    assert.equal((await env.cli("reload")).code, 0);
+    await waitFor(async () => (await env.healthy("alpha"))?.namespaces[0] === "team-a", "alpha on team-a");
+  } finally {
+    await env.cleanup();
+  }
+});

@@ -114,7 +114,17 @@ export class ConfigReloader {
       "info",
       `reloaded config: added [${diff.added}] removed [${diff.removed}] changed [${diff.changed}] unchanged [${diff.unchanged}]`,
     );
-    return { ...diff, masked: diff.masked ?? [], warnings: [...next.warnings, ...kept.warnings] };
+    const refused: Diagnostic[] = (diff.refused ?? []).map((r) => ({
+      path: ["profiles", r.profile, "namespaces"],
+      message: r.message,
+    }));
+    for (const w of refused) this.#say("warn", w.message);
+    const { refused: _, ...changes } = diff;
+    return {
+      ...changes,
+      masked: diff.masked ?? [],
+      warnings: [...next.warnings, ...kept.warnings, ...refused],
+    };
   }
 
   #say(level: "info" | "warn" | "error", message: string): void {
