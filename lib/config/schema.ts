@@ -143,7 +143,8 @@ const health: SectionSpec = {
       kind: "field",
       type: "duration",
       default: "2s",
-      doc: "How long one probe may take before it counts as failed; should not exceed interval.",
+      doc:
+        "How long one probe may wait for an answer; no answer in time proves nothing (the forward is `unverified`, never `down`); should not exceed interval.",
     },
     failure_threshold: {
       kind: "field",
