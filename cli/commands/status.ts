@@ -111,6 +111,11 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
     }   restarts ${prof.restarts}   failures ${prof.failures}`,
   ];
   if (prof.stateDetail) lines.push(`  state:      ${prof.stateDetail}`);
+  const api = prof.apiserver;
+  if (api) {
+    const since = api.since ? ` since ${relativeTime(api.since, now)}` : "";
+    lines.push(`  apiserver:  ${api.state}${since}${api.error ? ` (${api.error})` : ""}`);
+  }
   if (prof.nextRetryAt) {
     lines.push(`  next retry: ${relativeTime(prof.nextRetryAt, now)} ${p.dim(`(${prof.nextRetryAt})`)}`);
   }
