@@ -66,7 +66,7 @@ export function paintState(state: ProfileState, p: Painter): string {
 /** Colour a forward state. */
 export function paintForwardState(state: ForwardState, p: Painter): string {
   if (state === "up") return p.green(state);
-  return state === "down" || state === "failed" ? p.red(state) : p.yellow(state);
+  return state === "down" || state === "failed" ? p.red(state) : p.yellow(state); // pending, unverified
 }
 
 /** `3d4h`, `2h5m`, `4m10s`, `12s` — two units at most, for tables. */

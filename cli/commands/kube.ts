@@ -6,12 +6,25 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
 import { UserError } from "../../lib/errors.ts";
-import { KubeApiError, listServiceNames } from "../../lib/kube/services.ts";
+import { KubeApiError, listServiceNames, resolveContextAuth } from "../../lib/kube/services.ts";
 import { brokerCluster, brokerCredential } from "../../lib/sudo/credential_broker.ts";
 
 /** Registers the hidden `kube` command group. */
 export function registerKubeCommands(program: Command, ctx: CliContext): void {
   const kube = program.command("kube", { hidden: true }).description("internal Kubernetes helpers");
+  // Prints secrets (client key, token) on stdout: for the daemon's pipe only, never for a terminal or a log.
+  kube.command("auth")
+    .description("print the resolved credentials of a context as JSON (for the daemon's API check)")
+    .requiredOption("--kubeconfig <path>", "kubeconfig file")
+    .option("--context <name>", "context (default: current-context)")
+    .action(async (opts: { kubeconfig: string; context?: string }) => {
+      try {
+        ctx.out(JSON.stringify({ auth: await resolveContextAuth(opts.kubeconfig, opts.context) }));
+      } catch (e) {
+        if (e instanceof KubeApiError) throw new UserError("error", e.message, { cause: e });
+        throw e;
+      }
+    });
   kube.command("list-services")
     .description("print the service names of a namespace as JSON")
     .requiredOption("--kubeconfig <path>", "kubeconfig file")

@@ -111,6 +111,11 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
     }   restarts ${prof.restarts}   failures ${prof.failures}`,
   ];
   if (prof.stateDetail) lines.push(`  state:      ${prof.stateDetail}`);
+  const api = prof.apiserver;
+  if (api) {
+    const since = api.since ? ` since ${relativeTime(api.since, now)}` : "";
+    lines.push(`  apiserver:  ${api.state}${since}${api.error ? ` (${api.error})` : ""}`);
+  }
   if (prof.nextRetryAt) {
     lines.push(`  next retry: ${relativeTime(prof.nextRetryAt, now)} ${p.dim(`(${prof.nextRetryAt})`)}`);
   }
@@ -136,7 +141,9 @@ export function renderProfileDetail(prof: ProfileStatus, color: boolean): string
     }
     lines.push(table(rows).split("\n").map((l) => "    " + l).join("\n"));
     for (const f of prof.forwards) {
-      if (f.reason) lines.push(`    ${f.hostname}:${f.port} not restarted for: ${p.red(f.reason)}`);
+      if (!f.reason) continue;
+      const why = f.state === "failed" ? "not restarted for" : f.state;
+      lines.push(`    ${f.hostname}:${f.port} ${why}: ${p.red(f.reason)}`);
     }
   }
   lines.push("", "  recent events:");

@@ -19,6 +19,8 @@ export const DEFAULT_HEALTH: Readonly<HealthPolicy> = Object.freeze({
   intervalMs: 5000,
   timeoutMs: 2000,
   failureThreshold: 2,
+  http: [],
+  tcp: [],
 });
 
 /** `defaults.forward_failures` when the config file says nothing. */

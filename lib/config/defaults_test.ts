@@ -33,6 +33,8 @@ Deno.test("typed defaults equal the schema's documented defaults", () => {
     intervalMs: ms([...h, "interval"]),
     timeoutMs: ms([...h, "timeout"]),
     failureThreshold: num([...h, "failure_threshold"]),
+    http: JSON.parse(schemaDefault([...h, "http"])),
+    tcp: JSON.parse(schemaDefault([...h, "tcp"])),
   });
   const f = ["defaults", "forward_failures"];
   assert.deepEqual({ ...DEFAULT_FORWARD_FAILURES }, {

@@ -54,6 +54,8 @@ const isHealthPolicy: Check<HealthPolicy> = fields<HealthPolicy>({
   intervalMs: isNumber,
   timeoutMs: isNumber,
   failureThreshold: isNumber,
+  http: optional(arrayOf(isString)),
+  tcp: optional(arrayOf(isString)),
 });
 
 const isForwardFailurePolicy: Check<ForwardFailurePolicy> = fields<ForwardFailurePolicy>({

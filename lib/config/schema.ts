@@ -26,7 +26,8 @@ export type ItemCheck =
   | "namespace"
   | "dns_subdomain"
   | "kubefwd_args"
-  | "listen_address";
+  | "listen_address"
+  | "forward_pattern";
 
 /** One leaf key. */
 export interface FieldSpec {
@@ -135,14 +136,16 @@ const retry: SectionSpec = {
 
 const health: SectionSpec = {
   kind: "section",
-  doc: "Active TCP probes of the forwarded addresses.",
+  doc: "Active probes through the forwards: an HTTP request for HTTP services, a held TCP connection for " +
+    "the others (docs/health-probes.md says what each proves and costs).",
   fields: {
     interval: { kind: "field", type: "duration", default: "5s", doc: "Time between two probes." },
     timeout: {
       kind: "field",
       type: "duration",
       default: "2s",
-      doc: "How long one probe may take before it counts as failed; should not exceed interval.",
+      doc:
+        "How long one probe may wait for an answer; no answer in time proves nothing (the forward is `unverified`, never `down`); should not exceed interval.",
     },
     failure_threshold: {
       kind: "field",
@@ -150,6 +153,23 @@ const health: SectionSpec = {
       default: "2",
       min: 1,
       doc: "Consecutive failed probes before a forward counts as unhealthy.",
+    },
+    http: {
+      kind: "field",
+      type: "string list",
+      default: "[]",
+      check: "forward_pattern",
+      doc: "Forwards probed with an HTTP request (any response counts as alive), as `SERVICE` or " +
+        "`SERVICE:PORT` globs (`api`, `*:8080`, `web:http*`); beyond these, pod ports named `http…` and " +
+        "common HTTP ports (80, 3000, 5000, 8000, 8008, 8080, 8081, 8088, 8888, 9090) get it by default.",
+    },
+    tcp: {
+      kind: "field",
+      type: "string list",
+      default: "[]",
+      check: "forward_pattern",
+      doc: "Forwards probed with a quiet TCP connection instead (same patterns; `http` wins where both " +
+        "match): for services on a common HTTP port that do not speak HTTP.",
     },
   },
 };

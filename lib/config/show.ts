@@ -52,6 +52,8 @@ function profileDoc(p: ProfileSpec): Record<string, unknown> {
     interval: formatDuration(p.health.intervalMs),
     timeout: formatDuration(p.health.timeoutMs),
     failure_threshold: p.health.failureThreshold,
+    http: p.health.http ?? [],
+    tcp: p.health.tcp ?? [],
   };
   doc.forward_failures = {
     max_failures: p.forwardFailures.maxFailures,

@@ -30,6 +30,10 @@ export interface HealthPolicy {
   timeoutMs: number;
   /** Failed probes in a row before a forward counts as down (one failure is often a blip). */
   failureThreshold: number;
+  /** Forwards (`SERVICE[:PORT]` globs) probed with an HTTP request; absent: none beyond the defaults. */
+  http?: string[];
+  /** Forwards (`SERVICE[:PORT]` globs) probed with a quiet TCP connection; absent: none beyond the defaults. */
+  tcp?: string[];
 }
 
 /**

@@ -167,6 +167,8 @@ const HEALTH_KEYS: Record<keyof HealthPolicy, string> = {
   intervalMs: "interval",
   timeoutMs: "timeout",
   failureThreshold: "failure_threshold",
+  http: "http",
+  tcp: "tcp",
 };
 const FORWARD_FAILURE_KEYS: Record<keyof ForwardFailurePolicy, string> = {
   maxFailures: "max_failures",
@@ -480,6 +482,14 @@ class Walker {
         const err = checkLabelSelector(s);
         if (!err) return undefined;
         return `invalid label selector ${quoted}: ${err.message} (at character ${err.index + 1})`;
+      }
+      case "forward_pattern": {
+        const colon = s.lastIndexOf(":");
+        for (const part of colon < 0 ? [s] : [s.slice(0, colon), s.slice(colon + 1)]) {
+          const err = part === "" ? undefined : checkGlob(part);
+          if (err) return `invalid pattern ${quoted}: ${err.message} in ${JSON.stringify(part)}`;
+        }
+        return s === ":" ? `invalid pattern ${quoted}: expected SERVICE, SERVICE:PORT or :PORT` : undefined;
       }
       case "glob": {
         const err = checkGlob(s);

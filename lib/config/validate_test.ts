@@ -47,9 +47,9 @@ profiles:
     jitter: 0.1,
     resetAfterMs: 60_000,
   });
-  assert.deepEqual(a.health, { intervalMs: 10_000, timeoutMs: 2000, failureThreshold: 2 });
+  assert.deepEqual(a.health, { intervalMs: 10_000, timeoutMs: 2000, failureThreshold: 2, http: [], tcp: [] });
   assert.deepEqual(b.retry.maxDelayMs, 60_000);
-  assert.deepEqual(b.health, { intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 5 });
+  assert.deepEqual(b.health, { intervalMs: 10_000, timeoutMs: 1000, failureThreshold: 5, http: [], tcp: [] });
   assert.deepEqual(b.forwardFailures, { maxFailures: 5, windowMs: 120_000, debounceMs: 2000 });
   // Merging must not alias one profile's policy object into another's.
   assert.notEqual(a.health, b.health);

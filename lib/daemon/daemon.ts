@@ -7,7 +7,9 @@ import { realClock } from "../clock.ts";
 import { CONFIG_ENV_VAR, defaultConfigPath, processEnv } from "../config/paths.ts";
 import { formatDiagnosticLine } from "../config/format.ts";
 import type { KubefwdSettings } from "../config/types.ts";
-import { TcpProber } from "../health/tcp_probe.ts";
+import { SocketProber } from "../health/socket_prober.ts";
+import { WakeDetector } from "../health/wake_detector.ts";
+import { SubprocessApiProbeFactory } from "../kube/api_check.ts";
 import { type IpcServer, startIpcServer } from "../ipc/server.ts";
 import { SubprocessServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile, type HostsFile, SudoHostsFile } from "../kubefwd/hosts.ts";
@@ -134,12 +136,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   for (const w of loaded.warnings) info(w, "warn");
   const state = loaded.state;
   const startedAt = new Date();
-  const prober = new TimedProber(new TcpProber(), realClock.now);
+  const prober = new TimedProber(new SocketProber(), realClock.now);
   const supervisor = new Supervisor({
     spawner: new DenoSpawner(),
     clock: realClock,
     log,
     prober,
+    apiProbes: new SubprocessApiProbeFactory(),
     serviceLister: new SubprocessServiceLister(),
     hostsFile: hostsFileFor,
     readHosts: (path) => Deno.readTextFile(path),
@@ -159,6 +162,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     (r) => info(`released one-off code pages: RSS ${mb(r.rssBeforeKb)} → ${mb(r.rssAfterKb)} MB`, "debug"),
   );
   const unsubscribeTrims = supervisor.onEvent(() => trims.poke());
+
+  const wakes = new WakeDetector(realClock, () => performance.now(), (sleptMs) => {
+    info(
+      `woke up after ${Math.round(sleptMs / 1000)} s asleep (suspend or stop): re-verifying every forward`,
+      "warn",
+    );
+    supervisor.wake(sleptMs);
+  });
 
   let server: IpcServer | undefined;
   const metrics: MetricsModel = new MetricsModel({
@@ -198,6 +209,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       info(`shutting down (${why})`);
       unsubscribeTrims();
       unsubscribeMetrics();
+      wakes.stop();
       trims.close();
       // Every step is guarded and bounded: a failing or hung disk must never keep the daemon from exiting.
       const step = async (what: string, work: () => Promise<unknown>, timeoutMs: number) => {

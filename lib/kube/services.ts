@@ -287,6 +287,25 @@ export function selectContext(
   return { contextName: name, cluster, user };
 }
 
+/**
+ * The credentials and TLS material of a kubeconfig's context (default: its current-context), resolved once
+ * (exec plugins run) so that the daemon can check the API server itself (api_check.ts).
+ */
+export async function resolveContextAuth(
+  kubeconfig: string,
+  context: string | undefined,
+  timeoutMs = 20_000,
+): Promise<ResolvedAuth> {
+  let config: Kubeconfig;
+  try {
+    config = await readKubeconfig(kubeconfig);
+  } catch (e) {
+    throw new KubeApiError(`cannot load kubeconfig ${kubeconfig}: ${(e as Error).message}`, { cause: e });
+  }
+  const { cluster, user } = selectContext(config, context);
+  return await resolveAuth(cluster, user, kubeconfig, timeoutMs);
+}
+
 /** Builds the services list URL: `<server>/api/v1/namespaces/<ns>/services[?labelSelector=…]`. */
 export function servicesUrl(server: string, namespace: string, labelSelector?: string): string {
   const base = `${server.replace(/\/+$/, "")}/api/v1/namespaces/${encodeURIComponent(namespace)}/services`;

@@ -28,7 +28,7 @@ function profile(name: string, over: Partial<ProfileMetrics> = {}): ProfileMetri
     },
     failures: 2,
     forwardLosses: 4,
-    forwards: { pending: 0, up: 1, down: 0, failed: 0 },
+    forwards: { pending: 0, up: 1, down: 0, failed: 0, unverified: 0 },
     recovery: recovery.snapshot(),
     detection: new Histogram(DETECTION_BOUNDS_SECONDS).snapshot(),
     lastRecoverySeconds: 12,

@@ -142,7 +142,7 @@ export class MetricsModel {
 
   #profileMetrics(s: ProfileStatus): ProfileMetrics {
     const counters = this.#counters(s.name, s);
-    const forwards: Record<ForwardState, number> = { pending: 0, up: 0, down: 0, failed: 0 };
+    const forwards: Record<ForwardState, number> = { pending: 0, up: 0, unverified: 0, down: 0, failed: 0 };
     for (const f of s.forwards) forwards[f.state]++;
     return {
       name: s.name,

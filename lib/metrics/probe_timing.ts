@@ -3,13 +3,13 @@
  * long the newest probe took, whether it connected, and since when the address has been failing. It sits
  * outside the supervisor (the daemon wraps its prober), so the supervisor's probing stays as it is.
  */
-import type { Prober } from "../health/tcp_probe.ts";
+import type { ProbeOutcome, Prober, ProbeSpec } from "../health/probe.ts";
 
 /** What is known about the probes of one ip:port. */
 export interface ProbeTiming {
   /** Duration of the newest probe, seconds. */
   seconds: number;
-  /** The newest probe connected. */
+  /** The newest probe saw the forward working (`answered` or `held`). */
   ok: boolean;
   /** Wall time (ms) of the first failed probe in the current run of failures; undefined while it answers. */
   failingSince?: number;
@@ -32,17 +32,18 @@ export class TimedProber implements Prober {
     this.#elapsedNow = elapsedNow;
   }
 
-  async probe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
+  async probe(spec: ProbeSpec, timeoutMs: number): Promise<ProbeOutcome> {
     const started = this.#elapsedNow();
-    const ok = await this.#inner.probe(ip, port, timeoutMs).catch(() => false);
-    const key = `${ip}:${port}`;
+    const outcome = await this.#inner.probe(spec, timeoutMs).catch((): ProbeOutcome => "refused");
+    const ok = outcome === "answered" || outcome === "held";
+    const key = `${spec.ip}:${spec.port}`;
     const before = this.#timings.get(key);
     const timing: ProbeTiming = { seconds: Math.max(0, this.#elapsedNow() - started) / 1000, ok };
     if (!ok) timing.failingSince = before?.failingSince ?? this.#wallNow();
     this.#timings.delete(key); // re-inserted last: the oldest entry goes first when the cap is reached
     this.#timings.set(key, timing);
     if (this.#timings.size > MAX_PROBE_TIMINGS) this.#timings.delete(this.#timings.keys().next().value!);
-    return ok;
+    return outcome;
   }
 
   /** What is known about ip:port, or undefined before its first probe. */

@@ -35,16 +35,16 @@ Deno.test("probe timings: duration of the newest probe; failing since the first 
   const inner = new FakeProber(true);
   const timed = new TimedProber(inner, () => clock.now(), () => elapsed);
   const probe = async (ms: number) => {
-    const p = timed.probe("127.3.27.1", 80, 1000);
+    const p = timed.probe({ ip: "127.3.27.1", port: 80, mode: "http", host: "web" }, 1000);
     elapsed += ms;
     return await p;
   };
   assert.equal(timed.timing("127.3.27.1", 80), undefined);
-  assert.equal(await probe(3), true);
+  assert.equal(await probe(3), "answered");
   assert.deepEqual(timed.timing("127.3.27.1", 80), { seconds: 0.003, ok: true });
   inner.set("127.3.27.1", 80, false);
   const firstFailure = clock.now();
-  assert.equal(await probe(1), false);
+  assert.equal(await probe(1), "refused");
   clock.advance(5000);
   await probe(2);
   assert.deepEqual(timed.timing("127.3.27.1", 80), { seconds: 0.002, ok: false, failingSince: firstFailure });
@@ -55,8 +55,9 @@ Deno.test("probe timings: duration of the newest probe; failing since the first 
 
 Deno.test("probe timings: a prober that throws counts as a failed probe; memory is bounded", async () => {
   const timed = new TimedProber({ probe: () => Promise.reject(new Error("boom")) }, () => 0, () => 0);
-  assert.equal(await timed.probe("127.3.27.1", 80, 10), false);
-  for (let i = 0; i <= MAX_PROBE_TIMINGS; i++) await timed.probe("127.4.0.1", 1000 + i, 10);
+  const spec = (ip: string, port: number) => ({ ip, port, mode: "tcp" as const, host: "db" });
+  assert.equal(await timed.probe(spec("127.3.27.1", 80), 10), "refused");
+  for (let i = 0; i <= MAX_PROBE_TIMINGS; i++) await timed.probe(spec("127.4.0.1", 1000 + i), 10);
   assert.equal(timed.timing("127.3.27.1", 80), undefined, "the oldest address went first");
   assert.ok(timed.timing("127.4.0.1", 1000 + MAX_PROBE_TIMINGS));
 });

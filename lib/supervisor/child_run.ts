@@ -14,6 +14,7 @@ import { ForwardTracker } from "./forward_tracker.ts";
 import type { LaunchPlan } from "./launch_plan.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ExitKind } from "./policy.ts";
+import type { RunHealth } from "./run_health.ts";
 import { currentUserName, notRootMessage } from "./privilege.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { RunnerTuning } from "./runner_deps.ts";
@@ -58,6 +59,8 @@ export interface Run {
   timers: NamedTimers<RunTimer>;
   /** A probe round is in flight: rounds never overlap. */
   probing: boolean;
+  /** The probes and the API watch of this run, once spawned. */
+  health?: RunHealth;
   /** Restarts the child when the kubeconfig changes (kubefwd keeps the clients it built at startup). */
   kubeconfigWatch?: FileWatch;
   /** Lets the next profile's child start; cleared once called (see {@link releaseGate}). */
@@ -91,6 +94,8 @@ export function newRun(
       ipChurnRestartAt: tuning.ipChurnRestartAt,
       listFailureGapMs: tuning.listFailureGapMs,
       listFailureRestartMs: tuning.listFailureRestartMs,
+      probeRules: { http: spec.health.http ?? [], tcp: spec.health.tcp ?? [] },
+      stallProbes: tuning.stallProbes,
     }),
     spawnedAt: clock.now(),
     stopping: false,
@@ -120,6 +125,7 @@ export function releaseGate(run: Run): void {
 export function endRunTimers(run: Run): void {
   run.timers.clearAll();
   run.kubeconfigWatch?.stop();
+  run.health?.stop();
   releaseGate(run);
 }
 

@@ -4,113 +4,44 @@
  * One tracker lives exactly as long as one child. The kubefwd behaviour each rule relies on is described in
  * docs/kubefwd-compatibility.md.
  */
-import type { ForwardFailurePolicy } from "../config/types.ts";
+import type { ProbeMode } from "../health/probe.ts";
+import { probeModeFor } from "../health/probe_mode.ts";
 import { splitServiceKey } from "../kubefwd/output.ts";
 import type { ForwardAnnouncement, KubefwdEvent } from "../kubefwd/types.ts";
+import type {
+  ApiReachability,
+  ExitFacts,
+  ForwardSummary,
+  ProbeResult,
+  ProbeTarget,
+  RestartCause,
+  TrackerSettings,
+  TrackerUpdate,
+} from "./tracker_types.ts";
 import type { ForwardState, ForwardStatus } from "./types.ts";
+import { RestartSignals } from "./restart_signals.ts";
 
-/** The rules a tracker applies; fixed for the life of one child. */
-export interface TrackerSettings {
-  /** kubefwd ≥ 1.24 reconnects lost forwards itself (`-a`). */
-  autoReconnect: boolean;
-  /** The profile's namespaces: a forward's namespace is read from its hostname. */
-  namespaces: string[];
-  /** How many failures of one service within a window restart an auto-reconnecting child. */
-  forwardFailures: ForwardFailurePolicy;
-  /** Consecutive failed probes that make a forward `down`. */
-  failureThreshold: number;
-  /** How long a forward of an auto-reconnecting kubefwd may stay down before the child restarts. */
-  autoReconnectGraceMs: number;
-  /** Cap of remembered addresses, forwards and failure keys (IP churn, floods). */
-  maxAnnounced: number;
-  /** Addresses handed out in one /24, with pod churn, that trigger a planned restart. */
-  ipChurnRestartAt: number;
-  /** A quiet period this long ends a run of `failed to list` lines. */
-  listFailureGapMs: number;
-  /** A run of `failed to list` lines this long restarts the child. */
-  listFailureRestartMs: number;
-}
-
-/** Which failure a restart is for, so that a restart that did not fix it is not repeated at once. */
-export interface RestartCause {
-  /** The same key after a restart means the same failure came back (a pod, a service, a port, `list`). */
-  key: string;
-  /** The forwards (`host:port`) it concerns: shown `failed` when restarting stops helping. */
-  forwards: string[];
-}
-
-/**
- * What the runner should do about the forwards: restart the child now, or — for a kubefwd that never
- * re-forwards (1.22.x) — after the profile's `forward_failures.debounce`. Planned restarts (IP churn) have
- * no cause: they fix what they are for.
- */
-export type RestartRequest =
-  | { kind: "now"; reason: string; cause?: RestartCause }
-  | { kind: "debounced"; why: string; cause?: RestartCause };
-
-/** The consequences of one input. Empty when nothing changed. */
-export interface TrackerUpdate {
-  /** Forward states changed; why, for the profile's running/degraded transition. */
-  changed?: string;
-  /** A forward was announced (probe it soon). */
-  announced?: ForwardAnnouncement;
-  /** The address is new for this child (its hosts lines must be cleaned if the child is orphaned). */
-  newIp?: string;
-  /** kubefwd scheduled one of its own reconnects. */
-  reconnect?: boolean;
-  /** The forwards want the child restarted, now or debounced. */
-  restart?: RestartRequest;
-  /** Something worth a warning in the log. */
-  warning?: string;
-}
-
-/** The forwards of one child at a glance: how many, and which are down or not yet proven (`host:port`). */
-export interface ForwardSummary {
-  /** Forwards announced by this child. */
-  total: number;
-  /** The ones down (`host:port`). */
-  down: string[];
-  /** The ones announced but not yet answering a probe (`host:port`). */
-  pending: string[];
-}
-
-/** One forward to probe; `id` tells whether the forward was replaced while the probe ran. */
-export interface ProbeTarget {
-  /** `host:port`, the forward's key in the tracker. */
-  key: string;
-  /** Identifies this announcement of the forward; a re-announced forward gets a new one. */
-  id: number;
-  /** The local address kubefwd gave the forward. */
-  ip: string;
-  /** The local port kubefwd listens on. */
-  port: number;
-}
-
-/** The outcome of probing one {@link ProbeTarget}. */
-export interface ProbeResult {
-  /** The forward that was probed. */
-  target: ProbeTarget;
-  /** The listener answered and, where that can be checked, the address still has its hosts line. */
-  alive: boolean;
-}
-
-/** How a child ended, for {@link ForwardTracker.leftoverIps}. */
-export interface ExitFacts {
-  /** Exit code; `null` when a signal ended the child. */
-  code: number | null;
-  /** The child logged `Clean exit`. */
-  sawCleanExit: boolean;
-  /** The child logged `Forced shutdown`. */
-  sawForcedShutdown: boolean;
-  /** kubefwd ≥ 1.23 (pod informer): cleans every line on a graceful or forced exit. */
-  informer: boolean;
-}
+export type {
+  ApiReachability,
+  ExitFacts,
+  ForwardSummary,
+  ProbeResult,
+  ProbeTarget,
+  RestartCause,
+  RestartRequest,
+  TrackerSettings,
+  TrackerUpdate,
+} from "./tracker_types.ts";
 
 interface ForwardRecord {
   id: number;
   status: ForwardStatus;
   sinceMs: number;
   probeFailures: number;
+  /** Probe timeouts in a row: no evidence of death, but not up either. */
+  probeTimeouts: number;
+  /** HTTP or TCP probe, fixed at the announcement. */
+  mode: ProbeMode;
   /** Was up at least once: a forward that never came up may still be waiting for its pod. */
   everUp: boolean;
 }
@@ -121,15 +52,21 @@ export class ForwardTracker {
   readonly #forwards = new Map<string, ForwardRecord>();
   readonly #announcedIps = new Set<string>();
   /** Addresses and hostnames per /24 ("127.3.27"): how close kubefwd is to running out. */
-  readonly #ipBlocks = new Map<string, { ips: Set<string>; hostnames: Set<string> }>();
-  /** Recent failures per cause (1.24+), and the forwards the cause covers: they clear it by coming back up. */
-  readonly #serviceFailures = new Map<string, { times: number[]; forwards: string[] }>();
-  #listFailures: { since: number; last: number } | undefined;
+  readonly #signals: RestartSignals;
   #nextId = 1;
+  #api: ApiReachability = { state: "unknown" };
+  #apiCheckedAt = -Infinity;
+  /** The API server came back or the machine woke up: the next probe round decides on a restart at once. */
+  #recovery: { since: number; why: string } | undefined;
+  /** The API server could not reach the node of this pod (ApiProbe.checkPodPath). */
+  #nodeDown: { since: number; pod: string } | undefined;
+  /** Until then a failed probe confirms a loss kubefwd just reported without naming the pod. */
+  #confirmUntil = -Infinity;
 
   /** A tracker for one new child, with that child's rules. */
   constructor(settings: TrackerSettings) {
     this.#settings = settings;
+    this.#signals = new RestartSignals(settings);
   }
 
   /** Number of forwards announced so far. */
@@ -150,11 +87,37 @@ export class ForwardTracker {
       [...this.#forwards.values()].filter((f) => f.status.state === state).map((f) =>
         `${f.status.hostname}:${f.status.port}`
       );
-    return {
+    const down = [...named("down"), ...named("failed")];
+    const unverified = named("unverified");
+    const summary: ForwardSummary = {
       total: this.#forwards.size,
-      down: [...named("down"), ...named("failed")],
+      down,
       pending: named("pending"),
+      unverified,
     };
+    const cause = this.#cause(down.length + unverified.length > 0);
+    if (cause) summary.cause = cause;
+    return summary;
+  }
+
+  /** The profile-level reason forwards are not up: the API server, the pod, or a stalled kubefwd. */
+  #cause(anyNotUp: boolean): string | undefined {
+    if (!anyNotUp) return undefined;
+    if (this.#api.state === "unreachable") return apiUnreachable(this.#api);
+    const node = this.#nodeDown;
+    if (node) {
+      return `node unreachable since ${iso(node.since)} (the API server cannot reach pod ${node.pod})`;
+    }
+    const reasons = [...this.#forwards.values()].map((f) => f.status.reason ?? "");
+    if (reasons.some((r) => r.startsWith(STALLED))) return "kubefwd stalled";
+    if (reasons.some((r) => r.startsWith(POD_UNREACHABLE))) return POD_UNREACHABLE;
+    if (reasons.some((r) => r.startsWith(NOTHING_LISTENS))) return "forward lost: kubefwd does not listen";
+    return undefined;
+  }
+
+  /** Some forward is up (a restart would interrupt it). */
+  anyUp(): boolean {
+    return [...this.#forwards.values()].some((f) => f.status.state === "up");
   }
 
   /** Every forward, to probe now. */
@@ -164,6 +127,8 @@ export class ForwardTracker {
       id: f.id,
       ip: f.status.ip,
       port: f.status.port,
+      mode: f.mode,
+      host: f.status.hostname,
     }));
   }
 
@@ -179,8 +144,12 @@ export class ForwardTracker {
         const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
         const pod = event.pod ? ` to ${event.pod}` : "";
         // 1.22.x names no pod: any forward's loss looks the same, so it is no cause to hold restarts for.
+        // Probe at once instead, and take a dead listener as proof: before the debounced restart the
+        // states then say which forwards died (ForwardTracker.commonCause needs them).
         const cause = event.pod ? this.#podCause(event.pod, event.namespace) : undefined;
-        if (!auto) return { ...update, restart: { kind: "debounced", why: `lost connection${pod}`, cause } };
+        if (!event.pod) this.#confirmUntil = now + CONFIRM_MS;
+        const restart = { kind: "debounced" as const, why: `lost connection${pod}`, cause };
+        if (!auto) return { ...update, restart, ...(event.pod ? {} : { probeNow: true }) };
         if (!cause) return update;
         return { ...update, ...this.#countServiceFailure(cause, now) };
       }
@@ -222,7 +191,7 @@ export class ForwardTracker {
       case "ip_exhausted":
         return { restart: { kind: "now", reason: "kubefwd ran out of IP addresses" } };
       case "list_failed":
-        return this.#onListFailure(event.message, now);
+        return this.#signals.listFailure(event.message, now);
       default:
         return {};
     }
@@ -231,19 +200,75 @@ export class ForwardTracker {
   /**
    * Applies a probe round. A forward found dead with no log line that said why is dead all the same:
    * 1.22.x never re-forwards it (restart after the debounce); 1.24+ may still reconnect it, so only a forward
-   * down for longer than the grace period asks for a restart.
+   * down for longer than the grace period asks for a restart. A timeout is no evidence of death (a busy
+   * machine is slow): the forward is `unverified`, and only a run of timeouts while the API server answers
+   * means kubefwd stalled. Right after the API server came back or the machine woke up, any forward that
+   * was up and does not answer now restarts the child at once.
    */
   onProbes(results: ProbeResult[], now: number): TrackerUpdate {
-    const threshold = Math.max(1, this.#settings.failureThreshold);
+    const threshold = now <= this.#confirmUntil ? 1 : Math.max(1, this.#settings.failureThreshold);
     let changed = false;
-    for (const { target, alive } of results) {
+    const notAnswering: string[] = [];
+    const stalled: string[] = [];
+    for (const { target, outcome } of results) {
       const f = this.#forwards.get(target.key);
       if (f === undefined || f.id !== target.id) continue; // replaced while the probe ran
       if (f.status.state === "failed") continue; // given up on until kubefwd announces it again
-      if (alive) changed = this.#set(f, "up", now) || changed;
-      else if (++f.probeFailures >= threshold) changed = this.#set(f, "down", now) || changed;
+      const apiDown = this.#api.state === "unreachable" ? this.#api : undefined;
+      if (outcome === "answered" || (outcome === "held" && !apiDown)) {
+        changed = this.#set(f, "up", now) || changed;
+        continue;
+      }
+      if (f.everUp) notAnswering.push(target.key);
+      if (outcome === "held") {
+        // Held open while the API server is out of reach proves nothing: kubefwd waits on it.
+        if (f.status.state === "up") {
+          changed = this.#set(f, "unverified", now, apiUnreachable(apiDown!)) || changed;
+        }
+        continue;
+      }
+      if (outcome === "timeout") {
+        f.probeTimeouts++;
+        const why = apiDown
+          ? apiUnreachable(apiDown)
+          : f.probeTimeouts >= this.#settings.stallProbes && this.#api.state === "reachable"
+          ? `${STALLED}: no answer to ${f.probeTimeouts} probes in a row while the API server answers`
+          : `no answer within the probe timeout (${f.probeTimeouts} in a row)`;
+        if (why.startsWith(STALLED) && f.everUp) stalled.push(target.key);
+        if (f.probeTimeouts >= threshold || apiDown) {
+          changed = this.#setReason(f, "unverified", why, now) || changed;
+        }
+        continue;
+      }
+      f.probeTimeouts = 0;
+      if (++f.probeFailures >= threshold) {
+        const why = failureReason(outcome, target) + (apiDown ? `; ${apiUnreachable(apiDown)}` : "");
+        changed = this.#setReason(f, "down", why, now) || changed;
+      }
     }
     const update: TrackerUpdate = changed ? { changed: "health probe" } : {};
+    const recovery = this.#recovery;
+    if (recovery && this.#apiFresh(recovery.since)) {
+      this.#recovery = undefined;
+      if (notAnswering.length > 0 && this.#api.state !== "unreachable") {
+        update.restart = {
+          kind: "now",
+          reason: `${recovery.why}, and ${notAnswering.slice(0, 5).join(", ")} still not answering`,
+          cause: { key: "recovery", forwards: notAnswering },
+          fresh: true,
+        };
+        return update;
+      }
+    }
+    if (stalled.length > 0) {
+      const key = stalled[0];
+      update.restart = {
+        kind: "now",
+        reason: `forward ${key}: ${this.#forwards.get(key)?.status.reason ?? STALLED}`,
+        cause: { key: `forward ${key}`, forwards: [key] },
+      };
+      return update;
+    }
     const graceMs = this.#settings.autoReconnect ? this.#settings.autoReconnectGraceMs : 0;
     const dead = [...this.#forwards.values()].find((f) =>
       f.everUp && f.status.state === "down" && now - f.sinceMs >= graceMs
@@ -258,6 +283,91 @@ export class ForwardTracker {
         : { kind: "debounced", why: what, cause };
     }
     return update;
+  }
+
+  /**
+   * A failure that leaves no forward up, across several pods, is not one pod's or one service's but the
+   * node's, the network's or the cluster's behind them: a restart helps at most once for it. So every such
+   * restart shares one cause, and the restart throttle holds a repeat instead of cycling kubefwd once per
+   * service (measured: a node down for 20 s caused 4–5 restarts, one per service or pod).
+   */
+  commonCause(cause: RestartCause | undefined): RestartCause | undefined {
+    const all = [...this.#forwards.entries()];
+    const pods = new Set(all.map(([, f]) => `${f.status.namespace}/${f.status.pod}`));
+    if (pods.size < 2 || all.some(([, f]) => f.status.state === "up")) return cause;
+    return { key: EVERY_FORWARD, forwards: all.map(([key]) => key) };
+  }
+
+  /**
+   * The daemon's own check of the API server. Out of reach: every forward that was up is `unverified` with
+   * that reason, and no restart is asked for (a new kubefwd could not reach it either). Back again: the
+   * forwards are probed at once, and those that still fail restart the child without the usual thresholds.
+   */
+  onApi(api: ApiReachability, now: number): TrackerUpdate {
+    const was = this.#api;
+    this.#api = api;
+    this.#apiCheckedAt = now;
+    if (api.state === "unreachable") {
+      let changed = false;
+      for (const f of this.#forwards.values()) {
+        if (f.status.state === "up" || f.status.state === "unverified") {
+          changed = this.#setReason(f, "unverified", apiUnreachable(api), now) || changed;
+        }
+      }
+      return changed ? { changed: apiUnreachable(api) } : {};
+    }
+    if (was.state === "unreachable" && api.state === "reachable") {
+      const seconds = Math.round((now - was.since) / 1000);
+      this.#recovery = { since: now, why: `the API server answers again after ${seconds} s` };
+      return { probeNow: true };
+    }
+    return this.#recovery ? { probeNow: true } : {};
+  }
+
+  /**
+   * The machine was suspended (or the daemon stopped) for `sleptMs`: kubefwd's connections may be stale.
+   * The forwards are probed at once; those that fail restart the child as soon as the API server is known
+   * to answer.
+   */
+  onWake(sleptMs: number, now: number): TrackerUpdate {
+    this.#recovery = { since: now, why: `woke up after ${Math.round(sleptMs / 1000)} s asleep` };
+    // Held failures get a fresh chance: probed again, and restarted for if they still fail.
+    for (const f of this.#forwards.values()) {
+      if (f.status.state === "failed") this.#set(f, "down", now, "re-checked after the wake");
+    }
+    return { probeNow: true, fresh: true };
+  }
+
+  /** The pod whose node to check: one of a failed or dead forward, while the API server answers. */
+  podToCheck(): { namespace: string; pod: string } | undefined {
+    if (this.#api.state !== "reachable") return undefined;
+    const f = [...this.#forwards.values()].find((f) =>
+      f.status.state === "failed" || (f.everUp && f.status.state === "down")
+    );
+    return f && { namespace: f.status.namespace, pod: f.status.pod };
+  }
+
+  /**
+   * Whether the API server reaches the node of {@link podToCheck}'s pod. Out of reach: no restart (a new
+   * kubefwd could not reach it either), and `status` says so. Back: the forwards are probed at once, and
+   * for a kubefwd that never reconnects (1.22.x) a held restart is tried at once.
+   */
+  onPodPath(reachable: boolean | undefined, now: number): TrackerUpdate {
+    const pod = this.podToCheck()?.pod;
+    if (reachable === false && pod !== undefined) {
+      if (this.#nodeDown) return {};
+      this.#nodeDown = { since: now, pod };
+      return { changed: `node of pod ${pod} unreachable` };
+    }
+    if (reachable !== true || !this.#nodeDown) return {};
+    this.#nodeDown = undefined;
+    // 1.24+ reconnects by itself once the node answers (faster than a restart); 1.22.x never does.
+    return { changed: "node reachable again", retryHeld: !this.#settings.autoReconnect, probeNow: true };
+  }
+
+  /** The API state was checked after `since`, or is not watched at all. */
+  #apiFresh(since: number): boolean {
+    return this.#api.state === "unknown" || this.#apiCheckedAt >= since;
   }
 
   /**
@@ -324,6 +434,11 @@ export class ForwardTracker {
     }
     const key = `${fwd.hostname}:${fwd.localPort}`;
     if (this.#forwards.has(key) || this.#forwards.size < max) {
+      const mode = probeModeFor(this.#settings.probeRules, {
+        service: fwd.hostname.split(".")[0],
+        port: fwd.localPort,
+        podPort: fwd.podPort,
+      });
       this.#forwards.set(key, {
         id: this.#nextId++,
         status: {
@@ -335,114 +450,58 @@ export class ForwardTracker {
           podPort: fwd.podPort,
           state: "pending",
           since: iso(now),
+          probe: mode,
         },
         sinceMs: now,
         probeFailures: 0,
+        probeTimeouts: 0,
+        mode,
         everUp: false,
       });
     }
     update.changed = `${key} → ${fwd.ip}`;
-    const churn = this.#checkIpChurn(fwd.ip, fwd.hostname);
+    const churn = this.#signals.ipChurn(fwd.ip, fwd.hostname);
     if (churn) update.restart = churn;
     return update;
   }
 
   /**
-   * kubefwd ≥ 1.23 gives a replaced pod a new address and never reuses one; at 255 in a /24 it runs out.
-   * Once it has handed out `ipChurnRestartAt` in one /24, some only because pods were replaced (more
-   * addresses than hostnames), restart while every forward still works.
-   */
-  #checkIpChurn(ip: string, hostname: string): RestartRequest | undefined {
-    const block = ip.slice(0, ip.lastIndexOf("."));
-    let seen = this.#ipBlocks.get(block);
-    if (!seen) {
-      if (this.#ipBlocks.size >= this.#settings.maxAnnounced) return undefined;
-      seen = { ips: new Set(), hostnames: new Set() };
-      this.#ipBlocks.set(block, seen);
-    }
-    seen.ips.add(ip); // at most 256 per block
-    if (seen.hostnames.size < this.#settings.maxAnnounced) seen.hostnames.add(hostname);
-    if (seen.ips.size < this.#settings.ipChurnRestartAt || seen.ips.size <= seen.hostnames.size) {
-      return undefined;
-    }
-    return {
-      kind: "now",
-      reason:
-        `kubefwd has handed out ${seen.ips.size} addresses in ${block}.0/24 as pods were replaced and ` +
-        "never reuses one (it runs out at 255): restarting while the forwards still work",
-    };
-  }
-
-  /** kubefwd's informers retry a failing list forever; a long run of failures restarts the child. */
-  /**
-   * kubefwd (1.24+) is failing to list from the API right now (a failure within the last gap): the API
-   * is out of reach, and restarting kubefwd for its dead forwards cannot help.
+   * kubefwd (1.24+) is failing to list from the API right now, or the daemon's own check says the API
+   * server is out of reach: restarting kubefwd for its dead forwards cannot help.
    */
   #apiFailing(now: number): boolean {
-    const streak = this.#listFailures;
-    return this.#settings.autoReconnect && streak !== undefined &&
-      now - streak.last <= this.#settings.listFailureGapMs;
+    return this.#api.state === "unreachable" || this.#nodeDown !== undefined ||
+      this.#signals.listFailing(now);
   }
 
-  #onListFailure(message: string, now: number): TrackerUpdate {
-    const { listFailureGapMs, listFailureRestartMs } = this.#settings;
-    const streak = this.#listFailures;
-    if (!streak || now - streak.last > listFailureGapMs) {
-      this.#listFailures = { since: now, last: now };
-      return {};
-    }
-    streak.last = now;
-    if (now - streak.since < listFailureRestartMs) return {};
-    const seconds = Math.round((now - streak.since) / 1000);
-    return {
-      restart: {
-        kind: "now",
-        reason: `kubefwd has failed to list from the API server for ${seconds} s (${message})`,
-        cause: { key: "list", forwards: [] },
-      },
-    };
-  }
-
-  /**
-   * kubefwd ≥ 1.24 reconnects itself; restart when one service keeps failing (N within T) without coming back
-   * in between. A forward that kubefwd brought back up clears its causes' counts (see {@link #set}): pods
-   * replaced one after another fail the service each time, and restarting kubefwd then only throws away the
-   * reconnect it is about to make (a new kubefwd waits out its own backoff for the new pod).
-   */
   #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {
-    const key = cause.key;
-    const policy = this.#settings.forwardFailures;
-    if (!this.#serviceFailures.has(key) && this.#serviceFailures.size >= 1000) return {};
-    let times = (this.#serviceFailures.get(key)?.times ?? []).filter((t) => now - t < policy.windowMs);
-    times.push(now);
-    if (times.length > 1000) times = times.slice(-1000);
-    this.#serviceFailures.set(key, { times, forwards: cause.forwards });
-    if (policy.maxFailures <= 0 || times.length < policy.maxFailures || this.#apiFailing(now)) return {};
-    this.#serviceFailures.delete(key); // only this one: another service keeps its own count
-    return {
-      restart: {
-        kind: "now",
-        reason: `${key} failed ${times.length} times within ${Math.round(policy.windowMs / 1000)} s`,
-        cause,
-      },
-    };
+    return this.#signals.serviceFailure(cause, now, this.#apiFailing(now));
   }
 
-  #set(f: ForwardRecord, state: ForwardState, now: number): boolean {
+  #set(f: ForwardRecord, state: ForwardState, now: number, reason?: string): boolean {
     if (f.status.state === state) return false;
-    if (state === "up") {
-      const key = `${f.status.hostname}:${f.status.port}`;
-      for (const [cause, failures] of this.#serviceFailures) {
-        if (failures.forwards.includes(key)) this.#serviceFailures.delete(cause);
-      }
-    }
+    if (state === "up") this.#signals.forwardUp(`${f.status.hostname}:${f.status.port}`);
     if (state !== "failed") delete f.status.reason;
+    if (reason !== undefined) f.status.reason = reason;
     f.status.state = state;
     f.status.since = iso(now);
     f.sinceMs = now;
     if (state !== "down") f.probeFailures = 0;
-    if (state === "up") f.everUp = true;
+    if (state === "up") {
+      f.everUp = true;
+      f.probeTimeouts = 0;
+    }
     return true;
+  }
+
+  /** Like #set, but a new reason for the same state is a change too. */
+  #setReason(f: ForwardRecord, state: ForwardState, reason: string, now: number): boolean {
+    if (f.status.state === state) {
+      if (f.status.reason === reason) return false;
+      f.status.reason = reason;
+      return true;
+    }
+    return this.#set(f, state, now, reason);
   }
 
   #setForwardsOfPod(
@@ -483,6 +542,32 @@ export function forwardNamespace(hostname: string, namespaces: string[]): string
   const labels = hostname.split(".");
   for (const label of labels.slice(1, 3)) if (namespaces.includes(label)) return label;
   return namespaces[0] ?? "";
+}
+
+/** How long after an unnamed `lost connection` one failed probe counts as the forward's death. */
+const CONFIRM_MS = 5000;
+/** The cause of a failure that leaves no forward up (see ForwardTracker.commonCause). */
+const EVERY_FORWARD = "every forward (node, network or cluster)";
+/** The reason of forwards that time out while the API server answers. */
+const STALLED = "kubefwd stalled";
+/** The reason of a forward kubefwd accepted and closed. */
+const POD_UNREACHABLE = "pod not reachable";
+/** The reason of a forward nothing listens on. */
+const NOTHING_LISTENS = "nothing listens";
+
+function apiUnreachable(api: { since: number; why: string }): string {
+  return `apiserver unreachable since ${iso(api.since)} (${api.why})`;
+}
+
+function failureReason(outcome: "refused" | "closed" | "unnamed", target: ProbeTarget): string {
+  switch (outcome) {
+    case "refused":
+      return `${NOTHING_LISTENS} on ${target.ip}:${target.port}`;
+    case "closed":
+      return `${POD_UNREACHABLE}: kubefwd accepted the connection and closed it`;
+    case "unnamed":
+      return `the hosts line of ${target.ip} is gone`;
+  }
 }
 
 function iso(ms: number): string {

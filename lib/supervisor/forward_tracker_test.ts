@@ -22,6 +22,8 @@ function settings(over: Partial<TrackerSettings> = {}): TrackerSettings {
     ipChurnRestartAt: 240,
     listFailureGapMs: 45_000,
     listFailureRestartMs: 90_000,
+    probeRules: { http: [], tcp: [] },
+    stallProbes: 4,
     ...over,
   };
 }
@@ -30,15 +32,18 @@ function forward(hostname: string, ip: string, port = 80, pod = `${hostname}-0`)
   return { kind: "forward", forward: { ip, hostname, localPort: port, pod, podPort: String(port) } };
 }
 
-/** Every target alive or dead, at `now`. */
+type Outcome = ProbeResult["outcome"];
+
+/** Every target answering (true), refused (false) or another outcome, at `now`. */
 function probeAll(
   tracker: ForwardTracker,
-  alive: boolean | Record<string, boolean>,
+  alive: boolean | Outcome | Record<string, boolean | Outcome>,
   now: number,
 ): TrackerUpdate {
+  const outcome = (v: boolean | Outcome): Outcome => v === true ? "answered" : v === false ? "refused" : v;
   const results: ProbeResult[] = tracker.probeTargets().map((target) => ({
     target,
-    alive: typeof alive === "boolean" ? alive : alive[target.key] ?? true,
+    outcome: outcome(typeof alive === "object" ? alive[target.key] ?? true : alive),
   }));
   return tracker.onProbes(results, now);
 }
@@ -196,7 +201,7 @@ Deno.test("onProbes: a result for a forward replaced while probing is ignored", 
   tracker.onEvent(forward("web", "127.1.27.1"), T0);
   const [stale] = tracker.probeTargets();
   tracker.onEvent(forward("web", "127.1.27.5"), T0 + 10);
-  assert.deepEqual(tracker.onProbes([{ target: stale, alive: false }], T0 + 20), {});
+  assert.deepEqual(tracker.onProbes([{ target: stale, outcome: "refused" }], T0 + 20), {});
   assert.equal(states(tracker)["web:80"], "pending");
 });
 
@@ -289,7 +294,7 @@ Deno.test("markFailed: failed forwards keep kubefwd's reason, count as down and 
   assert.deepEqual(conflict.restart?.cause?.forwards, ["web:8080"], "1.22.x: found by the port pair");
   const update = tracker.markFailed(["web:8080"], "local address conflict", T0 + 3);
   assert.equal(update.changed, "web:8080 failed");
-  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"], pending: [] });
+  assert.deepEqual(tracker.summary(), { total: 2, down: ["web:8080"], pending: [], unverified: [] });
   probeAll(tracker, true, T0 + 4);
   const web = tracker.statuses().find((f) => f.hostname === "web")!;
   assert.equal(web.state, "failed");
@@ -311,6 +316,249 @@ Deno.test("forwardNamespace: from the hostname, default the first namespace", ()
   for (const [hostname, namespaces, expected] of table) {
     assert.equal(forwardNamespace(hostname, namespaces), expected, hostname);
   }
+});
+
+/** A 1.25 tracker with web:80 (HTTP probe) and db:5432 (TCP probe), both up. */
+function upTracker(over: Partial<TrackerSettings> = {}): ForwardTracker {
+  const tracker = new ForwardTracker(settings(over));
+  tracker.onEvent(forward("web", "127.1.27.1"), T0);
+  tracker.onEvent(forward("db", "127.1.27.2", 5432), T0);
+  probeAll(tracker, true, T0 + 1);
+  return tracker;
+}
+
+const reachable = { state: "reachable" } as const;
+const unreachable = (since: number) => ({ state: "unreachable", since, why: "timed out" }) as const;
+
+Deno.test("probe targets: HTTP for common HTTP ports, TCP for the rest, the profile's patterns first", () => {
+  const modes = (t: ForwardTracker) => Object.fromEntries(t.probeTargets().map((p) => [p.key, p.mode]));
+  assert.deepEqual(modes(upTracker()), { "web:80": "http", "db:5432": "tcp" });
+  const custom = upTracker({ probeRules: { http: ["db"], tcp: ["web"] } });
+  assert.deepEqual(modes(custom), { "web:80": "tcp", "db:5432": "http" });
+  assert.equal(upTracker().probeTargets()[0].host, "web");
+});
+
+Deno.test("onProbes: outcome table → state, reason, restart", () => {
+  type Row = {
+    outcome: ProbeResult["outcome"];
+    rounds: number;
+    state: string;
+    reason?: RegExp;
+    restart: boolean;
+  };
+  const rows: Row[] = [
+    { outcome: "answered", rounds: 3, state: "up", restart: false },
+    { outcome: "held", rounds: 3, state: "up", restart: false },
+    { outcome: "timeout", rounds: 1, state: "up", restart: false }, // one slow probe is a blip
+    { outcome: "timeout", rounds: 2, state: "unverified", reason: /no answer/, restart: false },
+    { outcome: "closed", rounds: 1, state: "up", restart: false },
+    { outcome: "closed", rounds: 2, state: "down", reason: /^pod not reachable/, restart: false },
+    {
+      outcome: "refused",
+      rounds: 2,
+      state: "down",
+      reason: /^nothing listens on 127\.1\.27\.1:80/,
+      restart: false,
+    },
+    { outcome: "unnamed", rounds: 2, state: "down", reason: /hosts line/, restart: false },
+  ];
+  for (const row of rows) {
+    const tracker = upTracker();
+    let update: TrackerUpdate = {};
+    for (let i = 1; i <= row.rounds; i++) {
+      update = probeAll(tracker, { "web:80": row.outcome }, T0 + 1000 * i);
+    }
+    const web = tracker.statuses().find((f) => f.hostname === "web")!;
+    assert.equal(web.state, row.state, `${row.outcome} ×${row.rounds}`);
+    if (row.reason) assert.match(web.reason ?? "", row.reason, `${row.outcome} reason`);
+    else assert.equal(web.reason, undefined);
+    assert.equal(update.restart !== undefined, row.restart, `${row.outcome} restart`);
+  }
+});
+
+Deno.test("summary: the cause names the pod, the API server or a stalled kubefwd", () => {
+  const pod = upTracker();
+  probeAll(pod, { "web:80": "closed" }, T0 + 1000);
+  probeAll(pod, { "web:80": "closed" }, T0 + 2000);
+  assert.equal(pod.summary().cause, "pod not reachable");
+
+  const api = upTracker();
+  api.onApi(unreachable(T0 + 500), T0 + 1000);
+  assert.match(
+    api.summary().cause ?? "",
+    /^apiserver unreachable since 2026-01-01T12:00:00\.500Z \(timed out\)$/,
+  );
+
+  const healthy = upTracker();
+  assert.equal(healthy.summary().cause, undefined);
+});
+
+Deno.test("onApi: out of reach → up forwards unverified with the reason, no restart for dead forwards", () => {
+  const tracker = upTracker();
+  const update = tracker.onApi(unreachable(T0 + 500), T0 + 1000);
+  assert.ok(update.changed);
+  assert.deepEqual(states(tracker), { "db:5432": "unverified", "web:80": "unverified" });
+  assert.match(tracker.statuses()[0].reason ?? "", /^apiserver unreachable since/);
+  // A held TCP connection proves nothing while the API server is away; a timeout neither.
+  probeAll(tracker, { "web:80": "timeout", "db:5432": "held" }, T0 + 2000);
+  assert.deepEqual(states(tracker), { "db:5432": "unverified", "web:80": "unverified" });
+  // A forward that goes down during the outage: down, with both reasons, and still no restart.
+  for (let i = 3; i < 60; i++) {
+    const u = probeAll(tracker, { "web:80": "refused", "db:5432": "held" }, T0 + 1000 * i);
+    assert.equal(u.restart, undefined, `round ${i}`);
+  }
+  assert.match(
+    tracker.statuses().find((f) => f.hostname === "web")!.reason ?? "",
+    /nothing listens.*apiserver unreachable/,
+  );
+  // An HTTP answer proves the path whatever the API check says.
+  probeAll(tracker, { "web:80": "answered", "db:5432": "held" }, T0 + 61_000);
+  assert.equal(states(tracker)["web:80"], "up");
+});
+
+Deno.test("onApi: back again → probe now; forwards that still fail restart at once, without thresholds", () => {
+  const tracker = upTracker();
+  tracker.onApi(unreachable(T0 + 500), T0 + 1000);
+  assert.deepEqual(tracker.onApi(reachable, T0 + 31_000), { probeNow: true });
+  const update = probeAll(tracker, { "web:80": "timeout", "db:5432": "held" }, T0 + 31_100);
+  assert.equal(update.restart?.kind, "now");
+  assert.match(
+    update.restart?.kind === "now" ? update.restart.reason : "",
+    /answers again after 31 s.*web:80/,
+  );
+  assert.deepEqual(update.restart?.cause?.forwards, ["web:80"]);
+  assert.equal(
+    update.restart?.kind === "now" && update.restart.fresh,
+    true,
+    "held failures get a fresh chance",
+  );
+});
+
+Deno.test("onApi: back again and every forward answers → up, no restart; the next failure follows the thresholds", () => {
+  const tracker = upTracker();
+  tracker.onApi(unreachable(T0 + 500), T0 + 1000);
+  tracker.onApi(reachable, T0 + 31_000);
+  assert.equal(probeAll(tracker, true, T0 + 31_100).restart, undefined);
+  assert.deepEqual(states(tracker), { "db:5432": "up", "web:80": "up" });
+  assert.equal(
+    probeAll(tracker, { "web:80": "timeout" }, T0 + 36_000).restart,
+    undefined,
+    "recovery is spent",
+  );
+});
+
+Deno.test("onWake: probe now; failing forwards restart once the API server is known to answer after the wake", () => {
+  const tracker = upTracker();
+  tracker.onApi(reachable, T0 + 500); // checked before the sleep: stale after it
+  assert.deepEqual(tracker.onWake(60_000, T0 + 61_000), { probeNow: true, fresh: true });
+  assert.equal(
+    probeAll(tracker, { "web:80": "closed" }, T0 + 61_100).restart,
+    undefined,
+    "API not re-checked yet",
+  );
+  assert.deepEqual(tracker.onApi(reachable, T0 + 61_200), { probeNow: true });
+  const update = probeAll(tracker, { "web:80": "closed" }, T0 + 61_300);
+  assert.match(update.restart?.kind === "now" ? update.restart.reason : "", /^woke up after 60 s asleep/);
+});
+
+Deno.test("onWake: with the API server out of reach after the wake, no restart until it answers", () => {
+  const tracker = upTracker();
+  tracker.onWake(60_000, T0 + 61_000);
+  tracker.onApi(unreachable(T0 + 61_000), T0 + 61_200);
+  assert.equal(probeAll(tracker, { "web:80": "refused" }, T0 + 61_300).restart, undefined);
+  tracker.onApi(reachable, T0 + 70_000);
+  assert.equal(probeAll(tracker, { "web:80": "refused" }, T0 + 70_100).restart?.kind, "now");
+});
+
+Deno.test("onWake: without an API check (unknown), the wake's probe round decides alone", () => {
+  const tracker = upTracker();
+  tracker.onWake(60_000, T0 + 61_000);
+  assert.equal(probeAll(tracker, { "db:5432": "closed" }, T0 + 61_100).restart?.kind, "now");
+});
+
+Deno.test("stall: timeouts in a row restart only while the API server answers (a busy machine is no evidence)", () => {
+  const unknown = upTracker();
+  for (let i = 1; i <= 10; i++) {
+    assert.equal(
+      probeAll(unknown, { "web:80": "timeout" }, T0 + 5000 * i).restart,
+      undefined,
+      `unknown API, round ${i}`,
+    );
+  }
+  assert.equal(states(unknown)["web:80"], "unverified");
+
+  const stalled = upTracker();
+  stalled.onApi(reachable, T0 + 100);
+  const restarts = [1, 2, 3, 4].map((i) => probeAll(stalled, { "web:80": "timeout" }, T0 + 5000 * i).restart);
+  assert.deepEqual(restarts.slice(0, 3), [undefined, undefined, undefined]);
+  assert.equal(restarts[3]?.kind, "now");
+  assert.match(restarts[3]?.kind === "now" ? restarts[3].reason : "", /kubefwd stalled/);
+  assert.equal(stalled.summary().cause, "kubefwd stalled");
+});
+
+Deno.test("commonCause: no forward up across several pods is one cause; one pod or one forward up keeps its own", () => {
+  const own = { key: "service web.ns.ctx", forwards: ["web:80"] };
+  const two = upTracker();
+  probeAll(two, { "web:80": "refused" }, T0 + 1000);
+  assert.deepEqual(two.commonCause(own), own, "db still up");
+  probeAll(two, false, T0 + 2000);
+  probeAll(two, false, T0 + 3000);
+  assert.deepEqual(two.commonCause(own), {
+    key: "every forward (node, network or cluster)",
+    forwards: ["web:80", "db:5432"],
+  });
+  assert.deepEqual(two.commonCause(undefined)?.forwards, ["web:80", "db:5432"], "1.22's lost connection too");
+
+  const onePod = new ForwardTracker(settings());
+  onePod.onEvent(forward("web", "127.1.27.1", 80, "web-0"), T0);
+  onePod.onEvent(forward("web", "127.1.27.1", 8443, "web-0"), T0);
+  assert.deepEqual(onePod.commonCause(own), own, "one pod's forwards: that pod's failure");
+});
+
+Deno.test("node check: the pod of a dead forward is checked; out of reach holds restarts and says so; back retries held ones", () => {
+  const tracker = upTracker();
+  assert.equal(tracker.podToCheck(), undefined, "API state unknown, nothing dead");
+  tracker.onApi(reachable, T0 + 100);
+  assert.equal(tracker.podToCheck(), undefined, "nothing dead");
+  probeAll(tracker, { "web:80": "refused" }, T0 + 1000);
+  probeAll(tracker, { "web:80": "refused" }, T0 + 2000);
+  assert.deepEqual(tracker.podToCheck(), { namespace: "ns", pod: "web-0" });
+  assert.ok(tracker.onPodPath(false, T0 + 2500).changed);
+  assert.match(
+    tracker.summary().cause ?? "",
+    /^node unreachable since .* \(the API server cannot reach pod web-0\)$/,
+  );
+  assert.equal(
+    probeAll(tracker, { "web:80": "refused" }, T0 + 60_000).restart,
+    undefined,
+    "no restart: node away",
+  );
+  assert.deepEqual(tracker.onPodPath(undefined, T0 + 61_000), {}, "cannot tell: nothing changes");
+  assert.deepEqual(tracker.onPodPath(true, T0 + 62_000), {
+    changed: "node reachable again",
+    retryHeld: false, // 1.24+ reconnects by itself
+    probeNow: true,
+  });
+  assert.equal(tracker.summary().cause, "forward lost: kubefwd does not listen");
+});
+
+Deno.test("node check: back again, a kubefwd that never reconnects (1.22) gets its held restart at once", () => {
+  const tracker = upTracker({ autoReconnect: false });
+  tracker.onApi(reachable, T0 + 100);
+  tracker.markFailed(["web:80", "db:5432"], "lost connection", T0 + 1000);
+  tracker.onPodPath(false, T0 + 2000);
+  assert.equal(tracker.onPodPath(true, T0 + 30_000).retryHeld, true);
+});
+
+Deno.test("1.22 lost connection without a pod: probe at once, and one dead listener is proof (before the debounce ends)", () => {
+  const tracker = upTracker({ autoReconnect: false });
+  const update = tracker.onEvent({ kind: "lost_connection", error: "lost connection to pod" }, T0 + 10_000);
+  assert.equal(update.probeNow, true);
+  assert.equal(update.restart?.kind, "debounced");
+  probeAll(tracker, { "web:80": "refused" }, T0 + 10_050);
+  assert.deepEqual(states(tracker), { "db:5432": "up", "web:80": "down" }, "one refused probe is enough now");
+  probeAll(tracker, { "db:5432": "refused" }, T0 + 20_000);
+  assert.equal(states(tracker)["db:5432"], "up", "later, the threshold applies again");
 });
 
 Deno.test("service failures (1.24+): pods replaced one after another, each reconnected by kubefwd, restart nothing", () => {

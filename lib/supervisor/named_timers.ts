@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from "../clock.ts";
 /** Named one-shot timers; see the module comment. */
 export class NamedTimers<Name extends string> {
   readonly #clock: Clock;
-  readonly #timers = new Map<Name, { handle: TimerHandle; dueAt: number }>();
+  readonly #timers = new Map<Name, { handle: TimerHandle; dueAt: number; fn: () => void }>();
 
   /** Timers on `clock`, so tests drive them with a fake one. */
   constructor(clock: Clock) {
@@ -21,7 +21,16 @@ export class NamedTimers<Name extends string> {
       this.#timers.delete(name);
       fn();
     }, ms);
-    this.#timers.set(name, { handle, dueAt: this.#clock.now() + Math.max(0, ms) });
+    this.#timers.set(name, { handle, dueAt: this.#clock.now() + Math.max(0, ms), fn });
+  }
+
+  /** Runs the named timer's `fn` now instead of later; false when none is set. */
+  fireNow(name: Name): boolean {
+    const timer = this.#timers.get(name);
+    if (timer === undefined) return false;
+    this.clear(name);
+    timer.fn();
+    return true;
   }
 
   /** When the named timer fires, or undefined when none is set. */

@@ -1,9 +1,9 @@
 /**
- * One probe round over a child's forwards: every listener is connected to, and a forward whose address lost
- * its hosts line counts as dead too (another kubefwd rewriting the file can drop it; the name then no
+ * One probe round over a child's forwards: every forward is probed through (lib/health), and a forward whose
+ * address lost its hosts line counts as dead too (another kubefwd rewriting the file can drop it; the name then no
  * longer resolves although the listener answers).
  */
-import type { Prober } from "../health/tcp_probe.ts";
+import type { Prober } from "../health/probe.ts";
 import { DEFAULT_HOSTS_PATH } from "../kubefwd/argv.ts";
 import { addressesWithNames } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
@@ -29,11 +29,15 @@ export async function probeForwards(
 ): Promise<ProbeResult[]> {
   const [named, ...listening] = await Promise.all([
     addressesInHostsFile(hosts),
-    ...targets.map((t) => prober.probe(t.ip, t.port, timeoutMs).catch(() => false)),
+    ...targets.map((t) =>
+      prober.probe({ ip: t.ip, port: t.port, mode: t.mode, host: t.host }, timeoutMs).catch(() =>
+        "timeout" as const
+      )
+    ),
   ]);
   return targets.map((target, i) => ({
     target,
-    alive: listening[i] && (named === undefined || named.has(target.ip)),
+    outcome: named !== undefined && !named.has(target.ip) ? "unnamed" : listening[i],
   }));
 }
 

@@ -19,10 +19,16 @@ import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
-import { probeForwards } from "./probe_forwards.ts";
 import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
-import { emptyVerdict, type ProfileFacts, stateDetail, stateFromForwards } from "./run_view.ts";
+import { RunHealth } from "./run_health.ts";
+import {
+  degradedBecause,
+  emptyVerdict,
+  type ProfileFacts,
+  stateDetail,
+  stateFromForwards,
+} from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
@@ -174,6 +180,12 @@ export class ProfileRunner {
     });
   }
 
+  /** The machine woke up after `sleptMs` asleep: the live child's forwards and API server are checked now. */
+  wake(sleptMs: number): void {
+    const run = this.#run;
+    if (run && this.#isLive(run)) run.health?.wake(sleptMs);
+  }
+
   /** Stops for good (daemon shutdown or profile removed): no timer survives, nothing restarts. */
   dispose(reason: string): Promise<void> {
     this.#disposed = true;
@@ -222,6 +234,8 @@ export class ProfileRunner {
       totalUptimeSeconds: Math.floor((record.counters.totalUptimeMs + current) / 1000),
       reconnects: this.#totalReconnects,
     };
+    const apiserver = run?.health?.apiStatus();
+    if (apiserver) status.apiserver = apiserver;
     if (record.baseIp !== undefined) status.baseIp = record.baseIp;
     if (details) status.events = record.events.slice(-20);
     return status;
@@ -343,6 +357,11 @@ export class ProfileRunner {
     const { clock, tuning, record } = this.#deps;
     run.spawnedAt = clock.now();
     run.releaseGate = release;
+    run.health = new RunHealth(run, this.#spec, this.#settings, this.#deps, {
+      isLive: () => this.#isLive(run),
+      apply: (update) => this.#apply(run, update),
+      internalError: (where, e) => this.#internalError(where, e),
+    });
     if (tuning.startStaggerMs > 0) {
       run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
     } else releaseGate(run);
@@ -472,8 +491,11 @@ export class ProfileRunner {
       }
       if (update.newIp) this.#deps.record.childAnnounced(update.newIp);
       this.#deps.record.rememberForward(update.announced, run.plan.namespaces, this.#deps.clock.now());
-      this.#scheduleProbe(run, this.#deps.tuning.firstProbeDelayMs);
+      run.health?.schedule(this.#deps.tuning.firstProbeDelayMs);
     }
+    if (update.probeNow) run.health?.schedule(0);
+    if (update.retryHeld) run.timers.fireNow("heldRetry");
+    if (update.fresh) this.#restartThrottle.reset();
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
     if (update.warning) this.#log("warn", update.warning);
@@ -487,9 +509,10 @@ export class ProfileRunner {
     const target = stateFromForwards(summary);
     if (target === undefined || target === this.#state) return;
     run.runningSince ??= this.#deps.clock.now();
-    const { total, down } = summary;
+    const { total } = summary;
     if (target === "degraded") {
-      this.#transition("degraded", `${down.length} of ${total} forwards down`, down.slice(0, 10).join(", "));
+      const { reason, detail } = degradedBecause(summary);
+      this.#transition("degraded", reason, detail);
     } else {
       this.#healthy(
         this.#state !== "starting"
@@ -515,38 +538,15 @@ export class ProfileRunner {
     return { namespaces, labels, allowEmpty: allowEmpty ?? false };
   }
 
-  #scheduleProbe(run: Run, delayMs: number): void {
-    if (!this.#isLive(run)) return;
-    const due = this.#deps.clock.now() + delayMs;
-    const current = run.timers.dueAt("probe");
-    if (current !== undefined && current <= due) return;
-    run.timers.set("probe", delayMs, () => {
-      this.#probeRound(run).catch((e) => this.#internalError("health probe", e));
-    });
-  }
-
-  async #probeRound(run: Run): Promise<void> {
-    if (run.probing || !this.#isLive(run)) return;
-    const health = this.#spec.health;
-    run.probing = true;
-    try {
-      const results = await probeForwards(run.tracker.probeTargets(), this.#deps.prober, health.timeoutMs, {
-        read: this.#deps.readHosts,
-        path: this.#settings.hostsPath,
-        version: run.plan.version,
-      });
-      if (this.#isLive(run)) this.#apply(run, run.tracker.onProbes(results, this.#deps.clock.now()));
-    } finally {
-      run.probing = false;
-    }
-    if (run.tracker.size > 0) this.#scheduleProbe(run, Math.max(100, health.intervalMs));
-  }
-
   // -------------------------------------------------------------------------------------------------------
   // Restarts for the forwards' sake
 
   #onRestartRequest(run: Run, request: RestartRequest): void {
-    if (request.kind === "now") return this.#requestChildRestart(run, request.reason, request.cause);
+    // Planned restarts (IP churn) have no cause; the others may share one (ForwardTracker.commonCause).
+    const cause = () =>
+      request.kind === "now" && !request.cause ? undefined : run.tracker.commonCause(request.cause);
+    if (request.kind === "now" && request.fresh) this.#restartThrottle.reset();
+    if (request.kind === "now") return this.#requestChildRestart(run, request.reason, cause());
     // A kubefwd that never re-forwards (1.22.x): restart after a short debounce.
     if (!this.#isLive(run) || run.timers.has("deadForward") || run.restartRequested) return;
     const heldMs = request.cause
@@ -554,11 +554,11 @@ export class ProfileRunner {
       : 0;
     if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
     this.#log("warn", `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting soon`);
+    const debounceMs = Math.max(0, this.#spec.forwardFailures.debounceMs);
     run.timers.set(
       "deadForward",
-      Math.max(0, this.#spec.forwardFailures.debounceMs),
-      () =>
-        this.#requestChildRestart(run, `dead forward (${request.why})`, request.cause, false, "dead_forward"),
+      debounceMs,
+      () => this.#requestChildRestart(run, `dead forward (${request.why})`, cause(), false, "dead_forward"),
     );
   }
 
@@ -591,7 +591,8 @@ export class ProfileRunner {
         return;
       }
       this.#countRestart(why);
-      await this.#stopNow(`restarting: ${reason}`, "stopped", true);
+      const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
+      await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
       if (this.#disposed) return;
       // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
       if (decision.delayMs === 0) return this.#launch(`restart: ${reason}`);
@@ -612,14 +613,11 @@ export class ProfileRunner {
    */
   #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number, announce = true): void {
     this.#apply(run, run.tracker.markFailed(cause.forwards, reason, this.#deps.clock.now()));
+    const secs = Math.round(retryInMs / 1000);
+    const why =
+      `the same failure came back after a restart, so kubefwd is not restarted for it again for ${secs} s`;
     if (announce) {
-      this.#log(
-        "warn",
-        `${reason}: the same failure came back after a restart, so kubefwd is not restarted for it again for ` +
-          `${
-            Math.round(retryInMs / 1000)
-          } s (a config or kubeconfig change retries at once); the other forwards keep running`,
-      );
+      this.#log("warn", `${reason}: ${why} (a config change retries at once); the others keep running`);
     }
     const due = run.timers.dueAt("heldRetry");
     if (due !== undefined && due <= this.#deps.clock.now() + retryInMs) return;
@@ -647,7 +645,7 @@ export class ProfileRunner {
    * waits for its exit handling (hosts cleanup included), and settles in `target` — unless `transitional`,
    * where the caller moves on to `starting` itself.
    */
-  async #stopNow(reason: string, target: ProfileState, transitional = false): Promise<void> {
+  async #stopNow(reason: string, target: ProfileState, transitional = false, stopMs?: number): Promise<void> {
     this.#timers.clear("retry");
     this.#failedWatch?.stop();
     this.#generation++;
@@ -659,7 +657,7 @@ export class ProfileRunner {
       const result = await stopChild(run.handle, {
         clock: this.#deps.clock,
         viaSudo: run.plan.viaSudo,
-        stopTimeoutMs: this.#settings.stopTimeoutMs,
+        stopTimeoutMs: Math.min(stopMs ?? Infinity, this.#settings.stopTimeoutMs),
         ...this.#deps.stopOptions,
         onStep: (m) => this.#log("warn", m),
       });

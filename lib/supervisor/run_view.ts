@@ -14,9 +14,23 @@ import type { ProfileState } from "./types.ts";
  */
 export function stateFromForwards(summary: ForwardSummary): "running" | "degraded" | undefined {
   if (summary.total === 0) return undefined;
-  if (summary.down.length > 0) return "degraded";
+  if (summary.down.length > 0 || (summary.unverified?.length ?? 0) > 0) return "degraded";
   if (summary.pending.length > 0) return undefined;
   return "running";
+}
+
+/**
+ * The reason and detail of entering `degraded` because of the forwards: the cause when one is known
+ * (`apiserver unreachable since …`, `pod not reachable`, `kubefwd stalled`), with the counts.
+ */
+export function degradedBecause(summary: ForwardSummary): { reason: string; detail: string } {
+  const unverified = summary.unverified ?? [];
+  const counts = [
+    summary.down.length > 0 ? `${summary.down.length} of ${summary.total} forwards down` : "",
+    unverified.length > 0 ? `${unverified.length} of ${summary.total} forwards unverified` : "",
+  ].filter((s) => s !== "").join(", ");
+  const reason = summary.cause ? `${summary.cause}: ${counts}` : counts;
+  return { reason, detail: [...summary.down, ...unverified].slice(0, 10).join(", ") };
 }
 
 /** What to say about a child that announced nothing within the startup grace. */
@@ -96,7 +110,12 @@ export function stateDetail(input: DetailInput): string | null {
       : `forwards nothing: ${nothingMatches(input)}`;
   }
   const parts: string[] = [];
+  if (f.cause) parts.push(f.cause);
   if (f.down.length > 0) parts.push(`${f.down.length} of ${f.total} forwards down: ${named(f.down)}`);
+  const unverified = f.unverified ?? [];
+  if (unverified.length > 0) {
+    parts.push(`${unverified.length} of ${f.total} forwards unverified: ${named(unverified)}`);
+  }
   const silent = input.graceOver && !input.allowEmpty && input.forwardNamespaces !== undefined
     ? input.namespaces.filter((ns) => !input.forwardNamespaces!.includes(ns))
     : [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ForwardSummary } from "./forward_tracker.ts";
-import { emptyVerdict, stateDetail, stateFromForwards } from "./run_view.ts";
+import { degradedBecause, emptyVerdict, stateDetail, stateFromForwards } from "./run_view.ts";
 
 const sum = (total: number, down: string[] = [], pending: string[] = []): ForwardSummary => ({
   total,
@@ -80,4 +80,43 @@ Deno.test("stateDetail: what is pending, down, or that nothing is forwarded", ()
   for (const [input, want, why] of cases) {
     assert.equal(stateDetail(input), want, why ?? JSON.stringify(input));
   }
+});
+
+Deno.test("degradedBecause: the cause first, then the counts; down before unverified", () => {
+  assert.deepEqual(
+    degradedBecause({
+      total: 3,
+      down: ["a:80"],
+      pending: [],
+      unverified: ["b:80"],
+      cause: "pod not reachable",
+    }),
+    { reason: "pod not reachable: 1 of 3 forwards down, 1 of 3 forwards unverified", detail: "a:80, b:80" },
+  );
+  assert.deepEqual(degradedBecause({ total: 2, down: ["a:80"], pending: [] }), {
+    reason: "1 of 2 forwards down",
+    detail: "a:80",
+  });
+});
+
+Deno.test("stateFromForwards: unverified forwards make the profile degraded, not running", () => {
+  assert.equal(stateFromForwards({ total: 2, down: [], pending: [], unverified: ["a:80"] }), "degraded");
+});
+
+Deno.test("stateDetail: names the cause and the unverified forwards", () => {
+  const detail = stateDetail({
+    state: "degraded",
+    forwards: {
+      total: 2,
+      down: [],
+      pending: [],
+      unverified: ["a:80", "b:80"],
+      cause: "apiserver unreachable since X",
+    },
+    graceOver: true,
+    namespaces: ["ns"],
+    labels: [],
+    allowEmpty: false,
+  });
+  assert.equal(detail, "apiserver unreachable since X; 2 of 2 forwards unverified: a:80, b:80");
 });

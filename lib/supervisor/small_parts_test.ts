@@ -270,3 +270,17 @@ Deno.test("childLogEntry: logrus levels kept, stderr a warning, attributed to th
     });
   }
 });
+
+Deno.test("NamedTimers: fireNow runs a set timer at once, once; an unset name does nothing", () => {
+  const clock = new FakeClock();
+  const timers = new NamedTimers<"a">(clock);
+  let fired = 0;
+  timers.set("a", 30_000, () => fired++);
+  assert.equal(timers.fireNow("a"), true);
+  assert.equal(fired, 1);
+  assert.equal(timers.has("a"), false);
+  clock.advance(30_000);
+  assert.equal(fired, 1, "not again at its due time");
+  assert.equal(timers.fireNow("a"), false);
+  assert.equal(clock.pending, 0);
+});

@@ -9,7 +9,8 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { didYouMean, suggest } from "../config/did_you_mean.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
 import { UserError } from "../errors.ts";
-import type { Prober } from "../health/tcp_probe.ts";
+import type { Prober } from "../health/probe.ts";
+import type { ApiProbeFactory } from "../kube/api_check.ts";
 import type { ServiceLister } from "../kubefwd/exclude.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
@@ -50,6 +51,8 @@ export interface SupervisorDeps {
   log: LogSink;
   /** Connects to the forwards in the health probes. */
   prober: Prober;
+  /** Checks each profile's API server with its own credentials; undefined: not checked. */
+  apiProbes?: ApiProbeFactory;
   /** Lists a namespace's services, for `exclude_services`. */
   serviceLister: ServiceLister;
   /** The hosts file for the given settings (its path and privilege path). */
@@ -420,6 +423,11 @@ export class Supervisor {
     return this.#select(names).map((r) => r.status(opts.details ?? false));
   }
 
+  /** The machine woke up after `sleptMs` asleep: every running profile re-verifies its forwards now. */
+  wake(sleptMs: number): void {
+    for (const runner of this.#runners.values()) runner.wake(sleptMs);
+  }
+
   /**
    * Stops every child in parallel with the full escalation and waits until all are gone (hosts leftovers
    * cleaned), clearing every timer. Idempotent; afterwards the verbs refuse to act.
@@ -614,6 +622,7 @@ export class Supervisor {
       clock: deps.clock,
       log: deps.log,
       prober: deps.prober,
+      apiProbes: deps.apiProbes,
       serviceLister: deps.serviceLister,
       hostsFile: (settings) =>
         this.#guardedHosts(settings, () => [ownBase, this.#bases.get(spec.name)], `profile ${spec.name}'s`),

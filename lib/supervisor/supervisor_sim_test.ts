@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { type Clock, realClock } from "../clock.ts";
 import { FakeClock } from "../testing/fake_clock.ts";
 import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/types.ts";
-import { TcpProber } from "../health/tcp_probe.ts";
+import { SocketProber } from "../health/socket_prober.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { FileHostsFile } from "../kubefwd/hosts.ts";
 import { emptyState, type PersistedState } from "../state/types.ts";
@@ -115,7 +115,7 @@ async function simEnv(opts: {
     spawner: new DenoSpawner(),
     clock: opts.clock ?? realClock,
     log: { write: (e) => logs.push({ ...e, t: performance.now() }) },
-    prober: new TcpProber(),
+    prober: new SocketProber(),
     serviceLister: opts.lister ?? new FakeServiceLister(),
     hostsFile: (s) => new FileHostsFile(s.hostsPath),
     isRoot: true,
@@ -402,7 +402,7 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
       import { Supervisor } from "${mod("./supervisor.ts")}";
       import { DenoSpawner } from "${mod("./spawner.ts")}";
       import { realClock } from "${mod("../clock.ts")}";
-      import { TcpProber } from "${mod("../health/tcp_probe.ts")}";
+      import { SocketProber } from "${mod("../health/socket_prober.ts")}";
       import { FakeServiceLister } from "${mod("../testing/fake_service_lister.ts")}";
       import { FileHostsFile } from "${mod("../kubefwd/hosts.ts")}";
       const state = { version: 1, profiles: { a: { counters: { restarts: 0, failures: 0, totalUptimeMs: 0 }, events: [], baseIp: ${
@@ -410,7 +410,7 @@ Deno.test("sim: after kill -9 of a daemon, killOrphans removes its orphaned kube
   } } } };
       const sup = new Supervisor({
         spawner: new DenoSpawner({ parentDeathGuard: false }), clock: realClock, log: { write() {} },
-        prober: new TcpProber(), serviceLister: new FakeServiceLister(), hostsFile: (s) => new FileHostsFile(s.hostsPath),
+        prober: new SocketProber(), serviceLister: new FakeServiceLister(), hostsFile: (s) => new FileHostsFile(s.hostsPath),
         isRoot: true, stateDir: ${JSON.stringify(dir)}, state, env: { PATH: "/usr/bin:/bin" }, home: ${
     JSON.stringify(dir)
   },

@@ -9,6 +9,7 @@ import type { KubefwdSettings, ProfileSpec, ResolvedConfig } from "../config/typ
 import { UserError } from "../errors.ts";
 import { waitFor } from "../util/async.ts";
 import { FakeProber } from "../testing/fake_prober.ts";
+import { FakeApiProbes } from "../testing/fake_api_probes.ts";
 import { FakeServiceLister } from "../testing/fake_service_lister.ts";
 import { addressesWithNames } from "../kubefwd/hosts.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
@@ -271,7 +272,7 @@ Deno.test("start → running once the announced forwards answer; argv, env, -z f
   assert.equal(st(h).forwards[0].state, "up");
   assert.equal(st(h).state, "running");
   assert.equal(st(h).stateDetail, null);
-  assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000 });
+  assert.deepEqual(h.prober.calls.at(-1), { ip: "127.3.27.1", port: 80, timeoutMs: 1000, mode: "http" });
   assert.deepEqual(h.state.profiles.a.child?.announcedIps, ["127.3.27.1"]);
 
   const childLines = h.logs.filter((l) => l.source !== "daemon");
@@ -1349,7 +1350,10 @@ Deno.test("a failure held in an earlier run is failed again at once and does not
   for (let i = 0; i < 8 && children() === 3; i++) await step(h, 10_000);
   assert.equal(children(), 4, "web restarted");
   assert.ok(h.clock.now() - t3 <= 70_000, `within its grace, not after db's hold (${h.clock.now() - t3} ms)`);
-  assert.ok(h.events.some((e) => /forward web:80 down since/.test(e.reason)));
+  // With both forwards of both pods down the failure is the profile's as a whole (ForwardTracker.commonCause):
+  // the restart names the first dead forward, and db's hold does not block it.
+  const last = h.events.filter((e) => e.to === "stopping").at(-1)!;
+  assert.match(last.reason, /forward (web:80|db:5432) down since/);
 });
 
 Deno.test("a profile removed and re-added while its old kubefwd still stops: the old range is still cleaned", async () => {
@@ -1371,4 +1375,223 @@ Deno.test("a profile removed and re-added while its old kubefwd still stops: the
   }
   await until(() => !h.hosts.text.includes(`${base} svc`), "the old child's hosts line removed");
   assert.ok(!h.logs.some((l) => /refused to remove hosts lines/.test(l.message)), "nothing refused");
+});
+
+/** Advances the fake clock in small steps until `cond` holds (timers armed by promises need a tick each). */
+async function advanceUntil(h: Harness, cond: () => boolean, what: string): Promise<void> {
+  await until(() => {
+    h.clock.advance(10);
+    return cond();
+  }, what);
+}
+
+Deno.test("API server out of reach: forwards unverified with the reason, degraded, no restart; back and still failing: restart at once", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+  assert.equal(st(h).state, "running");
+
+  api.answer = { ok: false, why: "no answer within 2000 ms" };
+  await advanceUntil(h, () => st(h).apiserver?.state === "unreachable", "the API server out of reach");
+  assert.equal(st(h).state, "degraded");
+  assert.equal(st(h).forwards[0].state, "unverified");
+  assert.match(
+    st(h).forwards[0].reason ?? "",
+    /^apiserver unreachable since .* \(no answer within 2000 ms\)$/,
+  );
+  assert.match(st(h).stateDetail ?? "", /^apiserver unreachable since/);
+  assert.match(h.events.at(-1)!.reason, /^apiserver unreachable since .*: 1 of 1 forwards unverified$/);
+  h.prober.set("127.3.27.1", 80, "timeout");
+  for (let i = 0; i < 6; i++) await probeRound(h);
+  h.prober.set("127.3.27.1", 80, "refused");
+  for (let i = 0; i < 6; i++) await probeRound(h);
+  assert.equal(h.spawner.children.length, 1, "no restart while the API server is out of reach");
+  assert.equal(st(h).forwards[0].state, "down");
+
+  api.answer = { ok: true };
+  graceful(child);
+  await advanceUntil(h, () => h.spawner.children.length >= 2, "the restart once the API server is back");
+  assert.match(
+    h.events.find((e) => e.to === "stopping")!.reason,
+    /the API server answers again after \d+ s, and web:80 still not answering/,
+  );
+});
+
+Deno.test("API server back and the forwards answer: no restart", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+  api.answer = { ok: false, why: "connection refused" };
+  await advanceUntil(h, () => st(h).forwards[0].state === "unverified", "unverified");
+  api.answer = { ok: true };
+  const calls = h.prober.calls.length;
+  await advanceUntil(
+    h,
+    () => h.prober.calls.length > calls && st(h).state === "running",
+    "re-verified at once",
+  );
+  assert.equal(h.spawner.children.length, 1);
+});
+
+Deno.test("wake: every forward is re-verified at once; one that fails restarts kubefwd without waiting for thresholds", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  h.prober.set("127.3.27.1", 80, "closed");
+  const calls = h.prober.calls.length;
+  graceful(child);
+  h.sup.wake(60_000);
+  await advanceUntil(h, () => h.spawner.children.length >= 2, "the restart after the wake");
+  assert.equal(h.prober.calls.length, calls + 1, "one probe round decided it");
+  assert.match(
+    h.events.find((e) => e.to === "stopping")!.reason,
+    /woke up after 60 s asleep, and web:80 still not answering/,
+  );
+});
+
+Deno.test("a busy machine: probe timeouts make a forward unverified, never down, and restart nothing", async () => {
+  await using h = await harness();
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  h.prober.set("127.3.27.1", 80, "timeout");
+  for (let i = 0; i < 12; i++) await probeRound(h);
+  assert.equal(st(h).forwards[0].state, "unverified");
+  assert.equal(h.spawner.children.length, 1);
+  h.prober.set("127.3.27.1", 80, true);
+  await probeRound(h);
+  assert.equal(st(h).state, "running");
+});
+
+Deno.test("a node outage (every forward of several pods failing): one restart, then held, not one per service", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  for (let n = 1; n <= 2; n++) {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    if (n === 1) await probeRound(h, 500); // up once; after the restart the node is still away
+    h.prober.defaultUp = false;
+    // Each run, another service reaches the count first: per service, each would get its own restart.
+    const order = n === 1 ? [["web", "web-1"], ["db", "db-1"]] : [["db", "db-1"], ["web", "web-1"]];
+    for (let i = 0; i < 5; i++) {
+      for (const [svc, pod] of order) {
+        say(child, "ERRO", `Lost connection to ns/${pod}: lost connection to pod`);
+        say(child, "INFO", `Scheduling reconnection for ${svc}.ns.ctx in 1s`);
+      }
+    }
+    flushOutput(h);
+    if (n === 1) await spawned(h, 2);
+  }
+  await step(h, 1000);
+  assert.equal(h.spawner.children.length, 2, "one restart for the node outage, then held");
+  assert.match(h.events.find((e) => e.to === "stopping")!.reason, /web-1 failed \d+ times/);
+  assert.deepEqual(st(h).forwards.map((f) => f.state), ["failed", "failed"]);
+  assert.ok(h.logs.some((l) => /not restarted for it again/.test(l.message)));
+});
+
+Deno.test("node check (1.25): while the node is out of reach nothing restarts; when it is back the forwards are probed at once", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ version: "1.25.16", deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  for (let n = 1; n <= 2; n++) {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    if (n === 1) await probeRound(h, 500);
+    await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+    h.prober.defaultUp = false;
+    for (let i = 0; i < 5; i++) {
+      for (const [svc, pod] of [["web", "web-1"], ["db", "db-1"]]) {
+        say(child, "ERRO", `Lost connection to ns/${pod}: lost connection to pod`);
+        say(child, "INFO", `Scheduling reconnection for ${svc}.ns.ctx in 1s`);
+      }
+    }
+    flushOutput(h);
+    if (n === 1) await spawned(h, 2);
+  }
+  await advanceUntil(h, () => st(h).forwards.every((f) => f.state === "failed"), "held");
+  api.podPath = false;
+  await advanceUntil(
+    h,
+    () => /^node unreachable since/.test(st(h).stateDetail ?? ""),
+    "the node reported away",
+  );
+  assert.ok(api.podChecks.length > 0);
+  for (let i = 0; i < 10; i++) await step(h, 1000);
+  assert.equal(h.spawner.children.length, 2, "nothing restarts while the node is away");
+  api.podPath = true;
+  const calls = h.prober.calls.length;
+  await advanceUntil(h, () => !/^node unreachable/.test(st(h).stateDetail ?? ""), "the node back");
+  await advanceUntil(h, () => h.prober.calls.length > calls, "probed at once");
+  assert.equal(h.spawner.children.length, 2, "1.25 reconnects by itself: no restart for the node's return");
+});
+
+Deno.test("a restart with no forward up stops kubefwd quickly: nothing to keep, and a broken kubefwd can hang", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  portForward(child, "127.3.27.2", "db", 5432, "db-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  child.exitOnTerm = false; // hangs in its graceful stop, as 1.22.3 did after a node outage
+  try {
+    h.prober.defaultUp = false;
+    for (let i = 0; i < 6 && child.signals.length === 0; i++) {
+      h.clock.advance(10_000);
+      await until(
+        () => h.clock.armedFor(h.clock.now() + 10_000) || child.signals.length > 0,
+        "a probe round",
+      );
+    }
+    assert.equal(child.signals.length, 1, "a restart for the dead forwards began");
+    const t0 = h.clock.now();
+    await advanceUntil(h, () => child.signals.length === 2, "the second SIGTERM");
+    assert.ok(h.clock.now() - t0 <= 1100, `after ${h.clock.now() - t0} ms, not the 10 s stop_timeout`);
+    assert.ok(h.logs.some((l) => /still running 1000 ms after SIGTERM/.test(l.message)));
+  } finally {
+    child.exit(0); // the second SIGTERM works (v1.23+: forced exit)
+  }
+  await spawned(h, 2);
+});
+
+Deno.test("a wake gives a failure held before the sleep a fresh chance", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  for (let n = 1; n <= 2; n++) {
+    const child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    h.prober.set("127.3.27.2", 5432, true);
+    await probeRound(h, 500);
+    h.prober.set("127.3.27.2", 5432, false);
+    for (let i = 0; i < 6; i++) await step(h, 10_000);
+  }
+  assert.equal(h.spawner.children.length, 2);
+  assert.equal(st(h).forwards.find((f) => f.hostname === "db")!.state, "failed", "held");
+  h.sup.wake(60_000);
+  await advanceUntil(h, () => h.spawner.children.length === 3, "db restarted for after the wake");
+  assert.match(h.events.filter((e) => e.to === "stopping").at(-1)!.reason, /woke up after 60 s asleep/);
 });

@@ -24,10 +24,12 @@ export const PROFILE_STATES: readonly ProfileState[] = [
 ];
 
 /**
- * pending: announced, not yet proven; up: listener answers; down: lost and not (yet) reconnected; failed:
- * the same failure came back after a restart, so the daemon stopped restarting for it (see `reason`).
+ * pending: announced, not yet proven; up: the probe went through (docs/health-probes.md); unverified: was up,
+ * but cannot be proven now (the API server is out of reach, or probes time out; see `reason`); down: lost
+ * or failing and not (yet) reconnected; failed: the same failure came back after a restart, so the daemon
+ * stopped restarting for it (see `reason`).
  */
-export type ForwardState = "pending" | "up" | "down" | "failed";
+export type ForwardState = "pending" | "up" | "unverified" | "down" | "failed";
 
 /** One forwarded service port as the user sees it. Timestamps are ISO 8601. */
 export interface ForwardStatus {
@@ -47,7 +49,9 @@ export interface ForwardStatus {
   state: ForwardState;
   /** When `state` last changed. */
   since: string;
-  /** Only when `failed`: kubefwd's reason. */
+  /** How the daemon probes it: `http` (a request; any response proves the path) or `tcp` (a held connection). */
+  probe?: "http" | "tcp";
+  /** Why it is not up: kubefwd's words when `failed`, the probe's or the API server's when `down` or `unverified`. */
   reason?: string;
 }
 
@@ -177,4 +181,16 @@ export interface ProfileStatus {
   baseIp?: string;
   /** Restarts since the daemon started, by reason (from the metrics model). */
   restartsByReason?: Record<RestartReason, number>;
+  /** The daemon's own check of the profile's API server (absent while a child is not running). */
+  apiserver?: ApiServerStatus;
+}
+
+/** What the daemon's check of a profile's API server says, as `status --json` shows it. */
+export interface ApiServerStatus {
+  /** `reachable`, `unreachable`, or `unknown` (not checked: credentials could not be resolved, or not yet). */
+  state: "reachable" | "unreachable" | "unknown";
+  /** When the current state began, ISO 8601. */
+  since: string | null;
+  /** Why unreachable or unknown. */
+  error?: string;
 }

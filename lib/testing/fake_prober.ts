@@ -1,37 +1,27 @@
 /** A {@link Prober} for tests: no sockets, answers from a table. */
-import type { Prober } from "../health/tcp_probe.ts";
+import type { ProbeOutcome, Prober, ProbeSpec } from "../health/probe.ts";
 
-/** A prober for tests: answers from a table (default down) and records every call. */
+/** A prober for tests: answers from a table (default refused) and records every call. */
 export class FakeProber implements Prober {
   /** Every probe, in order. */
-  readonly calls: { ip: string; port: number; timeoutMs: number }[] = [];
-  readonly #up = new Set<string>();
-  /** When true, every address is up unless set down explicitly. */
+  readonly calls: { ip: string; port: number; timeoutMs: number; mode: ProbeSpec["mode"] }[] = [];
+  readonly #table = new Map<string, ProbeOutcome>();
+  /** When true, every address answers unless set otherwise. */
   defaultUp: boolean;
-  readonly #down = new Set<string>();
 
-  /** A prober whose unknown addresses are down, or up with `defaultUp`. */
+  /** A prober whose unknown addresses are refused, or answer with `defaultUp`. */
   constructor(defaultUp = false) {
     this.defaultUp = defaultUp;
   }
 
-  /** Marks ip:port up or down. */
-  set(ip: string, port: number, up: boolean): void {
-    const key = `${ip}:${port}`;
-    if (up) {
-      this.#up.add(key);
-      this.#down.delete(key);
-    } else {
-      this.#down.add(key);
-      this.#up.delete(key);
-    }
+  /** Marks ip:port answering (`true`), refused (`false`) or any other outcome. */
+  set(ip: string, port: number, outcome: boolean | ProbeOutcome): void {
+    this.#table.set(`${ip}:${port}`, outcome === true ? "answered" : outcome === false ? "refused" : outcome);
   }
 
-  probe(ip: string, port: number, timeoutMs: number): Promise<boolean> {
-    this.calls.push({ ip, port, timeoutMs });
-    const key = `${ip}:${port}`;
-    if (this.#up.has(key)) return Promise.resolve(true);
-    if (this.#down.has(key)) return Promise.resolve(false);
-    return Promise.resolve(this.defaultUp);
+  probe(spec: ProbeSpec, timeoutMs: number): Promise<ProbeOutcome> {
+    this.calls.push({ ip: spec.ip, port: spec.port, timeoutMs, mode: spec.mode });
+    const outcome = this.#table.get(`${spec.ip}:${spec.port}`);
+    return Promise.resolve(outcome ?? (this.defaultUp ? "answered" : "refused"));
   }
 }

@@ -40,7 +40,7 @@ if [ "${1:-}" = "--bench" ]; then
   shift
   target=(deno run -A --no-prompt --no-config "$here/mttr_bench.ts" "$@")
 else
-  tests=("$here/kube_auth_e2e_test.ts" "$here/daemon_e2e_test.ts")
+  tests=("$here/kube_auth_e2e_test.ts" "$here/daemon_e2e_test.ts" "$here/zombie_e2e_test.ts")
   # The user path (README § Security): root creates an unprivileged user and installs the sudoers rule, the
   # daemon runs as that user through real sudo. Needs real root, sudo and setpriv.
   missing=""

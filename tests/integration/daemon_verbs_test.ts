@@ -117,9 +117,11 @@ Deno.test("a running daemon: socket, status and logs", async (t) => {
       "pod",
       "podPort",
       "port",
+      "probe",
       "since",
       "state",
     ]);
+    assert.equal(fwd.probe, "http", "pod port 8080: the HTTP probe by default");
     assert.equal(fwd.hostname, "api");
     assert.equal(fwd.namespace, "team-a");
     assert.equal(fwd.port, 18180);
