@@ -929,7 +929,7 @@ function syncService(svc: ServiceState, force: boolean): void {
     svc.noPodsLogged = false;
   }
   const pods = svc.spec.headless ? svc.pods : [svc.pods[0]];
-  for (const pod of pods) startForward(svc, pod);
+  for (const pod of pods) if (!svc.forwards.some((f) => f.pod === pod)) startForward(svc, pod);
 }
 
 /**
@@ -1024,10 +1024,11 @@ function runAction(action: ScenarioAction): void {
       svc.pods = svc.pods.slice(1);
       later(action.delayMs ?? 200, () => {
         svc.pods = [replacement, ...svc.pods];
-        // The pod informer sees the replacement Ready: a sync, right away once --resync-interval has passed.
-        later(syncDelayMs(svc), () => {
-          if (!state.shuttingDown && !svc.reconnecting && svc.forwards.length === 0) syncService(svc, false);
-        });
+        // The pod informer sees the replacement Ready. Within --resync-interval of the last sync this call
+        // joins the debounced one below (kubefwd's debouncer runs one); past it, it syncs right away.
+        if (syncDelayMs(svc) === 0 && !state.shuttingDown && svc.forwards.length === 0) {
+          syncService(svc, false);
+        }
       });
       const how = action.graceful === false ? "deleted" : "marked for deletion";
       log("WARN", `Pod ${old} ${how}, resyncing the ${svc.key} service pods.`);
