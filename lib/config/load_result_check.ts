@@ -11,6 +11,7 @@ import type {
   HealthPolicy,
   KubefwdSettings,
   LoadResult,
+  NotificationSettings,
   ProfileSpec,
   ResolvedConfig,
   RetryPolicy,
@@ -86,12 +87,19 @@ const isKubefwdSettings: Check<KubefwdSettings> = fields<KubefwdSettings>({
   stopTimeoutMs: isNumber,
 });
 
+const isNotificationSettings: Check<NotificationSettings> = fields<NotificationSettings>({
+  enabled: isBoolean,
+  on: arrayOf(oneOf("failed", "degraded", "recovered")),
+  minIntervalMs: isNumber,
+});
+
 const isDaemonSettings: Check<DaemonSettings> = fields<DaemonSettings>({
   logLevel: oneOf("debug", "info", "warn", "error"),
   logFile: isString,
   pidFile: isString,
   socketPath: isString,
   stateDir: isString,
+  notifications: optional(isNotificationSettings),
 });
 
 const isResolvedConfig: Check<ResolvedConfig> = fields<ResolvedConfig>({

@@ -92,6 +92,19 @@ export interface KubefwdSettings {
   stopTimeoutMs: number;
 }
 
+/** What a desktop notification can be about (`daemon.notifications.on`). */
+export type NotificationKind = "failed" | "degraded" | "recovered";
+
+/** `daemon.notifications`: desktop notifications on state changes. */
+export interface NotificationSettings {
+  /** Off by default: a daemon must not pop up anything nobody asked for. */
+  enabled: boolean;
+  /** The kinds that are notified. */
+  on: NotificationKind[];
+  /** At most one notification per profile per interval; the rest is summarised. */
+  minIntervalMs: number;
+}
+
 /** Daemon-level settings; every path absolute. */
 export interface DaemonSettings {
   /** Lowest level written to the log file and stderr. */
@@ -104,6 +117,8 @@ export interface DaemonSettings {
   socketPath: string;
   /** State file, lock and generated `-z` files live here. */
   stateDir: string;
+  /** Desktop notifications; absent means the defaults (off). */
+  notifications?: NotificationSettings;
 }
 
 /** The whole resolved configuration. */
