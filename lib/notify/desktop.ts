@@ -22,13 +22,13 @@ export const APPLESCRIPT = [
   "end run",
 ];
 
+/** C0 controls except tab and newline, DEL and C1: never passed to a desktop helper. */
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+
 /** Control characters other than newline and tab shown as `\xNN`; clipped to {@link MAX_TEXT}. */
 export function plainText(text: string): string {
-  // deno-lint-ignore no-control-regex
-  const clean = text.replace(
-    /[\x00-\x08\x0b-\x1f\x7f]/g,
-    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
+  const clean = text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
   return clean.length <= MAX_TEXT ? clean : clean.slice(0, MAX_TEXT - 1) + "…";
 }
 
