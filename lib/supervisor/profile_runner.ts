@@ -226,13 +226,14 @@ export class ProfileRunner {
   // -------------------------------------------------------------------------------------------------------
   // Transitions and logging
 
-  #transition(to: ProfileState, reason: string, detail?: string): void {
+  #transition(to: ProfileState, reason: string, detail?: string, cause?: string): void {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
     if (to !== "backoff") this.#nextRetryAt = null;
     const event: TransitionEvent = { at: iso(this.#deps.clock.now()), profile: this.name, from, to, reason };
     if (detail !== undefined) event.detail = detail;
+    if (cause !== undefined) event.cause = cause;
     this.#deps.record.recordEvent(event);
     const level = to === "failed" ? "error" : to === "backoff" || to === "degraded" ? "warn" : "info";
     this.#log(level, `${from} → ${to}: ${reason}${detail ? ` (${detail})` : ""}`);
@@ -474,7 +475,12 @@ export class ProfileRunner {
     run.runningSince ??= this.#deps.clock.now();
     const { total, down } = summary;
     if (target === "degraded") {
-      this.#transition("degraded", `${down.length} of ${total} forwards down`, down.slice(0, 10).join(", "));
+      this.#transition(
+        "degraded",
+        `${down.length} of ${total} forwards down`,
+        down.slice(0, 10).join(", "),
+        why,
+      );
     } else {
       this.#healthy(
         this.#state !== "starting"

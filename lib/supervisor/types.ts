@@ -68,6 +68,8 @@ export interface TransitionEvent {
   reason: string;
   /** Specifics, e.g. the retry delay or the forwards that are down. */
   detail?: string;
+  /** What the forwards did to cause a running/degraded change (e.g. `pod api-1: forward down`), when known. */
+  cause?: string;
 }
 
 /** One line of the daemon log: daemon events and child output, attributed to a profile. */
