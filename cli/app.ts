@@ -11,6 +11,7 @@ import { registerKubeCommands } from "./commands/kube.ts";
 import { registerDaemonCommands } from "./commands/daemon.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { registerLogsCommand } from "./commands/logs.ts";
+import { registerEventsCommand } from "./commands/events.ts";
 import { registerProfileCommands } from "./commands/profile_verbs.ts";
 import { registerReloadCommand } from "./commands/reload.ts";
 import { registerCompletionsCommands } from "./commands/completions.ts";
@@ -64,6 +65,7 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
   registerStatusCommand(program, ctx);
   registerReloadCommand(program, ctx);
   registerLogsCommand(program, ctx);
+  registerEventsCommand(program, ctx);
   registerConfigCommands(program, ctx);
   registerKubeCommands(program, ctx);
   registerServiceCommands(program, ctx);

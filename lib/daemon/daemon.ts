@@ -23,6 +23,7 @@ import { VERSION } from "../version.ts";
 import { ConfigSourceError } from "./config_source.ts";
 import { ConfigReloader } from "./handlers/reload.ts";
 import { requestRouter } from "./handlers/router.ts";
+import { startEventObservers } from "./event_observers.ts";
 import { loadConfig } from "./load_config.ts";
 import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
 
@@ -146,6 +147,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   );
   const unsubscribeTrims = supervisor.onEvent(() => trims.poke());
   const reloader = new ConfigReloader({ configPath, load, supervisor, log }, outcome.config, outcome.missing);
+  const observers = startEventObservers({
+    supervisor,
+    stateDir: settings.stateDir,
+    notifications: () => reloader.config.daemon.notifications,
+    log: info,
+  });
   const reload = async () => {
     const result = await reloader.reload();
     trims.poke();
@@ -178,6 +185,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await step("recovering the previous daemon's children", () => recovery, stopLimitMs);
         await step("stopping the profiles", () => supervisor.shutdown(), stopLimitMs);
         await step("saving the state file", () => store.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step(
+          "saving the event history",
+          () => observers.close(SHUTDOWN_IO_LIMIT_MS),
+          SHUTDOWN_IO_LIMIT_MS,
+        );
         await step("closing the control socket", async () => await server?.close(), SHUTDOWN_IO_LIMIT_MS);
         await Deno.remove(settings.pidFile).catch(() => {});
         info("daemon stopped");
@@ -198,6 +210,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       handle: requestRouter({
         supervisor,
         log,
+        history: observers.history,
         configPath,
         socketPath: settings.socketPath,
         startedAt: new Date(),

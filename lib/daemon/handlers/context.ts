@@ -4,6 +4,7 @@
  */
 import type { PersistenceStatus, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonLog } from "../../log/logger.ts";
+import type { EventHistory } from "../../state/event_history.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
 
 /** The running daemon as the handlers see it. */
@@ -12,6 +13,8 @@ export interface DaemonContext {
   supervisor: Supervisor;
   /** The daemon log, read by `logs` and followed by `logs -f`. */
   log: DaemonLog;
+  /** The event history, read by `events` and followed by `events -f`; `status` reports its health. */
+  history: EventHistory;
   /** The config file in use, reported by `status`. */
   configPath: string;
   /** The socket the daemon listens on, reported by `status`. */

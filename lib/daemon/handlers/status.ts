@@ -7,7 +7,7 @@ import type { DaemonContext } from "./context.ts";
 export function handleStatus(
   daemon:
     & Pick<DaemonContext, "supervisor" | "configPath" | "socketPath" | "startedAt">
-    & Partial<Pick<DaemonContext, "persistence">>,
+    & Partial<Pick<DaemonContext, "persistence" | "history">>,
   req: Extract<Request, { type: "status" }>,
 ): StatusResult {
   return {
@@ -19,6 +19,7 @@ export function handleStatus(
       configPath: daemon.configPath,
       socketPath: daemon.socketPath,
       ...(daemon.persistence ? { persistence: daemon.persistence() } : {}),
+      ...(daemon.history ? { eventHistory: daemon.history.health } : {}),
     },
     profiles: daemon.supervisor.status(req.profiles, { details: req.profiles.length === 1 }),
   };
