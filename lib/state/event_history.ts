@@ -198,18 +198,23 @@ export class EventHistory {
     return () => this.#listeners.delete(listener);
   }
 
-  /** The newest events matching `filter`: the files, then what is not on disk yet. */
-  async read(filter: HistoryFilter): Promise<TransitionEvent[]> {
+  /**
+   * The newest events matching `filter`: the files, then what is not on disk yet. Files that cannot be read
+   * leave the events in memory, and `error` says why.
+   */
+  async read(filter: HistoryFilter): Promise<{ events: TransitionEvent[]; error?: string }> {
     const pending = [...this.#unwritten];
-    const onDisk = await readHistoryFiles(
-      this.path,
-      { ...filter, limit: Number.MAX_SAFE_INTEGER },
-      this.#files,
-    );
+    let onDisk: TransitionEvent[] = [];
+    let error: string | undefined;
+    try {
+      onDisk = await readHistoryFiles(this.path, { ...filter, limit: Number.MAX_SAFE_INTEGER }, this.#files);
+    } catch (e) {
+      error = `cannot read ${this.path}: ${(e as Error).message}`;
+    }
     // A write in flight may have landed in the file already: its lines are not counted twice.
     const seen = new Set(onDisk.slice(-pending.length).map((e) => JSON.stringify(e) + "\n"));
     const events = [...onDisk, ...matching(pending.filter((l) => !seen.has(l)), filter)];
-    return filter.limit === 0 ? [] : events.slice(-filter.limit);
+    return { events: filter.limit === 0 ? [] : events.slice(-filter.limit), ...(error ? { error } : {}) };
   }
 
   /** Writes what is queued, waiting at most `timeoutMs`; later appends stay in memory. */

@@ -18,6 +18,16 @@ function ev(i: number, profile = "dev", to: ProfileState = "running"): Transitio
   return { at: new Date(T0 + i * 1000).toISOString(), profile, from: "starting", to, reason: `event ${i}` };
 }
 
+/** `read` that expects no read error. */
+async function eventsOf(
+  h: EventHistory,
+  filter: Parameters<EventHistory["read"]>[0],
+): Promise<TransitionEvent[]> {
+  const r = await h.read(filter);
+  assert.equal(r.error, undefined);
+  return r.events;
+}
+
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "kfd-history-" });
   try {
@@ -37,21 +47,21 @@ Deno.test("events persist across instances, filtered by profile, time and count;
     assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
 
     const second = new EventHistory({ path, clock: new FakeClock() });
-    const all = await second.read({ limit: 100 });
+    const all = await eventsOf(second, { limit: 100 });
     assert.deepEqual(all.map((e) => e.reason), [0, 1, 2, 3, 4, 5, 6].map((i) => `event ${i}`));
     assert.equal(all[6].cause, "pod api-1: forward down");
-    assert.deepEqual((await second.read({ profile: "ops", limit: 100 })).map((e) => e.reason), [
+    assert.deepEqual((await eventsOf(second, { profile: "ops", limit: 100 })).map((e) => e.reason), [
       "event 1",
       "event 3",
       "event 5",
     ]);
-    assert.deepEqual((await second.read({ sinceMs: T0 + 4000, limit: 100 })).map((e) => e.reason), [
+    assert.deepEqual((await eventsOf(second, { sinceMs: T0 + 4000, limit: 100 })).map((e) => e.reason), [
       "event 4",
       "event 5",
       "event 6",
     ]);
-    assert.deepEqual((await second.read({ limit: 2 })).map((e) => e.reason), ["event 5", "event 6"]);
-    assert.deepEqual(await second.read({ limit: 0 }), []);
+    assert.deepEqual((await eventsOf(second, { limit: 2 })).map((e) => e.reason), ["event 5", "event 6"]);
+    assert.deepEqual(await eventsOf(second, { limit: 0 }), []);
   });
 });
 
@@ -63,7 +73,7 @@ Deno.test("bounded on disk: rotated at maxBytes into one older file; the newest 
     await h.close(5000);
     const sizes = [await Deno.stat(path), await Deno.stat(`${path}.1`)].map((s) => s.size);
     assert.ok(sizes.every((s) => s <= 2000), `${sizes}`);
-    const kept = await h.read({ limit: 1000 });
+    const kept = await eventsOf(h, { limit: 1000 });
     assert.equal(kept.at(-1)!.reason, "event 199");
     assert.ok(kept.length < 200 && kept.length > 10, `${kept.length} kept`);
     const reasons = kept.map((e) => Number(e.reason.split(" ")[1]));
@@ -118,7 +128,11 @@ Deno.test("a failing disk: reported once, events kept in memory and readable, re
       error: `cannot write ${dir}/events.jsonl: No space left on device`,
       since: new Date(T0).toISOString(),
     }]);
-    assert.deepEqual((await h.read({ limit: 10 })).map((e) => e.reason), ["event 0", "event 1", "event 2"]);
+    assert.deepEqual((await eventsOf(h, { limit: 10 })).map((e) => e.reason), [
+      "event 0",
+      "event 1",
+      "event 2",
+    ]);
     clock.advance(10_000); // retried, fails the same way: not reported again
     await waitFor(() => clock.pending === 1, 3000);
     assert.equal(changes.length, 1);
@@ -148,7 +162,7 @@ Deno.test("a hung disk: append returns at once, memory stays bounded, followers 
   unsubscribe();
   h.append(ev(99_999));
   assert.equal(followed.length, MAX_UNWRITTEN + 50);
-  const held = await h.read({ limit: 1_000_000 });
+  const held = await eventsOf(h, { limit: 1_000_000 });
   assert.ok(
     held.length <= MAX_UNWRITTEN + 1,
     `${held.length} held: at most the queue and one batch in flight`,

@@ -151,3 +151,72 @@ Deno.test("events -f streams transitions as they happen until interrupted", asyn
   await reading;
   assert.equal(status.code, 0, await stderr);
 });
+
+Deno.test("events: a lost forward (kubefwd 1.22) with its cause, the restart made for it and the recovery", async () => {
+  await using env = await TestEnv.create({
+    simVersion: "1.22.5",
+    scenario: {
+      namespaces: { "team-e": { services: [{ name: "api", ports: [{ port: 18573 }], pods: ["api-1"] }] } },
+      actions: [{ type: "lose_forward", atMs: 2500, service: "api", error: "lost connection to pod" }],
+    },
+  });
+  await env.writeConfig(
+    config(env).replace(
+      "namespaces: [team-e]",
+      "namespaces: [team-e]\n    forward_failures: { debounce: 100ms }",
+    ),
+  );
+  await env.startDaemon();
+  const list = await waitFor(async () => {
+    const l = await events(env, "alpha");
+    const lost = l.findIndex((e) => e.to === "degraded");
+    const restart = after(l, lost, (e) => e.to === "stopping" && /dead forward/.test(e.reason));
+    return lost >= 0 && restart >= 0 && after(l, restart, (e) => e.to === "running") >= 0 ? l : undefined;
+  }, "the lost forward, its restart and the recovery").catch(async (e) => {
+    console.log((await env.cli("events")).stdout);
+    throw e;
+  });
+  const lost = list.find((e) => e.to === "degraded")!;
+  assert.equal(lost.reason, "1 of 1 forwards down");
+  assert.match(lost.detail!, /api/);
+  assert.ok(lost.cause, "the forwards' cause is recorded");
+  const human = await env.cli("events", "alpha");
+  assert.match(
+    human.stdout,
+    /alpha\s+forwards lost\s+running → degraded\s+1 of 1 forwards down \(.*api.*; .+\)/,
+  );
+  assert.match(human.stdout, /alpha\s+restart\s+degraded → stopping\s+restarting: dead forward/);
+});
+
+Deno.test("a history file that cannot be written: reported by status and events, supervision goes on, then healed", async () => {
+  await using env = await TestEnv.create({ scenario: SCENARIO });
+  await env.writeConfig(config(env));
+  // A directory where the history file belongs: every append and read fails (EISDIR).
+  await Deno.mkdir(`${env.stateDir}/events.jsonl`, { recursive: true });
+  await env.startDaemon();
+  await waitFor(() => env.healthy("alpha"), "alpha healthy despite the history");
+  const failing = await waitFor(async () => {
+    const h = (await env.status()).daemon.eventHistory;
+    return h && !h.ok ? h : undefined;
+  }, "status to report the history failing");
+  assert.equal(failing.file, `${env.stateDir}/events.jsonl`);
+  assert.match(failing.error!, /cannot write .*events\.jsonl/);
+  const human = await env.cli("status");
+  assert.match(human.stdout, /warning: event history failing since .*new events are kept in memory only/);
+  const r = await env.cli("events", "alpha");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: event history failing since/);
+  assert.match(r.stdout, /alpha\s+up\s+starting → running/, "the events in memory are still shown");
+
+  await Deno.remove(`${env.stateDir}/events.jsonl`);
+  await waitFor(
+    async () => (await env.status()).daemon.eventHistory?.ok,
+    "the retry to write the history",
+    30_000,
+  );
+  const text = await Deno.readTextFile(`${env.stateDir}/events.jsonl`);
+  assert.match(text, /"to":"running"/);
+  const logs = await env.cli("logs", "-n", "500");
+  assert.match(logs.stdout, /ERROR .*event history failing: cannot write/);
+  assert.match(logs.stdout, /event history .*events\.jsonl is written again/);
+});

@@ -26,10 +26,10 @@ export async function handleEvents(
     ? daemon.history.subscribe((e) => wanted(e) && (forward ? forward(e) : live.push(e)))
     : () => {};
   try {
-    const past = await daemon.history.read({ profile, sinceMs, limit: req.lines });
+    const { events: past, error } = await daemon.history.read({ profile, sinceMs, limit: req.lines });
     if (
       profile !== undefined && !daemon.supervisor.hasProfile(profile) && past.length === 0 &&
-      (await daemon.history.read({ profile, limit: 1 })).length === 0
+      (await daemon.history.read({ profile, limit: 1 })).events.length === 0
     ) {
       throw new UserError(
         "unknown_profile",
@@ -37,9 +37,13 @@ export async function handleEvents(
       );
     }
     const health = daemon.history.health;
-    const warnings = health.ok ? undefined : [
-      `event history failing since ${health.since}: ${health.error} (new events are kept in memory only)`,
+    const problems = [
+      ...(health.ok ? [] : [
+        `event history failing since ${health.since}: ${health.error} (new events are kept in memory only)`,
+      ]),
+      ...(error ? [`${error} (showing the events still in memory)`] : []),
     ];
+    const warnings = problems.length > 0 ? problems : undefined;
     if (!req.follow) return { events: fitInFrame(past), ...(warnings ? { warnings } : {}) };
     const sent = new Set(past.map((e) => JSON.stringify(e)));
     const send = (event: TransitionEvent) => ctx.send({ id: ctx.requestId, event });
