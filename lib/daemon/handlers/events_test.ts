@@ -7,6 +7,7 @@ import { EventHistory } from "../../state/event_history.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
 import type { TransitionEvent } from "../../supervisor/types.ts";
 import { FakeClock } from "../../testing/fake_clock.ts";
+import { waitFor } from "../../util/async.ts";
 import { withDeadline } from "../../../tests/deadline.ts";
 
 function ev(reason: string, profile = "p"): TransitionEvent {
@@ -63,14 +64,7 @@ Deno.test("events follow: transitions made while the backlog is sent follow it, 
       lines: 10,
       follow: true,
     }, ctx);
-    await withDeadline(
-      new Promise<void>((r) => {
-        const check = () => sent.length > 0 ? r() : setTimeout(check, 1);
-        check();
-      }),
-      5000,
-      "the first event",
-    );
+    await waitFor(() => sent.length > 0, 5000, { what: "the first event" });
     releaseFirst();
     await withDeadline(live, 5000, "the follower to go live");
     assert.deepEqual(sent, ["past-1", "past-2", "new-1", "new-2"]);
