@@ -72,6 +72,7 @@ Deno.test("a running daemon: socket, status and logs", async (t) => {
     const status = await env.status();
     assert.deepEqual(Object.keys(status.daemon).sort(), [
       "configPath",
+      "eventHistory",
       "persistence",
       "pid",
       "socketPath",

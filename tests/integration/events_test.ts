@@ -173,8 +173,7 @@ Deno.test("events: a lost forward (kubefwd 1.22) with its cause, the restart mad
     const restart = after(l, lost, (e) => e.to === "stopping" && /dead forward/.test(e.reason));
     return lost >= 0 && restart >= 0 && after(l, restart, (e) => e.to === "running") >= 0 ? l : undefined;
   }, "the lost forward, its restart and the recovery").catch(async (e) => {
-    console.log((await env.cli("events")).stdout);
-    throw e;
+    throw new Error(`${(e as Error).message}; the history:\n${(await env.cli("events")).stdout}`);
   });
   const lost = list.find((e) => e.to === "degraded")!;
   assert.equal(lost.reason, "1 of 1 forwards down");
