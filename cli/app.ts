@@ -12,6 +12,7 @@ import { registerDaemonCommands } from "./commands/daemon.ts";
 import { registerStatusCommand } from "./commands/status.ts";
 import { registerLogsCommand } from "./commands/logs.ts";
 import { registerMetricsCommand } from "./commands/metrics.ts";
+import { registerEventsCommand } from "./commands/events.ts";
 import { registerProfileCommands } from "./commands/profile_verbs.ts";
 import { registerReloadCommand } from "./commands/reload.ts";
 import { registerCompletionsCommands } from "./commands/completions.ts";
@@ -67,6 +68,7 @@ export function buildProgram(ctx: CliContext, jsonRequested: boolean): Command {
   registerReloadCommand(program, ctx);
   registerLogsCommand(program, ctx);
   registerMetricsCommand(program, ctx);
+  registerEventsCommand(program, ctx);
   registerConfigCommands(program, ctx);
   registerKubeCommands(program, ctx);
   registerServiceCommands(program, ctx);

@@ -10,7 +10,7 @@ import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 import { UserError } from "../../lib/errors.ts";
 import { parseDuration } from "../../lib/config/duration.ts";
 import { delay } from "../../lib/util/async.ts";
-import { persistenceNotice } from "../persistence_notice.ts";
+import { historyNotice, persistenceNotice } from "../persistence_notice.ts";
 import { clip, formatAge, painter, paintForwardState, paintState, relativeTime, table } from "../render.ts";
 
 /**
@@ -217,11 +217,11 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
           }
           const render = (status: StatusResult) => {
             if (g.json) return JSON.stringify(status);
-            const notice = persistenceNotice(status, g.color);
+            const notices = [persistenceNotice(status, g.color), historyNotice(status, g.color)];
             const text = profiles.length === 1 && status.profiles.length === 1
               ? renderProfileDetail(status.profiles[0], g.color)
               : renderStatusTable(status, g.color);
-            return notice === undefined ? text : `${text}\n${notice}`;
+            return [text, ...notices.filter((n) => n !== undefined)].join("\n");
           };
           if (!opts.watch) {
             const status = await fetchStatus();

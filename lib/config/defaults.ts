@@ -2,7 +2,13 @@
  * Built-in policy defaults as typed values. Dependency-free so the daemon and tests can use them; a test
  * (defaults_test.ts) keeps them equal to the default strings of the schema that the docs show.
  */
-import type { ForwardFailurePolicy, HealthPolicy, KubefwdSettings, RetryPolicy } from "./types.ts";
+import type {
+  ForwardFailurePolicy,
+  HealthPolicy,
+  KubefwdSettings,
+  NotificationSettings,
+  RetryPolicy,
+} from "./types.ts";
 
 /** `defaults.retry` when the config file says nothing. */
 export const DEFAULT_RETRY: Readonly<RetryPolicy> = Object.freeze({
@@ -39,4 +45,9 @@ export function defaultKubefwdSettings(): KubefwdSettings {
     hostsPath: "/etc/hosts",
     stopTimeoutMs: 10_000,
   };
+}
+
+/** `daemon.notifications` when the config file says nothing: off, every kind, one per minute per profile. */
+export function defaultNotifications(): NotificationSettings {
+  return { enabled: false, on: ["failed", "degraded", "recovered"], minIntervalMs: 60_000 };
 }

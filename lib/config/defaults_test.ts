@@ -4,6 +4,7 @@ import {
   DEFAULT_HEALTH,
   DEFAULT_RETRY,
   defaultKubefwdSettings,
+  defaultNotifications,
 } from "./defaults.ts";
 import { parseDuration } from "./duration.ts";
 import { CONFIG_SCHEMA, type FieldSpec, type SectionSpec } from "./schema.ts";
@@ -49,4 +50,8 @@ Deno.test("typed defaults equal the schema's documented defaults", () => {
   assert.equal(k.stopTimeoutMs, ms(["kubefwd", "stop_timeout"]));
   assert.equal(schemaDefault(["kubefwd", "extra_args"]), "[]");
   assert.deepEqual(k.extraArgs, []);
+  const n = defaultNotifications();
+  assert.equal(String(n.enabled), schemaDefault(["daemon", "notifications", "enabled"]));
+  assert.equal(`[${n.on.join(", ")}]`, schemaDefault(["daemon", "notifications", "on"]));
+  assert.equal(n.minIntervalMs, ms(["daemon", "notifications", "min_interval"]));
 });

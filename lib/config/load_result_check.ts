@@ -12,6 +12,7 @@ import type {
   KubefwdSettings,
   LoadResult,
   MetricsSettings,
+  NotificationSettings,
   ProfileSpec,
   ResolvedConfig,
   RetryPolicy,
@@ -94,6 +95,12 @@ const isMetricsSettings: Check<MetricsSettings> = fields<MetricsSettings>({
   port: isNumber,
 });
 
+const isNotificationSettings: Check<NotificationSettings> = fields<NotificationSettings>({
+  enabled: isBoolean,
+  on: arrayOf(oneOf("failed", "degraded", "recovered")),
+  minIntervalMs: isNumber,
+});
+
 const isDaemonSettings: Check<DaemonSettings> = fields<DaemonSettings>({
   logLevel: oneOf("debug", "info", "warn", "error"),
   logFile: isString,
@@ -101,6 +108,7 @@ const isDaemonSettings: Check<DaemonSettings> = fields<DaemonSettings>({
   socketPath: isString,
   stateDir: isString,
   metrics: optional(isMetricsSettings),
+  notifications: optional(isNotificationSettings),
 });
 
 const isResolvedConfig: Check<ResolvedConfig> = fields<ResolvedConfig>({

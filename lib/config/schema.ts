@@ -41,7 +41,7 @@ export interface FieldSpec {
   default?: string;
   /** A missing required key is an error rather than a default. */
   required?: boolean;
-  /** Allowed values of an `enum`. */
+  /** Allowed values of an `enum`, or of each item of a `string list`. */
   values?: readonly string[];
   /** Inclusive bounds of `integer`/`number`. */
   min?: number;
@@ -218,6 +218,28 @@ const metrics: SectionSpec = {
   },
 };
 
+const notifications: SectionSpec = {
+  kind: "section",
+  doc: "Desktop notifications on state changes (Linux: `notify-send`, macOS: `osascript`); off by default.",
+  fields: {
+    enabled: { kind: "field", type: "boolean", default: "false", doc: "Send desktop notifications." },
+    on: {
+      kind: "field",
+      type: "string list",
+      values: ["failed", "degraded", "recovered"],
+      default: "[failed, degraded, recovered]",
+      doc: "What to notify about: `failed` (kubefwd died or cannot start, or the profile gave up), " +
+        "`degraded` (forwards down), `recovered` (running again after one of those).",
+    },
+    min_interval: {
+      kind: "field",
+      type: "duration",
+      default: "60s",
+      doc: "At most one notification per profile per interval; what came meanwhile is summarised in one.",
+    },
+  },
+};
+
 /** The whole schema; the root is a section whose keys are the file's top-level keys. */
 export const CONFIG_SCHEMA: SectionSpec = {
   kind: "section",
@@ -261,6 +283,7 @@ export const CONFIG_SCHEMA: SectionSpec = {
             "Directory of the daemon's persisted state (e.g. which profiles were enabled or disabled at run time).",
         },
         metrics,
+        notifications,
       },
     },
     kubefwd: {

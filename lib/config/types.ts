@@ -104,6 +104,19 @@ export interface MetricsSettings {
   port: number;
 }
 
+/** What a desktop notification can be about (`daemon.notifications.on`). */
+export type NotificationKind = "failed" | "degraded" | "recovered";
+
+/** `daemon.notifications`: desktop notifications on state changes. */
+export interface NotificationSettings {
+  /** Off by default: a daemon must not pop up anything nobody asked for. */
+  enabled: boolean;
+  /** The kinds that are notified. */
+  on: NotificationKind[];
+  /** At most one notification per profile per interval; the rest is summarised. */
+  minIntervalMs: number;
+}
+
 /** Daemon-level settings; every path absolute. */
 export interface DaemonSettings {
   /** Lowest level written to the log file and stderr. */
@@ -118,6 +131,8 @@ export interface DaemonSettings {
   stateDir: string;
   /** The Prometheus endpoint; absent means off. */
   metrics?: MetricsSettings;
+  /** Desktop notifications; absent means the defaults (off). */
+  notifications?: NotificationSettings;
 }
 
 /** The whole resolved configuration. */

@@ -35,6 +35,7 @@ import {
   DEFAULT_HEALTH,
   DEFAULT_RETRY,
   defaultKubefwdSettings,
+  defaultNotifications,
 } from "./defaults.ts";
 import type {
   DaemonSettings,
@@ -42,6 +43,7 @@ import type {
   ForwardFailurePolicy,
   HealthPolicy,
   KubefwdSettings,
+  NotificationSettings,
   ProfileSpec,
   ResolvedConfig,
   RetryPolicy,
@@ -162,6 +164,11 @@ const RETRY_KEYS: Record<keyof RetryPolicy, string> = {
   maxAttempts: "max_attempts",
   jitter: "jitter",
   resetAfterMs: "reset_after",
+};
+const NOTIFICATION_KEYS: Record<keyof NotificationSettings, string> = {
+  enabled: "enabled",
+  on: "on",
+  minIntervalMs: "min_interval",
 };
 const HEALTH_KEYS: Record<keyof HealthPolicy, string> = {
   intervalMs: "interval",
@@ -426,6 +433,19 @@ class Walker {
         this.error(itemPath, itemPos, "must not be empty");
         return;
       }
+      if (spec.values && !spec.values.includes(s)) {
+        const hint = didYouMean(suggest(s, spec.values));
+        this.error(
+          itemPath,
+          itemPos,
+          `must be one of ${spec.values.join(", ")}; got ${JSON.stringify(s)}${hint}`,
+        );
+        return;
+      }
+      if (spec.values && seen.has(s)) {
+        this.error(itemPath, itemPos, `"${s}" is listed twice (also item ${seen.get(s)})`);
+        return;
+      }
       if (spec.check && !this.itemCheck(s, spec, itemPath, itemPos)) {
         return;
       }
@@ -567,6 +587,7 @@ export function validateTree(root: SourceNode, opts: ValidateOptions): Validatio
     pidFile: rawDaemon.pid_file ? abs(rawDaemon.pid_file as string) : daemonDefaults.pidFile,
     socketPath: rawDaemon.socket_path ? abs(rawDaemon.socket_path as string) : daemonDefaults.socketPath,
     stateDir: rawDaemon.state_dir ? abs(rawDaemon.state_dir as string) : daemonDefaults.stateDir,
+    notifications: merge(defaultNotifications(), rawDaemon.notifications as Raw, NOTIFICATION_KEYS),
   };
   const rawMetrics = (rawDaemon.metrics ?? {}) as Raw;
   if (typeof rawMetrics.listen === "string") {

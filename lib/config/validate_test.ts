@@ -80,6 +80,7 @@ profiles:
     pidFile: "/run/user/1000/kubefwd-daemon/daemon.pid",
     socketPath: "/run/user/1000/kubefwd-daemon/daemon.sock",
     stateDir: "/etc/kfd/state",
+    notifications: { enabled: false, on: ["failed", "degraded", "recovered"], minIntervalMs: 60_000 },
   });
   assert.deepEqual(c.kubefwd, {
     path: "/etc/kfd/bin/kubefwd",
@@ -212,4 +213,34 @@ Deno.test("sortDiagnostics orders by position, position-less first, stable", () 
       .map((x) => x.message),
     ["z", "a", "b", "b2", "c"],
   );
+});
+
+Deno.test("daemon.notifications: resolved, and every bad value reported at its position", async () => {
+  const c = await valid("daemon:\n  notifications: { enabled: true, on: [recovered], min_interval: 5m }\n");
+  assert.deepEqual(c.daemon.notifications, { enabled: true, on: ["recovered"], minIntervalMs: 300_000 });
+  const r = await load(
+    "daemon:\n  notifications:\n    enabeld: true\n    on: [failed, degarded, failed]\n    min_interval: 60\n" +
+      "profiles: {}\n",
+  );
+  assert.deepEqual(r.errors.map((e) => [e.path.join("."), e.line, e.column, e.message]), [
+    [
+      "daemon.notifications.enabeld",
+      3,
+      5,
+      'unknown key "enabeld" in "daemon.notifications" (did you mean "enabled"?)',
+    ],
+    [
+      "daemon.notifications.on.1",
+      4,
+      18,
+      'must be one of failed, degraded, recovered; got "degarded" (did you mean "degraded"?)',
+    ],
+    ["daemon.notifications.on.2", 4, 28, '"failed" is listed twice (also item 0)'],
+    [
+      "daemon.notifications.min_interval",
+      5,
+      19,
+      'expected a duration such as "5s", "500ms" or "1h30m", got number 60 (write "60s" or "60ms")',
+    ],
+  ]);
 });

@@ -26,6 +26,7 @@ import { VERSION } from "../version.ts";
 import { ConfigSourceError } from "./config_source.ts";
 import { ConfigReloader } from "./handlers/reload.ts";
 import { requestRouter } from "./handlers/router.ts";
+import { startEventObservers } from "./event_observers.ts";
 import { loadConfig } from "./load_config.ts";
 import { LinuxMemoryTrimmer, TrimScheduler } from "./memory_trim.ts";
 import { EndpointControl } from "../metrics/endpoint_control.ts";
@@ -194,6 +195,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     outcome.config,
     outcome.missing,
   );
+  const observers = startEventObservers({
+    supervisor,
+    stateDir: settings.stateDir,
+    notifications: () => reloader.config.daemon.notifications,
+    log: info,
+  });
   const reload = async () => {
     const result = await reloader.reload();
     trims.poke();
@@ -228,6 +235,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
         await step("stopping the profiles", () => supervisor.shutdown(), stopLimitMs);
         await step("saving the state file", () => store.close(), SHUTDOWN_IO_LIMIT_MS);
         await step("closing the metrics endpoint", () => endpoint.close(), SHUTDOWN_IO_LIMIT_MS);
+        await step(
+          "saving the event history",
+          () => observers.close(SHUTDOWN_IO_LIMIT_MS),
+          SHUTDOWN_IO_LIMIT_MS,
+        );
         await step("closing the control socket", async () => await server?.close(), SHUTDOWN_IO_LIMIT_MS);
         await Deno.remove(settings.pidFile).catch(() => {});
         info("daemon stopped");
@@ -248,6 +260,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       handle: requestRouter({
         supervisor,
         log,
+        history: observers.history,
         configPath,
         socketPath: settings.socketPath,
         startedAt,

@@ -6,7 +6,7 @@
 import { UserError } from "../errors.ts";
 import { isRecord } from "../util/is_record.ts";
 import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
-import type { LogEntry } from "../supervisor/types.ts";
+import type { LogEntry, TransitionEvent } from "../supervisor/types.ts";
 import { FrameReader, writeFrame } from "./framing.ts";
 import {
   type ErrorBody,
@@ -60,6 +60,12 @@ export interface DaemonClient {
     onLog: (entry: LogEntry) => void,
     options?: { signal?: AbortSignal },
   ): Promise<void>;
+  /** Follow the event history: like {@link DaemonClient.stream}, with every new transition. */
+  streamEvents(
+    req: Extract<Request, { type: "events" }>,
+    onEvent: (event: TransitionEvent) => void,
+    options?: { signal?: AbortSignal },
+  ): Promise<void>;
   /** Close the connection; resolves when no read or write on it is pending any more. */
   close(): Promise<void>;
   /** The daemon's program version, from the handshake. */
@@ -108,6 +114,7 @@ interface Pending {
   resolve(result: unknown): void;
   reject(err: Error): void;
   onLog?: (entry: LogEntry) => void;
+  onEvent?: (event: TransitionEvent) => void;
 }
 
 class Client implements DaemonClient {
@@ -162,6 +169,10 @@ class Client implements DaemonClient {
       if (isRecord(frame.log)) pending.onLog?.(frame.log as unknown as LogEntry);
       return;
     }
+    if ("event" in frame) {
+      if (isRecord(frame.event)) pending.onEvent?.(frame.event as unknown as TransitionEvent);
+      return;
+    }
     this.#pending.delete(frame.id);
     if (frame.ok === true) pending.resolve(frame.result);
     else pending.reject(userErrorFrom(asErrorBody(frame.error)));
@@ -179,7 +190,8 @@ class Client implements DaemonClient {
     }
     for (const [id, pending] of this.#pending) {
       this.#pending.delete(id);
-      if (pending.onLog !== undefined && reason === CLOSED_BY_US) pending.resolve(undefined);
+      const follows = pending.onLog !== undefined || pending.onEvent !== undefined;
+      if (follows && reason === CLOSED_BY_US) pending.resolve(undefined);
       else pending.reject(reason);
     }
   }
@@ -217,10 +229,26 @@ class Client implements DaemonClient {
     }
   }
 
-  async stream(
+  stream(
     req: Extract<Request, { type: "logs" }>,
     onLog: (entry: LogEntry) => void,
     options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return this.#follow(req, { onLog }, options);
+  }
+
+  streamEvents(
+    req: Extract<Request, { type: "events" }>,
+    onEvent: (event: TransitionEvent) => void,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return this.#follow(req, { onEvent }, options);
+  }
+
+  async #follow(
+    req: Request,
+    handlers: Pick<Pending, "onLog" | "onEvent">,
+    options: { signal?: AbortSignal },
   ): Promise<void> {
     const id = this.#nextId++;
     const { promise, resolve, reject } = Promise.withResolvers<unknown>();
@@ -228,7 +256,7 @@ class Client implements DaemonClient {
     if (options.signal?.aborted) return;
     options.signal?.addEventListener("abort", onAbort, { once: true });
     try {
-      this.#send(id, req, { resolve, reject, onLog });
+      this.#send(id, req, { resolve, reject, ...handlers });
       await promise;
     } catch (err) {
       // The daemon going away ends a follow normally; only real error replies propagate.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { UserError } from "../errors.ts";
-import type { LogEntry } from "../supervisor/types.ts";
+import type { LogEntry, TransitionEvent } from "../supervisor/types.ts";
 import { waitFor } from "../util/async.ts";
 import { withDeadline } from "../../tests/deadline.ts";
 import { tempDir } from "../../tests/temp_dir.ts";
@@ -695,4 +695,32 @@ Deno.test("ipc: parse of requests happens at the boundary (unknown profile list 
   r.close();
   assert.equal(frames[0].id, 7);
   assert.equal(frames[0].error.code, "protocol");
+});
+
+Deno.test("ipc: events follow streams {id, event} frames; a bad sinceMs is refused at the boundary", async () => {
+  const event = {
+    at: "t",
+    profile: "a",
+    from: "running",
+    to: "degraded",
+    reason: "1 of 1 forwards down",
+  } as const;
+  await using f = await fixture({
+    handle: async (req, ctx) => {
+      if (req.type !== "events") throw new UserError("usage", "events only");
+      await ctx.send({ id: ctx.requestId, event: { ...event, detail: `since ${req.sinceMs}` } });
+      return { events: [] };
+    },
+  });
+  const client = await connect(f.socketPath);
+  const got: TransitionEvent[] = [];
+  await client.streamEvents({ type: "events", sinceMs: 5, lines: 0, follow: true }, (e) => got.push(e));
+  assert.deepEqual(got, [{ ...event, detail: "since 5" }]);
+  await client.close();
+  const r = await raw(f.socketPath);
+  await writeFrame(r.conn, { id: 8, request: { type: "events", sinceMs: "1h", lines: 1 } });
+  const frames = await r.rest() as { id: number; error: { code: string; message: string } }[];
+  r.close();
+  assert.deepEqual([frames[0].id, frames[0].error.code], [8, "protocol"]);
+  assert.match(frames[0].error.message, /events\.sinceMs must be a number/);
 });

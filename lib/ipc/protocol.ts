@@ -5,9 +5,10 @@
  *
  * Exchange: the client sends `hello`, the daemon answers with its versions; then each request frame
  * `{id, request}` gets exactly one reply frame `{id, ok, result|error}`, except `logs` with `follow`,
- * which gets `{id, log}` frames until the client closes the connection.
+ * which gets `{id, log}` frames until the client closes the connection, and `events` with `follow`, which
+ * gets `{id, event}` frames the same way.
  */
-import type { LogEntry, ProfileStatus } from "../supervisor/types.ts";
+import type { LogEntry, ProfileStatus, TransitionEvent } from "../supervisor/types.ts";
 import type { Diagnostic } from "../config/types.ts";
 import type { MetricsSnapshot } from "../metrics/types.ts";
 import { type ErrorCode, NamedError } from "../errors.ts";
@@ -57,7 +58,8 @@ export type Request =
   | { type: "reload" }
   | { type: "shutdown" }
   | { type: "logs"; profile?: string; lines: number; follow: boolean }
-  | { type: "metrics" };
+  | { type: "metrics" }
+  | { type: "events"; profile?: string; sinceMs?: number; lines: number; follow: boolean };
 
 /** The request type names, for exhaustive handling. */
 export type RequestType = Request["type"];
@@ -86,6 +88,20 @@ export interface DaemonInfo {
   controlConnections?: number;
   /** Where the Prometheus endpoint listens, or null when it is off. */
   metricsEndpoint?: string | null;
+  /** Whether the event history file can be written (absent from daemons before this field existed). */
+  eventHistory?: EventHistoryStatus;
+}
+
+/** Whether transitions reach the event history file (`events`); `ok: false` means memory only. */
+export interface EventHistoryStatus {
+  /** False while the newest write of the history failed. */
+  ok: boolean;
+  /** The history file. */
+  file: string;
+  /** The newest write's error, when it failed. */
+  error?: string;
+  /** When writes began to fail (ISO 8601). */
+  since?: string;
 }
 
 /** Whether the daemon's choices and counters reach the state file; `ok: false` means memory only. */
@@ -174,6 +190,16 @@ export interface ResultMap {
   logs: { entries: LogEntry[] };
   /** Reply to `metrics`: the document `metrics --json` prints and the Prometheus endpoint renders. */
   metrics: MetricsSnapshot;
+  /** Reply to `events` without `follow`; with `follow` the events come as `{id, event}` frames. */
+  events: EventsResult;
+}
+
+/** The event history's newest transitions, oldest first. */
+export interface EventsResult {
+  /** State transitions (restarts and forward losses included), secrets masked. */
+  events: TransitionEvent[];
+  /** e.g. "event history failing: …" while the history file cannot be written. */
+  warnings?: string[];
 }
 
 /** A failure reply; `details` carries e.g. config diagnostics for `config_invalid`. */
@@ -198,7 +224,8 @@ export interface RequestFrame {
 export type ResponseFrame =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: ErrorBody }
-  | { id: number; log: LogEntry };
+  | { id: number; log: LogEntry }
+  | { id: number; event: TransitionEvent };
 
 /**
  * Raised when a frame is not valid protocol; the daemon replies with it and closes the connection. `message`
@@ -246,13 +273,24 @@ export function parseRequestFrame(value: unknown): RequestFrame {
     case "shutdown":
     case "metrics":
       return { id, request: { type: req.type } };
-    case "logs": {
+    case "logs":
+    case "events": {
       const lines = req.lines ?? 100;
       if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0 || lines > 100_000) {
-        throw new ProtocolError("logs.lines must be an integer in [0, 100000]");
+        throw new ProtocolError(`${req.type}.lines must be an integer in [0, 100000]`);
       }
       if (req.profile !== undefined && typeof req.profile !== "string") {
-        throw new ProtocolError("logs.profile must be a string");
+        throw new ProtocolError(`${req.type}.profile must be a string`);
+      }
+      if (req.type === "events") {
+        const sinceMs = req.sinceMs;
+        if (sinceMs !== undefined && (typeof sinceMs !== "number" || !Number.isFinite(sinceMs))) {
+          throw new ProtocolError("events.sinceMs must be a number");
+        }
+        const profile = req.profile as string | undefined;
+        const request: Request = { type: "events", profile, lines, follow: req.follow === true };
+        if (sinceMs !== undefined) request.sinceMs = sinceMs as number;
+        return { id, request };
       }
       return {
         id,

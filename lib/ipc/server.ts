@@ -372,7 +372,7 @@ class Connection {
     try {
       bytes = encodeFrame(frame);
     } catch (err) {
-      if ("log" in frame) return Promise.resolve();
+      if ("log" in frame || "event" in frame) return Promise.resolve();
       bytes = encodeFrame({
         id: frame.id,
         ok: false,

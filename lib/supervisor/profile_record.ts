@@ -119,12 +119,13 @@ export class ProfileRecord {
   }
 
   /**
-   * Appends a transition, keeping the newest {@link MAX_PERSISTED_EVENTS}. Its `reason` and `detail` are
-   * masked in place, so the event the caller passes on carries no secret either.
+   * Appends a transition, keeping the newest {@link MAX_PERSISTED_EVENTS}. Its `reason`, `detail` and `cause`
+   * are masked in place, so the event the caller passes on carries no secret either.
    */
   recordEvent(event: TransitionEvent): void {
     event.reason = this.#mask(event.reason);
     if (event.detail !== undefined) event.detail = this.#mask(event.detail);
+    if (event.cause !== undefined) event.cause = this.#mask(event.cause);
     const events = this.#data.events;
     events.push(event);
     if (events.length > MAX_PERSISTED_EVENTS) events.splice(0, events.length - MAX_PERSISTED_EVENTS);

@@ -244,7 +244,7 @@ export class ProfileRunner {
   // -------------------------------------------------------------------------------------------------------
   // Transitions and logging
 
-  #transition(to: ProfileState, reason: string, detail?: string): void {
+  #transition(to: ProfileState, reason: string, detail?: string, cause?: string): void {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
@@ -253,6 +253,7 @@ export class ProfileRunner {
     if (detail !== undefined) event.detail = detail;
     if (this.#restartReason !== undefined) event.restart = this.#restartReason;
     this.#restartReason = undefined;
+    if (cause !== undefined) event.cause = cause;
     this.#deps.record.recordEvent(event);
     const level = to === "failed" ? "error" : to === "backoff" || to === "degraded" ? "warn" : "info";
     this.#log(level, `${from} → ${to}: ${reason}${detail ? ` (${detail})` : ""}`);
@@ -512,7 +513,7 @@ export class ProfileRunner {
     const { total } = summary;
     if (target === "degraded") {
       const { reason, detail } = degradedBecause(summary);
-      this.#transition("degraded", reason, detail);
+      this.#transition("degraded", reason, detail, why);
     } else {
       this.#healthy(
         this.#state !== "starting"

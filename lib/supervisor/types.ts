@@ -102,6 +102,8 @@ export interface TransitionEvent {
   detail?: string;
   /** On the transition that begins a counted restart: why the daemon restarts kubefwd. */
   restart?: RestartReason;
+  /** What the forwards did to cause a running/degraded change (e.g. `pod api-1: forward down`), when known. */
+  cause?: string;
 }
 
 /** One line of the daemon log: daemon events and child output, attributed to a profile. */

@@ -74,6 +74,7 @@ Deno.test("a running daemon: socket, status and logs", async (t) => {
       "configPath",
       "controlConnections",
       "metricsEndpoint",
+      "eventHistory",
       "persistence",
       "pid",
       "privateMemoryBytes",

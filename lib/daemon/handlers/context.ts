@@ -4,6 +4,7 @@
  */
 import type { PersistenceStatus, ResultMap } from "../../ipc/protocol.ts";
 import type { DaemonLog } from "../../log/logger.ts";
+import type { EventHistory } from "../../state/event_history.ts";
 import type { Supervisor } from "../../supervisor/supervisor.ts";
 import type { MetricsSnapshot } from "../../metrics/types.ts";
 
@@ -13,6 +14,8 @@ export interface DaemonContext {
   supervisor: Supervisor;
   /** The daemon log, read by `logs` and followed by `logs -f`. */
   log: DaemonLog;
+  /** The event history, read by `events` and followed by `events -f`; `status` reports its health. */
+  history: EventHistory;
   /** The config file in use, reported by `status`. */
   configPath: string;
   /** The socket the daemon listens on, reported by `status`. */

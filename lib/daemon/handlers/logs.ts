@@ -23,8 +23,8 @@ export async function handleLogs(
   return await followLog(daemon.log, req.profile, entries, ctx);
 }
 
-/** The newest entries whose JSON fits well inside one protocol frame (the oldest are dropped first). */
-export function fitInFrame(entries: LogEntry[], budget = MAX_FRAME_BYTES - 64 * 1024): LogEntry[] {
+/** The newest entries (log lines, events) whose JSON fits well inside one protocol frame (the oldest are dropped first). */
+export function fitInFrame<T>(entries: T[], budget = MAX_FRAME_BYTES - 64 * 1024): T[] {
   let size = 0;
   let first = entries.length;
   while (first > 0) {

@@ -5,6 +5,7 @@
 import type { HandlerContext, RequestHandler } from "../../ipc/server.ts";
 import type { Request } from "../../ipc/protocol.ts";
 import type { DaemonContext } from "./context.ts";
+import { handleEvents } from "./events.ts";
 import { handleLogs } from "./logs.ts";
 import { handleProfileVerb } from "./profile_verbs.ts";
 import { handleStatus } from "./status.ts";
@@ -32,6 +33,8 @@ export function requestRouter(daemon: DaemonContext): RequestHandler {
         return await handleLogs(daemon, req, ctx);
       case "metrics":
         return daemon.metrics();
+      case "events":
+        return await handleEvents(daemon, req, ctx);
       default: {
         const never: never = req;
         throw new Error(`unhandled request ${JSON.stringify(never)}`);

@@ -7,7 +7,7 @@ import type { DaemonContext } from "./context.ts";
 export function handleStatus(
   daemon:
     & Pick<DaemonContext, "supervisor" | "configPath" | "socketPath" | "startedAt">
-    & Partial<Pick<DaemonContext, "persistence" | "metrics">>,
+    & Partial<Pick<DaemonContext, "persistence" | "metrics" | "history">>,
   req: Extract<Request, { type: "status" }>,
 ): StatusResult {
   const profiles = daemon.supervisor.status(req.profiles, { details: req.profiles.length === 1 });
@@ -35,6 +35,7 @@ export function handleStatus(
           metricsEndpoint: metrics.daemon.endpoint,
         }
         : {}),
+      ...(daemon.history ? { eventHistory: daemon.history.health } : {}),
     },
     profiles,
   };
