@@ -25,7 +25,9 @@ export const FOREIGN_HOSTS_LINES = [
 ];
 
 function randomWord(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
 }
 
 /** Secrets of one environment; none may appear in any output. */
@@ -76,7 +78,12 @@ export class ChaosEnv {
       kubeconfigName,
       kubeconfigPath: `${t.dir}/.kube/${kubeconfigName}`,
     };
-    const env = new ChaosEnv(t, secrets, { ...ChaosEnv.baseScenario(secrets), ...opts.scenario }, opts.daemonYaml ?? "");
+    const env = new ChaosEnv(
+      t,
+      secrets,
+      { ...ChaosEnv.baseScenario(secrets), ...opts.scenario },
+      opts.daemonYaml ?? "",
+    );
     try {
       t.env.KUBEFWD_SIM_SCENARIO = `${t.dir}/scenario.json`;
       await env.writeScenario();
@@ -117,7 +124,8 @@ export class ChaosEnv {
       type: "log",
       atMs: 30,
       level: "ERRO",
-      message: `Unauthorized: Authorization: Bearer ${secrets.kubeconfigToken} (token=${secrets.extraArgsToken})`,
+      message:
+        `Unauthorized: Authorization: Bearer ${secrets.kubeconfigToken} (token=${secrets.extraArgsToken})`,
     }, {
       type: "stderr",
       atMs: 40,
@@ -184,12 +192,17 @@ export class ChaosEnv {
 
   /** The profile once running with every forward up. */
   async waitHealthy(name: string, timeoutMs = 20_000): Promise<ProfileStatus> {
-    return await waitFor(async () => {
-      const p = await this.profile(name);
-      return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
-        ? p
-        : undefined;
-    }, `${name} running with every forward up`, timeoutMs, 100);
+    return await waitFor(
+      async () => {
+        const p = await this.profile(name);
+        return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
+          ? p
+          : undefined;
+      },
+      `${name} running with every forward up`,
+      timeoutMs,
+      100,
+    );
   }
 
   /** Outputs collected since the last call (CLI runs); the daemon's own output is read separately. */

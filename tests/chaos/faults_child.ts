@@ -96,7 +96,9 @@ fault("child log flood", async ({ env, run, note }) => {
       );
       await env.setScenario({});
       await env.waitHealthy(TARGET);
-      const rss = Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${env.daemonPid}/status`))?.[1] ?? 0);
+      const rss = Number(
+        /VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync(`/proc/${env.daemonPid}/status`))?.[1] ?? 0,
+      );
       note(`daemon RSS after ${rate}/s: ${(rss / 1024).toFixed(0)} MB`);
       assert.ok(rss < 200 * 1024, `daemon RSS ${rss} kB`);
     });
@@ -129,7 +131,11 @@ fault("child closing its stdout", async ({ env, run }) => {
     });
     const before = await env.profile(TARGET);
     assert.equal((await env.cli("restart", TARGET)).code, 0);
-    await waitFor(async () => (await env.profile(TARGET)).failures > before.failures, "the crash seen", 20_000);
+    await waitFor(
+      async () => (await env.profile(TARGET)).failures > before.failures,
+      "the crash seen",
+      20_000,
+    );
     await env.setScenario({});
     await env.waitHealthy(TARGET, 20_000);
   });

@@ -44,11 +44,19 @@ async function settle<T>(what: string, check: () => Promise<T | undefined> | T |
 
 /** The daemon process runs and `status` answers with its pid. */
 export async function checkAnswering(env: ChaosEnv): Promise<CheckResult & { status?: StatusResult }> {
-  if (!env.daemonAlive) return { invariant: "answering", ok: false, detail: "the daemon process is gone", checked: 1 };
+  if (!env.daemonAlive) {
+    return { invariant: "answering", ok: false, detail: "the daemon process is gone", checked: 1 };
+  }
   try {
     const status = await env.status();
     const ok = status.daemon.pid === env.daemonPid;
-    return { invariant: "answering", ok, detail: ok ? "" : `status came from pid ${status.daemon.pid}`, checked: 1, status };
+    return {
+      invariant: "answering",
+      ok,
+      detail: ok ? "" : `status came from pid ${status.daemon.pid}`,
+      checked: 1,
+      status,
+    };
   } catch (e) {
     return { invariant: "answering", ok: false, detail: (e as Error).message, checked: 1 };
   }
@@ -99,7 +107,7 @@ export async function checkHosts(env: ChaosEnv, expect: Expectation): Promise<Ch
     const live = new Set<string>();
     if (expect.daemonRunning) {
       for (const p of (await env.status()).profiles) {
-        if (p.pid !== null) for (const f of p.forwards) live.add(f.ip);
+        if (p.pid !== null) { for (const f of p.forwards) live.add(f.ip); }
       }
     }
     problems = [
@@ -175,7 +183,9 @@ export async function checkNoSecrets(env: ChaosEnv, extraOutputs: string[] = [])
   ];
   const leaks: string[] = [];
   for (const [where, text] of texts) {
-    for (const s of secrets) if (text.includes(s)) leaks.push(`${s.slice(0, 6)}… in ${where}: ${excerpt(text, s)}`);
+    for (const s of secrets) {
+      if (text.includes(s)) leaks.push(`${s.slice(0, 6)}… in ${where}: ${excerpt(text, s)}`);
+    }
   }
   return {
     invariant: "no secret",
@@ -224,7 +234,12 @@ export async function checkState(env: ChaosEnv, expect: Expectation): Promise<Ch
     } catch (e) {
       problems.push(`the old state file no longer parses: ${(e as Error).message}`);
     }
-    return { invariant: "state consistent", ok: problems.length === 0, detail: problems.join("; "), checked: 1 };
+    return {
+      invariant: "state consistent",
+      ok: problems.length === 0,
+      detail: problems.join("; "),
+      checked: 1,
+    };
   }
   const failure = await settle("state.json consistent with status", async () => {
     const state = JSON.parse(await Deno.readTextFile(path)) as {
@@ -241,7 +256,9 @@ export async function checkState(env: ChaosEnv, expect: Expectation): Promise<Ch
       return problems.length === 0;
     }
     const status = await env.status();
-    if (status.daemon.persistence?.ok === false) problems.push(`persistence failing: ${status.daemon.persistence.error}`);
+    if (status.daemon.persistence?.ok === false) {
+      problems.push(`persistence failing: ${status.daemon.persistence.error}`);
+    }
     const names = status.profiles.map((p) => p.name);
     for (const name of Object.keys(state.profiles)) {
       if (!names.includes(name)) problems.push(`state has unknown profile ${name}`);
@@ -253,14 +270,18 @@ export async function checkState(env: ChaosEnv, expect: Expectation): Promise<Ch
         continue;
       }
       if (s.counters?.restarts !== p.restarts || s.counters?.failures !== p.failures) {
-        problems.push(`${p.name}: counters ${JSON.stringify(s.counters)} vs status ${p.restarts}/${p.failures}`);
+        problems.push(
+          `${p.name}: counters ${JSON.stringify(s.counters)} vs status ${p.restarts}/${p.failures}`,
+        );
       }
       if ((s.enabledOverride !== undefined) !== (p.enabledSource === "cli")) {
         problems.push(`${p.name}: override ${s.enabledOverride} vs enabledSource ${p.enabledSource}`);
       }
       if (s.baseIp !== p.baseIp) problems.push(`${p.name}: baseIp ${s.baseIp} vs ${p.baseIp}`);
       if ((s.child?.pid ?? null) !== p.pid) problems.push(`${p.name}: child ${s.child?.pid} vs pid ${p.pid}`);
-      if (s.child && !processAlive(s.child.pid)) problems.push(`${p.name}: recorded child ${s.child.pid} is dead`);
+      if (s.child && !processAlive(s.child.pid)) {
+        problems.push(`${p.name}: recorded child ${s.child.pid} is dead`);
+      }
       const detail = (await env.status(p.name)).profiles[0];
       const last = detail.events?.at(-1);
       const saved = s.events?.at(-1);
@@ -280,15 +301,17 @@ export async function checkState(env: ChaosEnv, expect: Expectation): Promise<Ch
 }
 
 /** Every invariant, in table order. */
-export async function checkAll(env: ChaosEnv, expect: Expectation, extraOutputs: string[] = []): Promise<CheckResult[]> {
-  const answering = expect.daemonRunning
-    ? await checkAnswering(env)
-    : {
-      invariant: "answering" as const,
-      ok: !env.daemonAlive,
-      detail: env.daemonAlive ? "the daemon still runs after its shutdown" : "",
-      checked: 1,
-    };
+export async function checkAll(
+  env: ChaosEnv,
+  expect: Expectation,
+  extraOutputs: string[] = [],
+): Promise<CheckResult[]> {
+  const answering = expect.daemonRunning ? await checkAnswering(env) : {
+    invariant: "answering" as const,
+    ok: !env.daemonAlive,
+    detail: env.daemonAlive ? "the daemon still runs after its shutdown" : "",
+    checked: 1,
+  };
   if (!answering.ok) {
     // Without an answering daemon the other checks cannot ask it anything; they still run where they can.
     expect = { ...expect, daemonRunning: false };

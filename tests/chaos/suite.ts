@@ -37,7 +37,11 @@ export interface FaultOptions extends ChaosEnvOptions {
 }
 
 /** Registers one fault class as a test. */
-export function fault(name: string, body: (ctx: FaultContext) => Promise<void>, options: FaultOptions = {}): void {
+export function fault(
+  name: string,
+  body: (ctx: FaultContext) => Promise<void>,
+  options: FaultOptions = {},
+): void {
   const row: Row = {
     fault: name,
     runs: 0,
@@ -131,7 +135,8 @@ export function renderTable(): string {
 export function printTableAtExit(): void {
   globalThis.addEventListener("unload", () => {
     const table = renderTable();
-    const legend = "n/m (k): the invariant held in n of m checks; k = items checked (CLI and daemon outputs and " +
+    const legend =
+      "n/m (k): the invariant held in n of m checks; k = items checked (CLI and daemon outputs and " +
       "files scanned for secrets, hosts lines, simulator processes, profiles)";
     console.log(`\nchaos suite\n\n${table}\n\n${legend}`);
     const file = Deno.env.get("CHAOS_TABLE");
