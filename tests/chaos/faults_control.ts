@@ -110,28 +110,34 @@ fault("10,000 malformed frames", async ({ env, run, note }) => {
         ? ["oversized", enc.encode("x".repeat(MAX_FRAME_BYTES + 16) + "\n")]
         : kinds[i % kinds.length];
       const conn = await Deno.connect({ transport: "unix", path: env.t.socketPath });
+      // One deadline for the whole exchange: closing the connection ends a pending write or read.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        try {
+          conn.close();
+        } catch { /* closed */ }
+      }, 7000);
+      let text = "";
       try {
         await conn.write(bytes).catch(() => 0);
         counts.sent++;
-        let text = "";
         const buf = new Uint8Array(8192);
-        const until = Date.now() + 7000;
         for (;;) {
-          const timer = setTimeout(() => conn.close(), Math.max(0, until - Date.now()));
           const n = await conn.read(buf).catch(() => null);
-          clearTimeout(timer);
           if (n === null) break;
           text += new TextDecoder().decode(buf.subarray(0, n));
         }
-        if (/"ok":true,"result"/.test(text)) counts.accepted++;
-        else if (text.includes('"ok":false')) counts.answered++;
-        else if (Date.now() < until) counts.closed++;
-        else counts.unanswered++;
       } finally {
+        clearTimeout(timer);
         try {
           conn.close();
         } catch { /* closed */ }
       }
+      if (/"ok":true,"result"/.test(text)) counts.accepted++;
+      else if (text.includes('"ok":false')) counts.answered++;
+      else if (!timedOut) counts.closed++;
+      else counts.unanswered++;
     };
     for (let i = 0; i < 10_000; i += 50) await Promise.all(Array.from({ length: 50 }, (_, j) => one(i + j)));
     note(
