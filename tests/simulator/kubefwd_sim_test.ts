@@ -786,7 +786,11 @@ Deno.test("simulator: close_stdout ends stdout while the process and its forward
     "127.86.27.1",
   );
   const { hostsPath, scenarioPath, zPath } = fixture;
-  await using sim = SimProcess.start({ args: ["svc", "-n", "default", "-z", zPath], scenarioPath, hostsPath });
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+  });
   await sim.waitForEvent("forward", 15_000, 3);
   // stdout reaches EOF while the child still runs and still forwards.
   await waitFor(() => sim.stdoutEnded, 15_000, { step: 20, what: "EOF on stdout" });
