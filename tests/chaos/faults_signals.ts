@@ -44,7 +44,17 @@ fault("SIGHUP/SIGTERM storms", async ({ env, run, note }) => {
     }
     await starting;
     const exit = await env.t.daemonExit();
-    assert.equal(exit.code, 0, exit.output.slice(-2000));
+    // A SIGTERM before the runtime runs any JavaScript meets the default action (nothing is started yet);
+    // from main.ts's first statement on, it is a clean shutdown.
+    assert.ok(
+      exit.code === 0 || exit.signal === "SIGTERM",
+      `exit ${exit.code} ${exit.signal}: ${exit.output.slice(-2000)}`,
+    );
+    note(
+      exit.code === 0
+        ? "startup SIGTERMs: clean exit 0"
+        : "startup SIGTERMs: killed before any JavaScript ran",
+    );
   }, { daemonRunning: false });
   await run("started again: state restored", async () => {
     await env.restartDaemon();
@@ -127,10 +137,11 @@ fault("clock jump (SIGSTOP/SIGCONT)", async ({ env, run, note }) => {
     } finally {
       Deno.kill(env.daemonPid, "SIGCONT");
     }
+    const said = /did not answer[^\n]*/.exec(cliDuring?.stderr ?? "")?.[0].replace(/\/\S+/g, "…");
     note(
-      `status while stopped: exit ${cliDuring?.code} after ${cliDuring?.ms} ms (${
-        cliDuring?.stderr.trim().slice(0, 80)
-      })`,
+      `status while stopped: exit ${cliDuring?.code} after ${cliDuring?.ms} ms ("${
+        said ?? cliDuring?.stderr
+      }")`,
     );
     assert.notEqual(cliDuring?.code, 0, "the CLI gave up on a stopped daemon");
     const now = await env.waitHealthy(TARGET, 30_000);
