@@ -61,7 +61,9 @@ export function fwdConfFileName(profile: string): string {
 
 /**
  * Writes `<dir>/<profile>.fwdconf.yml` with mode 0600 (created 0700 if missing) and returns its path. The
- * file is rewritten in place on each start; root kubefwd under sudo can read a 0600 user file.
+ * file is rewritten in place when its content or mode differs; an identical one is left alone, so kubefwd
+ * still restarts while the state directory is read-only or full. Root kubefwd under sudo can read a 0600
+ * user file.
  */
 export async function writeFwdConf(
   dir: string,
@@ -70,9 +72,21 @@ export async function writeFwdConf(
   reservations: readonly Reservation[] = [],
 ): Promise<string> {
   const text = renderFwdConf(baseIp, reservations);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const path = `${dir.replace(/\/+$/, "")}/${fwdConfFileName(profile)}`;
+  if (await hasContent(path, text)) return path;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   await Deno.writeTextFile(path, text, { mode: 0o600 });
   await Deno.chmod(path, 0o600);
   return path;
+}
+
+/** A regular file (not a symlink) of mode 0600 that holds exactly `text`. */
+async function hasContent(path: string, text: string): Promise<boolean> {
+  try {
+    const info = await Deno.lstat(path);
+    if (!info.isFile || info.mode === null || (info.mode & 0o777) !== 0o600) return false;
+    return await Deno.readTextFile(path) === text;
+  } catch {
+    return false;
+  }
 }

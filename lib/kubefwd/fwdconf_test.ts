@@ -60,3 +60,19 @@ Deno.test("writeFwdConf: mode 0600, rewritten in place, unsafe profile names ref
   assert.match(await Deno.readTextFile(path), /127\.4\.27\.1/);
   for (const bad of ["", "../x", "a/b", ".hidden"]) assert.throws(() => fwdConfFileName(bad), bad);
 });
+
+Deno.test("writeFwdConf: an identical file is not rewritten, so a read-only or full state dir still starts kubefwd", async () => {
+  await using tmp = await tempDir();
+  const path = await writeFwdConf(`${tmp.path}/state`, "dev", "127.3.27.1");
+  const past = new Date("2020-01-01T00:00:00Z");
+  await Deno.utime(path, past, past);
+  assert.equal(await writeFwdConf(`${tmp.path}/state`, "dev", "127.3.27.1"), path);
+  assert.equal((await Deno.stat(path)).mtime?.getTime(), past.getTime(), "left alone");
+  // A changed address or a widened mode is rewritten as before.
+  await writeFwdConf(`${tmp.path}/state`, "dev", "127.5.27.1");
+  assert.match(await Deno.readTextFile(path), /127\.5\.27\.1/);
+  await Deno.utime(path, past, past);
+  await Deno.chmod(path, 0o644);
+  await writeFwdConf(`${tmp.path}/state`, "dev", "127.5.27.1");
+  assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
+});

@@ -168,7 +168,7 @@ Deno.test("model: recovery from fault seen to running; detection from the first 
     lastProbeSeconds: 0.001,
     lastProbeOk: true,
   }]);
-  assert.deepEqual(m.forwards, { pending: 0, up: 1, down: 0, failed: 0 });
+  assert.deepEqual(m.forwards, { pending: 0, up: 1, unverified: 0, down: 0, failed: 0 });
 });
 
 Deno.test("model: a planned restart is no fault; a user's stop abandons an open one", () => {

@@ -109,6 +109,7 @@ export class TestEnv implements AsyncDisposable {
   readonly env: Record<string, string>;
   daemon?: Deno.ChildProcess;
   #daemonOutput: Promise<string> | undefined;
+  #outputSoFar = "";
 
   private constructor(dir: string, extraEnv: Record<string, string>) {
     this.dir = dir;
@@ -227,7 +228,11 @@ export class TestEnv implements AsyncDisposable {
     const dec = new TextDecoder();
     const collect = async (s: ReadableStream<Uint8Array>) => {
       let text = "";
-      for await (const chunk of s) text += dec.decode(chunk, { stream: true });
+      for await (const chunk of s) {
+        const piece = dec.decode(chunk, { stream: true });
+        text += piece;
+        this.#outputSoFar += piece;
+      }
       return text;
     };
     const daemon = this.daemon;
@@ -245,6 +250,11 @@ export class TestEnv implements AsyncDisposable {
       20_000,
     );
     return daemon;
+  }
+
+  /** Everything every daemon of this environment wrote to stdout and stderr so far. */
+  get daemonOutputSoFar(): string {
+    return this.#outputSoFar;
   }
 
   /** Wait for the foreground daemon to exit; returns its exit code and output. */

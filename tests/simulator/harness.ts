@@ -107,6 +107,7 @@ export class SimProcess implements AsyncDisposable {
   readonly status: Promise<Deno.CommandStatus>;
   readonly #done: Promise<void>;
   #exited: Deno.CommandStatus | undefined;
+  #stdoutEnded = false;
   readonly #stopSignal: Deno.Signal | undefined;
 
   private constructor(child: Deno.ChildProcess, stopSignal?: Deno.Signal) {
@@ -133,7 +134,9 @@ export class SimProcess implements AsyncDisposable {
         asm.close();
       }
     };
-    const pumps = Promise.all([pump(child.stdout, "stdout"), pump(child.stderr, "stderr")]);
+    const stdoutPump = pump(child.stdout, "stdout");
+    stdoutPump.then(() => this.#stdoutEnded = true, () => {});
+    const pumps = Promise.all([stdoutPump, pump(child.stderr, "stderr")]);
     this.status = child.status.then((s) => {
       this.#exited = s;
       return s;
@@ -221,6 +224,11 @@ export class SimProcess implements AsyncDisposable {
     } catch {
       // already exited
     }
+  }
+
+  /** True once stdout reached EOF (which may come before the exit). */
+  get stdoutEnded(): boolean {
+    return this.#stdoutEnded;
   }
 
   /** True once the exit status is known. */

@@ -44,8 +44,13 @@ export interface ScenarioService {
   selector?: boolean;
 }
 
-/** A scripted event, `atMs` after the initial forwards are set up. */
-export type ScenarioAction =
+/**
+ * A scripted event, `atMs` after the initial forwards are set up; with `onlyIn`, only in a kubefwd that
+ * forwards that namespace (one scenario file serves several profiles' children).
+ */
+export type ScenarioAction = ActionKind & { onlyIn?: string };
+
+type ActionKind =
   | {
     type: "crash";
     atMs: number;
@@ -76,6 +81,12 @@ export type ScenarioAction =
     graceful?: boolean;
   }
   | { type: "stderr"; atMs: number; lines?: string[]; count?: number }
+  /**
+   * The process closes its stdout (where kubefwd's logrus writes) and keeps running: the reader sees EOF
+   * while the child lives. Later stdout writes are dropped, as logrus drops the EBADF of a closed fd.
+   * (stderr stays: Deno cannot close fd 2.)
+   */
+  | { type: "close_stdout"; atMs: number }
   | { type: "log"; atMs: number; level?: LogrusLevel; message: string }
   /**
    * The API server goes away for `durationMs`. v1.23+ as recorded from 1.25.16 (apiserver-outage): every
@@ -140,7 +151,39 @@ const DASHED_TWINS = atLeast(1, 22, 4);
 
 const encoder = new TextEncoder();
 
+/**
+ * Closes `fd` and every duplicate of it through libc's close(2) (Linux: duplicates found in /proc/self/fd).
+ * Deno.stdout.close() only drops Deno's handle, and the runtime keeps a duplicate of fd 1 open, so the
+ * reader would see no EOF.
+ */
+function closeFd(fd: number): void {
+  const libc = Deno.dlopen(Deno.build.os === "darwin" ? "libSystem.dylib" : "libc.so.6", {
+    close: { parameters: ["i32"], result: "i32" },
+  });
+  const fds = [fd];
+  try {
+    const target = Deno.readLinkSync(`/proc/self/fd/${fd}`);
+    for (const entry of Deno.readDirSync("/proc/self/fd")) {
+      const other = Number(entry.name);
+      if (other === fd) continue;
+      try {
+        if (Deno.readLinkSync(`/proc/self/fd/${other}`) === target) fds.push(other);
+      } catch {
+        // closed meanwhile (the directory listing's own descriptor)
+      }
+    }
+  } catch {
+    // no /proc: only fd itself
+  }
+  for (const n of fds) libc.symbols.close(n);
+  libc.close();
+}
+
+/** Streams a `close_stdout` action closed: writes to them are dropped. */
+const closedStreams = new Set<typeof Deno.stdout>();
+
 function writeAll(file: typeof Deno.stdout, text: string): void {
+  if (closedStreams.has(file)) return;
   const data = encoder.encode(text);
   let off = 0;
   try {
@@ -1055,6 +1098,10 @@ function runAction(action: ScenarioAction): void {
     case "log":
       log(action.level ?? "INFO", action.message);
       break;
+    case "close_stdout":
+      closedStreams.add(Deno.stdout);
+      closeFd(1);
+      break;
     case "api_outage": {
       if (!V123) break;
       state.apiDown = true;
@@ -1437,7 +1484,11 @@ async function runSvc(args: string[]): Promise<void> {
     signalCount = 0;
     onSignal(pendingSignal);
   }
-  for (const action of scenario.actions ?? []) later(Math.max(0, action.atMs), () => runAction(action));
+  const forwarded = new Set(state.watchers.map((w) => w.namespace));
+  for (const action of scenario.actions ?? []) {
+    if (action.onlyIn !== undefined && !forwarded.has(action.onlyIn)) continue;
+    later(Math.max(0, action.atMs), () => runAction(action));
+  }
   // Stay alive until a signal: an interval keeps the event loop busy like kubefwd's blocking wait.
   setInterval(() => {}, 1 << 30);
 }

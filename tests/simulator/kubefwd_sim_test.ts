@@ -798,3 +798,32 @@ Deno.test("simulator 1.25: --resync-interval passed → the replacement's Ready 
     else assert.ok(!pods.includes("web-new"), `debounced past the marker: ${pods}`);
   }
 });
+
+Deno.test("simulator: close_stdout ends stdout while the process and its forwards live on; onlyIn", async () => {
+  await using fixture = await setup(
+    {
+      ...THREE_SERVICES,
+      actions: [
+        { type: "close_stdout", atMs: 50 },
+        // Not for this process: it forwards `default` only.
+        { type: "crash", atMs: 10, exitCode: 7, onlyIn: "elsewhere" },
+      ],
+    },
+    "127.86.27.1",
+  );
+  const { hostsPath, scenarioPath, zPath } = fixture;
+  await using sim = SimProcess.start({
+    args: ["svc", "-n", "default", "-z", zPath],
+    scenarioPath,
+    hostsPath,
+  });
+  await sim.waitForEvent("forward", 15_000, 3);
+  // stdout reaches EOF while the child still runs and still forwards.
+  await waitFor(() => sim.stdoutEnded, 15_000, { step: 20, what: "EOF on stdout" });
+  assert.equal(sim.exited, false);
+  assert.match(await httpGet("127.86.27.1", 18080), /web/);
+  sim.signal("SIGTERM");
+  const status = await sim.wait();
+  assert.equal(status.code, 0, "a clean exit although its output is gone");
+  assert.doesNotMatch(await Deno.readTextFile(hostsPath), /^127\.86\./m, "hosts entries cleaned on exit");
+});
