@@ -73,8 +73,8 @@ Deno.test("a running daemon: socket, status and logs", async (t) => {
     assert.deepEqual(Object.keys(status.daemon).sort(), [
       "configPath",
       "controlConnections",
-      "metricsEndpoint",
       "eventHistory",
+      "metricsEndpoint",
       "persistence",
       "pid",
       "privateMemoryBytes",
