@@ -100,6 +100,7 @@ interface Round {
 
 const rows: string[] = [];
 function report(runner: string, fault: string, rounds: Round[]): void {
+  if (rounds.length === 0) return;
   const ok = rounds.map((r) => r.recoveryMs).filter((x): x is number => x !== undefined);
   const failed = rounds.length - ok.length;
   const stats = ok.length
@@ -185,7 +186,7 @@ async function benchDaemon(version: string, load: string): Promise<void> {
     report(label, "pod replacement", pod);
     const gap: Round[] = [];
     for (let i = 0; i < GAP_ROUNDS; i++) gap.push(await faultRound(traffic, podGap, ready, env));
-    if (GAP_ROUNDS > 0) report(label, `pod gone ${GAP_MS / 1000} s`, gap);
+    report(label, `pod gone ${GAP_MS / 1000} s`, gap);
     const kill: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const pid = (await env.status()).profiles[0].pid!;
@@ -320,7 +321,7 @@ async function benchBare(version: string, load: string): Promise<void> {
     report(label, "pod replacement", pod);
     const gap: Round[] = [];
     for (let i = 0; i < GAP_ROUNDS; i++) gap.push(await faultRound(traffic, podGap, recovered));
-    if (GAP_ROUNDS > 0) report(label, `pod gone ${GAP_MS / 1000} s`, gap);
+    report(label, `pod gone ${GAP_MS / 1000} s`, gap);
     const kill: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       kill.push(
