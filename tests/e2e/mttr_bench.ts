@@ -8,7 +8,10 @@
  * daemon-initiated restarts (both must be 0).
  * Env: KFD_BENCH_ROUNDS (default 10), KFD_BENCH_CAP_S (default 20), KFD_BENCH_ONLY (daemon|bare),
  * KFD_BENCH_LOADS ("idle", "busy" or "idle busy"; busy keeps every core busy; default idle),
- * KFD_BENCH_SOAK_S (soak seconds per load and version, daemon only; 0 = no soak, the default). Runs inside
+ * KFD_BENCH_SOAK_S (soak seconds per load and version, daemon only; 0 = no soak, the default),
+ * KFD_BENCH_GAP_ROUNDS (default 0) rounds of a pod gone for KFD_BENCH_GAP_S (default 20) before its
+ * replacement appears, timed from the replacement being Ready, KFD_BENCH_BARE_ARGS (more kubefwd flags for
+ * the bare runs). Runs inside
  * tests/e2e/run.sh.
  */
 import { TestEnv, waitFor } from "../integration/harness.ts";
@@ -20,6 +23,9 @@ const ROUNDS = Number(Deno.env.get("KFD_BENCH_ROUNDS") ?? "10");
 const CAP_MS = Number(Deno.env.get("KFD_BENCH_CAP_S") ?? "20") * 1000;
 const SOAK_MS = Number(Deno.env.get("KFD_BENCH_SOAK_S") ?? "0") * 1000;
 const LOADS = (Deno.env.get("KFD_BENCH_LOADS") ?? "idle").split(/\s+/).filter(Boolean) as ("idle" | "busy")[];
+const GAP_MS = Number(Deno.env.get("KFD_BENCH_GAP_S") ?? "20") * 1000;
+const GAP_ROUNDS = Number(Deno.env.get("KFD_BENCH_GAP_ROUNDS") ?? "0");
+const BARE_ARGS = (Deno.env.get("KFD_BENCH_BARE_ARGS") ?? "").split(/\s+/).filter(Boolean);
 const URL_A = "http://echo-a:8080/";
 const EVERY_FORWARD = {
   [URL_A]: "echo-a",
@@ -60,6 +66,15 @@ async function replacePod(): Promise<number> {
   return t0;
 }
 
+/** Deletes echo-a's pods, waits GAP_MS, creates a replacement: t0 is when it is Ready. */
+async function podGap(): Promise<number> {
+  for (const p of await currentEchoAPods()) await cluster("pod-delete", p);
+  const gone = Date.now();
+  await waitFor(() => Date.now() - gone >= GAP_MS, "the gap", GAP_MS + 5000, 200);
+  await cluster("pod-create", `echo-a-g${++podSeq}`, "echo-a");
+  return Date.now();
+}
+
 async function currentEchoAPods(): Promise<string[]> {
   const out = await new Deno.Command(Deno.env.get("KFD_E2E_KUBECTL")!, {
     args: ["get", "pods", "-n", Deno.env.get("KFD_E2E_NAMESPACE")!, "-o", "name"],
@@ -85,6 +100,7 @@ interface Round {
 
 const rows: string[] = [];
 function report(runner: string, fault: string, rounds: Round[]): void {
+  if (rounds.length === 0) return;
   const ok = rounds.map((r) => r.recoveryMs).filter((x): x is number => x !== undefined);
   const failed = rounds.length - ok.length;
   const stats = ok.length
@@ -168,6 +184,9 @@ async function benchDaemon(version: string, load: string): Promise<void> {
     const pod: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) pod.push(await faultRound(traffic, replacePod, ready, env));
     report(label, "pod replacement", pod);
+    const gap: Round[] = [];
+    for (let i = 0; i < GAP_ROUNDS; i++) gap.push(await faultRound(traffic, podGap, ready, env));
+    report(label, `pod gone ${GAP_MS / 1000} s`, gap);
     const kill: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const pid = (await env.status()).profiles[0].pid!;
@@ -262,6 +281,7 @@ async function benchBare(version: string, load: string): Promise<void> {
     Deno.env.get("KFD_E2E_CONTEXT")!,
   ];
   if (autoReconnect) args.push("-a");
+  args.push(...BARE_ARGS);
   const t = await TestEnv.create();
   const traffic = new TrafficLoop({ [URL_A]: "echo-a" }, 100);
   let child: Deno.ChildProcess | undefined;
@@ -290,13 +310,18 @@ async function benchBare(version: string, load: string): Promise<void> {
     await stop();
     await start();
   };
-  const label = `bare kubefwd ${version}${autoReconnect ? " -a" : ""} (${load})`;
+  const label = `bare kubefwd ${version}${autoReconnect ? " -a" : ""}${
+    BARE_ARGS.length ? ` ${BARE_ARGS.join(" ")}` : ""
+  } (${load})`;
   try {
     await start();
     traffic.start();
     const pod: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) pod.push(await faultRound(traffic, replacePod, recovered));
     report(label, "pod replacement", pod);
+    const gap: Round[] = [];
+    for (let i = 0; i < GAP_ROUNDS; i++) gap.push(await faultRound(traffic, podGap, recovered));
+    report(label, `pod gone ${GAP_MS / 1000} s`, gap);
     const kill: Round[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       kill.push(
@@ -323,8 +348,8 @@ for (const load of LOADS) {
   const busy = cpuLoad(load);
   try {
     for (const v of versions) {
-      if (ROUNDS > 0 && only !== "bare") await benchDaemon(v, load);
-      if (ROUNDS > 0 && only !== "daemon") await benchBare(v, load);
+      if ((ROUNDS > 0 || GAP_ROUNDS > 0) && only !== "bare") await benchDaemon(v, load);
+      if ((ROUNDS > 0 || GAP_ROUNDS > 0) && only !== "daemon") await benchBare(v, load);
       if (SOAK_MS > 0) await soakDaemon(v, load);
     }
   } finally {
