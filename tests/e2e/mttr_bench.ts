@@ -187,42 +187,24 @@ async function benchDaemon(version: string, load: string): Promise<void> {
     const gap: Round[] = [];
     for (let i = 0; i < GAP_ROUNDS; i++) gap.push(await faultRound(traffic, podGap, ready, env));
     report(label, `pod gone ${GAP_MS / 1000} s`, gap);
-    const kill: Round[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
+    /** SIGKILL of the daemon's kubefwd, after `healthyMs` of answering. */
+    const killRound = async (healthyMs: number) => {
+      const healthySince = Date.now();
+      await waitFor(() => Date.now() - healthySince >= healthyMs, "a healthy run", healthyMs + 5000, 100);
       const pid = (await env.status()).profiles[0].pid!;
-      kill.push(
-        await faultRound(
-          traffic,
-          () => {
-            const t0 = Date.now();
-            Deno.kill(pid, "SIGKILL");
-            return Promise.resolve(t0);
-          },
-          ready,
-          env,
-        ),
-      );
-    }
+      const kill = () => {
+        const t0 = Date.now();
+        Deno.kill(pid, "SIGKILL");
+        return Promise.resolve(t0);
+      };
+      return await faultRound(traffic, kill, ready, env);
+    };
+    const kill: Round[] = [];
+    for (let i = 0; i < ROUNDS; i++) kill.push(await killRound(0));
     report(label, "kill -9 kubefwd", kill);
     // The same kills, each after a healthy run of reset_after: a crash after health restarts at once.
     const isolated: Round[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      const healthySince = Date.now();
-      await waitFor(() => Date.now() - healthySince > STABLE_MS + 500, "a stable run", STABLE_MS + 5000, 100);
-      const pid = (await env.status()).profiles[0].pid!;
-      isolated.push(
-        await faultRound(
-          traffic,
-          () => {
-            const t0 = Date.now();
-            Deno.kill(pid, "SIGKILL");
-            return Promise.resolve(t0);
-          },
-          ready,
-          env,
-        ),
-      );
-    }
+    for (let i = 0; i < ROUNDS; i++) isolated.push(await killRound(STABLE_MS + 500));
     report(label, `kill -9 after ${STABLE_MS / 1000} s up`, isolated);
     await traffic.stop();
     await env.cli("stop");
