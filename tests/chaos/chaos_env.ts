@@ -63,6 +63,7 @@ export class ChaosEnv {
 
   private constructor(t: TestEnv, secrets: Secrets, scenario: Scenario, daemonYaml: string) {
     this.t = t;
+    t.onCliResult = (r) => this.#outputs.push(r.stdout, r.stderr);
     this.secrets = secrets;
     this.#scenario = scenario;
     this.#daemonYaml = daemonYaml;
@@ -170,39 +171,23 @@ export class ChaosEnv {
   }
 
   /** Run the CLI; its output is kept for the secret check. */
-  async cli(...args: string[]): Promise<CliResult> {
-    const r = await this.t.cli(...args);
-    this.#outputs.push(r.stdout, r.stderr);
-    return r;
+  cli(...args: string[]): Promise<CliResult> {
+    return this.t.cli(...args);
   }
 
   /** `status --json`, kept for the secret check; throws when it fails. */
-  async status(...profiles: string[]): Promise<StatusResult> {
-    const r = await this.cli("--json", "status", ...profiles);
-    if (r.code !== 0) throw new Error(`status exited ${r.code}: ${r.stdout}${r.stderr}`);
-    return JSON.parse(r.stdout) as StatusResult;
+  status(...profiles: string[]): Promise<StatusResult> {
+    return this.t.status(...profiles);
   }
 
   /** One profile's status with its events. */
-  async profile(name: string): Promise<ProfileStatus> {
-    const p = (await this.status(name)).profiles[0];
-    if (p?.name !== name) throw new Error(`no profile ${name} in status`);
-    return p;
+  profile(name: string): Promise<ProfileStatus> {
+    return this.t.profile(name);
   }
 
   /** The profile once running with every forward up. */
   async waitHealthy(name: string, timeoutMs = 20_000): Promise<ProfileStatus> {
-    return await waitFor(
-      async () => {
-        const p = await this.profile(name);
-        return p.state === "running" && p.forwards.length > 0 && p.forwards.every((f) => f.state === "up")
-          ? p
-          : undefined;
-      },
-      `${name} running with every forward up`,
-      timeoutMs,
-      100,
-    );
+    return await waitFor(() => this.t.healthy(name), `${name} running with every forward up`, timeoutMs, 100);
   }
 
   /** Outputs collected since the last call (CLI runs); the daemon's own output is read separately. */

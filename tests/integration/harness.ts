@@ -189,8 +189,13 @@ export class TestEnv implements AsyncDisposable {
       () => signalQuietly(child, "SIGKILL"),
     );
     const dec = new TextDecoder();
-    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    const result = { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+    this.onCliResult?.(result);
+    return result;
   }
+
+  /** Sees every CLI result of this environment (the chaos suite scans them all for secrets). */
+  onCliResult?: (result: CliResult) => void;
 
   /** `status --json` parsed; throws with the CLI output if it fails. */
   async status(...profiles: string[]): Promise<StatusResult> {
