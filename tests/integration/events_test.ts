@@ -176,13 +176,14 @@ Deno.test("events: a lost forward (kubefwd 1.22) with its cause, the restart mad
     throw new Error(`${(e as Error).message}; the history:\n${(await env.cli("events")).stdout}`);
   });
   const lost = list.find((e) => e.to === "degraded")!;
-  assert.equal(lost.reason, "1 of 1 forwards down");
+  // The probes' verdict names why (the HTTP probe's connection was closed: kubefwd cannot reach the pod).
+  assert.equal(lost.reason, "pod not reachable: 1 of 1 forwards down");
   assert.match(lost.detail!, /api/);
   assert.ok(lost.cause, "the forwards' cause is recorded");
   const human = await env.cli("events", "alpha");
   assert.match(
     human.stdout,
-    /alpha\s+forwards lost\s+running → degraded\s+1 of 1 forwards down \(.*api.*; .+\)/,
+    /alpha\s+forwards lost\s+running → degraded\s+pod not reachable: 1 of 1 forwards down \(.*api.*; .+\)/,
   );
   assert.match(human.stdout, /alpha\s+restart\s+degraded → stopping\s+restarting: dead forward/);
 });
