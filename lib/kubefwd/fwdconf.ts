@@ -62,30 +62,43 @@ export function fwdConfFileName(profile: string): string {
 /**
  * Writes `<dir>/<profile>.fwdconf.yml` with mode 0600 (created 0700 if missing) and returns its path. The
  * file is rewritten in place when its content or mode differs; an identical one is left alone, so kubefwd
- * still restarts while the state directory is read-only or full. Root kubefwd under sudo can read a 0600
- * user file.
+ * still restarts while the state directory is read-only or full. When the rewrite fails there (new
+ * remembered addresses to reserve), the previous file of the same range is used as it is: the profile's
+ * range holds, only addresses first seen since may move; the state directory's failure is already reported
+ * (`daemon.persistence`). Root kubefwd under sudo can read a 0600 user file.
  */
 export async function writeFwdConf(
   dir: string,
   profile: string,
   baseIp: string,
   reservations: readonly Reservation[] = [],
+  write: (path: string, text: string) => Promise<void> = writePrivateFile,
 ): Promise<string> {
   const text = renderFwdConf(baseIp, reservations);
   const path = `${dir.replace(/\/+$/, "")}/${fwdConfFileName(profile)}`;
   if (await hasContent(path, text)) return path;
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  await Deno.writeTextFile(path, text, { mode: 0o600 });
-  await Deno.chmod(path, 0o600);
+  try {
+    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+    await write(path, text);
+  } catch (e) {
+    if (await hasContent(path, (old) => old.startsWith(`baseUnreservedIP: ${baseIp}\n`))) return path;
+    throw e;
+  }
   return path;
 }
 
-/** A regular file (not a symlink) of mode 0600 that holds exactly `text`. */
-async function hasContent(path: string, text: string): Promise<boolean> {
+async function writePrivateFile(path: string, text: string): Promise<void> {
+  await Deno.writeTextFile(path, text, { mode: 0o600 });
+  await Deno.chmod(path, 0o600);
+}
+
+/** A regular file (not a symlink) of mode 0600 that holds exactly `text` (or whose text passes the test). */
+async function hasContent(path: string, text: string | ((text: string) => boolean)): Promise<boolean> {
   try {
     const info = await Deno.lstat(path);
     if (!info.isFile || info.mode === null || (info.mode & 0o777) !== 0o600) return false;
-    return await Deno.readTextFile(path) === text;
+    const content = await Deno.readTextFile(path);
+    return typeof text === "string" ? content === text : text(content);
   } catch {
     return false;
   }

@@ -76,3 +76,23 @@ Deno.test("writeFwdConf: an identical file is not rewritten, so a read-only or f
   await writeFwdConf(`${tmp.path}/state`, "dev", "127.5.27.1");
   assert.equal((await Deno.stat(path)).mode! & 0o777, 0o600);
 });
+
+Deno.test("writeFwdConf: when new reservations cannot be written, the previous file of the same range is used", async () => {
+  await using tmp = await tempDir();
+  const dir = `${tmp.path}/state`;
+  const path = await writeFwdConf(dir, "dev", "127.3.27.1");
+  const before = await Deno.readTextFile(path);
+  const refuse = () => Promise.reject(new Deno.errors.PermissionDenied("read-only file system"));
+  const reservations = [{ name: "web.ns", ip: "127.3.27.2" }];
+  assert.equal(await writeFwdConf(dir, "dev", "127.3.27.1", reservations, refuse), path);
+  assert.equal(await Deno.readTextFile(path), before, "left as it was");
+  // Another range, or no previous file: nothing to fall back on.
+  await assert.rejects(
+    () => writeFwdConf(dir, "dev", "127.4.27.1", [], refuse),
+    Deno.errors.PermissionDenied,
+  );
+  await assert.rejects(
+    () => writeFwdConf(dir, "other", "127.3.27.1", [], refuse),
+    Deno.errors.PermissionDenied,
+  );
+});
