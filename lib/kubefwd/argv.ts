@@ -192,8 +192,8 @@ export function buildKubefwdArgs(
   if (kubefwdSupports(version, "autoReconnect")) {
     args.push("-a");
     const extra = [...settings.extraArgs, ...profile.extraArgs];
-    for (const flag of PROMPT_RESYNC_FLAGS) {
-      if (!extra.some((a) => a === flag || a.startsWith(`${flag}=`))) args.push(flag, PROMPT_RESYNC_INTERVAL);
+    for (const [flag, value] of PROMPT_RESYNC) {
+      if (!extra.some((a) => a === flag || a.startsWith(`${flag}=`))) args.push(flag, value);
     }
   }
   if (
@@ -209,15 +209,19 @@ export function buildKubefwdArgs(
 }
 
 /**
- * kubefwd 1.24+ re-reads a service's pods on every pod event, but through a 5 s debounce unless
- * `--resync-interval` (default 5 min) has passed since its last read; a service left without pods is read
- * again only every `--retry-interval` (10 s) plus that debounce. A pod that was gone for a while was picked
- * up 10.3 s after its replacement was Ready; with `--resync-interval 1s` the Ready event itself triggers
- * the read: 0.3 s (docs/kubefwd-compatibility.md#pod-gone-and-back). The cost: events more than 1 s apart
- * each cause one pod list of their service. A value in extra_args wins.
+ * kubefwd 1.24+ re-reads a service's pods on pod events, through a 5 s debounce unless `--resync-interval`
+ * (default 5 min) has passed since its last read, and a service without a ready pod every `--retry-interval`
+ * (default 10 s, through the same debounce). A pod that was gone for a while was picked up 10.3 s after its
+ * replacement was Ready; with a 1 s resync the Ready event of a service kubefwd forwarded before is acted on
+ * at once (0.3 s), and a service that had no pod when kubefwd started (it may have been restarted meanwhile)
+ * is read every 2 s (docs/kubefwd-compatibility.md#pod-gone-and-back). The cost: one pod list per 2 s per
+ * service without a ready pod, only while it has none, and one per pod event more than 1 s after the last.
+ * A value in extra_args wins.
  */
-const PROMPT_RESYNC_FLAGS = ["--resync-interval"] as const;
-const PROMPT_RESYNC_INTERVAL = "1s";
+const PROMPT_RESYNC: ReadonlyArray<readonly [string, string]> = [
+  ["--retry-interval", "2s"],
+  ["--resync-interval", "1s"],
+];
 
 /**
  * Non-fatal caveats of running this kubefwd with these settings, for the daemon log: a custom hosts path

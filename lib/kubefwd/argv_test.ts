@@ -69,7 +69,7 @@ Deno.test("buildKubefwdArgs: full profile, per version", () => {
   const tail = ["-d", "local", "-m", "80:8080", "-m", "443:8443"];
   const rows: [string, typeof V125, string[], string[]][] = [
     ["1.23", V123, [], []],
-    // The user's --retry-interval is passed on; --resync-interval is the daemon's 1 s.
+    // The user's --retry-interval replaces the daemon's 2 s; --resync-interval is the daemon's 1 s.
     ["1.24", V124, ["-a", "--resync-interval", "1s", "--hosts-path", "/tmp/hosts"], [
       "--retry-interval",
       "5s",
@@ -145,6 +145,8 @@ Deno.test("buildKubefwdArgs: default hosts path is not passed; minimal profile",
     "-z",
     "/z.yml",
     "-a",
+    "--retry-interval",
+    "2s",
     "--resync-interval",
     "1s",
   ]);
@@ -257,12 +259,12 @@ Deno.test("flagsInArgs: pflag syntax", () => {
   );
 });
 
-Deno.test("buildKubefwdArgs: 1.24+ reads a service's pods on the first pod event after 1 s, unless extra_args say otherwise", () => {
+Deno.test("buildKubefwdArgs: 1.24+ reads a service's pods on the first pod event after 1 s and every 2 s without one, unless extra_args say otherwise", () => {
   const z = { fwdConfPath: "/z.yml" };
   const flags = (extraArgs: string[]) =>
     buildKubefwdArgs(profile({ extraArgs }), settings(), V125, z).filter((a) => a.includes("-interval"));
-  assert.deepEqual(flags([]), ["--resync-interval"]);
-  assert.deepEqual(flags(["--resync-interval=30s"]), ["--resync-interval=30s"]);
+  assert.deepEqual(flags([]), ["--retry-interval", "--resync-interval"]);
+  assert.deepEqual(flags(["--resync-interval=30s"]), ["--retry-interval", "--resync-interval=30s"]);
   assert.deepEqual(flags(["--resync-interval", "1m", "--retry-interval", "5s"]), [
     "--resync-interval",
     "--retry-interval",

@@ -139,6 +139,7 @@ export class ForwardTracker {
       case "forward":
         return this.#onForward(event.forward, now);
       case "pod_deleted":
+        for (const key of this.#podCause(event.pod, undefined).forwards) this.#signals.forwardUp(key);
         return this.#setForwardsOfPod(event.pod, undefined, "pending", now);
       case "lost_connection": {
         const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};

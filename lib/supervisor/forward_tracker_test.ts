@@ -579,3 +579,19 @@ Deno.test("service failures (1.24+): pods replaced one after another, each recon
   assert.equal(stuck[2].restart?.kind, "now");
   assert.equal(stuck[2].restart?.cause?.key, "service web.ns.ctx");
 });
+
+Deno.test("service failures (1.24+): a deliberate pod deletion starts the service's count afresh", () => {
+  const tracker = new ForwardTracker(settings());
+  tracker.onEvent(forward("web", "127.1.27.1", 80, "web-0"), T0);
+  const fail = (t: number) =>
+    tracker.onEvent({ kind: "reconnect_scheduled", serviceKey: "web.ns.ctx", delay: "1s" }, t).restart;
+  assert.equal(fail(T0 + 1000), undefined);
+  assert.equal(fail(T0 + 2000), undefined, "two failures of a flaky forward that never came up");
+  tracker.onEvent(
+    { kind: "pod_deleted", pod: "web-0", serviceKey: "web.ns.ctx", markedOnly: true },
+    T0 + 3000,
+  );
+  assert.equal(fail(T0 + 3100), undefined, "the reconnect after the deletion is the cluster's doing");
+  assert.equal(fail(T0 + 4000), undefined);
+  assert.equal(fail(T0 + 5000)?.kind, "now", "three in a row after the deletion: a loop");
+});

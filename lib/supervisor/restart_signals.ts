@@ -97,7 +97,11 @@ export class RestartSignals {
     };
   }
 
-  /** The forward `key` (`host:port`) is up again: the failure counts of the causes covering it are cleared. */
+  /**
+   * The forward `key` (`host:port`) is up again, or its pod was deleted on purpose (the failures that follow
+   * a deletion are the cluster's doing, not kubefwd's): the failure counts of the causes covering it are
+   * cleared.
+   */
   forwardUp(key: string): void {
     for (const [cause, failures] of this.#serviceFailures) {
       if (failures.forwards.includes(key)) this.#serviceFailures.delete(cause);
