@@ -7,6 +7,7 @@ import { connectDaemon, type DaemonClient } from "../lib/ipc/client.ts";
 import { defaultConfigPath, defaultDaemonSettings } from "../lib/config/paths.ts";
 import type { DaemonSettings } from "../lib/config/types.ts";
 import { VERSION } from "../lib/version.ts";
+import { UserError } from "../lib/errors.ts";
 import type { CliContext } from "./context.ts";
 
 /** Where the daemon of this CLI invocation lives. */
@@ -57,5 +58,28 @@ export async function withClient<T>(
     return await fn(client);
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * Runs `fn` with a connected client, or `offline` when no daemon is running (only then: an error after the
+ * connection stands). `logs` and `events` read their files in `offline`, which gets the not-running error to
+ * rethrow when reading cannot answer the request.
+ */
+export async function withClientOrOffline(
+  ctx: CliContext,
+  location: DaemonLocation,
+  fn: (client: DaemonClient) => Promise<void>,
+  offline: (notRunning: UserError) => Promise<void>,
+): Promise<void> {
+  let connected = false;
+  try {
+    await withClient(ctx, (client) => {
+      connected = true;
+      return fn(client);
+    }, location);
+  } catch (e) {
+    if (connected || !(e instanceof UserError && e.code === "daemon_not_running")) throw e;
+    await offline(e);
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { locateDaemon, withClient } from "../connect.ts";
+import { locateDaemon, withClientOrOffline } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
 import { tryParseDuration } from "../../lib/config/duration.ts";
 import type { DaemonClient } from "../../lib/ipc/client.ts";
@@ -98,23 +98,16 @@ export function registerEventsCommand(program: Command, ctx: CliContext): void {
             ? ctx.out(jsonWithoutRawControls(JSON.stringify(e)))
             : ctx.out(eventCells(e, Date.now(), g.color).join("  "));
         const location = await locateDaemon(ctx);
-        let connected = false;
-        try {
-          await withClient(ctx, (client) => {
-            connected = true;
-            return show(client);
-          }, location);
-        } catch (e) {
-          if (connected || !(e instanceof UserError && e.code === "daemon_not_running")) throw e;
+        await withClientOrOffline(ctx, location, show, async (notRunning) => {
           const file = `${location.settings.stateDir}/events.jsonl`;
           ctx.err(`the daemon is not running; showing its event history file ${file}`);
           const events = await readHistoryFiles(file, { profile, sinceMs, limit: lines });
           if (opts.follow) {
             events.forEach(printOne);
-            throw e; // following needs the daemon: exit 3
+            throw notRunning; // following needs the daemon: exit 3
           }
           printList({ events });
-        }
+        });
         async function show(client: DaemonClient): Promise<void> {
           const request = {
             type: "events" as const,

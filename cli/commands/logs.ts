@@ -4,7 +4,7 @@
  */
 import type { Command } from "commander";
 import type { CliContext } from "../context.ts";
-import { locateDaemon, withClient } from "../connect.ts";
+import { locateDaemon, withClientOrOffline } from "../connect.ts";
 import { UserError } from "../../lib/errors.ts";
 import type { DaemonClient } from "../../lib/ipc/client.ts";
 import { isRecord } from "../../lib/util/is_record.ts";
@@ -81,18 +81,11 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
       const print = (e: LogEntry) =>
         g.json ? ctx.out(jsonWithoutRawControls(JSON.stringify(e))) : ctx.out(formatLogEntry(e, g.color));
       const location = await locateDaemon(ctx);
-      let connected = false;
-      try {
-        await withClient(ctx, (client) => {
-          connected = true;
-          return show(client);
-        }, location);
-      } catch (e) {
-        if (connected || !(e instanceof UserError && e.code === "daemon_not_running")) throw e;
+      await withClientOrOffline(ctx, location, show, async () => {
         const file = location.settings.logFile;
         ctx.err(`the daemon is not running; showing its log file ${file}`);
         (await readLogFile(file, lines, profile)).forEach(print);
-      }
+      });
       async function show(client: DaemonClient): Promise<void> {
         if (!opts.follow) {
           const { entries } = await client.request({ type: "logs", profile, lines, follow: false });
