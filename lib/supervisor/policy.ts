@@ -28,6 +28,11 @@ export interface ExitDecisionInput {
   exitKind: ExitKind;
   /** The run that ended was healthy for at least `resetAfterMs`: a crash after that is restarted at once. */
   afterStableRun?: boolean;
+  /**
+   * How long ago the child that ended was started (0 for a start that produced no child). The backoff bounds
+   * how often kubefwd is started, so time the child already ran counts towards the wait.
+   */
+  sinceStartMs?: number;
   /** A number in [0, 1) that drives the jitter (injected so tests are exact). */
   random: number;
 }
@@ -56,14 +61,15 @@ export function restartDelayMs(policy: RetryPolicy, attempt: number, random: num
  * - not root → `fail`: restarting cannot help until sudoers or the privilege setting changes;
  * - permanent (bad kubeconfig, missing context, RBAC, unknown flag) → `fail`: retried only when the
  *   config or kubeconfig changes, by the runner;
- * - transient → `restart` after {@link restartDelayMs}, unless `maxAttempts` (> 0) restarts were already
- *   made, then `fail`. `maxAttempts: 0` retries forever. After a stable run the restart is immediate and
+ * - transient → `restart` once {@link restartDelayMs} has passed since the ended child was started (the
+ *   backoff is the shortest spacing between two starts: a crash loop is held to it, a kill after a run longer
+ *   than the delay restarts at once), unless `maxAttempts` (> 0) restarts were already made, then `fail`. `maxAttempts: 0` retries forever. After a stable run the restart is immediate and
  *   the attempt counter stays 0, so a second crash right after starts the backoff from its beginning;
  * - unreachable (the API is out of reach) → `restart` every {@link UNREACHABLE_RETRY_MS}, whatever the
  *   attempt count: never `fail`, and the attempt counter does not grow.
  */
 export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
-  const { policy, attempt, exitKind, random, afterStableRun } = input;
+  const { policy, attempt, exitKind, random, afterStableRun, sinceStartMs = 0 } = input;
   if (exitKind === "not_root") return { action: "fail", reason: "kubefwd requires superuser privileges" };
   if (exitKind === "permanent") return { action: "fail", reason: "permanent error" };
   // The API is out of reach: retry steadily and soon (it may be back any moment), never give up, and do not
@@ -79,7 +85,12 @@ export function decideAfterExit(input: ExitDecisionInput): ExitDecision {
   }
   // The backoff is for crash loops: a kill or crash after minutes of health is not one.
   if (afterStableRun) return { action: "restart", delayMs: 0, attempt: 0 };
-  return { action: "restart", delayMs: restartDelayMs(policy, attempt, random), attempt: attempt + 1 };
+  const spacingMs = restartDelayMs(policy, attempt, random);
+  return {
+    action: "restart",
+    delayMs: Math.max(0, spacingMs - Math.max(0, sinceStartMs)),
+    attempt: attempt + 1,
+  };
 }
 
 /**

@@ -135,3 +135,26 @@ Deno.test("decideAfterExit: an unreachable API is retried every 2 s, never faile
     assert.deepEqual(d, { action: "restart", delayMs, attempt }, `attempt ${attempt}`);
   }
 });
+
+Deno.test("decideAfterExit: the backoff spaces starts, so time the child ran counts towards it", () => {
+  const rows: [attempt: number, sinceStartMs: number, delayMs: number][] = [
+    [0, 0, 1000], // died at once: the whole first delay
+    [0, 300, 700],
+    [0, 1000, 0], // ran as long as the delay: restarted at once
+    [0, 5000, 0], // a kill after a few seconds of running is no crash loop
+    [3, 5000, 3000], // the fourth start in a loop is still held 8 s after the previous one
+    [3, -20, 8000], // a clock step backwards never lengthens the wait
+  ];
+  for (const [attempt, sinceStartMs, delayMs] of rows) {
+    const d = decideAfterExit({ policy, attempt, exitKind: "transient", random: 0.5, sinceStartMs });
+    assert.deepEqual(d, { action: "restart", delayMs, attempt: attempt + 1 }, `${attempt} ${sinceStartMs}`);
+  }
+  const unreachable = decideAfterExit({
+    policy,
+    attempt: 0,
+    exitKind: "unreachable",
+    random: 0.5,
+    sinceStartMs: 9000,
+  });
+  assert.equal(unreachable.action === "restart" && unreachable.delayMs, 2000, "the API retry keeps its pace");
+});

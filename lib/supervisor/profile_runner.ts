@@ -417,13 +417,20 @@ export class ProfileRunner {
   }
 
   /** backoff / failed after an unplanned end of a run (or of a start attempt). */
-  #applyDecision(kind: ExitKind, reason: string, errorText: string, afterStableRun = false): void {
+  #applyDecision(
+    kind: ExitKind,
+    reason: string,
+    errorText: string,
+    afterStableRun = false,
+    sinceStartMs = 0,
+  ): void {
     const decision = decideAfterExit({
       policy: this.#spec.retry,
       attempt: this.#attempt,
       exitKind: kind,
       random: this.#deps.random(),
       afterStableRun,
+      sinceStartMs,
     });
     if (decision.action === "restart") {
       this.#attempt = decision.attempt;
@@ -708,7 +715,7 @@ export class ProfileRunner {
     // An API out of reach is not this child's failure (no crash loop; max_attempts does not apply).
     if (verdict.kind !== "unreachable") record.countFailure();
     this.#run = undefined;
-    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun);
+    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun, ranMs);
   }
 
   /** Counts a restart; the transition that begins it (the next one) carries `why`. */
