@@ -13,26 +13,26 @@ import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
 import { cleanLeftoverHosts, endRunTimers, exitVerdict, newRun, releaseGate, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
-import type { RestartCause, RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
+import type { TrackerUpdate } from "./forward_tracker.ts";
 import { planLaunch, type StartError } from "./launch_plan.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
 import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
-import { RestartThrottle } from "./restart_throttle.ts";
+import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { RunHealth } from "./run_health.ts";
 import {
   degradedBecause,
   emptyVerdict,
   type ProfileFacts,
-  stateDetail,
   stateFromForwards,
 } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
+import { profileStatus } from "./profile_status.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -51,7 +51,7 @@ export class ProfileRunner {
   #failedWatch: FileWatch | undefined;
   /** Every address any of this runner's children announced, for the final sweep at shutdown. */
   readonly #ipsEverAnnounced = new Set<string>();
-  readonly #restartThrottle = new RestartThrottle();
+  readonly #forwardRestarts: ForwardRestarts;
   #version: KubefwdVersion | undefined;
   readonly #queue = new SerialQueue();
   /** Bumped by every launch and stop: a start still being planned for an older generation is dropped. */
@@ -71,6 +71,7 @@ export class ProfileRunner {
     this.#deps = deps;
     this.#state = this.enabled ? "stopped" : "disabled";
     this.#timers = new NamedTimers(deps.clock);
+    this.#forwardRestarts = new ForwardRestarts(this.#restartPort());
     const { logLinesPerSecond, logBurst } = deps.tuning;
     this.#output = new OutputLimiter(
       deps.clock,
@@ -201,44 +202,23 @@ export class ProfileRunner {
 
   /** The `status` view; `details` adds the last 20 transition events. */
   status(details = false): ProfileStatus {
-    const now = this.#deps.clock.now();
     const run = this.childAlive ? this.#run : undefined;
-    const record = this.#deps.record;
-    const current = run ? now - run.spawnedAt : 0;
-    const status: ProfileStatus = {
+    return profileStatus({
       name: this.name,
+      spec: this.#spec,
       enabled: this.enabled,
-      enabledSource: record.enabledOverride !== undefined ? "cli" : "config",
       state: this.#state,
-      pid: run?.handle?.pid ?? null,
+      record: this.#deps.record,
+      run,
       kubefwdPid: run?.handle ? this.#kubefwdPid(run) : null,
-      startedAt: run ? iso(run.spawnedAt) : null,
-      uptimeSeconds: Math.floor(current / 1000),
-      restarts: record.counters.restarts,
-      failures: record.counters.failures,
-      lastError: this.#lastError?.text ?? null,
-      lastErrorAt: this.#lastError ? iso(this.#lastError.at) : null,
-      stateDetail: stateDetail({
-        state: this.#state,
-        forwards: run?.tracker.summary(),
-        graceOver: run !== undefined && current >= this.#deps.tuning.startupGraceMs,
-        forwardNamespaces: run?.tracker.statuses().map((f) => f.namespace),
-        ...this.#facts(),
-      }),
-      allowEmpty: this.#spec.allowEmpty ?? false,
-      nextRetryAt: this.#nextRetryAt === null ? null : iso(this.#nextRetryAt),
-      context: this.#spec.context ?? null,
-      namespaces: [...this.#spec.namespaces],
-      kubefwdVersion: this.#version?.raw ?? null,
-      forwards: run ? run.tracker.statuses() : [],
-      totalUptimeSeconds: Math.floor((record.counters.totalUptimeMs + current) / 1000),
+      now: this.#deps.clock.now(),
+      startupGraceMs: this.#deps.tuning.startupGraceMs,
+      lastError: this.#lastError,
+      nextRetryAt: this.#nextRetryAt,
+      version: this.#version,
       reconnects: this.#totalReconnects,
-    };
-    const apiserver = run?.health?.apiStatus();
-    if (apiserver) status.apiserver = apiserver;
-    if (record.baseIp !== undefined) status.baseIp = record.baseIp;
-    if (details) status.events = record.events.slice(-20);
-    return status;
+      details,
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -385,8 +365,8 @@ export class ProfileRunner {
     });
     // kubefwd keeps the clients it built at startup: a changed kubeconfig needs a new child.
     run.kubeconfigWatch = this.#watchKubeconfig(() => {
-      this.#restartThrottle.reset(); // a change: every held failure gets a fresh chance
-      this.#requestChildRestart(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
+      this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
+      this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
     });
     handle.exited.then((status) => {
       try {
@@ -503,11 +483,11 @@ export class ProfileRunner {
     }
     if (update.probeNow) run.health?.schedule(0);
     if (update.retryHeld) run.timers.fireNow("heldRetry");
-    if (update.fresh) this.#restartThrottle.reset();
+    if (update.fresh) this.#forwardRestarts.reset();
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
     if (update.warning) this.#log("warn", update.warning);
-    if (update.restart) this.#onRestartRequest(run, update.restart);
+    if (update.restart) this.#forwardRestarts.onRequest(run, update.restart);
   }
 
   /** starting/running/degraded from the forward states: `running` only once every forward answered. */
@@ -547,98 +527,47 @@ export class ProfileRunner {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // Restarts for the forwards' sake
+  // Restarts for the forwards' sake (decided in forward_restarts.ts)
 
-  #onRestartRequest(run: Run, request: RestartRequest): void {
-    // Planned restarts (IP churn) have no cause; the others may share one (ForwardTracker.commonCause).
-    const cause = () =>
-      request.kind === "now" && !request.cause ? undefined : run.tracker.commonCause(request.cause);
-    if (request.kind === "now" && request.fresh) this.#restartThrottle.reset();
-    if (request.kind === "now") return this.#requestChildRestart(run, request.reason, cause());
-    // A kubefwd that never re-forwards (1.22.x): restart after a short debounce.
-    if (!this.#isLive(run) || run.timers.has("deadForward") || run.restartRequested) return;
-    const heldMs = request.cause
-      ? this.#restartThrottle.heldForMs(request.cause.key, this.#deps.clock.now())
-      : 0;
-    if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
-    this.#log("warn", `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting soon`);
-    const debounceMs = Math.max(0, this.#spec.forwardFailures.debounceMs);
-    run.timers.set(
-      "deadForward",
-      debounceMs,
-      () => this.#requestChildRestart(run, `dead forward (${request.why})`, cause(), false, "dead_forward"),
-    );
+  #restartPort(): RestartPort {
+    return {
+      spec: () => this.#spec,
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      isLive: (run) => this.#isLive(run),
+      apply: (run, update) => this.#apply(run, update),
+      log: (level, message) => this.#log(level, message),
+      internalError: (where, e) => this.#internalError(where, e),
+      enqueue: (run, cycle) => {
+        this.#queue.run(async () => {
+          if (!this.#isLive(run) || this.#disposed) return;
+          await cycle((reason, why, delayMs) => this.#cycleForForwards(run, reason, why, delayMs));
+        }).catch((e) => this.#internalError("restart", e));
+      },
+    };
   }
 
-  /**
-   * Restarts the child because of its forwards: counted as a restart, not a failure, and no backoff — unless
-   * the throttle holds it (the same failure came back after a restart) or slows it down (too many).
-   */
-  #requestChildRestart(
-    run: Run,
-    reason: string,
-    cause?: RestartCause,
-    heldRetry = false,
-    why: RestartReason = restartReasonOf(cause),
-  ): void {
-    if (run.restartRequested || !this.#isLive(run)) return;
-    run.restartRequested = true;
-    this.#queue.run(async () => {
-      if (!this.#isLive(run) || this.#disposed) return;
-      const now = this.#deps.clock.now();
-      if (heldRetry && cause) this.#restartThrottle.retrying(cause.key, now);
-      const decision = heldRetry ? { action: "restart" as const, delayMs: 0 } : this.#restartThrottle.decide(
-        now,
-        cause?.key,
-        { forwardFailures: this.#spec.forwardFailures, retry: this.#spec.retry, random: this.#deps.random() },
-      );
-      if (decision.action === "hold") {
-        run.restartRequested = false;
-        // Held in an earlier run too: this run's forwards are shown failed and get the slow retry as well.
-        if (cause) this.#hold(run, reason, cause, decision.retryInMs, !decision.alreadyHeld);
-        return;
-      }
-      this.#countRestart(why);
-      const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
-      await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
-      if (this.#disposed) return;
-      // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
-      if (decision.delayMs === 0) return this.#launch(`restart: ${reason}`);
-      // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
-      // slow down on the retry policy's schedule instead of restarting in a tight loop.
-      this.#backoff(
-        decision.delayMs,
-        `restarting: ${reason}`,
-        `frequent forward restarts; next start in ${decision.delayMs} ms`,
-        () => this.#launch(`restart: ${reason}`),
-      );
-    }).catch((e) => this.#internalError("restart", e));
-  }
-
-  /**
-   * The same failure came back after the restart made for it: restarting again would only cycle the healthy
-   * forwards. Its forwards are shown `failed`, the child keeps running, and one slow retry is scheduled.
-   */
-  #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number, announce = true): void {
-    this.#apply(run, run.tracker.markFailed(cause.forwards, reason, this.#deps.clock.now()));
-    const secs = Math.round(retryInMs / 1000);
-    const why =
-      `the same failure came back after a restart, so kubefwd is not restarted for it again for ${secs} s`;
-    if (announce) {
-      this.#log("warn", `${reason}: ${why} (a config change retries at once); the others keep running`);
-    }
-    const due = run.timers.dueAt("heldRetry");
-    if (due !== undefined && due <= this.#deps.clock.now() + retryInMs) return;
-    run.timers.set(
-      "heldRetry",
-      retryInMs,
-      () => this.#requestChildRestart(run, `retry: ${reason}`, cause, true),
+  /** Stops the child for its forwards' sake and starts the next one after `delayMs`, attempts kept. */
+  async #cycleForForwards(run: Run, reason: string, why: RestartReason, delayMs: number): Promise<void> {
+    this.#countRestart(why);
+    const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
+    await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
+    if (this.#disposed) return;
+    // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
+    if (delayMs === 0) return this.#launch(`restart: ${reason}`);
+    // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
+    // slow down on the retry policy's schedule instead of restarting in a tight loop.
+    this.#backoff(
+      delayMs,
+      `restarting: ${reason}`,
+      `frequent forward restarts; next start in ${delayMs} ms`,
+      () => this.#launch(`restart: ${reason}`),
     );
   }
 
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
   async #restartNow(stopReason: string, startReason: string, why: RestartReason): Promise<void> {
-    this.#restartThrottle.reset(); // the user's restart or a config change: held failures get a fresh chance
+    this.#forwardRestarts.reset(); // the user's restart or a config change: held failures get a fresh chance
     if (this.childAlive) this.#countRestart(why);
     await this.#stopNow(stopReason, "stopped", true);
     if (this.#disposed) return;
@@ -723,12 +652,6 @@ export class ProfileRunner {
     this.#deps.record.countRestart();
     this.#restartReason = why;
   }
-}
-
-/** The restart reason of a restart the forwards asked for: no cause means a planned one (addresses). */
-function restartReasonOf(cause: RestartCause | undefined): RestartReason {
-  if (cause === undefined) return "ip_addresses";
-  return cause.key === "list" ? "list_failures" : "dead_forward";
 }
 
 function iso(ms: number): string {

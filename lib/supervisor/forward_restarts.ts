@@ -1,0 +1,132 @@
+/**
+ * Restarts of kubefwd for its forwards' sake (a dead forward on 1.22.x, persistent list failures, address
+ * churn, a changed kubeconfig): when to restart, when a restart would only cycle healthy forwards (the
+ * failure came back after the restart made for it: hold it, show its forwards failed, retry slowly), and
+ * when restarts come too often (slow down on the retry policy). The decisions are the RestartThrottle's; this
+ * module applies them to a run through the small {@link RestartPort} the ProfileRunner gives it.
+ */
+import type { ProfileSpec } from "../config/types.ts";
+import type { Clock } from "../clock.ts";
+import type { Run } from "./child_run.ts";
+import type { RestartCause, RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
+import { RestartThrottle } from "./restart_throttle.ts";
+import type { LogEntry, RestartReason } from "./types.ts";
+
+/** What a restart for the forwards needs of the runner that owns the run. */
+export interface RestartPort {
+  /** The profile's config in effect now. */
+  spec(): ProfileSpec;
+  clock: Clock;
+  /** A number in [0, 1) for the jitter. */
+  random(): number;
+  /** The run is the current child, alive, and not being stopped. */
+  isLive(run: Run): boolean;
+  /** Applies a tracker update (forward states, log lines) to the run. */
+  apply(run: Run, update: TrackerUpdate): void;
+  log(level: LogEntry["level"], message: string): void;
+  internalError(where: string, e: unknown): void;
+  /**
+   * Runs `cycle` in the runner's operation queue when the run is still live then; `cycle` gets the run's
+   * stop-and-start: count the restart (`why`), stop the child and start a new one after `delayMs` (0: at once).
+   */
+  enqueue(
+    run: Run,
+    cycle: (
+      restart: (reason: string, why: RestartReason, delayMs: number) => Promise<void>,
+    ) => void | Promise<void>,
+  ): void;
+}
+
+/** Applies restart requests of one profile's runs; owns the profile's RestartThrottle across runs. */
+export class ForwardRestarts {
+  readonly #throttle = new RestartThrottle();
+  readonly #port: RestartPort;
+
+  /** Restarts through `port`. */
+  constructor(port: RestartPort) {
+    this.#port = port;
+  }
+
+  /** A change (config, kubeconfig, the user's restart, a recovered forward): held failures get a fresh chance. */
+  reset(): void {
+    this.#throttle.reset();
+  }
+
+  /** A restart request from the run's tracker. */
+  onRequest(run: Run, request: RestartRequest): void {
+    const port = this.#port;
+    // Planned restarts (IP churn) have no cause; the others may share one (ForwardTracker.commonCause).
+    const cause = () =>
+      request.kind === "now" && !request.cause ? undefined : run.tracker.commonCause(request.cause);
+    if (request.kind === "now" && request.fresh) this.#throttle.reset();
+    if (request.kind === "now") return this.request(run, request.reason, cause());
+    // A kubefwd that never re-forwards (1.22.x): restart after a short debounce.
+    if (!port.isLive(run) || run.timers.has("deadForward") || run.restartRequested) return;
+    const heldMs = request.cause ? this.#throttle.heldForMs(request.cause.key, port.clock.now()) : 0;
+    if (request.cause && heldMs > 0) return this.#hold(run, request.why, request.cause, heldMs, false);
+    port.log("warn", `${request.why}: kubefwd ${run.plan.version.raw} does not reconnect; restarting soon`);
+    const debounceMs = Math.max(0, port.spec().forwardFailures.debounceMs);
+    run.timers.set(
+      "deadForward",
+      debounceMs,
+      () => this.request(run, `dead forward (${request.why})`, cause(), false, "dead_forward"),
+    );
+  }
+
+  /**
+   * Restarts the child because of its forwards: counted as a restart, not a failure, and no backoff — unless
+   * the throttle holds it (the same failure came back after a restart) or slows it down (too many).
+   */
+  request(
+    run: Run,
+    reason: string,
+    cause?: RestartCause,
+    heldRetry = false,
+    why: RestartReason = restartReasonOf(cause),
+  ): void {
+    const port = this.#port;
+    if (run.restartRequested || !port.isLive(run)) return;
+    run.restartRequested = true;
+    port.enqueue(run, (restart) => {
+      const now = port.clock.now();
+      const spec = port.spec();
+      if (heldRetry && cause) this.#throttle.retrying(cause.key, now);
+      const decision = heldRetry ? { action: "restart" as const, delayMs: 0 } : this.#throttle.decide(
+        now,
+        cause?.key,
+        { forwardFailures: spec.forwardFailures, retry: spec.retry, random: port.random() },
+      );
+      if (decision.action === "hold") {
+        run.restartRequested = false;
+        // Held in an earlier run too: this run's forwards are shown failed and get the slow retry as well.
+        if (cause) this.#hold(run, reason, cause, decision.retryInMs, !decision.alreadyHeld);
+        return;
+      }
+      return restart(reason, why, decision.delayMs);
+    });
+  }
+
+  /**
+   * The same failure came back after the restart made for it: restarting again would only cycle the healthy
+   * forwards. Its forwards are shown `failed`, the child keeps running, and one slow retry is scheduled.
+   */
+  #hold(run: Run, reason: string, cause: RestartCause, retryInMs: number, announce = true): void {
+    const port = this.#port;
+    port.apply(run, run.tracker.markFailed(cause.forwards, reason, port.clock.now()));
+    const secs = Math.round(retryInMs / 1000);
+    const why =
+      `the same failure came back after a restart, so kubefwd is not restarted for it again for ${secs} s`;
+    if (announce) {
+      port.log("warn", `${reason}: ${why} (a config change retries at once); the others keep running`);
+    }
+    const due = run.timers.dueAt("heldRetry");
+    if (due !== undefined && due <= port.clock.now() + retryInMs) return;
+    run.timers.set("heldRetry", retryInMs, () => this.request(run, `retry: ${reason}`, cause, true));
+  }
+}
+
+/** The restart reason of a restart the forwards asked for: no cause means a planned one (addresses). */
+function restartReasonOf(cause: RestartCause | undefined): RestartReason {
+  if (cause === undefined) return "ip_addresses";
+  return cause.key === "list" ? "list_failures" : "dead_forward";
+}
