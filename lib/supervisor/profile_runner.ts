@@ -11,10 +11,11 @@
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
-import { cleanLeftoverHosts, endRunTimers, exitVerdict, newRun, releaseGate, type Run } from "./child_run.ts";
+import { cleanLeftoverHosts, endRunTimers, exitVerdict, releaseGate, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { TrackerUpdate } from "./forward_tracker.ts";
-import { planLaunch, type StartError } from "./launch_plan.ts";
+import type { StartError } from "./launch_plan.ts";
+import { spawnRun } from "./child_launch.ts";
 import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
@@ -22,12 +23,7 @@ import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy
 import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { RunHealth } from "./run_health.ts";
-import {
-  degradedBecause,
-  emptyVerdict,
-  type ProfileFacts,
-  stateFromForwards,
-} from "./run_view.ts";
+import { degradedBecause, emptyVerdict, type ProfileFacts, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
@@ -287,43 +283,22 @@ export class ProfileRunner {
     // Hosts lines of the previous child must be gone before the next one writes the same addresses.
     await this.#cleanup;
     if (stale()) return;
-    const { baseIp, addresses } = this.#deps.record;
-    const result = await planLaunch(
-      { spec: this.#spec, settings: this.#settings, baseIp, addresses },
-      this.#deps,
-    );
-    if (stale()) return;
-    if (!result.ok) return this.#startFailed(result.error);
-    const plan = result.plan;
-    this.#version = plan.version;
-    for (const note of plan.notes) this.#log("debug", note);
-    for (const warning of plan.warnings) this.#log("warn", warning);
-    const release = await this.#deps.startGate();
-    if (stale()) return release();
-    const run = newRun(
-      plan,
-      this.#spec,
-      this.#deps.tuning,
-      this.#deps.clock,
-      (r: Run, line: KubefwdLine) => this.#onLine(r, line),
-    );
-    try {
-      run.handle = this.#deps.spawner.spawn({
-        argv: plan.argv,
-        env: plan.env,
-        onOutput: (stream, chunk) => (stream === "stdout" ? run.stdout : run.stderr).push(chunk),
-      });
-    } catch (e) {
-      release();
-      run.stdout.close();
-      run.stderr.close();
-      return this.#startFailed({
-        kind: "transient",
-        message: `cannot start ${plan.argv[0]}: ${(e as Error).message}`,
-      });
-    }
-    this.#run = run;
-    this.#started(run, run.handle, release);
+    const outcome = await spawnRun({
+      spec: this.#spec,
+      settings: this.#settings,
+      deps: this.#deps,
+      stale,
+      onPlan: (plan) => {
+        this.#version = plan.version;
+        for (const note of plan.notes) this.#log("debug", note);
+        for (const warning of plan.warnings) this.#log("warn", warning);
+      },
+      onLine: (run, line) => this.#onLine(run, line),
+    });
+    if (outcome.kind === "failed") return this.#startFailed(outcome.error);
+    if (outcome.kind === "stale") return;
+    this.#run = outcome.run;
+    this.#started(outcome.run, outcome.run.handle!, outcome.release);
   }
 
   /** kubefwd's own pid: the child, or through sudo the kubefwd under it. */
