@@ -4,9 +4,7 @@
  * One tracker lives exactly as long as one child. The kubefwd behaviour each rule relies on is described in
  * docs/kubefwd-compatibility.md.
  */
-import type { ProbeMode } from "../health/probe.ts";
 import { probeModeFor } from "../health/probe_mode.ts";
-import { splitServiceKey } from "../kubefwd/output.ts";
 import type { ForwardAnnouncement, KubefwdEvent } from "../kubefwd/types.ts";
 import type {
   ApiReachability,
@@ -20,6 +18,7 @@ import type {
 } from "./tracker_types.ts";
 import type { ForwardState, ForwardStatus } from "./types.ts";
 import { RestartSignals } from "./restart_signals.ts";
+import { ForwardRecords } from "./forward_records.ts";
 
 export type {
   ApiReachability,
@@ -33,27 +32,13 @@ export type {
   TrackerUpdate,
 } from "./tracker_types.ts";
 
-interface ForwardRecord {
-  id: number;
-  status: ForwardStatus;
-  sinceMs: number;
-  probeFailures: number;
-  /** Probe timeouts in a row: no evidence of death, but not up either. */
-  probeTimeouts: number;
-  /** HTTP or TCP probe, fixed at the announcement. */
-  mode: ProbeMode;
-  /** Was up at least once: a forward that never came up may still be waiting for its pod. */
-  everUp: boolean;
-}
-
 /** The forwards of one child. See the module comment. */
 export class ForwardTracker {
   readonly #settings: TrackerSettings;
-  readonly #forwards = new Map<string, ForwardRecord>();
+  readonly #records: ForwardRecords;
   readonly #announcedIps = new Set<string>();
   /** Addresses and hostnames per /24 ("127.3.27"): how close kubefwd is to running out. */
   readonly #signals: RestartSignals;
-  #nextId = 1;
   #api: ApiReachability = { state: "unknown" };
   #apiCheckedAt = -Infinity;
   /** The API server came back or the machine woke up: the next probe round decides on a restart at once. */
@@ -67,30 +52,26 @@ export class ForwardTracker {
   constructor(settings: TrackerSettings) {
     this.#settings = settings;
     this.#signals = new RestartSignals(settings);
+    this.#records = new ForwardRecords(settings.namespaces, (key) => this.#signals.forwardUp(key));
   }
 
   /** Number of forwards announced so far. */
   get size(): number {
-    return this.#forwards.size;
+    return this.#records.size;
   }
 
   /** The forwards as the user sees them, sorted by hostname and port. */
   statuses(): ForwardStatus[] {
-    return [...this.#forwards.values()].map((f) => ({ ...f.status })).sort((a, b) =>
-      a.hostname === b.hostname ? a.port - b.port : a.hostname < b.hostname ? -1 : 1
-    );
+    return this.#records.statuses();
   }
 
   /** How many forwards there are and which are down (or failed) or still pending (`host:port`). */
   summary(): ForwardSummary {
-    const named = (state: ForwardState) =>
-      [...this.#forwards.values()].filter((f) => f.status.state === state).map((f) =>
-        `${f.status.hostname}:${f.status.port}`
-      );
+    const named = (state: ForwardState) => this.#records.named(state);
     const down = [...named("down"), ...named("failed")];
     const unverified = named("unverified");
     const summary: ForwardSummary = {
-      total: this.#forwards.size,
+      total: this.#records.size,
       down,
       pending: named("pending"),
       unverified,
@@ -108,7 +89,7 @@ export class ForwardTracker {
     if (node) {
       return `node unreachable since ${iso(node.since)} (the API server cannot reach pod ${node.pod})`;
     }
-    const reasons = [...this.#forwards.values()].map((f) => f.status.reason ?? "");
+    const reasons = this.#records.all().map((f) => f.status.reason ?? "");
     if (reasons.some((r) => r.startsWith(STALLED))) return "kubefwd stalled";
     if (reasons.some((r) => r.startsWith(POD_UNREACHABLE))) return POD_UNREACHABLE;
     if (reasons.some((r) => r.startsWith(NOTHING_LISTENS))) return "forward lost: kubefwd does not listen";
@@ -117,19 +98,12 @@ export class ForwardTracker {
 
   /** Some forward is up (a restart would interrupt it). */
   anyUp(): boolean {
-    return [...this.#forwards.values()].some((f) => f.status.state === "up");
+    return this.#records.anyUp();
   }
 
   /** Every forward, to probe now. */
   probeTargets(): ProbeTarget[] {
-    return [...this.#forwards.entries()].map(([key, f]) => ({
-      key,
-      id: f.id,
-      ip: f.status.ip,
-      port: f.status.port,
-      mode: f.mode,
-      host: f.status.hostname,
-    }));
+    return this.#records.probeTargets();
   }
 
   /** Applies one parsed output line. Events that do not concern forwards return an empty update. */
@@ -140,9 +114,9 @@ export class ForwardTracker {
         return this.#onForward(event.forward, now);
       case "pod_deleted":
         for (const key of this.#podCause(event.pod, undefined).forwards) this.#signals.forwardUp(key);
-        return this.#setForwardsOfPod(event.pod, undefined, "pending", now);
+        return this.#records.setOfPod(event.pod, undefined, "pending", now);
       case "lost_connection": {
-        const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
+        const update = event.pod ? this.#records.setOfPod(event.pod, event.namespace, "down", now) : {};
         const pod = event.pod ? ` to ${event.pod}` : "";
         // 1.22.x names no pod: any forward's loss looks the same, so it is no cause to hold restarts for.
         // Probe at once instead, and take a dead listener as proof: before the debounced restart the
@@ -155,7 +129,7 @@ export class ForwardTracker {
         return { ...update, ...this.#countServiceFailure(cause, now) };
       }
       case "portforward_error": {
-        const update = this.#setForwardsOfPod(event.pod, event.namespace, "down", now);
+        const update = this.#records.setOfPod(event.pod, event.namespace, "down", now);
         if (auto) return update;
         const cause = this.#podCause(event.pod, event.namespace);
         return {
@@ -164,23 +138,26 @@ export class ForwardTracker {
         };
       }
       case "stopped_forwarding": {
-        const update = this.#setForwardsOfPod(event.pod, undefined, "down", now);
+        const update = this.#records.setOfPod(event.pod, undefined, "down", now);
         if (auto) return update;
         const cause = this.#podCause(event.pod, undefined);
         return { ...update, restart: { kind: "debounced", why: `stopped forwarding ${event.pod}`, cause } };
       }
       case "reconnect_scheduled": {
-        const cause = { key: `service ${event.serviceKey}`, forwards: this.#keysOfService(event.serviceKey) };
+        const cause = {
+          key: `service ${event.serviceKey}`,
+          forwards: this.#records.keysOfService(event.serviceKey),
+        };
         return { reconnect: true, ...this.#countServiceFailure(cause, now) };
       }
       case "no_running_pods":
-        return this.#setForwardsOfService(event.serviceKey, "down", now);
+        return this.#records.setOfService(event.serviceKey, "down", now);
       case "listen_conflict": {
-        const update = event.pod ? this.#setForwardsOfPod(event.pod, event.namespace, "down", now) : {};
+        const update = event.pod ? this.#records.setOfPod(event.pod, event.namespace, "down", now) : {};
         const warning = `local address conflict: ${event.error}`;
         const forwards = event.pod
           ? this.#podCause(event.pod, event.namespace).forwards
-          : this.#keysOfListenError(event.error);
+          : this.#records.keysOfListenError(event.error);
         const cause = { key: `listen ${event.error}`, forwards };
         // 1.22.x gives up on that forward for good; 1.24+ retries it about every second.
         if (!auto) {
@@ -212,19 +189,19 @@ export class ForwardTracker {
     const notAnswering: string[] = [];
     const stalled: string[] = [];
     for (const { target, outcome } of results) {
-      const f = this.#forwards.get(target.key);
+      const f = this.#records.get(target.key);
       if (f === undefined || f.id !== target.id) continue; // replaced while the probe ran
       if (f.status.state === "failed") continue; // given up on until kubefwd announces it again
       const apiDown = this.#api.state === "unreachable" ? this.#api : undefined;
       if (outcome === "answered" || (outcome === "held" && !apiDown)) {
-        changed = this.#set(f, "up", now) || changed;
+        changed = this.#records.set(f, "up", now) || changed;
         continue;
       }
       if (f.everUp) notAnswering.push(target.key);
       if (outcome === "held") {
         // Held open while the API server is out of reach proves nothing: kubefwd waits on it.
         if (f.status.state === "up") {
-          changed = this.#set(f, "unverified", now, apiUnreachable(apiDown!)) || changed;
+          changed = this.#records.set(f, "unverified", now, apiUnreachable(apiDown!)) || changed;
         }
         continue;
       }
@@ -237,14 +214,14 @@ export class ForwardTracker {
           : `no answer within the probe timeout (${f.probeTimeouts} in a row)`;
         if (why.startsWith(STALLED) && f.everUp) stalled.push(target.key);
         if (f.probeTimeouts >= threshold || apiDown) {
-          changed = this.#setReason(f, "unverified", why, now) || changed;
+          changed = this.#records.setReason(f, "unverified", why, now) || changed;
         }
         continue;
       }
       f.probeTimeouts = 0;
       if (++f.probeFailures >= threshold) {
         const why = failureReason(outcome, target) + (apiDown ? `; ${apiUnreachable(apiDown)}` : "");
-        changed = this.#setReason(f, "down", why, now) || changed;
+        changed = this.#records.setReason(f, "down", why, now) || changed;
       }
     }
     const update: TrackerUpdate = changed ? { changed: "health probe" } : {};
@@ -265,13 +242,13 @@ export class ForwardTracker {
       const key = stalled[0];
       update.restart = {
         kind: "now",
-        reason: `forward ${key}: ${this.#forwards.get(key)?.status.reason ?? STALLED}`,
+        reason: `forward ${key}: ${this.#records.get(key)?.status.reason ?? STALLED}`,
         cause: { key: `forward ${key}`, forwards: [key] },
       };
       return update;
     }
     const graceMs = this.#settings.autoReconnect ? this.#settings.autoReconnectGraceMs : 0;
-    const dead = [...this.#forwards.values()].find((f) =>
+    const dead = this.#records.all().find((f) =>
       f.everUp && f.status.state === "down" && now - f.sinceMs >= graceMs
     );
     // While kubefwd cannot list from the API a new kubefwd could not either; it reconnects by itself.
@@ -293,7 +270,7 @@ export class ForwardTracker {
    * service (measured: a node down for 20 s caused 4–5 restarts, one per service or pod).
    */
   commonCause(cause: RestartCause | undefined): RestartCause | undefined {
-    const all = [...this.#forwards.entries()];
+    const all = this.#records.entries();
     const pods = new Set(all.map(([, f]) => `${f.status.namespace}/${f.status.pod}`));
     if (pods.size < 2 || all.some(([, f]) => f.status.state === "up")) return cause;
     return { key: EVERY_FORWARD, forwards: all.map(([key]) => key) };
@@ -310,9 +287,9 @@ export class ForwardTracker {
     this.#apiCheckedAt = now;
     if (api.state === "unreachable") {
       let changed = false;
-      for (const f of this.#forwards.values()) {
+      for (const f of this.#records.all()) {
         if (f.status.state === "up" || f.status.state === "unverified") {
-          changed = this.#setReason(f, "unverified", apiUnreachable(api), now) || changed;
+          changed = this.#records.setReason(f, "unverified", apiUnreachable(api), now) || changed;
         }
       }
       return changed ? { changed: apiUnreachable(api) } : {};
@@ -333,8 +310,8 @@ export class ForwardTracker {
   onWake(sleptMs: number, now: number): TrackerUpdate {
     this.#recovery = { since: now, why: `woke up after ${Math.round(sleptMs / 1000)} s asleep` };
     // Held failures get a fresh chance: probed again, and restarted for if they still fail.
-    for (const f of this.#forwards.values()) {
-      if (f.status.state === "failed") this.#set(f, "down", now, "re-checked after the wake");
+    for (const f of this.#records.all()) {
+      if (f.status.state === "failed") this.#records.set(f, "down", now, "re-checked after the wake");
     }
     return { probeNow: true, fresh: true };
   }
@@ -342,7 +319,7 @@ export class ForwardTracker {
   /** The pod whose node to check: one of a failed or dead forward, while the API server answers. */
   podToCheck(): { namespace: string; pod: string } | undefined {
     if (this.#api.state !== "reachable") return undefined;
-    const f = [...this.#forwards.values()].find((f) =>
+    const f = this.#records.all().find((f) =>
       f.status.state === "failed" || (f.everUp && f.status.state === "down")
     );
     return f && { namespace: f.status.namespace, pod: f.status.pod };
@@ -384,7 +361,7 @@ export class ForwardTracker {
     if (exit.informer) return [];
     const live = new Set<string>();
     const dead = new Set<string>();
-    for (const f of this.#forwards.values()) (f.status.state === "down" ? dead : live).add(f.status.ip);
+    for (const f of this.#records.all()) (f.status.state === "down" ? dead : live).add(f.status.ip);
     return [...dead].filter((ip) => !live.has(ip));
   }
 
@@ -395,35 +372,16 @@ export class ForwardTracker {
   markFailed(forwards: string[], reason: string, now: number): TrackerUpdate {
     let changed = false;
     for (const key of forwards) {
-      const f = this.#forwards.get(key);
+      const f = this.#records.get(key);
       if (f === undefined) continue;
-      changed = this.#set(f, "failed", now) || changed;
+      changed = this.#records.set(f, "failed", now) || changed;
       f.status.reason = reason;
     }
     return changed ? { changed: `${forwards.join(", ")} failed` } : {};
   }
 
   #podCause(pod: string, namespace: string | undefined): RestartCause {
-    const ofPod = (f: ForwardRecord) =>
-      f.status.pod === pod && (namespace === undefined || f.status.namespace === namespace);
-    return { key: `pod ${namespace ?? ""}/${pod}`, forwards: this.#keysWhere(ofPod) };
-  }
-
-  #keysOfService(serviceKey: string): string[] {
-    const parts = splitServiceKey(serviceKey);
-    if (!parts) return [];
-    return this.#keysWhere((f) => isOfService(f, parts.service, parts.namespace));
-  }
-
-  /** 1.22.x names no pod, only the port pair: `unable to listen on any of the requested ports: [{8080 8081}]`. */
-  #keysOfListenError(error: string): string[] {
-    const m = /\[\{(\d+) (\S+?)\}\]/.exec(error);
-    if (!m) return [];
-    return this.#keysWhere((f) => f.status.port === Number(m[1]) && f.status.podPort === m[2]);
-  }
-
-  #keysWhere(match: (f: ForwardRecord) => boolean): string[] {
-    return [...this.#forwards.entries()].filter(([, f]) => match(f)).map(([key]) => key);
+    return { key: `pod ${namespace ?? ""}/${pod}`, forwards: this.#records.keysOfPod(pod, namespace) };
   }
 
   #onForward(fwd: ForwardAnnouncement, now: number): TrackerUpdate {
@@ -434,31 +392,13 @@ export class ForwardTracker {
       update.newIp = fwd.ip;
     }
     const key = `${fwd.hostname}:${fwd.localPort}`;
-    if (this.#forwards.has(key) || this.#forwards.size < max) {
+    if (this.#records.has(key) || this.#records.size < max) {
       const mode = probeModeFor(this.#settings.probeRules, {
         service: fwd.hostname.split(".")[0],
         port: fwd.localPort,
         podPort: fwd.podPort,
       });
-      this.#forwards.set(key, {
-        id: this.#nextId++,
-        status: {
-          hostname: fwd.hostname,
-          namespace: forwardNamespace(fwd.hostname, this.#settings.namespaces),
-          ip: fwd.ip,
-          port: fwd.localPort,
-          pod: fwd.pod,
-          podPort: fwd.podPort,
-          state: "pending",
-          since: iso(now),
-          probe: mode,
-        },
-        sinceMs: now,
-        probeFailures: 0,
-        probeTimeouts: 0,
-        mode,
-        everUp: false,
-      });
+      this.#records.add(fwd, mode, now);
     }
     update.changed = `${key} → ${fwd.ip}`;
     const churn = this.#signals.ipChurn(fwd.ip, fwd.hostname);
@@ -478,71 +418,6 @@ export class ForwardTracker {
   #countServiceFailure(cause: RestartCause, now: number): TrackerUpdate {
     return this.#signals.serviceFailure(cause, now, this.#apiFailing(now));
   }
-
-  #set(f: ForwardRecord, state: ForwardState, now: number, reason?: string): boolean {
-    if (f.status.state === state) return false;
-    if (state === "up") this.#signals.forwardUp(`${f.status.hostname}:${f.status.port}`);
-    if (state !== "failed") delete f.status.reason;
-    if (reason !== undefined) f.status.reason = reason;
-    f.status.state = state;
-    f.status.since = iso(now);
-    f.sinceMs = now;
-    if (state !== "down") f.probeFailures = 0;
-    if (state === "up") {
-      f.everUp = true;
-      f.probeTimeouts = 0;
-    }
-    return true;
-  }
-
-  /** Like #set, but a new reason for the same state is a change too. */
-  #setReason(f: ForwardRecord, state: ForwardState, reason: string, now: number): boolean {
-    if (f.status.state === state) {
-      if (f.status.reason === reason) return false;
-      f.status.reason = reason;
-      return true;
-    }
-    return this.#set(f, state, now, reason);
-  }
-
-  #setForwardsOfPod(
-    pod: string,
-    namespace: string | undefined,
-    state: ForwardState,
-    now: number,
-  ): TrackerUpdate {
-    const all = [...this.#forwards.values()];
-    let matches = all.filter((f) =>
-      f.status.pod === pod && (namespace === undefined || f.status.namespace === namespace)
-    );
-    if (matches.length === 0 && namespace !== undefined) matches = all.filter((f) => f.status.pod === pod);
-    let changed = false;
-    for (const f of matches) changed = this.#set(f, state, now) || changed;
-    return changed ? { changed: `pod ${pod}: forward ${state}` } : {};
-  }
-
-  #setForwardsOfService(serviceKey: string, state: ForwardState, now: number): TrackerUpdate {
-    const parts = splitServiceKey(serviceKey);
-    if (!parts) return {};
-    let changed = false;
-    for (const f of this.#forwards.values()) {
-      if (isOfService(f, parts.service, parts.namespace)) changed = this.#set(f, state, now) || changed;
-    }
-    return changed ? { changed: `service ${serviceKey}: forwards ${state}` } : {};
-  }
-}
-
-/** Whether a forward belongs to a service: its hostname is `svc…` or `pod.svc…`, in the service's namespace. */
-function isOfService(f: ForwardRecord, service: string, namespace: string): boolean {
-  const labels = f.status.hostname.split(".");
-  return (labels[0] === service || labels[1] === service) && f.status.namespace === namespace;
-}
-
-/** The namespace of a forward from its hostname (`svc`, `svc.ns`, `pod.svc.ns`…), default the first one. */
-export function forwardNamespace(hostname: string, namespaces: string[]): string {
-  const labels = hostname.split(".");
-  for (const label of labels.slice(1, 3)) if (namespaces.includes(label)) return label;
-  return namespaces[0] ?? "";
 }
 
 /** How long after an unnamed `lost connection` one failed probe counts as the forward's death. */

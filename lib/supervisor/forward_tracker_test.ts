@@ -2,12 +2,12 @@ import assert from "node:assert/strict";
 import type { KubefwdEvent } from "../kubefwd/types.ts";
 import {
   type ExitFacts,
-  forwardNamespace,
   ForwardTracker,
   type ProbeResult,
   type TrackerSettings,
   type TrackerUpdate,
 } from "./forward_tracker.ts";
+import { forwardNamespace } from "./forward_records.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 
