@@ -27,10 +27,21 @@ async function healthy(env: TestEnv, name: string): Promise<ProfileStatus | unde
     : undefined;
 }
 
-/** Makes the state directory unwritable even for root: it becomes a plain file (the lock stays open). */
+/**
+ * Makes the state directory unwritable even for root: it becomes a plain file (the lock stays open). A save
+ * between the rename and the write recreates the directory (the daemon makes its state directory when it is
+ * missing): that new one goes too, until the plain file is in place.
+ */
 async function breakStateDir(env: TestEnv): Promise<void> {
   await Deno.rename(env.stateDir, `${env.stateDir}.real`);
-  await Deno.writeTextFile(env.stateDir, "not a directory\n");
+  for (;;) {
+    try {
+      return await Deno.writeTextFile(env.stateDir, "not a directory\n");
+    } catch (e) {
+      if (!(e instanceof Deno.errors.IsADirectory)) throw e;
+      await Deno.remove(env.stateDir, { recursive: true });
+    }
+  }
 }
 
 async function repairStateDir(env: TestEnv): Promise<void> {
