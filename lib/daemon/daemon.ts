@@ -13,7 +13,7 @@ import { SubprocessApiProbeFactory } from "../kube/api_check.ts";
 import { type IpcServer, startIpcServer } from "../ipc/server.ts";
 import { SubprocessServiceLister } from "../kubefwd/exclude.ts";
 import { FileHostsFile, type HostsFile, SudoHostsFile } from "../kubefwd/hosts.ts";
-import { readInstalledRootHelper, ROOT_HELPER_PATH } from "../sudo/root_helper.ts";
+import { readInstalledRootHelper } from "../sudo/root_helper.ts";
 import { DaemonLog } from "../log/logger.ts";
 import type { LogEntry } from "../supervisor/types.ts";
 import { acquireLock } from "../state/lock.ts";
@@ -69,7 +69,7 @@ function hostsFileFor(settings: KubefwdSettings): HostsFile {
   const helper = readInstalledRootHelper();
   return new SudoHostsFile(
     settings.hostsPath,
-    helper?.hosts === settings.hostsPath ? { rootHelper: ROOT_HELPER_PATH } : {},
+    helper?.hosts === settings.hostsPath ? { rootHelper: helper.path } : {},
   );
 }
 

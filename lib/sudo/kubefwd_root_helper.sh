@@ -18,8 +18,6 @@
 #   hosts-remove IP...  remove the hosts lines of these addresses, each inside kubefwd-daemon's 127.N.x.x ranges
 # Refusals print "Error: kubefwd-daemon root helper refused: ..." and exit 64.
 set -u
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export PATH
 unset IFS CDPATH ENV BASH_ENV TMPDIR
 umask 077
 
@@ -28,6 +26,10 @@ KFD_HOSTS=@HOSTS@
 KFD_HOME=@HOME@
 KFD_SELF=@SELF@
 KFD_BROKER=@BROKER@
+KFD_PATH=@PATH@
+
+PATH=$KFD_PATH
+export PATH
 
 refuse() {
   printf 'Error: kubefwd-daemon root helper refused: %s\n' "$*" >&2
@@ -222,7 +224,9 @@ kill_kubefwd() {
   case $1 in '' | *[!0-9]* | 0*) refuse "not a pid: $(printf '%s' "$1" | tr -c '[:print:]' '?')" ;; esac
   if [ -d /proc/self ]; then
     exe=$(readlink "/proc/$1/exe" 2>/dev/null) || refuse "no process $1"
-    [ "$exe" = "$KFD_KUBEFWD" ] || refuse "process $1 is not $KFD_KUBEFWD"
+    # /proc/PID/exe names the file after symlinks (a Nix store's bin/kubefwd may be one).
+    real=$(readlink -f "$KFD_KUBEFWD" 2>/dev/null) || real=$KFD_KUBEFWD
+    [ "$exe" = "$real" ] || refuse "process $1 is not $KFD_KUBEFWD"
     tr '\0' '\n' <"/proc/$1/environ" | grep -qx "KUBEFWD_DAEMON_UID=$uid" ||
       refuse "process $1 was not started by this helper for uid $uid"
   else

@@ -10,6 +10,13 @@
 
 /** Where the helper is installed: a root-owned directory, so nobody but root can replace it. */
 export const ROOT_HELPER_PATH = "/usr/local/libexec/kubefwd-daemon/kubefwd-root";
+/**
+ * Names a helper installed elsewhere (the NixOS module's, in /etc): the daemon's service sets it. It only
+ * says where to look: {@link readInstalledRootHelper} trusts the file no more than one at the default path.
+ */
+export const ROOT_HELPER_ENV = "KUBEFWD_DAEMON_ROOT_HELPER";
+/** The helper's PATH (it trusts none of its caller's): the usual system directories. */
+export const ROOT_HELPER_DEFAULT_PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 /** The root kubefwd's HOME (its hosts backup `hosts.original` goes there): root's, never the user's. */
 export const ROOT_HELPER_HOME = "/var/lib/kubefwd-daemon";
 /** The sudoers drop-in the install script writes. */
@@ -34,10 +41,17 @@ export interface RootHelperValues {
    * (`sudoers --kubeconfig-as-is`; root for the caller through exec plugins, README § Security).
    */
   broker?: boolean;
+  /**
+   * The helper's PATH, for the tools it runs (grep, sed, awk, find, setpriv, …): the system directories by
+   * default; on NixOS, where those are empty, the store's bin directories of those packages.
+   */
+  path?: string;
 }
 
 /** What the daemon reads back from an installed helper. */
 export interface InstalledRootHelper {
+  /** Where it is installed: what the daemon runs through `sudo -n`. */
+  path: string;
   /** The kubefwd the helper runs. */
   kubefwd: string;
   /** The hosts file it edits. */
@@ -84,6 +98,9 @@ export function renderRootHelper(template: string, values: RootHelperValues): st
   checkAbsolute("the helper path", self);
   set("KFD_SELF", self);
   set("KFD_BROKER", values.broker === false ? "0" : "1");
+  const path = values.path ?? ROOT_HELPER_DEFAULT_PATH;
+  for (const dir of path.split(":")) checkAbsolute("each directory of the helper's PATH", dir);
+  set("KFD_PATH", path);
   return lines.join("\n");
 }
 
@@ -91,7 +108,7 @@ export function renderRootHelper(template: string, values: RootHelperValues): st
  * The values an installed helper was rendered with, read from its text (the helper is world-readable), or
  * undefined when `text` is not an installed helper.
  */
-export function parseInstalledHelper(text: string): InstalledRootHelper | undefined {
+export function parseInstalledHelper(text: string): Omit<InstalledRootHelper, "path"> | undefined {
   const value = (name: string) => {
     const m = new RegExp(`^${name}='([^'\\n]*)'$`, "m").exec(text);
     return m?.[1];
@@ -216,14 +233,28 @@ echo ${shellQuote(`removed ${sudoersPath} and ${helperPath}`)}
 }
 
 /**
- * The helper installed at `path`, or undefined when there is none (or it is not one this program wrote). The
- * daemon then runs kubefwd through it; without it, through `sudo -n <kubefwd>` as before.
+ * Where to look for the installed helper: {@link ROOT_HELPER_ENV} when it is set (the NixOS module installs
+ * the helper in /etc and sets it for the daemon), else {@link ROOT_HELPER_PATH}.
  */
-export function readInstalledRootHelper(path = ROOT_HELPER_PATH): InstalledRootHelper | undefined {
+export function rootHelperPath(env: { get(name: string): string | undefined } = Deno.env): string {
+  return env.get(ROOT_HELPER_ENV) || ROOT_HELPER_PATH;
+}
+
+/**
+ * The helper installed at `path`, or undefined when there is none (or it is not one this program wrote, or
+ * not root's alone). The daemon then runs kubefwd through it; without it, through `sudo -n <kubefwd>` as
+ * before. The path may come from the environment, so the file (symlinks followed: a Nix store file is one's
+ * target) must be an absolute path of a regular, executable file owned by root that nobody else can write,
+ * as `kubefwd-daemon sudoers | sudo sh` and NixOS install it; sudo decides what actually runs as root.
+ */
+export function readInstalledRootHelper(path = rootHelperPath()): InstalledRootHelper | undefined {
+  if (!path.startsWith("/")) return undefined;
   try {
     const st = Deno.statSync(path);
     if (!st.isFile || st.mode === null || (st.mode & 0o111) === 0) return undefined;
-    return parseInstalledHelper(Deno.readTextFileSync(path));
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) return undefined;
+    const values = parseInstalledHelper(Deno.readTextFileSync(path));
+    return values && { path, ...values };
   } catch {
     return undefined;
   }

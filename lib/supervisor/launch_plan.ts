@@ -22,7 +22,7 @@ import { isApiUnreachable } from "../kubefwd/output.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { ExitKind } from "./policy.ts";
 import { isStandalone } from "../self_command.ts";
-import { type InstalledRootHelper, readInstalledRootHelper, ROOT_HELPER_PATH } from "../sudo/root_helper.ts";
+import { type InstalledRootHelper, readInstalledRootHelper } from "../sudo/root_helper.ts";
 import {
   childEnvironment,
   dirExists,
@@ -186,14 +186,14 @@ async function plan(input: LaunchInput, deps: LaunchDeps): Promise<LaunchPlan> {
   }
   // Through sudo, the installed root helper when there is one: it runs only its own kubefwd.
   const helper = planInvocation(settings, deps.isRoot).viaSudo ? files.rootHelper() : undefined;
-  if (helper !== undefined && files.realPath(kubefwdPath) !== helper.kubefwd) {
+  if (helper !== undefined && files.realPath(kubefwdPath) !== files.realPath(helper.kubefwd)) {
     throw new StartError(
       "not_root",
-      `the root helper ${ROOT_HELPER_PATH} runs ${helper.kubefwd}, but kubefwd.path is ${kubefwdPath}: set ` +
+      `the root helper ${helper.path} runs ${helper.kubefwd}, but kubefwd.path is ${kubefwdPath}: set ` +
         `kubefwd.path to ${helper.kubefwd}, or run \`kubefwd-daemon sudoers | sudo sh\` again for this kubefwd`,
     );
   }
-  const invocation = planInvocation(settings, deps.isRoot, helper && ROOT_HELPER_PATH);
+  const invocation = planInvocation(settings, deps.isRoot, helper?.path);
   // [sudo-less prefix…] then kubefwd's arguments; the helper's kubefwd is its own, so no path goes with it.
   const tail = invocation.rootHelper !== undefined
     ? [...brokerArgs(helper, deps.env), ...args]

@@ -77,7 +77,7 @@ Deno.test("planLaunch: not root goes through sudo -n with the absolute kubefwd p
 Deno.test("planLaunch: with the root helper installed, sudo -n <helper> run <args>, and no kubefwd path", async () => {
   const helper = "/usr/local/libexec/kubefwd-daemon/kubefwd-root";
   const files = new FakeLaunchFiles(["/opt/bin/kubefwd", "/usr/bin/sudo"]);
-  files.helper = { kubefwd: "/opt/bin/kubefwd", hosts: "/etc/hosts", broker: false };
+  files.helper = { path: helper, kubefwd: "/opt/bin/kubefwd", hosts: "/etc/hosts", broker: false };
   const result = await planLaunch(input, deps({ files, isRoot: false, env: { PATH: "/opt/bin:/usr/bin" } }));
   assert.ok(result.ok);
   assert.deepEqual(result.plan.argv.slice(0, 5), ["/usr/bin/sudo", "-n", helper, "run", "svc"]);
@@ -90,7 +90,7 @@ Deno.test("planLaunch: with the root helper installed, sudo -n <helper> run <arg
   assert.equal(direct.plan.argv[0], "/opt/bin/kubefwd");
   assert.equal(direct.plan.rootHelper, undefined);
   // A helper for another kubefwd: failed with what to do, not a refusal from inside sudo.
-  files.helper = { kubefwd: "/usr/local/bin/kubefwd", hosts: "/etc/hosts", broker: false };
+  files.helper = { path: helper, kubefwd: "/usr/local/bin/kubefwd", hosts: "/etc/hosts", broker: false };
   const other = await planLaunch(input, deps({ files, isRoot: false, env: { PATH: "/opt/bin:/usr/bin" } }));
   assert.ok(!other.ok);
   assert.equal(other.error.kind, "not_root");
@@ -101,10 +101,27 @@ Deno.test("planLaunch: with the root helper installed, sudo -n <helper> run <arg
   assert.match(other.error.message, /kubefwd-daemon sudoers \| sudo sh/);
 });
 
+Deno.test("planLaunch: a helper installed elsewhere (NixOS) is run from there; its kubefwd compared after symlinks", async () => {
+  const helper = "/etc/kubefwd-daemon/kubefwd-root";
+  const kubefwd = "/nix/store/aaaa-kubefwd/bin/kubefwd";
+  const files = new FakeLaunchFiles([kubefwd, "/run/wrappers/bin/sudo"]);
+  // Both kubefwd.path and the helper name the package's bin/kubefwd, a symlink to the real binary.
+  files.links.set(kubefwd, "/nix/store/bbbb-kubefwd-unwrapped/bin/kubefwd");
+  files.helper = { path: helper, kubefwd, hosts: "/etc/hosts", broker: false };
+  const settings = { ...input.settings, path: kubefwd };
+  const result = await planLaunch(
+    { ...input, settings },
+    deps({ files, isRoot: false, env: { PATH: "/run/wrappers/bin" } }),
+  );
+  assert.ok(result.ok, result.ok ? "" : result.error.message);
+  assert.deepEqual(result.plan.argv.slice(0, 5), ["/run/wrappers/bin/sudo", "-n", helper, "run", "svc"]);
+  assert.equal(result.plan.rootHelper, helper);
+});
+
 Deno.test("planLaunch: a helper with the credential broker gets --user-command, the daemon's own command", async () => {
   const helper = "/usr/local/libexec/kubefwd-daemon/kubefwd-root";
   const files = new FakeLaunchFiles(["/opt/bin/kubefwd", "/usr/bin/sudo"]);
-  files.helper = { kubefwd: "/opt/bin/kubefwd", hosts: "/etc/hosts", broker: true };
+  files.helper = { path: helper, kubefwd: "/opt/bin/kubefwd", hosts: "/etc/hosts", broker: true };
   const env = { PATH: "/opt/bin:/usr/bin", KUBEFWD_DAEMON_EXE: "/home/u/kubefwd-daemon/kubefwd-daemon" };
   const result = await planLaunch(input, deps({ files, isRoot: false, env }));
   assert.ok(result.ok);

@@ -10,7 +10,7 @@ import type { OwnedChild } from "../state/types.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import { valueOnTimeout, waitFor } from "../util/async.ts";
 import { runCommand } from "../run_command.ts";
-import { readInstalledRootHelper, ROOT_HELPER_PATH, rootHelperKillArgv } from "../sudo/root_helper.ts";
+import { readInstalledRootHelper, rootHelperKillArgv } from "../sudo/root_helper.ts";
 
 /** Wait after the second SIGTERM before SIGKILL. */
 export const DEFAULT_SECOND_TERM_WAIT_MS = 3000;
@@ -252,7 +252,8 @@ async function succeeds(argv: string[]): Promise<boolean> {
  * broad rule's `sudo -n kill -KILL <pid>`.
  */
 export async function sudoKillPid(pid: number): Promise<boolean> {
-  if (readInstalledRootHelper() !== undefined && await succeeds(rootHelperKillArgv(pid, ROOT_HELPER_PATH))) {
+  const helper = readInstalledRootHelper();
+  if (helper !== undefined && await succeeds(rootHelperKillArgv(pid, helper.path))) {
     return true;
   }
   return await succeeds(["sudo", "-n", "kill", "-KILL", String(pid)]);

@@ -16,6 +16,8 @@ export class FakeLaunchFiles implements LaunchFiles {
   failWrites: string | undefined;
   /** The installed root helper, when a test installs one. */
   helper: InstalledRootHelper | undefined;
+  /** Symlinks: what {@link realPath} resolves a path to. */
+  readonly links = new Map<string, string>();
 
   /** A file system in which only `executables` count as executable files. */
   constructor(executables: string[] = []) {
@@ -35,7 +37,7 @@ export class FakeLaunchFiles implements LaunchFiles {
   }
 
   realPath(path: string): string {
-    return path;
+    return this.links.get(path) ?? path;
   }
 
   writeFwdConf(
