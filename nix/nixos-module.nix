@@ -1,7 +1,8 @@
 # NixOS module: `services.kubefwd-daemon`. The config goes to /etc/kubefwd-daemon/config.yaml (and
 # KUBEFWD_DAEMON_CONFIG points every shell's CLI at it); the daemon runs as a systemd *user* service in the
-# sessions of `users` (default: everyone's; it runs kubefwd through `sudo -n`), and `sudoRule` allows those
-# users exactly what it runs as root.
+# sessions of `users` (default: everyone's; it runs kubefwd through `sudo -n`), and `sudoRule` installs the
+# root helper (lib/sudo/kubefwd_root_helper.sh, the same least privilege as `kubefwd-daemon sudoers`) and
+# one sudo rule for it.
 {
   config,
   lib,
@@ -13,12 +14,15 @@ let
   common = import ./common.nix { inherit lib pkgs; };
   inherit (lib) mkOption types;
   configPath = "/etc/kubefwd-daemon/config.yaml";
-  # coreutils first: the sudo rule names its kill and tee, and NixOS's sudo finds commands on this PATH.
+  # sudo (NixOS's setuid wrapper) first.
   path = common.servicePath cfg [
-    "${pkgs.coreutils}/bin"
     "/run/wrappers/bin"
     "/run/current-system/sw/bin"
   ];
+  rootHelper = import ./root-helper.nix { inherit lib pkgs; };
+  # Copied, not linked, into /etc: a root-owned file of its own, which the sudo rule and the daemon name.
+  helperFile = "kubefwd-daemon/kubefwd-root";
+  helperPath = "/etc/${helperFile}";
 in
 {
   options.services.kubefwd-daemon = common.options // {
@@ -31,8 +35,10 @@ in
         user's session.'';
     };
     sudoRule = lib.mkEnableOption ''
-      a sudo rule letting `users` run, as root and without a password, exactly what the daemon runs as root:
-      kubefwd, `kill` (a kubefwd that ignores SIGTERM) and `tee /etc/hosts` (lines a crashed kubefwd left)'';
+      the root helper (${helperPath}, as `kubefwd-daemon sudoers` installs it: it runs only
+      `kubefwdPackage`'s kubefwd with the daemon's argument shape, credentials resolved as the user, kills only
+      its own kubefwd, removes only hosts lines of the daemon's ranges) and a sudo rule letting `users` run it,
+      and nothing else, as root without a password'';
     writableHostsFile = lib.mkEnableOption ''
       a real /etc/hosts file instead of NixOS's read-only link into the store (kubefwd edits it); sets
       `environment.etc.hosts.mode = "0644"` (not verified on a NixOS machine)'';
@@ -54,8 +60,22 @@ in
     environment.etc = {
       "kubefwd-daemon/config.yaml".text = common.configText cfg;
     }
-    // lib.optionalAttrs cfg.writableHostsFile { hosts.mode = "0644"; };
-    environment.sessionVariables.KUBEFWD_DAEMON_CONFIG = configPath;
+    // lib.optionalAttrs cfg.writableHostsFile { hosts.mode = "0644"; }
+    // lib.optionalAttrs cfg.sudoRule {
+      ${helperFile} = {
+        text = rootHelper.render {
+          kubefwd = lib.getExe cfg.kubefwdPackage;
+          hosts = "/etc/hosts";
+          self = helperPath;
+        };
+        mode = "0555";
+      };
+    };
+    # The daemon finds the helper here (a daemon started from a shell too); it checks that it is root's alone.
+    environment.sessionVariables = {
+      KUBEFWD_DAEMON_CONFIG = configPath;
+    }
+    // lib.optionalAttrs cfg.sudoRule { ${rootHelper.env} = helperPath; };
 
     systemd.user.services.kubefwd-daemon = {
       description = "kubefwd-daemon: keeps kubefwd port-forwards alive";
@@ -63,25 +83,30 @@ in
       restartTriggers = [ config.environment.etc."kubefwd-daemon/config.yaml".text ];
       # Only for the chosen users ("|": any one of them), else for everyone.
       unitConfig = lib.mkIf (cfg.users != [ ]) { ConditionUser = map (u: "|${u}") cfg.users; };
-      serviceConfig = common.systemdService cfg configPath path;
+      serviceConfig =
+        let
+          service = common.systemdService cfg configPath path;
+        in
+        service
+        // lib.optionalAttrs cfg.sudoRule {
+          Environment = service.Environment ++ [ "${rootHelper.env}=${helperPath}" ];
+        };
     };
 
+    # What `kubefwd-daemon sudoers` writes (lib/sudo/root_helper.ts, sudoersFile): the helper alone, as
+    # root, no password, sudo's environment reset for it whatever the machine's defaults say.
     security.sudo.extraRules = lib.mkIf cfg.sudoRule [
       {
         inherit (cfg) users;
         runAs = "root";
-        commands =
-          map
-            (command: {
-              inherit command;
-              options = [ "NOPASSWD" ];
-            })
-            [
-              (lib.getExe cfg.kubefwdPackage)
-              "${pkgs.coreutils}/bin/kill"
-              "${pkgs.coreutils}/bin/tee /etc/hosts"
-            ];
+        commands = [
+          {
+            command = helperPath;
+            options = [ "NOPASSWD" ];
+          }
+        ];
       }
     ];
+    security.sudo.extraConfig = lib.mkIf cfg.sudoRule "Defaults!${helperPath} env_reset\n";
   };
 }

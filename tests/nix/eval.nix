@@ -28,8 +28,8 @@ let
       isLinux = !isDarwin;
     };
     kubefwd = stubPackage "kubefwd";
-    coreutils = stubPackage "coreutils";
-  };
+  }
+  // lib.genAttrs [ "coreutils" "findutils" "gnugrep" "gnused" "gawk" "util-linux" ] stubPackage;
   any = default: mkOption {
     type = types.anything;
     inherit default;
@@ -77,6 +77,10 @@ let
         security.sudo.extraRules = mkOption {
           type = types.listOf types.anything;
           default = [ ];
+        };
+        security.sudo.extraConfig = mkOption {
+          type = types.lines;
+          default = "";
         };
       };
     };
@@ -140,6 +144,7 @@ else
       sessionVariables = c.environment.sessionVariables;
       systemdUserServices = c.systemd.user.services;
       sudoRules = c.security.sudo.extraRules;
+      sudoConfig = c.security.sudo.extraConfig;
     };
     darwin = {
       packages = paths c.environment.systemPackages;

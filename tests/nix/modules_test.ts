@@ -8,6 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { hasTool, verifyUnit } from "../install/sh_env.ts";
+import {
+  parseInstalledHelper,
+  renderRootHelper,
+  ROOT_HELPER_ENV,
+  ROOT_HELPER_HOME,
+  ROOT_HELPER_TEMPLATE_URL,
+  sudoersFile,
+} from "../../lib/sudo/root_helper.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const HERE = `${ROOT}/tests/nix`;
@@ -140,6 +148,43 @@ const CASES: [module: string, system: string, userCase: string][] = [
   ["hm", "x86_64-linux", "settings"],
 ];
 
+/** Where the NixOS module installs the root helper (a real file in /etc, the sudo rule names it). */
+const NIXOS_HELPER = "/etc/kubefwd-daemon/kubefwd-root";
+/** The packages whose bin directories are the helper's PATH on NixOS (the stubs' "@name@" out paths). */
+const NIXOS_HELPER_TOOLS = ["coreutils", "findutils", "gnugrep", "gnused", "gawk", "util-linux"];
+
+/** The stub packages' "@name@" out paths as store-like absolute paths (renderRootHelper wants absolute ones). */
+function storePaths(text: string): string {
+  return text.replaceAll(/@([a-z][a-z-]*)@/g, "/nix/store/$1");
+}
+
+/**
+ * The NixOS module's root helper, when it wrote one: byte for byte what `kubefwd-daemon sudoers` renders
+ * (renderRootHelper) with the module's values; replaced by a marker for the golden file, which then does not
+ * change with every edit of the helper script.
+ */
+async function checkNixosHelper(value: unknown): Promise<unknown> {
+  const v = value as { etc?: Record<string, { text: string; mode?: string }> };
+  const helper = v.etc?.[NIXOS_HELPER.slice("/etc/".length)];
+  if (helper === undefined) return value;
+  const want = renderRootHelper(await Deno.readTextFile(ROOT_HELPER_TEMPLATE_URL), {
+    kubefwd: "/nix/store/kubefwd/bin/kubefwd",
+    hosts: "/etc/hosts",
+    home: ROOT_HELPER_HOME,
+    self: NIXOS_HELPER,
+    broker: true,
+    path: NIXOS_HELPER_TOOLS.map((p) => `/nix/store/${p}/bin`).join(":"),
+  });
+  assert.equal(storePaths(helper.text), want);
+  return {
+    ...v,
+    etc: {
+      ...v.etc,
+      [NIXOS_HELPER.slice("/etc/".length)]: { ...helper, text: "(checked: renderRootHelper's text)" },
+    },
+  };
+}
+
 /** The config text a module generated, wherever that module puts it. */
 function configTextOf(value: unknown): string {
   const v = value as {
@@ -158,7 +203,7 @@ for (const [module, system, userCase] of CASES) {
     ignore: skipReason !== undefined,
     fn: async () => {
       const value = await evalModule(module, system, userCase);
-      await golden(`${module}-${system}-${userCase}`, value);
+      await golden(`${module}-${system}-${userCase}`, await checkNixosHelper(value));
       const v = await validate(configTextOf(value));
       assert.equal(v.code, 0, v.out);
       assert.match(v.out, /: valid \(/);
@@ -309,5 +354,63 @@ Deno.test({
       assert.equal(v.stderr, "", `${who}:\n${text}`);
       assert.equal(v.code, 0);
     }
+  },
+});
+
+Deno.test({
+  name:
+    "nix: NixOS sudoRule installs the root helper and a rule for it alone, as `kubefwd-daemon sudoers` does",
+  ignore: skipReason !== undefined,
+  fn: async () => {
+    type Nixos = {
+      etc: Record<string, { text: string; mode?: string }>;
+      sessionVariables: Record<string, string>;
+      sudoRules: { users: string[]; runAs: string; commands: { command: string; options: string[] }[] }[];
+      sudoConfig: string;
+      systemdUserServices: Record<string, { serviceConfig: { Environment: string[] } }>;
+    };
+    const value = await evalModule("nixos", "x86_64-linux", "nixos-users") as Nixos;
+    // The rule names the helper and nothing else: no kubefwd with any arguments, no kill, no tee.
+    assert.deepEqual(value.sudoRules, [{
+      users: ["alice", "bob"],
+      runAs: "root",
+      commands: [{ command: NIXOS_HELPER, options: ["NOPASSWD"] }],
+    }]);
+    // NixOS writes one line per user (`user host=(runAs) OPTIONS: command`, tab-separated): with the
+    // Defaults line, the lines `sudoers` writes for the same path.
+    const rendered = value.sudoConfig +
+      value.sudoRules.flatMap((r) =>
+        r.users.map((u) =>
+          `${u}\tALL=(${r.runAs})\t${r.commands.map((c) => `${c.options.join(":")}: ${c.command}`)}\n`
+        )
+      ).join("");
+    const normal = (text: string) =>
+      text.split("\n").filter((l) => l !== "" && !l.startsWith("#")).map((l) => l.replaceAll("\t", " "))
+        .sort();
+    const want = ["alice", "bob"].flatMap((u) => normal(sudoersFile(u, NIXOS_HELPER)));
+    assert.deepEqual(normal(rendered), [...new Set(want)].sort());
+    // A copied file (mode), root's: its values are the config's kubefwd and /etc/hosts.
+    const helper = value.etc["kubefwd-daemon/kubefwd-root"];
+    assert.equal(helper.mode, "0555");
+    const config = JSON.parse(value.etc["kubefwd-daemon/config.yaml"].text);
+    assert.deepEqual(parseInstalledHelper(helper.text), {
+      kubefwd: config.kubefwd.path,
+      hosts: "/etc/hosts",
+      broker: true,
+    });
+    await checkNixosHelper(value);
+    // The daemon finds it: the service's environment and every session's.
+    assert.ok(
+      value.systemdUserServices["kubefwd-daemon"].serviceConfig.Environment.includes(
+        `${ROOT_HELPER_ENV}=${NIXOS_HELPER}`,
+      ),
+    );
+    assert.equal(value.sessionVariables[ROOT_HELPER_ENV], NIXOS_HELPER);
+    // Without sudoRule: no helper, no rule, no variable.
+    const plain = await evalModule("nixos", "x86_64-linux", "example") as Nixos;
+    assert.deepEqual(plain.sudoRules, []);
+    assert.equal(plain.sudoConfig, "");
+    assert.equal(plain.etc["kubefwd-daemon/kubefwd-root"], undefined);
+    assert.equal(plain.sessionVariables[ROOT_HELPER_ENV], undefined);
   },
 });
