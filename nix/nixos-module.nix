@@ -14,7 +14,7 @@ let
   common = import ./common.nix { inherit lib pkgs; };
   inherit (lib) mkOption types;
   configPath = "/etc/kubefwd-daemon/config.yaml";
-  # sudo (NixOS's setuid wrapper) first.
+  # After kubefwd's directory: sudo (NixOS's setuid wrapper), then the system's tools.
   path = common.servicePath cfg [
     "/run/wrappers/bin"
     "/run/current-system/sw/bin"

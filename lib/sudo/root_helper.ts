@@ -27,7 +27,10 @@ export const ROOT_HELPER_TEMPLATE_URL = new URL("./kubefwd_root_helper.sh", impo
 
 /** The values fixed into an installed helper. */
 export interface RootHelperValues {
-  /** The kubefwd the helper runs: an absolute path with symlinks resolved (the helper compares /proc/PID/exe). */
+  /**
+   * The kubefwd the helper runs: an absolute path (`sudoers` resolves symlinks; the helper's `kill` compares
+   * /proc/PID/exe with the file behind it, so a Nix store's `bin/kubefwd` link works too).
+   */
   kubefwd: string;
   /** The hosts file kubefwd edits and `hosts-remove` edits. */
   hosts: string;
