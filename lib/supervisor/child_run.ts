@@ -16,6 +16,7 @@ import { NamedTimers } from "./named_timers.ts";
 import type { ExitKind } from "./policy.ts";
 import type { RunHealth } from "./run_health.ts";
 import { currentUserName, notRootMessage } from "./privilege.ts";
+import { ROOT_HELPER_ENV } from "../sudo/root_helper.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { RunnerTuning } from "./runner_deps.ts";
 
@@ -181,6 +182,7 @@ export function exitVerdict(
     user: currentUserName(env),
     kubefwdPath: run.plan.kubefwdPath,
     detail: run.lastFatal && /^sudo: /.test(run.lastFatal) ? run.lastFatal : undefined,
+    managedHelper: env[ROOT_HELPER_ENV] || undefined,
   });
   return { kind, reason, errorText };
 }

@@ -88,7 +88,10 @@ export function childEnvironment(
   };
   for (const d of (base.PATH ?? "").split(":")) add(d);
   for (const d of SYSTEM_PATH_DIRS) add(d);
-  for (const d of CREDENTIAL_PLUGIN_DIRS) {
+  const user = base.USER ?? base.LOGNAME;
+  // NixOS installs users.users.<name>.packages and home-manager's packages into the per-user profile.
+  const perUser = user && /^[A-Za-z0-9._-]+$/.test(user) ? [`/etc/profiles/per-user/${user}/bin`] : [];
+  for (const d of [...CREDENTIAL_PLUGIN_DIRS, ...perUser]) {
     const dir = d.startsWith("~/") ? `${home.replace(/\/+$/, "")}${d.slice(1)}` : d;
     if (exists(dir)) add(dir);
   }
@@ -148,12 +151,17 @@ export function notRootMessage(opts: {
   kubefwdPath: string;
   /** The sudo or kubefwd text that triggered it, when there is one beyond the standard not-root text. */
   detail?: string;
+  /** A helper path from the environment: a system module (NixOS) manages the helper and its rule. */
+  managedHelper?: string;
 }): string {
-  const { settings, viaSudo, user, kubefwdPath, detail } = opts;
-  const setup =
-    `run \`${SUDOERS_SETUP_COMMAND}\` (it installs a root-owned helper that runs only ${kubefwdPath} ` +
-    `with the daemon's arguments, and the rule \`${sudoersRuleLine(user, ROOT_HELPER_PATH)}\`; ` +
-    `README, section Security)`;
+  const { settings, viaSudo, user, kubefwdPath, detail, managedHelper } = opts;
+  const setup = managedHelper
+    ? `let the system allow ${user} its helper ${managedHelper}: on NixOS, ` +
+      `\`services.kubefwd-daemon.sudoRule = true;\` with ${user} in \`services.kubefwd-daemon.users\` ` +
+      `(README, section Nix)`
+    : `run \`${SUDOERS_SETUP_COMMAND}\` (it installs a root-owned helper that runs only ${kubefwdPath} ` +
+      `with the daemon's arguments, and the rule \`${sudoersRuleLine(user, ROOT_HELPER_PATH)}\`; ` +
+      `README, section Security)`;
   const suffix = detail ? ` (${detail})` : "";
   if (viaSudo) {
     return `kubefwd could not get root through \`sudo -n\`${suffix}. Allow it without a password: ${setup}` +

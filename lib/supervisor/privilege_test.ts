@@ -108,3 +108,26 @@ Deno.test("notRootMessage: actionable, with the least-privilege setup and the ru
     /privilege is "none"/,
   );
 });
+
+Deno.test("notRootMessage: a helper the system manages (NixOS) points at the module's options, not at sudoers", () => {
+  const msg = notRootMessage({
+    settings: { ...settings, privilege: "auto" },
+    viaSudo: true,
+    user: "alice",
+    kubefwdPath: "/nix/store/x-kubefwd/bin/kubefwd",
+    detail: "sudo: a password is required",
+    managedHelper: "/etc/kubefwd-daemon/kubefwd-root",
+  });
+  assert.match(msg, /services\.kubefwd-daemon\.sudoRule = true;/);
+  assert.match(msg, /alice in `services\.kubefwd-daemon\.users`/);
+  assert.ok(msg.includes("/etc/kubefwd-daemon/kubefwd-root"), msg);
+  assert.doesNotMatch(msg, /kubefwd-daemon sudoers/);
+});
+
+Deno.test("childEnvironment: the NixOS per-user profile of USER holds credential plugins too", () => {
+  const present = new Set(["/etc/profiles/per-user/alice/bin"]);
+  const env = childEnvironment({ PATH: "/usr/bin", USER: "alice" }, "/home/alice", (d) => present.has(d));
+  assert.ok(env.PATH.split(":").includes("/etc/profiles/per-user/alice/bin"), env.PATH);
+  const odd = childEnvironment({ PATH: "/usr/bin", USER: "../x" }, "/home/x", () => true);
+  assert.ok(!odd.PATH.includes("per-user"), odd.PATH);
+});
