@@ -6,7 +6,8 @@
 import { didYouMean, suggest } from "./did_you_mean.ts";
 import { namespaceOverlaps, overlapMessage } from "./overlap.ts";
 import type { Diagnostic } from "./types.ts";
-import { keyPosition, type Validation, valuePosition } from "./validate.ts";
+import { keyPosition, valuePosition } from "./locate.ts";
+import type { Validation } from "./validate.ts";
 
 /** What reading one kubeconfig found; produced by load.ts, consumed by the checks below. */
 export type KubeconfigStatus =

@@ -3,7 +3,7 @@ import { loadConfigText } from "./load.ts";
 import { envFrom } from "./paths.ts";
 import { parseYamlSource } from "./source.ts";
 import { sortDiagnostics } from "./cross_checks.ts";
-import { keyPosition, locate, valuePosition } from "./validate.ts";
+import { keyPosition, locate, valuePosition } from "./locate.ts";
 import type { LoadResult, ResolvedConfig } from "./types.ts";
 
 const env = envFrom({ HOME: "/home/u", XDG_RUNTIME_DIR: "/run/user/1000" });
