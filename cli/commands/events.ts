@@ -13,6 +13,7 @@ import type { EventsResult } from "../../lib/ipc/protocol.ts";
 import { readHistoryFiles } from "../../lib/state/event_history.ts";
 import type { TransitionEvent } from "../../lib/supervisor/types.ts";
 import { escapeControl, jsonWithoutRawControls } from "../../lib/util/terminal_text.ts";
+import { untilInterrupted } from "../interrupt.ts";
 import { painter, paintState, relativeTime, table } from "../render.ts";
 
 /** What a transition was, in one or two words: the column people scan for. */
@@ -116,14 +117,9 @@ export function registerEventsCommand(program: Command, ctx: CliContext): void {
             ...(sinceMs !== undefined ? { sinceMs } : {}),
           };
           if (!opts.follow) return printList(await client.request({ ...request, follow: false }));
-          const stop = new AbortController();
-          const onSignal = () => stop.abort();
-          Deno.addSignalListener("SIGINT", onSignal);
-          try {
-            await client.streamEvents({ ...request, follow: true }, printOne, { signal: stop.signal });
-          } finally {
-            Deno.removeSignalListener("SIGINT", onSignal);
-          }
+          await untilInterrupted((signal) =>
+            client.streamEvents({ ...request, follow: true }, printOne, { signal })
+          );
         }
       },
     );

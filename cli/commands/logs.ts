@@ -9,6 +9,7 @@ import { UserError } from "../../lib/errors.ts";
 import type { DaemonClient } from "../../lib/ipc/client.ts";
 import { isRecord } from "../../lib/util/is_record.ts";
 import type { LogEntry } from "../../lib/supervisor/types.ts";
+import { untilInterrupted } from "../interrupt.ts";
 import { painter } from "../render.ts";
 import { escapeControl, jsonWithoutRawControls } from "../../lib/util/terminal_text.ts";
 
@@ -92,14 +93,9 @@ export function registerLogsCommand(program: Command, ctx: CliContext): void {
           entries.forEach(print);
           return;
         }
-        const stop = new AbortController();
-        const onSignal = () => stop.abort();
-        Deno.addSignalListener("SIGINT", onSignal);
-        try {
-          await client.stream({ type: "logs", profile, lines, follow: true }, print, { signal: stop.signal });
-        } finally {
-          Deno.removeSignalListener("SIGINT", onSignal);
-        }
+        await untilInterrupted((signal) =>
+          client.stream({ type: "logs", profile, lines, follow: true }, print, { signal })
+        );
       }
     });
 }

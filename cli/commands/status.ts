@@ -10,6 +10,7 @@ import type { ProfileStatus } from "../../lib/supervisor/types.ts";
 import { UserError } from "../../lib/errors.ts";
 import { parseDuration } from "../../lib/config/duration.ts";
 import { delay } from "../../lib/util/async.ts";
+import { untilInterrupted } from "../interrupt.ts";
 import { historyNotice, persistenceNotice } from "../persistence_notice.ts";
 import { clip, formatAge, painter, paintForwardState, paintState, relativeTime, table } from "../render.ts";
 
@@ -229,19 +230,14 @@ export function registerStatusCommand(program: Command, ctx: CliContext): void {
             else ctx.out(render(status));
             return;
           }
-          const stop = new AbortController();
-          const onSignal = () => stop.abort();
-          Deno.addSignalListener("SIGINT", onSignal);
-          try {
-            while (!stop.signal.aborted) {
+          await untilInterrupted(async (signal) => {
+            while (!signal.aborted) {
               const text = render(await fetchStatus());
               if (!g.json && Deno.stdout.isTerminal()) ctx.out("\x1b[H\x1b[2J" + text);
               else ctx.out(text);
-              await delay(1000, { signal: stop.signal }).catch(() => {}); // SIGINT ends the pause early
+              await delay(1000, { signal }).catch(() => {}); // SIGINT ends the pause early
             }
-          } finally {
-            Deno.removeSignalListener("SIGINT", onSignal);
-          }
+          });
         });
       },
     );

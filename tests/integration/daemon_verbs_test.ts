@@ -206,6 +206,38 @@ Deno.test("logs -f streams new lines until interrupted", async () => {
   assert.match(fresh, /alpha\/stdout .*Port-Forward/);
 });
 
+Deno.test("status --watch repeats until interrupted, then exits 0", async () => {
+  await using d = await healthyDaemon(SCENARIO);
+  const env = d.env;
+  await using cleanup = new AsyncDisposableStack();
+  const watcher = cleanup.adopt(
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-prompt", MAIN, "--json", "status", "--watch"],
+      env: env.env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "null",
+    }).spawn(),
+    async (watcher) => {
+      signalQuietly(watcher, "SIGKILL");
+      await watcher.status;
+    },
+  );
+  const reader = watcher.stdout.getReader();
+  cleanup.defer(() => reader.cancel().catch(() => {}));
+  const shown = await readUntil(reader, (s) => s.split("\n").length > 2, "two status renders");
+  for (const line of shown.trim().split("\n").slice(0, 2)) {
+    assert.deepEqual((JSON.parse(line) as StatusResult).profiles.map((p) => p.name).sort(), [
+      "alpha",
+      "beta",
+    ]);
+  }
+  watcher.kill("SIGINT");
+  await readUntil(reader, () => false, "the watcher to end after SIGINT");
+  const st = await withDeadline(watcher.status, 10_000, "the watcher to exit");
+  assert.equal(st.code, 0);
+});
+
 Deno.test("logs -f | head ends quietly when head has had enough", async () => {
   await using d = await healthyDaemon(SCENARIO);
   const env = d.env;
