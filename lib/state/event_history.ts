@@ -9,6 +9,7 @@ import type { Clock, TimerHandle } from "../clock.ts";
 import { PROFILE_STATES, type TransitionEvent } from "../supervisor/types.ts";
 import { deadline, isTimeoutError } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
+import { WriteHealth, type WriteHealthState } from "./write_health.ts";
 
 /** Size at which the history file is rotated; two files at most, so the history takes ≤ 2× this. */
 export const DEFAULT_MAX_BYTES = 512 * 1024;
@@ -19,16 +20,10 @@ const MAX_FIELD = 1000;
 /** Delay before failed writes are tried again. */
 export const DEFAULT_RETRY_MS = 10_000;
 
-/** Whether the history reaches the disk, as `status` reports it. */
-export interface HistoryHealth {
-  /** False while the newest write failed: the unwritten events live in memory only. */
-  ok: boolean;
+/** Whether the history reaches the disk, as `status` reports it (`ok` false: unwritten events live in memory only). */
+export interface HistoryHealth extends WriteHealthState {
   /** The history file. */
   file: string;
-  /** The newest write's error, when it failed. */
-  error?: string;
-  /** When writes began to fail (ISO 8601). */
-  since?: string;
 }
 
 /** Which events a reader wants. */
@@ -160,7 +155,7 @@ export class EventHistory {
   #size: number | undefined;
   #writing: Promise<void> | undefined;
   #retry: TimerHandle | undefined;
-  #health: { ok: true } | { ok: false; error: string; since: string } = { ok: true };
+  readonly #health: WriteHealth;
   #closed = false;
 
   /** A history appending to `opts.path`. */
@@ -168,11 +163,16 @@ export class EventHistory {
     this.path = opts.path;
     this.#opts = opts;
     this.#files = opts.files ?? realHistoryFiles;
+    this.#health = new WriteHealth(
+      opts.path,
+      () => new Date(opts.clock.now()).toISOString(),
+      () => opts.onHealthChange?.(this.health),
+    );
   }
 
   /** Whether the newest write succeeded. */
   get health(): HistoryHealth {
-    return { ...this.#health, file: this.path };
+    return { ...this.#health.state, file: this.path };
   }
 
   /** Records `event` (already masked by the supervisor) and tells the followers; never waits or throws. */
@@ -228,7 +228,8 @@ export class EventHistory {
     } catch (e) {
       throw isTimeoutError(e) ? new Error(`writing ${this.path} did not finish within ${timeoutMs} ms`) : e;
     }
-    if (!this.#health.ok) throw new Error(this.#health.error);
+    const health = this.#health.state;
+    if (!health.ok) throw new Error(health.error);
   }
 
   #startWriting(): void {
@@ -261,22 +262,12 @@ export class EventHistory {
       }
       this.#unwritten.splice(0, this.#inflight);
       this.#inflight = 0;
-      if (!this.#health.ok) {
-        this.#health = { ok: true };
-        this.#opts.onHealthChange?.(this.health);
-      }
+      this.#health.succeeded();
     }
   }
 
   #failed(e: unknown): void {
-    const error = `cannot write ${this.path}: ${e instanceof Error ? e.message : String(e)}`;
-    const was = this.#health;
-    this.#health = {
-      ok: false,
-      error,
-      since: was.ok ? new Date(this.#opts.clock.now()).toISOString() : was.since,
-    };
-    if (was.ok || was.error !== error) this.#opts.onHealthChange?.(this.health);
+    this.#health.failed(e);
     if (this.#closed) return;
     this.#retry = this.#opts.clock.setTimeout(() => {
       this.#retry = undefined;

@@ -11,6 +11,7 @@ import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
 import { dirname } from "../util/path.ts";
 import { untrustedStateFile } from "../util/path_safety.ts";
+import { WriteHealth, type WriteHealthState } from "./write_health.ts";
 import type { AddressRecord } from "../kubefwd/reservations.ts";
 import {
   PROFILE_STATES,
@@ -42,15 +43,8 @@ export interface LoadedState {
 /** Delay before a failed save is tried again (the disk may have been freed or remounted meanwhile). */
 export const DEFAULT_SAVE_RETRY_MS = 10_000;
 
-/** Whether the state file can be written right now, as `status` reports it. */
-export interface PersistenceHealth {
-  /** False while the newest write failed: choices and counters live in memory only. */
-  ok: boolean;
-  /** The newest write's error, when it failed. */
-  error?: string;
-  /** When writes began to fail (ISO 8601). */
-  since?: string;
-}
+/** Whether the state file can be written right now, as `status` reports it (`ok` false: choices and counters live in memory only). */
+export type PersistenceHealth = WriteHealthState;
 
 /** Options of {@link StateStore}. */
 export interface StateStoreOptions {
@@ -279,10 +273,9 @@ export class StateStore {
   readonly #debounceMs: number;
   readonly #retryMs: number;
   readonly #onError: (error: unknown) => void;
-  readonly #onHealthChange: (health: PersistenceHealth) => void;
   readonly #now: () => Date;
   readonly #writeFile: (path: string, data: string) => Promise<void>;
-  #health: PersistenceHealth = { ok: true };
+  readonly #health: WriteHealth;
   /** Saves run one at a time, in call order: a later state never lands before an earlier one. */
   readonly #serial = new Mutex();
   #pending: PersistedState | undefined;
@@ -296,14 +289,18 @@ export class StateStore {
     this.#debounceMs = options.debounceMs ?? DEFAULT_SAVE_DEBOUNCE_MS;
     this.#retryMs = options.retryMs ?? DEFAULT_SAVE_RETRY_MS;
     this.#onError = options.onError ?? (() => {});
-    this.#onHealthChange = options.onHealthChange ?? (() => {});
     this.#now = options.now ?? (() => new Date());
+    this.#health = new WriteHealth(
+      path,
+      () => this.#now().toISOString(),
+      () => options.onHealthChange?.(this.health),
+    );
     this.#writeFile = options.writeFile ?? ((path, data) => atomicWriteFile(path, data));
   }
 
   /** Whether the newest write succeeded; a later successful write clears a failure. */
   get health(): PersistenceHealth {
-    return { ...this.#health };
+    return this.#health.state;
   }
 
   /** Number of completed writes (tests check coalescing with it). */
@@ -432,17 +429,11 @@ export class StateStore {
     try {
       await this.#writeFile(this.path, JSON.stringify(capEvents(state), null, 1) + "\n");
     } catch (err) {
-      const error = `cannot write ${this.path}: ${err instanceof Error ? err.message : String(err)}`;
-      const was = this.#health;
-      this.#health = { ok: false, error, since: was.since ?? this.#now().toISOString() };
-      if (was.ok || was.error !== error) this.#onHealthChange(this.health);
+      this.#health.failed(err);
       throw err;
     }
     this.#writes++;
-    if (!this.#health.ok) {
-      this.#health = { ok: true };
-      this.#onHealthChange(this.health);
-    }
+    this.#health.succeeded();
   }
 
   #clearTimer(): void {
