@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
-import { formatOf, parseTomlSource, parseYamlSource, scanTomlPositions, type SourceNode } from "./source.ts";
+import { formatOf, type SourceNode } from "./source.ts";
+import { parseTomlSource, scanTomlPositions } from "./toml_source.ts";
+import { parseYamlSource } from "./yaml_source.ts";
 
 function get(node: SourceNode | undefined, ...path: (string | number)[]): SourceNode {
   let n = node!;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { loadConfigText } from "./load.ts";
 import { envFrom } from "./paths.ts";
-import { parseYamlSource } from "./source.ts";
+import { parseYamlSource } from "./yaml_source.ts";
 import { sortDiagnostics } from "./cross_checks.ts";
 import { keyPosition, locate, valuePosition } from "./locate.ts";
 import type { LoadResult, ResolvedConfig } from "./types.ts";
