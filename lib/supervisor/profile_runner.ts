@@ -53,6 +53,8 @@ export class ProfileRunner {
   /** Bumped by every launch and stop: a start still being planned for an older generation is dropped. */
   #generation = 0;
   #cleanup: Promise<void> = Promise.resolve();
+  /** The start being planned in the background, if any: shutdown waits for it to give up (it writes files). */
+  #launching: Promise<void> | undefined;
   #disposed = false;
   #totalReconnects = 0;
   /** Why the restart just counted happens; carried by the next transition (the one that begins it). */
@@ -190,6 +192,10 @@ export class ProfileRunner {
       await this.#stopNow(reason, this.enabled ? "stopped" : "disabled");
       this.#output.close();
       await this.#cleanup;
+      if (this.#launching) {
+        this.#log("debug", "waiting for the start being planned to give up");
+        await this.#launching;
+      }
     });
   }
 
@@ -275,7 +281,11 @@ export class ProfileRunner {
     this.#failedWatch?.stop();
     const generation = ++this.#generation;
     this.#transition("starting", reason);
-    this.#planAndSpawn(generation).catch((e) => this.#internalError("start", e));
+    const launching = this.#planAndSpawn(generation).catch((e) => this.#internalError("start", e))
+      .finally(() => {
+        if (this.#launching === launching) this.#launching = undefined;
+      });
+    this.#launching = launching;
   }
 
   async #planAndSpawn(generation: number): Promise<void> {

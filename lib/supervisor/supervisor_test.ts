@@ -1595,3 +1595,24 @@ Deno.test("a wake gives a failure held before the sleep a fresh chance", async (
   await advanceUntil(h, () => h.spawner.children.length === 3, "db restarted for after the wake");
   assert.match(h.events.filter((e) => e.to === "stopping").at(-1)!.reason, /woke up after 60 s asleep/);
 });
+
+Deno.test("shutdown waits for a start still being planned: nothing is written or spawned after it returns", async () => {
+  let waitingAtLastSave = -1;
+  const h = harness({ deps: { persist: () => waitingAtLastSave = h.files.writesWaiting } });
+  let openWrites!: () => void;
+  h.files.holdWrites = new Promise((resolve) => openWrites = resolve);
+  h.sup.reconcile(h.config([profile("a")]));
+  await until(() => h.files.writesWaiting === 1, "the start waits at its -z file");
+  let returned = false;
+  const shutdown = h.sup.shutdown().then(() => returned = true);
+  // Without the wait, shutdown runs to its end (the final save) while the -z write is still held.
+  await until(
+    () => returned || h.logs.some((l) => /waiting for the start being planned/.test(l.message)),
+    "shutdown returned or waiting for the start",
+  );
+  openWrites();
+  await shutdown;
+  assert.equal(waitingAtLastSave, 0, "shutdown ended while a start was still writing its -z file");
+  assert.equal(h.spawner.children.length, 0, "no child after shutdown");
+  assert.equal(h.clock.pending, 0, "no timer left after shutdown");
+});

@@ -18,6 +18,10 @@ export class FakeLaunchFiles implements LaunchFiles {
   helper: InstalledRootHelper | undefined;
   /** Symlinks: what {@link realPath} resolves a path to. */
   readonly links = new Map<string, string>();
+  /** When set, writing the `-z` file waits for it (a slow disk). */
+  holdWrites: Promise<void> | undefined;
+  /** `-z` writes waiting for {@link holdWrites}. */
+  writesWaiting = 0;
 
   /** A file system in which only `executables` count as executable files. */
   constructor(executables: string[] = []) {
@@ -40,15 +44,20 @@ export class FakeLaunchFiles implements LaunchFiles {
     return this.links.get(path) ?? path;
   }
 
-  writeFwdConf(
+  async writeFwdConf(
     dir: string,
     profile: string,
     baseIp: string,
     reservations: readonly Reservation[] = [],
   ): Promise<string> {
-    if (this.failWrites !== undefined) return Promise.reject(new Error(this.failWrites));
+    if (this.holdWrites) {
+      this.writesWaiting++;
+      await this.holdWrites;
+      this.writesWaiting--;
+    }
+    if (this.failWrites !== undefined) throw new Error(this.failWrites);
     const path = `${dir}/${profile}.fwdconf.yml`;
     this.written.set(path, renderFwdConf(baseIp, reservations));
-    return Promise.resolve(path);
+    return path;
   }
 }
