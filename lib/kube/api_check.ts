@@ -7,6 +7,7 @@
  */
 import type { ProfileSpec } from "../config/types.ts";
 import { runSelf, SelfCommandError } from "../self_command.ts";
+import { readyPodsOf, type ReadyPodsAnswer } from "./ready_pods.ts";
 import type { ResolvedAuth } from "./services.ts";
 
 /** One check's result: any HTTP answer but 401 means reachable. */
@@ -23,6 +24,8 @@ export interface ApiProbe {
    * could not connect to it, undefined when this cannot tell (no permission, pod gone, API server away).
    */
   checkPodPath?(namespace: string, pod: string, timeoutMs: number): Promise<boolean | undefined>;
+  /** Whether a service has a Ready pod (see ready_pods.ts); never throws. */
+  readyPods?(namespace: string, service: string, timeoutMs: number): Promise<ReadyPodsAnswer>;
   /** Frees the HTTP client. */
   close(): void;
 }
@@ -90,6 +93,7 @@ export class HttpApiProbe implements ApiProbe {
   readonly #client: Deno.HttpClient;
   readonly #url: string;
   readonly #headers: Record<string, string>;
+  readonly #selectors = new Map<string, string>();
 
   /** Builds the HTTP client from resolved credentials; the key and certificate live only in the client. */
   constructor(auth: ResolvedAuth) {
@@ -143,6 +147,26 @@ export class HttpApiProbe implements ApiProbe {
     } catch {
       return undefined;
     }
+  }
+
+  readyPods(namespace: string, service: string, timeoutMs: number): Promise<ReadyPodsAnswer> {
+    const base = this.#url.replace(/\/api$/, "");
+    const get = async (path: string, ms: number) => {
+      const res = await fetch(`${base}${path}`, {
+        client: this.#client,
+        headers: this.#headers,
+        signal: AbortSignal.timeout(ms),
+      });
+      const text = await res.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return { status: res.status, body };
+    };
+    return readyPodsOf(get, namespace, service, timeoutMs, this.#selectors);
   }
 
   close(): void {

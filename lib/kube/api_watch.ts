@@ -10,6 +10,7 @@
 import type { Clock, TimerHandle } from "../clock.ts";
 import type { ProfileSpec } from "../config/types.ts";
 import type { ApiProbe, ApiProbeFactory } from "./api_check.ts";
+import type { ReadyPodsAnswer } from "./ready_pods.ts";
 
 /** Reachability as the watch reports it; `since` is when the state began. */
 export type ApiWatchState =
@@ -112,6 +113,18 @@ export class ApiWatch {
         : t.resolveRetryMs;
       this.#timer = this.#clock.setTimeout(() => this.checkNow(), wait);
     });
+  }
+
+  /**
+   * Whether `service` has a Ready pod, asked with this watch's client; `unknown` unless the API server
+   * answered the last check (an unreachable server says nothing about pods).
+   */
+  readyPods(namespace: string, service: string): Promise<ReadyPodsAnswer> {
+    const probe = this.#probe;
+    if (this.#stopped || this.#state.state !== "reachable" || !probe?.readyPods) {
+      return Promise.resolve({ kind: "unknown", why: "the API server is not known to answer" });
+    }
+    return probe.readyPods(namespace, service, this.#timing.timeoutMs);
   }
 
   /** Stops for good and frees the HTTP client. */

@@ -22,6 +22,7 @@ function profile(name: string, over: Partial<ProfileMetrics> = {}): ProfileMetri
       dead_forward: 1,
       list_failures: 0,
       ip_addresses: 0,
+      pod_returned: 0,
       kubeconfig_change: 0,
       config_change: 0,
       manual: 0,

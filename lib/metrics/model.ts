@@ -24,8 +24,8 @@ export type FaultEffect = "open" | "close" | "abandon" | "none";
  * A fault is seen when the profile leaves health unasked: forwards down (`degraded`), kubefwd gone
  * (`backoff` after an exit or a failed start, `failed`), or a restart for dead forwards or list failures.
  * It ends when the profile is `running` again; a user's stop or disable abandons it. A planned restart (the
- * user's, a config or kubeconfig change, running out of addresses) is no fault, and neither is the
- * backoff between such restarts (entered from `stopping`).
+ * user's, a config or kubeconfig change, running out of addresses, a pod back for a service kubefwd does not
+ * forward) is no fault, and neither is the backoff between such restarts (entered from `stopping`).
  */
 export function faultEffect(event: Pick<TransitionEvent, "from" | "to" | "restart">): FaultEffect {
   switch (event.to) {

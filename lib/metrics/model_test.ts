@@ -17,6 +17,7 @@ Deno.test("faultEffect: unasked exits, forwards down and forward restarts open a
     ["running", "stopping", "config_change", "none"],
     ["running", "stopping", "kubeconfig_change", "none"],
     ["running", "stopping", "ip_addresses", "none"],
+    ["running", "stopping", "pod_returned", "none"], // planned: picks up a pod the cluster brought back
     ["running", "stopping", undefined, "none"], // user stop or shutdown
     ["stopping", "stopped", undefined, "abandon"],
     ["stopping", "disabled", undefined, "abandon"],
@@ -119,6 +120,7 @@ Deno.test("model: restarts by reason and failures count since the daemon started
     dead_forward: 0,
     list_failures: 0,
     ip_addresses: 0,
+    pod_returned: 0,
     kubeconfig_change: 0,
     config_change: 0,
     manual: 1,

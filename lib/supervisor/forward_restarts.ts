@@ -11,6 +11,7 @@ import type { Run } from "./child_run.ts";
 import type { RestartCause, RestartRequest, TrackerUpdate } from "./forward_tracker.ts";
 import { RestartThrottle } from "./restart_throttle.ts";
 import type { LogEntry, RestartReason } from "./types.ts";
+import { POD_RETURN_CAUSE } from "./pod_return.ts";
 
 /** What a restart for the forwards needs of the runner that owns the run. */
 export interface RestartPort {
@@ -128,5 +129,6 @@ export class ForwardRestarts {
 /** The restart reason of a restart the forwards asked for: no cause means a planned one (addresses). */
 function restartReasonOf(cause: RestartCause | undefined): RestartReason {
   if (cause === undefined) return "ip_addresses";
+  if (cause.key.startsWith(POD_RETURN_CAUSE)) return "pod_returned";
   return cause.key === "list" ? "list_failures" : "dead_forward";
 }

@@ -22,6 +22,7 @@ import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
 import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
+import { ForwardedServices } from "./pod_return_watch.ts";
 import { RunHealth } from "./run_health.ts";
 import { degradedBecause, emptyVerdict, type ProfileFacts, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
@@ -48,6 +49,8 @@ export class ProfileRunner {
   /** Every address any of this runner's children announced, for the final sweep at shutdown. */
   readonly #ipsEverAnnounced = new Set<string>();
   readonly #forwardRestarts: ForwardRestarts;
+  /** The services this profile's children forwarded: a kubefwd without a pod watch may need a nudge. */
+  readonly #forwarded = new ForwardedServices();
   #version: KubefwdVersion | undefined;
   readonly #queue = new SerialQueue();
   /** Bumped by every launch and stop: a start still being planned for an older generation is dropped. */
@@ -327,7 +330,7 @@ export class ProfileRunner {
       isLive: () => this.#isLive(run),
       apply: (update) => this.#apply(run, update),
       internalError: (where, e) => this.#internalError(where, e),
-    });
+    }, this.#forwarded);
     if (tuning.startStaggerMs > 0) {
       run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
     } else releaseGate(run);

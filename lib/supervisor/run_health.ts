@@ -1,7 +1,8 @@
 /**
  * The health checks of one run: the probe rounds through its forwards (probe_forwards.ts) and the watch of
- * the profile's API server (lib/kube/api_watch.ts), feeding the run's ForwardTracker. What the tracker
- * concludes goes back to the runner through `apply`. Lives and dies with its run.
+ * the profile's API server (lib/kube/api_watch.ts), feeding the run's ForwardTracker, and for a kubefwd
+ * without a pod watch the check for services whose pod came back (pod_return_watch.ts). What they conclude
+ * goes back to the runner through `apply`. Lives and dies with its run.
  */
 import type { HealthPolicy, KubefwdSettings } from "../config/types.ts";
 import { ApiWatch, type ApiWatchState } from "../kube/api_watch.ts";
@@ -11,6 +12,9 @@ import { probeForwards } from "./probe_forwards.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
 import type { ProfileSpec } from "../config/types.ts";
 import type { ApiServerStatus } from "./types.ts";
+import { kubefwdSupports } from "../kubefwd/version.ts";
+import { POD_RETURN_CAUSE } from "./pod_return.ts";
+import { type ForwardedServices, PodReturnWatch } from "./pod_return_watch.ts";
 
 /** What a RunHealth needs from its runner. */
 export interface RunHealthHooks {
@@ -30,16 +34,21 @@ export class RunHealth {
   readonly #settings: KubefwdSettings;
   readonly #hooks: RunHealthHooks;
   #api: ApiWatch | undefined;
+  #podReturn: PodReturnWatch | undefined;
   /** A round was asked for while one ran: run another right after it. */
   #again = false;
 
-  /** Health checks for `run` with the profile's `health` policy; nothing runs until started. */
+  /**
+   * Health checks for `run` with the profile's `health` policy; nothing runs until started. `forwarded`:
+   * the services the profile's children forwarded, kept by the runner across its runs.
+   */
   constructor(
     run: Run,
     spec: ProfileSpec,
     settings: KubefwdSettings,
     deps: RunnerDeps,
     hooks: RunHealthHooks,
+    forwarded?: ForwardedServices,
   ) {
     this.#run = run;
     this.#deps = deps;
@@ -60,7 +69,42 @@ export class RunHealth {
           },
         },
       );
+      if (forwarded && !kubefwdSupports(run.plan.version, "podInformer")) {
+        this.#podReturn = this.#watchPodReturn(this.#api, spec, forwarded);
+      }
     }
+  }
+
+  /** kubefwd without a pod watch never forwards a service whose pods were gone when it started. */
+  #watchPodReturn(api: ApiWatch, spec: ProfileSpec, forwarded: ForwardedServices): PodReturnWatch {
+    const run = this.#run;
+    const hooks = this.#hooks;
+    const { kubeconfig, context, namespaces, labels, excludeServices, extraArgs } = spec;
+    return new PodReturnWatch({
+      clock: this.#deps.clock,
+      source: {
+        reachable: () => api.state.state === "reachable",
+        readyPods: (namespace, service) => api.readyPods(namespace, service),
+      },
+      memory: forwarded,
+      scope: JSON.stringify([kubeconfig, context, namespaces, labels, excludeServices, extraArgs]),
+      timing: this.#deps.tuning.podReturn,
+      startedAt: this.#deps.clock.now(),
+      forwards: () => (hooks.isLive() ? run.tracker.statuses() : []),
+      onReturn: (services) => {
+        if (!hooks.isLive()) return;
+        const names = services.map((k) => k.slice(k.indexOf("/") + 1)).join(", ");
+        hooks.apply({
+          restart: {
+            kind: "now",
+            reason: `${names} ${services.length === 1 ? "has" : "have"} a Ready pod again, which kubefwd ` +
+              `${run.plan.version.raw} (no pod watch) does not pick up`,
+            cause: { key: POD_RETURN_CAUSE + services.join(","), forwards: [] },
+          },
+        });
+      },
+      internalError: hooks.internalError,
+    });
   }
 
   /** The API server's reachability for `status`, or undefined when it is not watched. */
@@ -94,6 +138,7 @@ export class RunHealth {
 
   /** Ends the API watch; the probe timer ends with the run's timers. */
   stop(): void {
+    this.#podReturn?.stop();
     this.#api?.stop();
   }
 

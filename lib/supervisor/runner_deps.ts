@@ -12,6 +12,7 @@ import type { LogSink } from "../log/types.ts";
 import type { LaunchDeps } from "./launch_plan.ts";
 import type { StopOptions } from "./process_control.ts";
 import type { ProfileRecord } from "./profile_record.ts";
+import { DEFAULT_POD_RETURN_TIMING, type PodReturnTiming } from "./pod_return_watch.ts";
 import type { Spawner } from "./spawner.ts";
 import type { TransitionEvent } from "./types.ts";
 
@@ -88,6 +89,8 @@ export interface RunnerTuning {
    * forwards broke can hang in it (measured: 1.22.3 after a node outage, 5 s until the second SIGTERM).
    */
   quickStopMs: number;
+  /** kubefwd without a pod watch (1.22.x): how services whose pod came back are looked for. */
+  podReturn: PodReturnTiming;
 }
 
 /** Production tuning. */
@@ -106,4 +109,5 @@ export const DEFAULT_TUNING: RunnerTuning = {
   stallProbes: 4,
   apiWatch: DEFAULT_API_WATCH_TIMING,
   quickStopMs: 1000,
+  podReturn: DEFAULT_POD_RETURN_TIMING,
 };

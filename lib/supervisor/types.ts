@@ -59,6 +59,7 @@ export interface ForwardStatus {
  * Why the daemon restarted a profile's kubefwd (the restarts counted in `restarts`), for metrics by reason:
  * an unrequested exit or failed start retried after the backoff (`crash`), the API out of reach
  * (`unreachable`), dead forwards, persistent list failures, running out of addresses (`ip_addresses`), a
+ * Ready pod again for a service a kubefwd without a pod watch does not forward (`pod_returned`), a
  * changed kubeconfig, a config reload, or the user's `restart`.
  */
 export type RestartReason =
@@ -67,6 +68,7 @@ export type RestartReason =
   | "dead_forward"
   | "list_failures"
   | "ip_addresses"
+  | "pod_returned"
   | "kubeconfig_change"
   | "config_change"
   | "manual";
@@ -78,6 +80,7 @@ export const RESTART_REASONS: readonly RestartReason[] = [
   "dead_forward",
   "list_failures",
   "ip_addresses",
+  "pod_returned",
   "kubeconfig_change",
   "config_change",
   "manual",

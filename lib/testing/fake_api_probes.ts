@@ -1,6 +1,7 @@
 /** An {@link ApiProbeFactory} for tests: the API server's answers come from a settable field. */
 import type { ApiCheckResult, ApiProbe, ApiProbeFactory } from "../kube/api_check.ts";
 import type { ProfileSpec } from "../config/types.ts";
+import type { ReadyPodsAnswer } from "../kube/ready_pods.ts";
 
 /** Answers every check with `answer`; counts opens (credential resolutions), checks and closes. */
 export class FakeApiProbes implements ApiProbeFactory {
@@ -18,6 +19,13 @@ export class FakeApiProbes implements ApiProbeFactory {
   podPath: boolean | undefined = true;
   /** Pods whose node was checked, in order. */
   podChecks: string[] = [];
+  /**
+   * What `readyPods` answers per `namespace/service`; a service not listed has no Ready pod
+   * (`{ kind: "pods", ready: 0 }`).
+   */
+  readyPods = new Map<string, ReadyPodsAnswer>();
+  /** Services asked about with `readyPods` (`namespace/service`), in order. */
+  readyPodsAsked: string[] = [];
   /** Answers after the first `unauthorizedUntilOpen` opens: 401 until re-resolved that often. */
   unauthorizedUntilOpen = 0;
 
@@ -35,6 +43,11 @@ export class FakeApiProbes implements ApiProbeFactory {
       checkPodPath: (namespace: string, pod: string) => {
         this.podChecks.push(`${namespace}/${pod}`);
         return Promise.resolve(this.podPath);
+      },
+      readyPods: (namespace: string, service: string) => {
+        const key = `${namespace}/${service}`;
+        this.readyPodsAsked.push(key);
+        return Promise.resolve(this.readyPods.get(key) ?? { kind: "pods", ready: 0 });
       },
       close: () => {
         this.closes++;
