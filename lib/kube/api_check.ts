@@ -7,7 +7,7 @@
  */
 import type { ProfileSpec } from "../config/types.ts";
 import { runSelf, SelfCommandError } from "../self_command.ts";
-import { readyPodsOf, type ReadyPodsAnswer } from "./ready_pods.ts";
+import { type ReadyPodsAnswer, readyPodsOf } from "./ready_pods.ts";
 import type { ResolvedAuth } from "./services.ts";
 
 /** One check's result: any HTTP answer but 401 means reachable. */

@@ -79,6 +79,9 @@ export async function readyPodsOf(
       : { kind: "pods", ready };
   } catch (e) {
     const err = e as Error;
-    return { kind: "unknown", why: err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err.message };
+    return {
+      kind: "unknown",
+      why: err.name === "TimeoutError" ? `no answer within ${timeoutMs} ms` : err.message,
+    };
   }
 }
