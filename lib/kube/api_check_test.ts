@@ -8,7 +8,7 @@ import { testProfile } from "../testing/profile_spec.ts";
 async function fixture() {
   const dir = await Deno.makeTempDir();
   const pki = await makePki(dir);
-  const mock = startMockApiServer(pki, {});
+  const mock = startMockApiServer(pki, { ns: [["web", {}]] });
   mock.requireAuth = "Bearer s3cret";
   const kubeconfig = `${dir}/config`;
   await Deno.writeTextFile(
@@ -46,6 +46,42 @@ Deno.test("HttpApiProbe: any answer but 401 is reachable (the mock's 404 for /ap
     });
     f.mock.hang = true;
     assert.deepEqual(await probe.check(200), { ok: false, why: "no answer within 200 ms" });
+  } finally {
+    probe.close();
+  }
+});
+
+Deno.test("HttpApiProbe.readyPods: the service's selector, then its Ready pods, with the profile's credentials", async () => {
+  await using f = await fixture();
+  const probe = new HttpApiProbe(await resolveContextAuth(f.kubeconfig, undefined));
+  try {
+    assert.deepEqual(await probe.readyPods("ns", "web", 2000), { kind: "pods", ready: 0 });
+    f.mock.pods.ns = [{ name: "web-1", app: "web", ready: false }, {
+      name: "other-1",
+      app: "other",
+      ready: true,
+    }];
+    assert.deepEqual(await probe.readyPods("ns", "web", 2000), { kind: "pods", ready: 0 });
+    f.mock.pods.ns.push({ name: "web-2", app: "web", ready: true });
+    assert.deepEqual(await probe.readyPods("ns", "web", 2000), { kind: "pods", ready: 1 });
+    assert.deepEqual(
+      f.mock.seen.map((s) => s.path),
+      [
+        "/api/v1/namespaces/ns/services/web",
+        "/api/v1/namespaces/ns/pods",
+        "/api/v1/namespaces/ns/pods",
+        "/api/v1/namespaces/ns/pods",
+      ],
+      "the selector once, then one pod list per question",
+    );
+    assert.equal(f.mock.seen.at(-1)?.search, "?labelSelector=app%3Dweb&fieldSelector=status.phase%3DRunning");
+    assert.ok(f.mock.seen.every((s) => s.authorization === "Bearer s3cret"));
+    assert.deepEqual(await probe.readyPods("ns", "gone", 2000), { kind: "no_service" });
+    f.mock.requireAuth = "Bearer other";
+    assert.deepEqual(await probe.readyPods("ns", "other", 2000), {
+      kind: "unknown",
+      why: "service other: HTTP 401",
+    });
   } finally {
     probe.close();
   }

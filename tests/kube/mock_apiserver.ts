@@ -1,6 +1,7 @@
 /**
  * A tiny HTTPS Kubernetes API stand-in for tests: a throwaway CA and server certificate made with openssl,
- * Deno.serve with TLS on 127.0.0.1, and `GET /api/v1/namespaces/<ns>/services` answered from a map.
+ * Deno.serve with TLS on 127.0.0.1, and `GET /api/v1/namespaces/<ns>/services` answered from a map; one
+ * service (`services/<name>`, selector `app=<name>`) and the pods of a selector from the same map and `pods`.
  * Also writes kubeconfigs that point at it with the different credential styles.
  */
 
@@ -129,6 +130,8 @@ export interface MockApiServer {
   hang: boolean;
   /** Required Authorization header value; others get 401. Undefined = anyone. */
   requireAuth: string | undefined;
+  /** Pods per namespace, with their `app` label: `GET pods?labelSelector=app=X` lists those of app X. */
+  pods: Record<string, { name: string; app: string; ready: boolean }[]>;
   close(): Promise<void>;
 }
 
@@ -143,6 +146,7 @@ export function startMockApiServer(
     seen: [],
     hang: false,
     requireAuth: undefined,
+    pods: {},
     close: async () => {},
   };
   const server = Deno.serve(
@@ -160,6 +164,8 @@ export function startMockApiServer(
           status: 401,
         });
       }
+      const one = /^\/api\/v1\/namespaces\/([^/]+)\/(services|pods)\/?([^/]*)$/.exec(url.pathname);
+      if (one && (one[2] === "pods" || one[3] !== "")) return podsAnswer(one, url, services, state.pods);
       const m = /^\/api\/v1\/namespaces\/([^/]+)\/services$/.exec(url.pathname);
       if (!m) return Response.json({ kind: "Status", message: "not found", code: 404 }, { status: 404 });
       const ns = decodeURIComponent(m[1]);
@@ -185,6 +191,35 @@ export function startMockApiServer(
     await server.shutdown();
   };
   return state;
+}
+
+/** `services/<name>` (selector app=<name>, 404 when unknown) and `pods?labelSelector=app=X`. */
+function podsAnswer(
+  match: RegExpExecArray,
+  url: URL,
+  services: Record<string, [string, Record<string, string>][]>,
+  pods: MockApiServer["pods"],
+): Response {
+  const ns = decodeURIComponent(match[1]);
+  if (match[2] === "services") {
+    const name = decodeURIComponent(match[3]);
+    if (!(services[ns] ?? []).some(([n]) => n === name)) {
+      return Response.json({ kind: "Status", message: `services "${name}" not found`, code: 404 }, {
+        status: 404,
+      });
+    }
+    return Response.json({
+      kind: "Service",
+      metadata: { name, namespace: ns },
+      spec: { selector: { app: name } },
+    });
+  }
+  const app = (url.searchParams.get("labelSelector") ?? "").replace(/^app=/, "");
+  const items = (pods[ns] ?? []).filter((p) => p.app === app).map((p) => ({
+    metadata: { name: p.name, namespace: ns, labels: { app: p.app } },
+    status: { phase: "Running", conditions: [{ type: "Ready", status: p.ready ? "True" : "False" }] },
+  }));
+  return Response.json({ kind: "PodList", apiVersion: "v1", items });
 }
 
 /** Kubeconfig YAML for the mock with the given user block (already indented for `user:`). */
