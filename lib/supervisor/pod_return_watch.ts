@@ -112,6 +112,16 @@ export class PodReturnWatch {
     this.#schedule(options.timing.pollMs);
   }
 
+  /**
+   * Remembers the services the child forwards right now (a forward that answered). Called after every probe
+   * round too, so a forward that was up only briefly before a restart is not missed by the rounds here.
+   */
+  noteForwards(): void {
+    if (this.#stopped) return;
+    const up = this.#o.forwards().filter((f) => f.state === "up").map((f) => serviceOfForward(f));
+    this.#o.memory.note(this.#o.scope, up);
+  }
+
   /** Stops for good. */
   stop(): void {
     this.#stopped = true;
@@ -145,9 +155,8 @@ export class PodReturnWatch {
 
   /** One round; resolves with the wait before the next one. */
   async #round(): Promise<number> {
-    const { clock, timing, memory, scope, source } = this.#o;
-    const up = this.#o.forwards().filter((f) => f.state === "up").map((f) => serviceOfForward(f));
-    memory.note(scope, up);
+    const { clock, timing, memory, source } = this.#o;
+    this.noteForwards();
     const polled = this.#missing();
     if (polled.length === 0) {
       this.#readySince.clear();

@@ -143,3 +143,16 @@ Deno.test("PodReturnWatch: a deleted service is forgotten; a new scope (config c
   c.w.stop();
   assert.deepEqual(memory.list("scope-2"), [], "what the profile selects changed");
 });
+
+Deno.test("PodReturnWatch: a forward noted right after the probe round that saw it up, not only on the next round", async () => {
+  const clock = new FakeClock();
+  const source = new FakePodReturnSource();
+  const memory = new ForwardedServices();
+  const c = child(clock, source, memory, [forward("web", "pending")]);
+  await advance(clock, 1000);
+  assert.deepEqual(memory.list("scope-1"), [], "pending: not known to forward yet");
+  c.forwards[0] = forward("web", "up");
+  c.w.noteForwards(); // what RunHealth does after each probe round
+  assert.deepEqual(memory.list("scope-1"), ["ns/web"]);
+  c.w.stop();
+});

@@ -165,7 +165,10 @@ export class RunHealth {
           version: run.plan.version,
         },
       );
-      if (this.#hooks.isLive()) this.#hooks.apply(run.tracker.onProbes(results, this.#deps.clock.now()));
+      if (this.#hooks.isLive()) {
+        this.#hooks.apply(run.tracker.onProbes(results, this.#deps.clock.now()));
+        this.#podReturn?.noteForwards();
+      }
     } finally {
       run.probing = false;
     }
