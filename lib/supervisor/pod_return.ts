@@ -48,8 +48,10 @@ export interface MissingFacts {
   settled: boolean;
   /** The daemon's check of the API server passes. */
   apiReachable: boolean;
-  /** At most this many services are asked about per round. */
+  /** At most this many services are asked about per round … */
   maxPolled: number;
+  /** … taking turns: round `n` starts at the `n * maxPolled`-th missing service. */
+  round?: number;
 }
 
 /**
@@ -61,7 +63,10 @@ export function missingServices(facts: MissingFacts): ServiceKey[] {
   const forwarding = new Set(
     facts.forwards.filter((f) => f.state !== "down").map((f) => serviceOfForward(f)),
   );
-  return facts.known.filter((k) => !forwarding.has(k)).slice(0, facts.maxPolled);
+  const missing = facts.known.filter((k) => !forwarding.has(k));
+  if (missing.length <= facts.maxPolled) return missing;
+  const start = ((facts.round ?? 0) * facts.maxPolled) % missing.length;
+  return [...missing.slice(start), ...missing.slice(0, start)].slice(0, facts.maxPolled);
 }
 
 /** What {@link podReturnVerdict} decides on. */

@@ -26,7 +26,7 @@ Deno.test("missingServices: known services not forwarded (or only down), none be
     apiReachable: true,
     maxPolled: 20,
   };
-  const table: [string, Partial<typeof base>, string[]][] = [
+  const table: [string, Partial<typeof base> & { round?: number }, string[]][] = [
     ["a down forward is missing; pending and up are forwarded", {}, ["ns/api"]],
     ["never announced", { forwards: [fwd("web", "up")] }, ["ns/api", "ns/db"]],
     ["unverified and failed are not missing", {
@@ -36,6 +36,7 @@ Deno.test("missingServices: known services not forwarded (or only down), none be
     ["child still announcing", { settled: false, forwards: [] }, []],
     ["API server not answering", { apiReachable: false, forwards: [] }, []],
     ["capped", { forwards: [], maxPolled: 2 }, ["ns/api", "ns/db"]],
+    ["capped, next round: the others' turn", { forwards: [], maxPolled: 2, round: 1 }, ["ns/web", "ns/api"]],
     ["nothing known", { known: [] }, []],
   ];
   for (const [what, over, want] of table) assert.deepEqual(missingServices({ ...base, ...over }), want, what);

@@ -105,6 +105,7 @@ export class PodReturnWatch {
   #stopped = false;
   #readySince = new Map<ServiceKey, number>();
   readonly #asked = new Set<ServiceKey>();
+  #rounds = 0;
 
   /** Starts the rounds at once. */
   constructor(options: PodReturnWatchOptions) {
@@ -150,6 +151,7 @@ export class PodReturnWatch {
       settled: clock.now() - startedAt >= timing.settleMs,
       apiReachable: source.reachable(),
       maxPolled: timing.maxPolled,
+      round: this.#rounds,
     });
   }
 
@@ -157,6 +159,7 @@ export class PodReturnWatch {
   async #round(): Promise<number> {
     const { clock, timing, memory, source } = this.#o;
     this.noteForwards();
+    this.#rounds++;
     const polled = this.#missing();
     if (polled.length === 0) {
       this.#readySince.clear();
