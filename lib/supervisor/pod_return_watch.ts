@@ -92,6 +92,11 @@ export interface PodReturnWatchOptions {
   startedAt: number;
   /** The child's forwards now. */
   forwards: () => ForwardStatus[];
+  /**
+   * A restart of the child is already on its way (a dead forward's, debounced or not): nothing to add, and
+   * its debounce, which gathers forwards dying together, is not cut short.
+   */
+  restartPending: () => boolean;
   /** These services (sorted `namespace/service`) have a Ready pod and the child does not forward them. */
   onReturn: (services: ServiceKey[]) => void;
   /** A bug: logged, never fatal. */
@@ -181,7 +186,7 @@ export class PodReturnWatch {
     });
     this.#readySince = verdict.readySince;
     for (const key of verdict.forget) memory.forget(key);
-    if (verdict.restart.length > 0) {
+    if (verdict.restart.length > 0 && !this.#o.restartPending()) {
       for (const key of verdict.restart) this.#asked.add(key);
       this.#o.onReturn(verdict.restart);
     }

@@ -38,6 +38,7 @@ function child(
   memory: ForwardedServices,
   forwards: ForwardStatus[],
   scope = "scope-1",
+  pending = { restart: false },
 ) {
   const returns: string[][] = [];
   const errors: unknown[] = [];
@@ -49,6 +50,7 @@ function child(
     timing,
     startedAt: clock.now(),
     forwards: () => forwards,
+    restartPending: () => pending.restart,
     onReturn: (services) => returns.push(services),
     internalError: (_where, e) => errors.push(e),
   });
@@ -154,5 +156,22 @@ Deno.test("PodReturnWatch: a forward noted right after the probe round that saw 
   c.forwards[0] = forward("web", "up");
   c.w.noteForwards(); // what RunHealth does after each probe round
   assert.deepEqual(memory.list("scope-1"), ["ns/web"]);
+  c.w.stop();
+});
+
+Deno.test("PodReturnWatch: while a dead forward's restart is pending, no second request; after it, as usual", async () => {
+  const clock = new FakeClock();
+  const source = new FakePodReturnSource();
+  source.answers.set("ns/web", { kind: "pods", ready: 2 });
+  const memory = new ForwardedServices();
+  memory.note("scope-1", ["ns/web"]);
+  const pending = { restart: true };
+  const c = child(clock, source, memory, [forward("web", "down")], "scope-1", pending);
+  await advance(clock, 10_000);
+  assert.ok(source.asked.length > 0, "asked all the same");
+  assert.deepEqual(c.returns, [], "the debounced restart is not cut short");
+  pending.restart = false; // the restart was held: the forward stays down
+  await advance(clock, 1000);
+  assert.deepEqual(c.returns, [["ns/web"]]);
   c.w.stop();
 });

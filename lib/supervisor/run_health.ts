@@ -91,6 +91,7 @@ export class RunHealth {
       timing: this.#deps.tuning.podReturn,
       startedAt: this.#deps.clock.now(),
       forwards: () => (hooks.isLive() ? run.tracker.statuses() : []),
+      restartPending: () => run.restartRequested || run.timers.has("deadForward"),
       onReturn: (services) => {
         if (!hooks.isLive()) return;
         const names = services.map((k) => k.slice(k.indexOf("/") + 1)).join(", ");
