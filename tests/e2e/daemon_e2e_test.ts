@@ -154,7 +154,7 @@ for (const version of versions) {
     // --resync-interval makes the Ready event count at once (measured 0.3 s). 1.22.x has no pod watch and
     // never forwards the service again by itself: the daemon sees the Ready pod and restarts kubefwd.
     // docs/kubefwd-compatibility.md#pod-gone-and-back
-    // The bound is the target of issue 15 (measured 0.3-0.5 s on 1.25.16, ~1 s on 1.22.3).
+    // The bound is the target of issue 15 (measured 0.24-0.35 s on 1.25.16, 0.6-1.2 s on 1.22.3).
     await waitFor(answersEchoA, "echo-a answering within 3 s of its replacement being Ready", 3_000, 100)
       .catch(async (e) => {
         await dumpDaemonView(te, `${version}: pod gone and back`, 80);
