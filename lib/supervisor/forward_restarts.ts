@@ -122,7 +122,13 @@ export class ForwardRestarts {
     }
     const due = run.timers.dueAt("heldRetry");
     if (due !== undefined && due <= port.clock.now() + retryInMs) return;
-    run.timers.set("heldRetry", retryInMs, () => this.request(run, `retry: ${reason}`, cause, true));
+    run.timers.set("heldRetry", retryInMs, () => {
+      // kubefwd (1.24+) may have fixed it meanwhile: a retry now would only cycle healthy forwards.
+      if (run.tracker.allUp(cause.forwards)) {
+        return port.log("info", `${reason}: answering again; no retry needed`);
+      }
+      this.request(run, `retry: ${reason}`, cause, true);
+    });
   }
 }
 

@@ -101,6 +101,11 @@ export class ForwardTracker {
     return this.#records.anyUp();
   }
 
+  /** Every one of `keys` (at least one) is up again: a failure held for them is over. */
+  allUp(keys: readonly string[]): boolean {
+    return keys.length > 0 && keys.every((key) => this.#records.get(key)?.status.state === "up");
+  }
+
   /** Every forward, to probe now. */
   probeTargets(): ProbeTarget[] {
     return this.#records.probeTargets();

@@ -1218,6 +1218,33 @@ Deno.test("no restart storm: a 1.25 forward still dead after the restart made fo
   assert.ok(h.logs.some((l) => /not restarted for it again for 30 s/.test(l.message)));
 });
 
+Deno.test("a held failure that kubefwd fixed by itself is not retried: its slow retry would only cycle healthy forwards", async () => {
+  await using h = await harness({ version: "1.25.16" });
+  h.sup.reconcile(h.config([profile("a")]));
+  let child = await spawned(h, 1);
+  for (let n = 1; n <= 2; n++) {
+    child = await spawned(h, n);
+    graceful(child);
+    portForward(child, "127.3.27.1", "web", 80, "web-1");
+    portForward(child, "127.3.27.2", "db", 5432, "db-1");
+    flushOutput(h);
+    h.prober.set("127.3.27.2", 5432, true);
+    await probeRound(h, 500);
+    h.prober.set("127.3.27.2", 5432, false);
+    for (let i = 0; i < 6; i++) await step(h, 10_000);
+  }
+  assert.equal(st(h).forwards.find((f) => f.hostname === "db")!.state, "failed", "held");
+  // kubefwd reconnects db by itself (a new pod), and it answers.
+  portForward(child, "127.3.27.2", "db", 5432, "db-2");
+  flushOutput(h);
+  h.prober.set("127.3.27.2", 5432, true);
+  await probeRound(h, 500);
+  assert.equal(st(h).forwards.find((f) => f.hostname === "db")!.state, "up");
+  for (let i = 0; i < 8; i++) await step(h, 10_000); // well past the 30 s slow retry
+  assert.equal(h.spawner.children.length, 2, "no restart of a profile whose forwards all answer");
+  assert.equal(st(h).state, "running");
+});
+
 Deno.test("lastError belongs to the current failure: cleared once running, kept in the events", async () => {
   await using h = await harness();
   h.sup.reconcile(h.config([profile("a")]));
