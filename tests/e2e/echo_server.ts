@@ -4,7 +4,9 @@
 // Starts one server per name on an ephemeral loopback port, then writes {"<name>": <port>, ...} to ports.json
 // (atomically, via a temp file and rename). Each request is answered with one line:
 //   echo name=<name> method=<method> path=<path> host=<Host header>
-// Runs until SIGTERM/SIGINT.
+// Requests from the daemon's HTTP probe (User-Agent kubefwd-daemon-probe) are counted per name and Host
+// header; GET /__kfd_probe_counts answers {"<name> <host>": <count>, ...} (the bench reads it directly on
+// the loopback port to measure probe traffic). Runs until SIGTERM/SIGINT.
 
 const [portsFile, ...names] = Deno.args;
 if (!portsFile || names.length === 0) {
@@ -14,12 +16,17 @@ if (!portsFile || names.length === 0) {
 
 const ports: Record<string, number> = {};
 const servers: Deno.HttpServer[] = [];
+const probeCounts: Record<string, number> = {};
 for (const name of names) {
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     (req) => {
       const url = new URL(req.url);
       const host = req.headers.get("host") ?? "";
+      if (url.pathname === "/__kfd_probe_counts") return Response.json(probeCounts);
+      if (req.headers.get("user-agent") === "kubefwd-daemon-probe") {
+        probeCounts[`${name} ${host}`] = (probeCounts[`${name} ${host}`] ?? 0) + 1;
+      }
       return new Response(`echo name=${name} method=${req.method} path=${url.pathname} host=${host}\n`, {
         headers: { "content-type": "text/plain" },
       });
