@@ -21,12 +21,14 @@ export async function answers(): Promise<boolean> {
 
 /**
  * Where a fault's clock starts: `t0` is the origin of the recovery time (the fault, or for an outage the
- * apiserver answering again); `since` is when the fault began (restarts before `t0` are never needed: nothing
- * on this side can fix a fault still going on).
+ * apiserver answering `/readyz` again); `since` is when the fault began; `over` when it ended for the
+ * daemon (the apiserver answering any HTTP request: `/api` answers before `/readyz` is ready). A restart
+ * before `over` is never needed: nothing on this side can fix a fault still going on.
  */
 export interface FaultStart {
   t0: number;
   since: number;
+  over: number;
 }
 
 /**
@@ -59,7 +61,7 @@ export async function daemonRestarts(te: TestEnv, since: number): Promise<Transi
 /**
  * One round: inject, time the recovery, wait until `recovered`, count lost requests within the cap from t0
  * and, with a daemon, its restarts since the fault began. A restart is needed when echo-a's last request
- * before it had failed and the fault was over (t0 passed).
+ * before it had failed and the fault was over.
  */
 export async function faultRound(
   traffic: TrafficLoop,
@@ -69,9 +71,9 @@ export async function faultRound(
 ): Promise<Round> {
   const injectedStart = await inject();
   const start = typeof injectedStart === "number"
-    ? { t0: injectedStart, since: injectedStart }
+    ? { t0: injectedStart, since: injectedStart, over: injectedStart }
     : injectedStart;
-  const { t0, since } = start;
+  const { t0, since, over } = start;
   const recoveryMs = await timeToRecovery(traffic, t0, Date.now());
   await recovered();
   // Lost requests within the cap: past it, a bare kubefwd is restarted by hand (as a user would).
@@ -84,24 +86,24 @@ export async function faultRound(
     needed: 0,
   };
   if (since < t0) {
-    const during = traffic.between(URL_A, since, t0);
+    const failed = traffic.between(URL_A, since, t0).filter((s) => !s.ok).length;
+    const firstOk = traffic.between(URL_A, over, Infinity).find((s) => s.ok);
+    const rel = (at: number) => `${at >= t0 ? "+" : "-"}${(Math.abs(at - t0) / 1000).toFixed(2)} s`;
     console.log(
-      `  during the fault (${((t0 - since) / 1000).toFixed(1)} s): ${
-        during.filter((s) => !s.ok).length
-      }/${during.length} ` +
-        `requests failed; recovered ${
-          recoveryMs === undefined ? "never" : `${(recoveryMs / 1000).toFixed(2)} s`
-        } after`,
+      `  fault began ${rel(since)} from /readyz 200, apiserver answering HTTP ${rel(over)}; ` +
+        `${failed} requests failed before /readyz; first success through the forward ${
+          firstOk ? rel(firstOk.at) : "never"
+        }`,
     );
   }
   for (const e of te ? await daemonRestarts(te, since) : []) {
     const at = Date.parse(e.at);
-    const needed = at >= t0 && traffic.failingAt(URL_A, at) === true;
+    const needed = at >= over && traffic.failingAt(URL_A, at) === true;
     round.restarts++;
     if (needed) round.needed++;
     console.log(
-      `  daemon restart ${at >= t0 ? "+" : "-"}${(Math.abs(at - t0) / 1000).toFixed(2)} s (${
-        needed ? "needed" : at < t0 ? "NOT needed: during the fault" : "NOT needed"
+      `  daemon restart ${at >= t0 ? "+" : "-"}${(Math.abs(at - t0) / 1000).toFixed(2)} s from t0 (${
+        needed ? "needed" : at < over ? "NOT needed: during the fault" : "NOT needed"
       }): ${e.reason}${e.detail ? ` — ${e.detail}` : ""}`,
     );
   }
@@ -137,11 +139,16 @@ export async function podGap(): Promise<number> {
   return Date.now();
 }
 
-async function apiserverAnswers(): Promise<boolean> {
+/** The HTTP status of the apiserver's `/readyz` (admin credentials), 0 when it does not answer. */
+async function readyzStatus(): Promise<number> {
   const pki = env("KFD_E2E_PKI");
   const out = await new Deno.Command("curl", {
     args: [
-      "-fsS",
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
       "--max-time",
       "1",
       "--cacert",
@@ -152,10 +159,10 @@ async function apiserverAnswers(): Promise<boolean> {
       `${pki}/admin.key`,
       `${env("KFD_E2E_APISERVER_URL")}/readyz`,
     ],
-    stdout: "null",
+    stdout: "piped",
     stderr: "null",
   }).output();
-  return out.success;
+  return Number(new TextDecoder().decode(out.stdout).trim()) || 0;
 }
 
 async function apiserverPid(): Promise<number> {
@@ -167,8 +174,10 @@ async function apiserverPid(): Promise<number> {
 
 /**
  * The apiserver out for the outage time (stopped, or frozen with SIGSTOP), then brought back; t0 is when
- * `/readyz` answers again (polled every 100 ms), `since` when the outage began. `settle` waits for
- * cluster.sh's own start to finish; call it before the next round.
+ * `/readyz` answers 200 again (polled every 100 ms), `over` when it first answered anything, `since` when the
+ * outage began. A SIGTERMed apiserver keeps serving its open port-forward streams until it exits (up to
+ * 10 s, then cluster.sh kills it): the outage time counts from its exit. `settle` waits for cluster.sh's own
+ * start to finish; call it before the next round.
  */
 export function apiserverOutage(): { inject: () => Promise<FaultStart>; settle: () => Promise<void> } {
   let starting: Promise<void> = Promise.resolve();
@@ -177,24 +186,28 @@ export function apiserverOutage(): { inject: () => Promise<FaultStart>; settle: 
     const since = Date.now();
     if (pid) Deno.kill(pid, "SIGSTOP");
     else await cluster("stop", "apiserver");
+    const out = Date.now();
     // The outage's own duration: the fault being injected, not a wait for a result.
-    await waitFor(() => Date.now() - since >= KNOBS.outageMs, "the outage", KNOBS.outageMs + 5000, 100);
+    await waitFor(() => Date.now() - out >= KNOBS.outageMs, "the outage", KNOBS.outageMs + 5000, 100);
     if (pid) Deno.kill(pid, "SIGCONT");
     else starting = cluster("start", "apiserver");
     let startError: unknown;
     starting.catch((e) => startError = e ?? new Error("cluster.sh start apiserver failed"));
     let back = 0;
+    let over = 0;
     await waitFor(
       async () => {
         if (startError) throw startError;
-        if (await apiserverAnswers()) back = Date.now();
+        const status = await readyzStatus();
+        if (status !== 0 && over === 0) over = Date.now();
+        if (status === 200) back = Date.now();
         return back > 0;
       },
       "the apiserver answering /readyz",
       120_000,
       100,
     );
-    return { t0: back, since };
+    return { t0: back, since, over };
   };
   return { inject, settle: () => starting };
 }

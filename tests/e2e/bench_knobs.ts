@@ -48,6 +48,11 @@ export const KNOBS = {
   outageMode: outageMode as "stop" | "freeze",
   /** Soak seconds per load and version (daemon only); 0: no soak. */
   soakMs: num("KFD_BENCH_SOAK_S", 0) * 1000,
+  /**
+   * The soak profile's `health`: `default` (the product's defaults: no health key), `bench` (the fault
+   * rounds' interval 1 s, timeout 1 s, threshold 2), or a flow mapping used as is.
+   */
+  soakHealth: Deno.env.get("KFD_BENCH_SOAK_HEALTH") || "default",
   /** Only the daemon or only bare kubefwd (the soak is daemon-only either way). */
   only: only as "" | "daemon" | "bare",
   /** More kubefwd flags for the bare runs. */
