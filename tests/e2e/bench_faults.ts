@@ -21,8 +21,9 @@ export async function answers(): Promise<boolean> {
 
 /**
  * Where a fault's clock starts: `t0` is the origin of the recovery time (the fault, or for an outage the
- * apiserver answering `/readyz` again); `since` is when the fault began; `over` when it ended for the
- * daemon (the apiserver answering any HTTP request: `/api` answers before `/readyz` is ready). A restart
+ * apiserver answering `/readyz` again); `since` is when the fault began; `over` the last moment it was
+ * certainly still on for the daemon (for an outage: the last poll the apiserver did not answer at all; `/api`,
+ * which the daemon checks, answers before `/readyz` is ready). A restart
  * before `over` is never needed: nothing on this side can fix a fault still going on.
  */
 export interface FaultStart {
@@ -90,7 +91,7 @@ export async function faultRound(
     const firstOk = traffic.between(URL_A, over, Infinity).find((s) => s.ok);
     const rel = (at: number) => `${at >= t0 ? "+" : "-"}${(Math.abs(at - t0) / 1000).toFixed(2)} s`;
     console.log(
-      `  fault began ${rel(since)} from /readyz 200, apiserver answering HTTP ${rel(over)}; ` +
+      `  fault began ${rel(since)} from /readyz 200, apiserver last seen silent ${rel(over)}; ` +
         `${failed} requests failed before /readyz; first success through the forward ${
           firstOk ? rel(firstOk.at) : "never"
         }`,
@@ -174,7 +175,8 @@ async function apiserverPid(): Promise<number> {
 
 /**
  * The apiserver out for the outage time (stopped, or frozen with SIGSTOP), then brought back; t0 is when
- * `/readyz` answers 200 again (polled every 100 ms), `over` when it first answered anything, `since` when the
+ * `/readyz` answers 200 again (polled every 100 ms), `over` when the last poll that got no HTTP answer at all
+ * was sent (the apiserver came back in the next 100 ms plus a curl round trip), `since` when the
  * outage began. A SIGTERMed apiserver keeps serving its open port-forward streams until it exits (up to
  * 10 s, then cluster.sh kills it): the outage time counts from its exit. `settle` waits for cluster.sh's own
  * start to finish; call it before the next round.
@@ -194,12 +196,13 @@ export function apiserverOutage(): { inject: () => Promise<FaultStart>; settle: 
     let startError: unknown;
     starting.catch((e) => startError = e ?? new Error("cluster.sh start apiserver failed"));
     let back = 0;
-    let over = 0;
+    let over = since;
     await waitFor(
       async () => {
         if (startError) throw startError;
+        const asked = Date.now();
         const status = await readyzStatus();
-        if (status !== 0 && over === 0) over = Date.now();
+        if (status === 0) over = asked;
         if (status === 200) back = Date.now();
         return back > 0;
       },
@@ -209,5 +212,42 @@ export function apiserverOutage(): { inject: () => Promise<FaultStart>; settle: 
     );
     return { t0: back, since, over };
   };
-  return { inject, settle: () => starting };
+  const settle = async () => {
+    await starting;
+    await kwokForwardsNewPods();
+  };
+  return { inject, settle };
+}
+
+const WARMUP_NAMESPACE = "kfd-e2e-warmup";
+
+/**
+ * Waits until kwok forwards a new pod: after an apiserver restart kwok takes 15–55 s to see new PortForward
+ * objects (README § Caveats), and the next round's pod replacement would time kwok, not kubefwd. The pod lives
+ * in a namespace no profile forwards, so neither kubefwd nor the daemon sees it.
+ */
+async function kwokForwardsNewPods(): Promise<void> {
+  await new Deno.Command(env("KFD_E2E_KUBECTL"), {
+    args: ["create", "namespace", WARMUP_NAMESPACE],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  const name = `warmup-${++podSeq}`;
+  const inWarmup = async (...args: string[]) => {
+    const out = await new Deno.Command("bash", {
+      args: [new URL("./cluster.sh", import.meta.url).pathname, ...args],
+      env: { KFD_E2E_NAMESPACE: WARMUP_NAMESPACE },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) {
+      throw new Error(`cluster.sh ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+    }
+  };
+  const t = Date.now();
+  await inWarmup("pod-create", name, "echo-a");
+  await inWarmup("pod-delete", name);
+  console.log(
+    `  kwok forwarded a new pod ${((Date.now() - t) / 1000).toFixed(1)} s after the apiserver was back`,
+  );
 }

@@ -55,6 +55,10 @@ export interface SoakResult {
   forwards: number;
   /** Per forward: `host:port`, its probe kind and probe traffic per minute. */
   probeTraffic: string[];
+  /** The 1-minute load average's range during the soak. */
+  loadAvg: string;
+  /** The profile's health settings (KFD_BENCH_SOAK_HEALTH). */
+  health: string;
 }
 
 const faults: FaultResult[] = [];
@@ -106,7 +110,7 @@ export function reportFault(
 export function reportSoak(r: SoakResult): void {
   soaks.push(r);
   console.log(
-    `soak daemon + kubefwd ${r.version} (${r.load}) ${r.seconds} s: requests ${r.requests}, failed ${r.failed}, ` +
+    `soak daemon + kubefwd ${r.version} (${r.load}, load avg ${r.loadAvg}, health ${r.health}) ${r.seconds} s: requests ${r.requests}, failed ${r.failed}, ` +
       `daemon restarts ${r.restarts}, forwards shown not up ${notUpCell(r)}`,
   );
   for (const t of r.probeTraffic) console.log(`  probe traffic ${t}`);
@@ -153,12 +157,12 @@ export function printSummary(): void {
   if (soaks.length > 0) {
     console.log(`\n### Soak (healthy cluster, 1 request/s through every forward, daemon + kubefwd)\n`);
     console.log(
-      "| kubefwd | load | time | requests | failed | daemon restarts | forwards shown not up | probe traffic |",
+      "| kubefwd | load (1-min avg) | health | time | requests | failed | daemon restarts | forwards shown not up | probe traffic |",
     );
-    console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for (const r of soaks) {
       console.log(
-        `| ${r.version} | ${r.load} | ${r.seconds} s | ${r.requests} | ${r.failed} | ${r.restarts} | ${
+        `| ${r.version} | ${r.load} (${r.loadAvg}) | ${r.health} | ${r.seconds} s | ${r.requests} | ${r.failed} | ${r.restarts} | ${
           notUpCell(r)
         } | ${r.probeTraffic.join("; ")} |`,
       );

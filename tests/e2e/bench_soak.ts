@@ -10,7 +10,7 @@ import { connectDaemon } from "../../lib/ipc/client.ts";
 import { VERSION } from "../../lib/version.ts";
 import type { ForwardStatus } from "../../lib/supervisor/types.ts";
 import { e2eEnv, env, httpGet, profileConfig } from "./e2e_helpers.ts";
-import { TrafficLoop } from "./bench_traffic.ts";
+import { loadavg, TrafficLoop } from "./bench_traffic.ts";
 import { KNOBS } from "./bench_knobs.ts";
 import { daemonRestarts } from "./bench_faults.ts";
 import { reportSoak } from "./bench_report.ts";
@@ -29,20 +29,13 @@ async function probeCounts(): Promise<Record<string, number>> {
   return JSON.parse(body) as Record<string, number>;
 }
 
-/** The 1-minute load average: a false alarm on a machine shared with other work needs its context. */
-function loadavg(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
-  } catch {
-    return "?";
-  }
-}
-
 /** Polls the daemon once a second; counts every forward (as of the soak's start) seen not up, by state. */
 class NotUpWatch {
   readonly notUp: Record<string, number> = {};
   readonly episodes: Record<string, number> = {};
   polls = 0;
+  /** The 1-minute load average, lowest and highest seen at the polls. */
+  load = { min: Infinity, max: 0 };
   #last = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy: Promise<void> = Promise.resolve();
@@ -65,6 +58,10 @@ class NotUpWatch {
   async #once(): Promise<void> {
     const forwards = await this.poll();
     this.polls++;
+    const load = Number(loadavg());
+    if (Number.isFinite(load)) {
+      this.load = { min: Math.min(this.load.min, load), max: Math.max(this.load.max, load) };
+    }
     for (const key of this.keys) {
       const f = forwards.find((x) => `${x.ip}:${x.port}` === key);
       this.#count(f?.state ?? "absent", key, f?.reason);
@@ -164,6 +161,8 @@ export async function soakDaemon(version: string, load: string): Promise<void> {
       polls: watch.polls,
       forwards: forwards.length,
       probeTraffic,
+      loadAvg: `${watch.load.min}–${watch.load.max}`,
+      health: KNOBS.soakHealth,
     });
     await te.cli("stop");
   } finally {

@@ -74,3 +74,12 @@ export function cpuLoad(mode: "idle" | "busy"): { stop(): Promise<void> } | unde
     },
   };
 }
+
+/** The 1-minute load average ("?" when unknown): a result from a machine shared with other work needs it. */
+export function loadavg(): string {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+  } catch {
+    return "?";
+  }
+}

@@ -10,7 +10,7 @@
  */
 import { TestEnv, waitFor } from "../integration/harness.ts";
 import { e2eEnv, env, kubefwdPath, profileConfig } from "./e2e_helpers.ts";
-import { cpuLoad, TrafficLoop } from "./bench_traffic.ts";
+import { cpuLoad, loadavg, TrafficLoop } from "./bench_traffic.ts";
 import { KNOBS, STABLE_MS } from "./bench_knobs.ts";
 import { answers, apiserverOutage, faultRound, podGap, replacePod, URL_A } from "./bench_faults.ts";
 import { type FaultKind, printSummary, reportFault, type Round } from "./bench_report.ts";
@@ -49,6 +49,7 @@ async function benchDaemon(version: string, load: string): Promise<void> {
     await ready();
     traffic.start();
     const label = `daemon + kubefwd ${version} (${load})`;
+    console.log(`== ${label}: load average ${loadavg()} at start`);
     const report = (kind: FaultKind, rs: Round[]) => reportFault(version, load, "daemon", label, kind, rs);
     await rounds(KNOBS.rounds, () => faultRound(traffic, replacePod, ready, te), report, "pod");
     await rounds(KNOBS.gapRounds, () => faultRound(traffic, podGap, ready, te), report, "gap");
@@ -118,6 +119,7 @@ async function benchBare(version: string, load: string): Promise<void> {
   } (${load})`;
   const report = (kind: FaultKind, rs: Round[]) => reportFault(version, load, "bare", label, kind, rs);
   try {
+    console.log(`== ${label}: load average ${loadavg()} at start`);
     await start();
     traffic.start();
     await rounds(KNOBS.rounds, () => faultRound(traffic, replacePod, recovered), report, "pod");
