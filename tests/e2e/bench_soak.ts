@@ -34,8 +34,9 @@ class NotUpWatch {
   readonly notUp: Record<string, number> = {};
   readonly episodes: Record<string, number> = {};
   polls = 0;
-  /** The 1-minute load average, lowest and highest seen at the polls. */
+  /** The 1-minute load average, lowest and highest seen at the polls, and at each poll. */
   load = { min: Infinity, max: 0 };
+  readonly loadSeries: { at: number; load: string }[] = [];
   #last = new Map<string, string>();
   #timer: ReturnType<typeof setInterval> | undefined;
   #busy: Promise<void> = Promise.resolve();
@@ -58,6 +59,7 @@ class NotUpWatch {
   async #once(): Promise<void> {
     const forwards = await this.poll();
     this.polls++;
+    this.loadSeries.push({ at: Date.now(), load: loadavg() });
     const load = Number(loadavg());
     if (Number.isFinite(load)) {
       this.load = { min: Math.min(this.load.min, load), max: Math.max(this.load.max, load) };
@@ -129,8 +131,13 @@ export async function soakDaemon(version: string, load: string): Promise<void> {
     const samples = [...traffic.samples.values()].flat();
     for (const [url, s] of traffic.samples) {
       const bad = s.filter((x) => !x.ok);
-      if (bad.length) {
-        console.log(`  ${url}: ${bad.length} failed, first at ${new Date(bad[0].at).toISOString()}`);
+      for (const b of bad) {
+        const near = watch.loadSeries.find((l) => l.at >= b.at) ?? watch.loadSeries.at(-1);
+        console.log(
+          `  ${url}: failed at ${new Date(b.at).toISOString()}, curl exit ${b.curlExit} (load ${
+            near?.load ?? "?"
+          })`,
+        );
       }
     }
     const after = await te.profile("e2e");

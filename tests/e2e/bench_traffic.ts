@@ -3,12 +3,25 @@
  * hostnames (so a fault's cost is counted in failed requests, not only in time to recovery) and a CPU load
  * that keeps every core busy, as on a laptop that compiles.
  */
-import { httpGet } from "./e2e_helpers.ts";
 
-/** One request of a {@link TrafficLoop}: when it was sent (ms since epoch) and whether it succeeded. */
+/**
+ * One request of a {@link TrafficLoop}: when it was sent (ms since epoch), whether it succeeded, and if not
+ * curl's exit code (7 refused, 28 timeout, 52 empty reply, 56 reset; 0: an answer from the wrong server).
+ */
 export interface Sample {
   at: number;
   ok: boolean;
+  curlExit?: number;
+}
+
+/** GET through the forwarded hostname with curl: the body, or curl's exit code. */
+async function get(url: string, timeoutS: number): Promise<{ body?: string; exit: number }> {
+  const out = await new Deno.Command("curl", {
+    args: ["-s", "--max-time", String(timeoutS), "--noproxy", "*", url],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  return out.success ? { body: new TextDecoder().decode(out.stdout), exit: 0 } : { exit: out.code };
 }
 
 /**
@@ -28,8 +41,9 @@ export class TrafficLoop {
     this.#timer = setInterval(() => {
       for (const [url, expected] of Object.entries(this.urls)) {
         const at = Date.now();
-        const p = httpGet(url, this.timeoutS).then((body) => {
-          this.samples.get(url)!.push({ at, ok: body?.includes(`echo name=${expected} `) ?? false });
+        const p = get(url, this.timeoutS).then(({ body, exit }) => {
+          const ok = body?.includes(`echo name=${expected} `) ?? false;
+          this.samples.get(url)!.push(ok ? { at, ok } : { at, ok, curlExit: exit });
         });
         this.#pending.add(p);
         p.finally(() => this.#pending.delete(p));
