@@ -96,6 +96,7 @@ export async function faultRound(
           firstOk ? rel(firstOk.at) : "never"
         }`,
     );
+    if (firstOk && firstOk.at - over <= KNOBS.capMs) round.fromApiMs = firstOk.at - over;
   }
   for (const e of te ? await daemonRestarts(te, since) : []) {
     const at = Date.parse(e.at);

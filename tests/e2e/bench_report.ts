@@ -7,6 +7,8 @@ import { KNOBS, STABLE_MS } from "./bench_knobs.ts";
 /** One fault round: recovery time, requests lost, daemon restarts (needed or not). */
 export interface Round {
   recoveryMs?: number;
+  /** An outage: ms from the apiserver's return (its last silent poll) to the first successful request. */
+  fromApiMs?: number;
   lost: number;
   sent: number;
   restarts: number;
@@ -75,8 +77,13 @@ function recoveryCell(rounds: Round[]): string {
   const ok = rounds.map((r) => r.recoveryMs).filter((x): x is number => x !== undefined);
   const never = rounds.length - ok.length;
   if (ok.length === 0) return `never (0/${rounds.length} within ${KNOBS.capMs / 1000} s)`;
+  const api = rounds.map((r) => r.fromApiMs).filter((x): x is number => x !== undefined);
   return `${secs(percentile(ok, 50))} / ${secs(percentile(ok, 95))} s${
     never ? ` (${never}/${rounds.length} never)` : ""
+  }${
+    api.length
+      ? ` (from its first answer: ${secs(percentile(api, 50))} / ${secs(percentile(api, 95))} s)`
+      : ""
   }`;
 }
 
