@@ -130,6 +130,14 @@ function notUpCell(r: SoakResult): string {
     ` of ${r.polls} polls × ${r.forwards} forwards`;
 }
 
+/** Per-forward probe traffic, folded to one entry when every forward got the same. */
+function probeCell(perForward: string[]): string {
+  const rates = perForward.map((t) => t.replace(/^\S+ /, ""));
+  return rates.every((r) => r === rates[0])
+    ? `${rates[0]} per forward (all ${rates.length})`
+    : perForward.join("; ");
+}
+
 /** The two Markdown tables: faults (one row per version, load and runner) and soaks. */
 export function printSummary(): void {
   const kinds = (["pod", "gap", "kill", "killUp", "outage"] as FaultKind[])
@@ -171,7 +179,7 @@ export function printSummary(): void {
       console.log(
         `| ${r.version} | ${r.load} (${r.loadAvg}) | ${r.health} | ${r.seconds} s | ${r.requests} | ${r.failed} | ${r.restarts} | ${
           notUpCell(r)
-        } | ${r.probeTraffic.join("; ")} |`,
+        } | ${probeCell(r.probeTraffic)} |`,
       );
     }
   }
