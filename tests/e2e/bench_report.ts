@@ -27,7 +27,7 @@ export function faultTitle(kind: FaultKind): string {
     killUp: `kill -9 after ${STABLE_MS / 1000} s up`,
     outage: `apiserver ${KNOBS.outageMode === "stop" ? "down" : "frozen"} ${
       KNOBS.outageMs / 1000
-    } s (from back)`,
+    } s (from /readyz)`,
   }[kind];
 }
 
