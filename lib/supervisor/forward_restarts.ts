@@ -70,7 +70,16 @@ export class ForwardRestarts {
     run.timers.set(
       "deadForward",
       debounceMs,
-      () => this.request(run, `dead forward (${request.why})`, cause(), false, "dead_forward"),
+      () => {
+        // The API server went out of reach meanwhile (its streams end last): the recovery decides then.
+        if (run.tracker.apiOutOfReach()) {
+          return port.log(
+            "info",
+            `${request.why}: not restarting while the API server is out of reach`,
+          );
+        }
+        this.request(run, `dead forward (${request.why})`, cause(), false, "dead_forward");
+      },
     );
   }
 

@@ -101,6 +101,14 @@ export class ForwardTracker {
     return this.#records.anyUp();
   }
 
+  /**
+   * The daemon's own check says the API server is out of reach: a new kubefwd could not do better, and the
+   * recovery (probes at once when it answers again) restarts what still fails then.
+   */
+  apiOutOfReach(): boolean {
+    return this.#api.state === "unreachable";
+  }
+
   /** Every one of `keys` (at least one) is up again: a failure held for them is over. */
   allUp(keys: readonly string[]): boolean {
     return keys.length > 0 && keys.every((key) => this.#records.get(key)?.status.state === "up");

@@ -1449,6 +1449,28 @@ Deno.test("API server out of reach: forwards unverified with the reason, degrade
   );
 });
 
+Deno.test("1.22: a lost connection while the API server is out of reach restarts nothing until it answers again", async () => {
+  const api = new FakeApiProbes();
+  await using h = await harness({ version: "1.22.5", deps: { apiProbes: api } });
+  h.sup.reconcile(h.config([profile("a")]));
+  const child = await spawned(h, 1);
+  graceful(child);
+  portForward(child, "127.3.27.1", "web", 80, "web-1");
+  flushOutput(h);
+  await probeRound(h, 500);
+  await until(() => st(h).apiserver?.state === "reachable", "the API server checked");
+  api.answer = { ok: false, why: "connection refused" };
+  await advanceUntil(h, () => st(h).apiserver?.state === "unreachable", "the API server out of reach");
+  // The apiserver's last streams end: 1.22 logs the loss, the forward stops answering.
+  say(child, "ERRO", "Runtime: lost connection to pod");
+  flushOutput(h);
+  h.prober.set("127.3.27.1", 80, "refused");
+  for (let i = 0; i < 10; i++) await step(h, 1000); // well past the dead-forward debounce
+  assert.equal(h.spawner.children.length, 1, "no restart while the API server is out of reach");
+  api.answer = { ok: true };
+  await advanceUntil(h, () => h.spawner.children.length >= 2, "the restart once the API server is back");
+});
+
 Deno.test("API server back and the forwards answer: no restart", async () => {
   const api = new FakeApiProbes();
   await using h = await harness({ deps: { apiProbes: api } });
