@@ -9,8 +9,8 @@
  */
 import { deadline, isTimeoutError, Mutex } from "../util/async.ts";
 import { isRecord } from "../util/is_record.ts";
-import { dirname } from "../util/path.ts";
 import { untrustedStateFile } from "../util/path_safety.ts";
+import { atomicWriteFile, removeStaleTempFiles } from "../util/atomic_write.ts";
 import { WriteHealth, type WriteHealthState } from "./write_health.ts";
 import type { AddressRecord } from "../kubefwd/reservations.ts";
 import {
@@ -60,56 +60,6 @@ export interface StateStoreOptions {
   now?: () => Date;
   /** Writes the file (tests inject failures; default {@link atomicWriteFile}). */
   writeFile?: (path: string, data: string) => Promise<void>;
-}
-
-const encoder = new TextEncoder();
-
-function randomSuffix(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(6));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/**
- * Replace `path` atomically with `data`: a reader sees the old or the new content, and after return the
- * new content survives power loss. The temp file is created exclusively with `mode`, so the content is
- * never readable by others, not even briefly.
- */
-export async function atomicWriteFile(
-  path: string,
-  data: string | Uint8Array,
-  options: { mode?: number } = {},
-): Promise<void> {
-  const dir = dirname(path);
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const bytes = typeof data === "string" ? encoder.encode(data) : data;
-  const tmp = `${path}.tmp-${Deno.pid}-${randomSuffix()}`;
-  const file = await Deno.open(tmp, { write: true, createNew: true, mode: options.mode ?? 0o600 });
-  try {
-    let offset = 0;
-    while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
-    await file.sync();
-  } catch (err) {
-    file.close();
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  file.close();
-  try {
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-  try {
-    const dirFile = await Deno.open(dir, { read: true });
-    try {
-      await dirFile.sync();
-    } finally {
-      dirFile.close();
-    }
-  } catch {
-    // Some filesystems cannot fsync a directory; the rename itself already happened.
-  }
 }
 
 function isCount(value: unknown): value is number {
@@ -316,6 +266,19 @@ export class StateStore {
    * (permissions) are thrown: silently starting clean would lose the user's choices.
    */
   async load(): Promise<LoadedState> {
+    const leftovers = await removeStaleTempFiles(this.path);
+    const loaded = await this.#read();
+    if (leftovers.length > 0) {
+      loaded.warnings.push(
+        `removed ${leftovers.length} temp file(s) of a write the previous daemon did not finish (${
+          leftovers.join(", ")
+        })`,
+      );
+    }
+    return loaded;
+  }
+
+  async #read(): Promise<LoadedState> {
     // A state file someone else could have written decides which pids get killed and which choices hold.
     const untrusted = await untrustedStateFile(this.path);
     if (untrusted !== undefined) return await this.#moveAside(`${untrusted}, so it is not obeyed`);

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { TransitionEvent } from "../supervisor/types.ts";
 import { waitFor } from "../util/async.ts";
-import { atomicWriteFile, capEvents, parseState, StateStore } from "./store.ts";
+import { capEvents, parseState, StateStore } from "./store.ts";
+import { atomicWriteFile } from "../util/atomic_write.ts";
 import { emptyState, MAX_PERSISTED_EVENTS, type PersistedState, STATE_VERSION } from "./types.ts";
 import { tempDir } from "../../tests/temp_dir.ts";
 
@@ -79,13 +80,29 @@ Deno.test("store: save then load round-trips; file is 0600 and no temp files rem
   assert.equal((await new StateStore(path).load()).state.profiles.web.counters.restarts, 4);
 });
 
-Deno.test("store: atomicWriteFile removes its temp file when the rename fails", async () => {
+Deno.test("store: load removes the temp files a killed daemon left, and says so", async () => {
   await using tmp = await tempDir("kfd-state-");
-  const dir = tmp.path;
-  await Deno.mkdir(`${dir}/target-is-a-dir`);
-  await Deno.writeTextFile(`${dir}/target-is-a-dir/x`, "keep");
-  await assert.rejects(atomicWriteFile(`${dir}/target-is-a-dir`, "data"));
-  assert.deepEqual(await listDir(dir), ["target-is-a-dir"]);
+  const path = `${tmp.path}/state.json`;
+  await new StateStore(path).save(sample());
+  // A daemon killed between create and rename: its temp file holds the raw state (child argv included).
+  const stale = "state.json.tmp-999999-0123456789ab";
+  const mine = `state.json.tmp-${Deno.pid}-0123456789ab`;
+  for (const name of [stale, mine, "other.json.tmp-999999-0123456789ab", "state.json.tmp-notes"]) {
+    await Deno.writeTextFile(`${tmp.path}/${name}`, "{}");
+  }
+  const loaded = await new StateStore(path).load();
+  assert.equal(loaded.state.profiles.web.counters.restarts, sample().profiles.web.counters.restarts);
+  assert.deepEqual(
+    await listDir(tmp.path),
+    [
+      "other.json.tmp-999999-0123456789ab",
+      "state.json",
+      "state.json.tmp-notes",
+      mine,
+    ].sort(),
+  );
+  assert.equal(loaded.warnings.length, 1);
+  assert.match(loaded.warnings[0], /removed 1 temp file\(s\) .*state\.json\.tmp-999999-0123456789ab/);
 });
 
 for (

@@ -139,7 +139,7 @@ async function stateDirTexts(env: ChaosEnv): Promise<[string, string][]> {
     for (const e of entries) {
       const path = `${dir}/${e.name}`;
       if (e.isDirectory) await walk(path);
-      else if (e.isFile && !e.name.startsWith("filler")) {
+      else if (e.isFile && !e.name.startsWith("filler") && !inFlightStateWrite(env, e.name)) {
         let text = await Deno.readTextFile(path).catch(() => "");
         if (e.name === "state.json") text = withoutChildCmdlines(text);
         out.push([path, text]);
@@ -148,6 +148,16 @@ async function stateDirTexts(env: ChaosEnv): Promise<[string, string][]> {
   };
   await walk(env.t.stateDir);
   return out;
+}
+
+/**
+ * A write of state.json by the live daemon, caught between create and rename: the same content as
+ * state.json, whose child cmdline is raw by design. A temp file of any other process is a leftover and
+ * is scanned (the daemon removes those when it starts).
+ */
+function inFlightStateWrite(env: ChaosEnv, name: string): boolean {
+  const m = /^state\.json\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
+  return m !== null && env.daemonAlive && Number(m[1]) === env.daemonPid;
 }
 
 /**
