@@ -9,6 +9,7 @@ import { splitServiceKey } from "../kubefwd/output.ts";
 import type { ForwardAnnouncement } from "../kubefwd/types.ts";
 import type { ProbeTarget, TrackerUpdate } from "./tracker_types.ts";
 import type { ForwardState, ForwardStatus } from "./types.ts";
+import { isoTime } from "../util/iso_time.ts";
 
 /** One forward and the counters its state rules need. */
 export interface ForwardRecord {
@@ -75,7 +76,7 @@ export class ForwardRecords {
         pod: fwd.pod,
         podPort: fwd.podPort,
         state: "pending",
-        since: iso(now),
+        since: isoTime(now),
         probe: mode,
       },
       sinceMs: now,
@@ -124,7 +125,7 @@ export class ForwardRecords {
     if (state !== "failed") delete f.status.reason;
     if (reason !== undefined) f.status.reason = reason;
     f.status.state = state;
-    f.status.since = iso(now);
+    f.status.since = isoTime(now);
     f.sinceMs = now;
     if (state !== "down") f.probeFailures = 0;
     if (state === "up") {
@@ -205,8 +206,4 @@ export function forwardNamespace(hostname: string, namespaces: string[]): string
   const labels = hostname.split(".");
   for (const label of labels.slice(1, 3)) if (namespaces.includes(label)) return label;
   return namespaces[0] ?? "";
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -31,6 +31,7 @@ export type {
   TrackerSettings,
   TrackerUpdate,
 } from "./tracker_types.ts";
+import { isoTime } from "../util/iso_time.ts";
 
 /** The forwards of one child. See the module comment. */
 export class ForwardTracker {
@@ -87,7 +88,7 @@ export class ForwardTracker {
     if (this.#api.state === "unreachable") return apiUnreachable(this.#api);
     const node = this.#nodeDown;
     if (node) {
-      return `node unreachable since ${iso(node.since)} (the API server cannot reach pod ${node.pod})`;
+      return `node unreachable since ${isoTime(node.since)} (the API server cannot reach pod ${node.pod})`;
     }
     const reasons = this.#records.all().map((f) => f.status.reason ?? "");
     if (reasons.some((r) => r.startsWith(STALLED))) return "kubefwd stalled";
@@ -445,7 +446,7 @@ const POD_UNREACHABLE = "pod not reachable";
 const NOTHING_LISTENS = "nothing listens";
 
 function apiUnreachable(api: { since: number; why: string }): string {
-  return `apiserver unreachable since ${iso(api.since)} (${api.why})`;
+  return `apiserver unreachable since ${isoTime(api.since)} (${api.why})`;
 }
 
 function failureReason(outcome: "refused" | "closed" | "unnamed", target: ProbeTarget): string {
@@ -457,8 +458,4 @@ function failureReason(outcome: "refused" | "closed" | "unnamed", target: ProbeT
     case "unnamed":
       return `the hosts line of ${target.ip} is gone`;
   }
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -24,12 +24,19 @@ import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { ForwardedServices } from "./pod_return_watch.ts";
 import { RunHealth } from "./run_health.ts";
-import { degradedBecause, emptyVerdict, type ProfileFacts, stateFromForwards } from "./run_view.ts";
+import {
+  degradedBecause,
+  emptyVerdict,
+  type ProfileFacts,
+  profileFacts,
+  stateFromForwards,
+} from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
 import { profileStatus } from "./profile_status.ts";
+import { isoTime } from "../util/iso_time.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -234,7 +241,13 @@ export class ProfileRunner {
     if (from === to) return;
     this.#state = to;
     if (to !== "backoff") this.#nextRetryAt = null;
-    const event: TransitionEvent = { at: iso(this.#deps.clock.now()), profile: this.name, from, to, reason };
+    const event: TransitionEvent = {
+      at: isoTime(this.#deps.clock.now()),
+      profile: this.name,
+      from,
+      to,
+      reason,
+    };
     if (detail !== undefined) event.detail = detail;
     if (this.#restartReason !== undefined) event.restart = this.#restartReason;
     this.#restartReason = undefined;
@@ -260,7 +273,7 @@ export class ProfileRunner {
   }
 
   #log(level: LogEntry["level"], message: string): void {
-    const at = iso(this.#deps.clock.now());
+    const at = isoTime(this.#deps.clock.now());
     this.#deps.log.write({ at, level, profile: this.name, source: "daemon", message });
   }
 
@@ -337,7 +350,7 @@ export class ProfileRunner {
     record.childSpawned({
       pid: handle.pid,
       cmdline: cmdlineOf(handle.argv),
-      startedAt: iso(run.spawnedAt),
+      startedAt: isoTime(run.spawnedAt),
       viaSudo: run.plan.viaSudo,
     });
     this.#log(
@@ -510,8 +523,7 @@ export class ProfileRunner {
 
   /** The profile facts `status` and the empty-profile verdict name. */
   #facts(): ProfileFacts {
-    const { namespaces, labels, allowEmpty } = this.#spec;
-    return { namespaces, labels, allowEmpty: allowEmpty ?? false };
+    return profileFacts(this.#spec);
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -640,8 +652,4 @@ export class ProfileRunner {
     this.#deps.record.countRestart();
     this.#restartReason = why;
   }
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -6,8 +6,9 @@ import type { ProfileSpec } from "../config/types.ts";
 import type { KubefwdVersion } from "../kubefwd/types.ts";
 import type { Run } from "./child_run.ts";
 import type { ProfileRecord } from "./profile_record.ts";
-import { stateDetail } from "./run_view.ts";
+import { profileFacts, stateDetail } from "./run_view.ts";
 import type { ProfileState, ProfileStatus } from "./types.ts";
+import { isoTime } from "../util/iso_time.ts";
 
 /** What {@link profileStatus} reads. */
 export interface StatusInput {
@@ -41,6 +42,7 @@ export interface StatusInput {
 export function profileStatus(input: StatusInput): ProfileStatus {
   const { run, record, now, spec } = input;
   const current = run ? now - run.spawnedAt : 0;
+  const facts = profileFacts(spec);
   const status: ProfileStatus = {
     name: input.name,
     enabled: input.enabled,
@@ -48,23 +50,21 @@ export function profileStatus(input: StatusInput): ProfileStatus {
     state: input.state,
     pid: run?.handle?.pid ?? null,
     kubefwdPid: input.kubefwdPid,
-    startedAt: run ? iso(run.spawnedAt) : null,
+    startedAt: run ? isoTime(run.spawnedAt) : null,
     uptimeSeconds: Math.floor(current / 1000),
     restarts: record.counters.restarts,
     failures: record.counters.failures,
     lastError: input.lastError?.text ?? null,
-    lastErrorAt: input.lastError ? iso(input.lastError.at) : null,
+    lastErrorAt: input.lastError ? isoTime(input.lastError.at) : null,
     stateDetail: stateDetail({
       state: input.state,
       forwards: run?.tracker.summary(),
       graceOver: run !== undefined && current >= input.startupGraceMs,
       forwardNamespaces: run?.tracker.statuses().map((f) => f.namespace),
-      namespaces: spec.namespaces,
-      labels: spec.labels,
-      allowEmpty: spec.allowEmpty ?? false,
+      ...facts,
     }),
-    allowEmpty: spec.allowEmpty ?? false,
-    nextRetryAt: input.nextRetryAt === null ? null : iso(input.nextRetryAt),
+    allowEmpty: facts.allowEmpty,
+    nextRetryAt: input.nextRetryAt === null ? null : isoTime(input.nextRetryAt),
     context: spec.context ?? null,
     namespaces: [...spec.namespaces],
     kubefwdVersion: input.version?.raw ?? null,
@@ -77,8 +77,4 @@ export function profileStatus(input: StatusInput): ProfileStatus {
   if (record.baseIp !== undefined) status.baseIp = record.baseIp;
   if (input.details) status.events = record.events.slice(-20);
   return status;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
 }

@@ -3,6 +3,7 @@
  * announced forward has answered) and the one-line explanation `status` shows next to the state (what is
  * pending, what is down, that nothing is forwarded). Pure; the runner applies it.
  */
+import type { ProfileSpec } from "../config/types.ts";
 import type { ForwardSummary } from "./forward_tracker.ts";
 import type { ProfileState } from "./types.ts";
 
@@ -51,6 +52,11 @@ export interface ProfileFacts {
   labels: readonly string[];
   /** `allow_empty: true`: forwarding nothing is fine. */
   allowEmpty: boolean;
+}
+
+/** The facts of a profile's spec, read one way for both the runner's verdicts and `status`. */
+export function profileFacts(spec: Pick<ProfileSpec, "namespaces" | "labels" | "allowEmpty">): ProfileFacts {
+  return { namespaces: spec.namespaces, labels: spec.labels, allowEmpty: spec.allowEmpty ?? false };
 }
 
 /** Why nothing is forwarded, in the profile's own terms. */
