@@ -6,6 +6,7 @@ KFD_E2E_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KFD_E2E_CACHE="${KFD_E2E_CACHE:-$HOME/.cache/kubefwd-daemon-e2e}"
 KFD_E2E_RUN="${KFD_E2E_RUN:-/tmp/kfd-e2e}"
 KFD_E2E_GO="${KFD_E2E_GO:-/usr/local/go/bin/go}"
+[ -x "$KFD_E2E_GO" ] || KFD_E2E_GO="$(command -v go || echo "$KFD_E2E_GO")"
 
 # Pinned versions (see tests/e2e/README.md for why these).
 E2E_ETCD_VERSION="${E2E_ETCD_VERSION:-3.6.16}"
