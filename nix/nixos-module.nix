@@ -39,6 +39,10 @@ in
       `kubefwdPackage`'s kubefwd with the daemon's argument shape, credentials resolved as the user, kills only
       its own kubefwd, removes only hosts lines of the daemon's ranges) and a sudo rule letting `users` run it,
       and nothing else, as root without a password'';
+    kubeconfigAsIs = lib.mkEnableOption ''
+      the root helper without the credential broker, as `kubefwd-daemon sudoers --kubeconfig-as-is` installs
+      it: root kubefwd reads the user's kubeconfig and runs its exec plugins and token commands as root, which
+      gives `users` root through their kubeconfig. Only for kubeconfigs the broker refuses (README § Security)'';
     writableHostsFile = lib.mkEnableOption ''
       a real /etc/hosts file instead of NixOS's read-only link into the store (kubefwd edits it); sets
       `environment.etc.hosts.mode = "0644"` (not verified on a NixOS machine)'';
@@ -49,6 +53,10 @@ in
       {
         assertion = cfg.sudoRule -> cfg.users != [ ];
         message = "services.kubefwd-daemon.sudoRule needs services.kubefwd-daemon.users (the rule names them)";
+      }
+      {
+        assertion = cfg.kubeconfigAsIs -> cfg.sudoRule;
+        message = "services.kubefwd-daemon.kubeconfigAsIs changes the root helper, which only sudoRule installs";
       }
       {
         assertion = cfg.sudoRule -> cfg.kubefwdPackage != null;
@@ -67,6 +75,7 @@ in
           kubefwd = lib.getExe cfg.kubefwdPackage;
           hosts = "/etc/hosts";
           self = helperPath;
+          broker = !cfg.kubeconfigAsIs;
         };
         mode = "0555";
       };

@@ -23,13 +23,15 @@ in
   env = "KUBEFWD_DAEMON_ROOT_HELPER";
 
   # kubefwd: the program it runs (the helper compares /proc/PID/exe with it after symlinks); hosts: the
-  # hosts file; self: where the helper is installed (its generated kubeconfigs name it as their exec plugin).
-  # HOME and the credential broker are the `sudoers` defaults.
+  # hosts file; self: where the helper is installed (its generated kubeconfigs name it as their exec plugin);
+  # broker: false is `sudoers --kubeconfig-as-is` (root kubefwd reads the user's kubeconfig itself). HOME is
+  # the `sudoers` default.
   render =
     {
       kubefwd,
       hosts,
       self,
+      broker ? true,
     }:
     let
       values = {
@@ -37,7 +39,7 @@ in
         HOSTS = hosts;
         HOME = "/var/lib/kubefwd-daemon";
         SELF = self;
-        BROKER = "1";
+        BROKER = if broker then "1" else "0";
         PATH = path;
       };
       placeholders = lib.mapAttrs' (name: value: {

@@ -116,7 +116,7 @@ export function storePaths(text: string): string {
  * (renderRootHelper) with the module's values; replaced by a marker for the golden file, which then does not
  * change with every edit of the helper script.
  */
-export async function checkNixosHelper(value: unknown): Promise<unknown> {
+export async function checkNixosHelper(value: unknown, opts: { broker?: boolean } = {}): Promise<unknown> {
   const v = value as { etc?: Record<string, { text: string; mode?: string }> };
   const helper = v.etc?.[NIXOS_HELPER.slice("/etc/".length)];
   if (helper === undefined) return value;
@@ -125,7 +125,7 @@ export async function checkNixosHelper(value: unknown): Promise<unknown> {
     hosts: "/etc/hosts",
     home: ROOT_HELPER_HOME,
     self: NIXOS_HELPER,
-    broker: true,
+    broker: opts.broker ?? true,
     path: NIXOS_HELPER_TOOLS.map((p) => `/nix/store/${p}/bin`).join(":"),
   });
   assert.equal(storePaths(helper.text), want);

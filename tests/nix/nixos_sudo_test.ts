@@ -13,7 +13,16 @@ import {
   ROOT_HELPER_HOME,
   sudoersFile,
 } from "../../lib/sudo/root_helper.ts";
-import { checkNixosHelper, evalModule, NIXOS_HELPER, NIXOS_HELPER_TOOLS, skipReason } from "./nix_eval.ts";
+import {
+  checkNixosHelper,
+  evalModule,
+  HERE,
+  moduleArgs,
+  nixEval,
+  NIXOS_HELPER,
+  NIXOS_HELPER_TOOLS,
+  skipReason,
+} from "./nix_eval.ts";
 
 type Nixos = {
   etc: Record<string, { text: string; mode?: string }>;
@@ -71,6 +80,30 @@ Deno.test({
     assert.equal(plain.sudoConfig, "");
     assert.equal(plain.etc["kubefwd-daemon/kubefwd-root"], undefined);
     assert.equal(plain.sessionVariables[ROOT_HELPER_ENV], undefined);
+  },
+});
+
+Deno.test({
+  name: "nix: NixOS kubeconfigAsIs installs the helper as `sudoers --kubeconfig-as-is` does (no broker)",
+  ignore: skipReason !== undefined,
+  fn: async () => {
+    const value = await evalModule("nixos", "x86_64-linux", "nixos-as-is") as Nixos;
+    const helper = value.etc["kubefwd-daemon/kubefwd-root"];
+    const config = JSON.parse(value.etc["kubefwd-daemon/config.yaml"].text);
+    assert.deepEqual(parseInstalledHelper(helper.text), {
+      kubefwd: config.kubefwd.path,
+      hosts: "/etc/hosts",
+      broker: false,
+    });
+    await checkNixosHelper(value, { broker: false });
+    // The same rule as with the broker: only the helper changes.
+    const withBroker = await evalModule("nixos", "x86_64-linux", "nixos-users") as Nixos;
+    assert.deepEqual(value.sudoRules, withBroker.sudoRules);
+    assert.equal(value.sudoConfig, withBroker.sudoConfig);
+    // Without sudoRule there is no helper to change: refused, saying why.
+    const alone = await nixEval(`${HERE}/eval.nix`, moduleArgs("nixos", "x86_64-linux", "nixos-as-is-alone"));
+    assert.notEqual(alone.code, 0);
+    assert.match(alone.stderr, /kubeconfigAsIs changes the root helper, which only sudoRule installs/);
   },
 });
 
