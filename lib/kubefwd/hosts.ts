@@ -2,8 +2,10 @@
  * Hosts-file cleanup after an unclean kubefwd exit (SIGKILL, crash, a 1.22.x forward that died): kubefwd
  * leaves its `127.x.y.z name…` lines behind and never restores its backup
  * (docs/kubefwd-compatibility.md#hosts-cleanup). The daemon removes exactly the lines of the IPs that child
- * announced, and leaves every other byte of the file alone. Writes are in place (truncate + write, like kubefwd's txeh): a rename would
- * break bind-mounted hosts files (containers) and lose the file's owner and mode.
+ * announced, and leaves every other byte of the file alone. Writes are in place: a rename would break
+ * bind-mounted hosts files (containers) and lose the file's owner and mode. Unlike kubefwd's truncate +
+ * write, the file is never shorter than its new content at any moment (see {@link inPlaceImage}), so a
+ * daemon killed mid-edit cannot leave an empty hosts file.
  */
 import { runCommand } from "../run_command.ts";
 import { NamedError } from "../errors.ts";
@@ -106,13 +108,40 @@ export class FileHostsFile implements HostsFile {
   }
 
   async removeEntries(ips: string[]): Promise<number> {
-    const text = await Deno.readTextFile(this.path);
-    const edit = removeHostsEntries(text, ips);
+    const old = await Deno.readFile(this.path);
+    const edit = removeHostsEntries(new TextDecoder().decode(old), ips);
     if (edit.removed === 0) return 0;
-    // Deno.writeTextFile opens with O_TRUNC on the existing inode: in place, owner and mode kept.
-    await Deno.writeTextFile(this.path, edit.text);
+    const next = new TextEncoder().encode(edit.text);
+    // The existing inode, never truncated before the new content is there: owner, mode and lines kept.
+    using file = await Deno.open(this.path, { write: true });
+    const image = inPlaceImage(old.length, next);
+    for (let off = 0; off < image.length;) off += await file.write(image.subarray(off));
+    await file.truncate(next.length);
     return edit.removed;
   }
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * What to write at offset 0 of a file of `oldLength` bytes so that it holds `next` without ever losing a
+ * line: `next`, then padding up to the old length as a comment line ("#   …") that resolvers skip; the
+ * caller truncates to `next.length` afterwards. Killed between the write and the truncate, the file has
+ * every line of `next` and a harmless comment. The write itself is one call, which the kernel does not
+ * split for a file of up to one page (4 KiB; a larger hosts file could be cut at a page boundary, and is
+ * still never empty).
+ */
+export function inPlaceImage(oldLength: number, next: Uint8Array): Uint8Array {
+  const missing = oldLength - next.length;
+  if (missing <= 0) return next;
+  const image = new Uint8Array(oldLength);
+  image.set(next);
+  let at = next.length;
+  if (at > 0 && next[at - 1] !== NEWLINE) image[at++] = NEWLINE; // the comment starts its own line
+  if (at < oldLength) image[at++] = "#".charCodeAt(0);
+  image.fill(" ".charCodeAt(0), at, oldLength);
+  if (oldLength - at > 0) image[oldLength - 1] = NEWLINE;
+  return image;
 }
 
 /** Options of {@link SudoHostsFile}. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { FileHostsFile, HostsFileError, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
+import { FileHostsFile, HostsFileError, inPlaceImage, removeHostsEntries, SudoHostsFile } from "./hosts.ts";
 import { renderRootHelper, ROOT_HELPER_TEMPLATE_URL } from "../sudo/root_helper.ts";
 import { FakeHostsFile } from "../testing/fake_hosts_file.ts";
 import { tempDir } from "../../tests/temp_dir.ts";
@@ -185,6 +185,38 @@ Deno.test("FileHostsFile: edits in place (same inode, mode kept), no write when 
     new FileHostsFile(`${dir}/missing`).removeEntries(["1.2.3.4"]),
     Deno.errors.NotFound,
   );
+});
+
+/** The lines a resolver reads: neither blank nor comments. */
+function entries(text: string): string[] {
+  return text.split("\n").filter((l) => l.trim() !== "" && !l.trimStart().startsWith("#"));
+}
+
+Deno.test("inPlaceImage: a daemon killed between the write and the truncate leaves every kept line, plus a comment", () => {
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  const kubefwdLines = "127.1.27.1 web web.default\n127.1.27.2 api\n";
+  const rows: { name: string; old: string; ips: string[]; names?: string[] }[] = [
+    { name: "kubefwd block at the end", old: BASE + kubefwdLines, ips: ["127.1.27.1", "127.1.27.2"] },
+    { name: "block in the middle", old: kubefwdLines + BASE, ips: ["127.1.27.1"] },
+    { name: "everything removed", old: kubefwdLines, ips: ["127.1.27.1", "127.1.27.2"] },
+    { name: "no final newline", old: BASE + "127.1.27.1 web", ips: ["127.1.27.1"] },
+    { name: "kept last line without newline", old: "127.1.27.1 web\n10.0.0.1 db", ips: ["127.1.27.1"] },
+    { name: "one name of a line (2 bytes)", old: "10.0.0.1 db x\n", ips: [], names: ["x"] },
+    { name: "one byte shorter", old: "10.0.0.1 db x", ips: [], names: ["x"] },
+  ];
+  for (const r of rows) {
+    const old = enc.encode(r.old);
+    const edit = removeHostsEntries(r.old, r.ips, r.names);
+    const next = enc.encode(edit.text);
+    const image = inPlaceImage(old.length, next);
+    assert.equal(image.length, old.length, r.name);
+    assert.deepEqual(image.subarray(0, next.length), next, r.name);
+    // After the write, before the truncate: the new lines plus a comment.
+    assert.deepEqual(entries(dec.decode(image)), entries(edit.text), r.name);
+  }
+  // Not shorter (a longer re-encoding): the content alone, the truncate is then a no-op.
+  assert.deepEqual(inPlaceImage(2, enc.encode("abc")), enc.encode("abc"));
 });
 
 Deno.test("SudoHostsFile: writes through `sudo -n tee <path>` with the content on stdin", async () => {

@@ -241,10 +241,19 @@ hosts_remove() {
     in_range "$ip" || refuse "address outside kubefwd-daemon's ranges: $(printf '%s' "$ip" | tr -c '[:print:]' '?')"
   done
   tmp=$(mktemp /tmp/kubefwd-daemon-hosts.XXXXXX) || refuse "mktemp failed"
-  # Lines whose first field is one of the addresses go; every other line stays as it was. Written in place
-  # (truncate + write, as kubefwd does), so the file's owner, mode and any bind mount are kept.
+  # Lines whose first field is one of the addresses go; every other line stays as it was. Written in place,
+  # so the file's owner, mode and any bind mount are kept, and never shorter than the new content: the new
+  # lines padded to the old length with a comment line, then cut to their own length (a helper killed in
+  # between leaves a harmless comment, never an empty hosts file).
   if awk -v list=" $* " 'index(list, " " $1 " ") == 0 || $1 == "" { print }' "$KFD_HOSTS" >"$tmp"; then
-    cat "$tmp" >"$KFD_HOSTS"
+    size=$(wc -c <"$tmp" | tr -d ' ')
+    pad=$(($(wc -c <"$KFD_HOSTS" | tr -d ' ') - size))
+    if [ "$pad" -ge 2 ]; then
+      printf '#%*s\n' "$((pad - 2))" '' >>"$tmp"
+    elif [ "$pad" -eq 1 ]; then
+      printf '#' >>"$tmp"
+    fi
+    dd if="$tmp" of="$KFD_HOSTS" conv=notrunc 2>/dev/null && dd if=/dev/null of="$KFD_HOSTS" bs=1 seek="$size" 2>/dev/null
     status=$?
   else
     status=1

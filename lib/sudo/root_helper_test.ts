@@ -347,6 +347,18 @@ Deno.test("root helper hosts-remove: only lines of addresses inside the ranges, 
   }
 });
 
+Deno.test("root helper hosts-remove: the file's length follows its content (last line without newline, all removed)", async () => {
+  await using d = await tempDir("kfd_helper_");
+  const s = await sandbox(d.path);
+  // The padding comment that protects the edit is cut off again: nothing of it stays.
+  await Deno.writeTextFile(s.hosts, "127.3.27.1 echo-a\n10.1.2.3 intranet");
+  assert.equal((await helper(s, ["hosts-remove", "127.3.27.1"])).code, 0);
+  assert.equal(await Deno.readTextFile(s.hosts), "10.1.2.3 intranet\n");
+  await Deno.writeTextFile(s.hosts, "127.3.27.1 echo-a\n127.3.27.2 echo-b\n");
+  assert.equal((await helper(s, ["hosts-remove", "127.3.27.1", "127.3.27.2"])).code, 0);
+  assert.equal(await Deno.readTextFile(s.hosts), "");
+});
+
 Deno.test("root helper: unknown verbs are refused", async () => {
   await using d = await tempDir("kfd_helper_");
   const s = await sandbox(d.path);
