@@ -2,7 +2,8 @@
  * One profile = one kubefwd child and the state machine around it: disabled, stopped, starting, running,
  * degraded, backoff, failed, stopping. Each start is planned afresh (launch_plan.ts); the child's output
  * and the probes feed a ForwardTracker (forward_tracker.ts), whose restart requests and forward states this
- * runner applies; exits go through the restart policy (policy.ts). Every transition is one TransitionEvent.
+ * runner applies; exits go through the restart policy (policy.ts). Every transition is one TransitionEvent
+ * (worded and delivered by profile_journal.ts).
  *
  * Concurrency: public operations (start, stop, restart, update, dispose) run one at a time through a
  * SerialQueue; child output, exits and timers are handled synchronously and act only while their run is
@@ -33,9 +34,10 @@ import {
 } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ChildHandle, ExitStatus } from "./spawner.ts";
-import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
+import type { ProfileState, ProfileStatus, RestartReason } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
 import { profileStatus } from "./profile_status.ts";
+import { ProfileJournal } from "./profile_journal.ts";
 import { isoTime } from "../util/iso_time.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
@@ -45,6 +47,7 @@ export class ProfileRunner {
   #spec: ProfileSpec;
   #settings: KubefwdSettings;
   readonly #deps: RunnerDeps;
+  readonly #journal: ProfileJournal;
   #state: ProfileState;
   #attempt = 0;
   #run: Run | undefined;
@@ -67,8 +70,6 @@ export class ProfileRunner {
   #launching: Promise<void> | undefined;
   #disposed = false;
   #totalReconnects = 0;
-  /** Why the restart just counted happens; carried by the next transition (the one that begins it). */
-  #restartReason: RestartReason | undefined;
   readonly #output: OutputLimiter;
 
   /** A runner for `spec`, stopped or disabled; nothing starts until the Supervisor calls start. */
@@ -77,6 +78,7 @@ export class ProfileRunner {
     this.#spec = spec;
     this.#settings = settings;
     this.#deps = deps;
+    this.#journal = new ProfileJournal(spec.name, deps);
     this.#state = this.enabled ? "stopped" : "disabled";
     this.#timers = new NamedTimers(deps.clock);
     this.#forwardRestarts = new ForwardRestarts(this.#restartPort());
@@ -85,7 +87,7 @@ export class ProfileRunner {
       deps.clock,
       { linesPerSecond: logLinesPerSecond, burst: logBurst },
       (n) =>
-        this.#log(
+        this.#journal.log(
           "warn",
           `${n} kubefwd output line${n === 1 ? "" : "s"} suppressed (more than ${logLinesPerSecond}/s)`,
         ),
@@ -203,7 +205,7 @@ export class ProfileRunner {
       this.#output.close();
       await this.#cleanup;
       if (this.#launching) {
-        this.#log("debug", "waiting for the start being planned to give up");
+        this.#journal.log("debug", "waiting for the start being planned to give up");
         await this.#launching;
       }
     });
@@ -234,47 +236,14 @@ export class ProfileRunner {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // Transitions and logging
+  // Transitions
 
   #transition(to: ProfileState, reason: string, detail?: string, cause?: string): void {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
     if (to !== "backoff") this.#nextRetryAt = null;
-    const event: TransitionEvent = {
-      at: isoTime(this.#deps.clock.now()),
-      profile: this.name,
-      from,
-      to,
-      reason,
-    };
-    if (detail !== undefined) event.detail = detail;
-    if (this.#restartReason !== undefined) event.restart = this.#restartReason;
-    this.#restartReason = undefined;
-    if (cause !== undefined) event.cause = cause;
-    this.#deps.record.recordEvent(event);
-    const level = to === "failed" ? "error" : to === "backoff" || to === "degraded" ? "warn" : "info";
-    this.#log(level, `${from} → ${to}: ${reason}${detail ? ` (${detail})` : ""}`);
-    try {
-      this.#deps.emit(event);
-    } catch (e) {
-      this.#internalError("an event listener", e);
-    }
-  }
-
-  /** A bug in this module: logged with its stack, never allowed to take the daemon down. */
-  #internalError(where: string, e: unknown): void {
-    const err = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
-    try {
-      this.#log("error", `internal error in ${where}: ${err}`);
-    } catch {
-      // the log itself failed; nothing more to do
-    }
-  }
-
-  #log(level: LogEntry["level"], message: string): void {
-    const at = isoTime(this.#deps.clock.now());
-    this.#deps.log.write({ at, level, profile: this.name, source: "daemon", message });
+    this.#journal.transitioned(from, to, reason, detail, cause);
   }
 
   /** The run is the current child, alive, and not being stopped by us. */
@@ -297,7 +266,7 @@ export class ProfileRunner {
     this.#failedWatch?.stop();
     const generation = ++this.#generation;
     this.#transition("starting", reason);
-    const launching = this.#planAndSpawn(generation).catch((e) => this.#internalError("start", e))
+    const launching = this.#planAndSpawn(generation).catch((e) => this.#journal.internalError("start", e))
       .finally(() => {
         if (this.#launching === launching) this.#launching = undefined;
       });
@@ -316,8 +285,8 @@ export class ProfileRunner {
       stale,
       onPlan: (plan) => {
         this.#version = plan.version;
-        for (const note of plan.notes) this.#log("debug", note);
-        for (const warning of plan.warnings) this.#log("warn", warning);
+        for (const note of plan.notes) this.#journal.log("debug", note);
+        for (const warning of plan.warnings) this.#journal.log("warn", warning);
       },
       onLine: (run, line) => this.#onLine(run, line),
     });
@@ -342,7 +311,7 @@ export class ProfileRunner {
     run.health = new RunHealth(run, this.#spec, this.#settings, this.#deps, {
       isLive: () => this.#isLive(run),
       apply: (update) => this.#apply(run, update),
-      internalError: (where, e) => this.#internalError(where, e),
+      internalError: (where, e) => this.#journal.internalError(where, e),
     }, this.#forwarded);
     if (tuning.startStaggerMs > 0) {
       run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
@@ -353,7 +322,7 @@ export class ProfileRunner {
       startedAt: isoTime(run.spawnedAt),
       viaSudo: run.plan.viaSudo,
     });
-    this.#log(
+    this.#journal.log(
       "info",
       `spawned kubefwd ${run.plan.version.raw} pid ${handle.pid}: ${run.plan.argv.join(" ")}`,
     );
@@ -373,7 +342,7 @@ export class ProfileRunner {
       try {
         this.#onExit(run, status);
       } catch (e) {
-        this.#internalError("exit handling", e);
+        this.#journal.internalError("exit handling", e);
         run.resolveDone();
       }
     });
@@ -386,14 +355,14 @@ export class ProfileRunner {
       path: this.#spec.kubeconfig,
       intervalMs: this.#deps.tuning.kubeconfigPollMs,
       onChange,
-      onError: (e) => this.#internalError("kubeconfig watch", e),
+      onError: (e) => this.#journal.internalError("kubeconfig watch", e),
     });
   }
 
   /** A start that never produced a child: counts as a failure and follows the restart policy. */
   #startFailed(err: Pick<StartError, "kind" | "message">): void {
     if (err.kind !== "unreachable") this.#deps.record.countFailure();
-    this.#log("error", err.message);
+    this.#journal.log("error", err.message);
     this.#applyDecision(err.kind, err.message, err.message);
   }
 
@@ -417,7 +386,7 @@ export class ProfileRunner {
       this.#attempt = decision.attempt;
       this.#lastError = { text: this.#deps.record.mask(errorText), at: this.#deps.clock.now() };
       this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
-        this.#countRestart(kind === "unreachable" ? "unreachable" : "crash");
+        this.#journal.countRestart(kind === "unreachable" ? "unreachable" : "crash");
         this.#launch(`retry ${this.#attempt} after backoff`);
       });
       return;
@@ -446,7 +415,7 @@ export class ProfileRunner {
           this.#freshStart("kubeconfig changed");
         }
         return Promise.resolve();
-      }).catch((e) => this.#internalError("re-arm", e));
+      }).catch((e) => this.#journal.internalError("re-arm", e));
     });
   }
 
@@ -468,7 +437,7 @@ export class ProfileRunner {
         this.#apply(run, run.tracker.onEvent(event, this.#deps.clock.now()));
       }
     } catch (e) {
-      this.#internalError("output handling", e);
+      this.#journal.internalError("output handling", e);
     }
   }
 
@@ -487,7 +456,7 @@ export class ProfileRunner {
     if (update.fresh) this.#forwardRestarts.reset();
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
-    if (update.warning) this.#log("warn", update.warning);
+    if (update.warning) this.#journal.log("warn", update.warning);
     if (update.restart) this.#forwardRestarts.onRequest(run, update.restart);
   }
 
@@ -536,20 +505,20 @@ export class ProfileRunner {
       random: () => this.#deps.random(),
       isLive: (run) => this.#isLive(run),
       apply: (run, update) => this.#apply(run, update),
-      log: (level, message) => this.#log(level, message),
-      internalError: (where, e) => this.#internalError(where, e),
+      log: (level, message) => this.#journal.log(level, message),
+      internalError: (where, e) => this.#journal.internalError(where, e),
       enqueue: (run, cycle) => {
         this.#queue.run(async () => {
           if (!this.#isLive(run) || this.#disposed) return;
           await cycle((reason, why, delayMs) => this.#cycleForForwards(run, reason, why, delayMs));
-        }).catch((e) => this.#internalError("restart", e));
+        }).catch((e) => this.#journal.internalError("restart", e));
       },
     };
   }
 
   /** Stops the child for its forwards' sake and starts the next one after `delayMs`, attempts kept. */
   async #cycleForForwards(run: Run, reason: string, why: RestartReason, delayMs: number): Promise<void> {
-    this.#countRestart(why);
+    this.#journal.countRestart(why);
     const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
     await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
     if (this.#disposed) return;
@@ -568,7 +537,7 @@ export class ProfileRunner {
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
   async #restartNow(stopReason: string, startReason: string, why: RestartReason): Promise<void> {
     this.#forwardRestarts.reset(); // the user's restart or a config change: held failures get a fresh chance
-    if (this.childAlive) this.#countRestart(why);
+    if (this.childAlive) this.#journal.countRestart(why);
     await this.#stopNow(stopReason, "stopped", true);
     if (this.#disposed) return;
     this.#freshStart(startReason);
@@ -596,10 +565,10 @@ export class ProfileRunner {
         viaSudo: run.plan.viaSudo,
         stopTimeoutMs: Math.min(stopMs ?? Infinity, this.#settings.stopTimeoutMs),
         ...this.#deps.stopOptions,
-        onStep: (m) => this.#log("warn", m),
+        onStep: (m) => this.#journal.log("warn", m),
       });
       if (result.exit === null) {
-        this.#log(
+        this.#journal.log(
           "error",
           `kubefwd pid ${run.handle.pid} did not exit even after SIGKILL; it stays recorded for the next daemon start`,
         );
@@ -624,14 +593,14 @@ export class ProfileRunner {
     record.addUptime(ranMs);
     const what = status.signal !== null ? `killed by ${status.signal}` : `exit code ${status.code}`;
     const pid = run.handle?.pid;
-    this.#log(run.stopping ? "info" : "warn", `kubefwd pid ${pid} ended (${what}) after ${ranMs} ms`);
+    this.#journal.log(run.stopping ? "info" : "warn", `kubefwd pid ${pid} ended (${what}) after ${ranMs} ms`);
     const hosts = this.#deps.hostsFile(this.#settings);
     const cleanup = cleanLeftoverHosts(
       run,
       status,
       hosts,
       this.#settings.hostsPath,
-      (level, m) => this.#log(level, m),
+      (level, m) => this.#journal.log(level, m),
     )
       .finally(() => record.childGone(pid));
     this.#cleanup = this.#cleanup.then(() => cleanup);
@@ -645,11 +614,5 @@ export class ProfileRunner {
     if (verdict.kind !== "unreachable") record.countFailure();
     this.#run = undefined;
     this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun, ranMs);
-  }
-
-  /** Counts a restart; the transition that begins it (the next one) carries `why`. */
-  #countRestart(why: RestartReason): void {
-    this.#deps.record.countRestart();
-    this.#restartReason = why;
   }
 }
