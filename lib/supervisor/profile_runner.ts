@@ -2,8 +2,8 @@
  * One profile = one kubefwd child and the state machine around it: disabled, stopped, starting, running,
  * degraded, backoff, failed, stopping. Each start is planned afresh (launch_plan.ts); the child's output
  * and the probes feed a ForwardTracker (forward_tracker.ts), whose restart requests and forward states this
- * runner applies; exits go through the restart policy (policy.ts). Every transition is one TransitionEvent
- * (worded and delivered by profile_journal.ts).
+ * runner applies; failures go through the retry schedule (retry_schedule.ts, over the pure policy.ts).
+ * Every transition is one TransitionEvent, worded and delivered by profile_journal.ts.
  *
  * Concurrency: public operations (start, stop, restart, update, dispose) run one at a time through a
  * SerialQueue; child output, exits and timers are handled synchronously and act only while their run is
@@ -15,12 +15,10 @@ import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
 import { cleanLeftoverHosts, endRunTimers, exitVerdict, releaseGate, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { TrackerUpdate } from "./forward_tracker.ts";
-import type { StartError } from "./launch_plan.ts";
 import { spawnRun } from "./child_launch.ts";
-import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
-import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
+import { type RetryPort, RetrySchedule } from "./retry_schedule.ts";
 import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { ForwardedServices } from "./pod_return_watch.ts";
@@ -49,13 +47,10 @@ export class ProfileRunner {
   readonly #deps: RunnerDeps;
   readonly #journal: ProfileJournal;
   #state: ProfileState;
-  #attempt = 0;
   #run: Run | undefined;
   /** The current failure (cleared once the profile is healthy again; the events keep it) and when it happened. */
   #lastError: { text: string; at: number } | null = null;
-  #nextRetryAt: number | null = null;
-  readonly #timers: NamedTimers<"retry">;
-  #failedWatch: FileWatch | undefined;
+  readonly #retry: RetrySchedule;
   /** Every address any of this runner's children announced, for the final sweep at shutdown. */
   readonly #ipsEverAnnounced = new Set<string>();
   readonly #forwardRestarts: ForwardRestarts;
@@ -80,7 +75,7 @@ export class ProfileRunner {
     this.#deps = deps;
     this.#journal = new ProfileJournal(spec.name, deps);
     this.#state = this.enabled ? "stopped" : "disabled";
-    this.#timers = new NamedTimers(deps.clock);
+    this.#retry = new RetrySchedule(this.#retryPort());
     this.#forwardRestarts = new ForwardRestarts(this.#restartPort());
     const { logLinesPerSecond, logBurst } = deps.tuning;
     this.#output = new OutputLimiter(
@@ -228,7 +223,7 @@ export class ProfileRunner {
       now: this.#deps.clock.now(),
       startupGraceMs: this.#deps.tuning.startupGraceMs,
       lastError: this.#lastError,
-      nextRetryAt: this.#nextRetryAt,
+      nextRetryAt: this.#retry.nextRetryAt,
       version: this.#version,
       reconnects: this.#totalReconnects,
       details,
@@ -242,7 +237,6 @@ export class ProfileRunner {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
-    if (to !== "backoff") this.#nextRetryAt = null;
     this.#journal.transitioned(from, to, reason, detail, cause);
   }
 
@@ -256,14 +250,13 @@ export class ProfileRunner {
 
   /** A start by the user, a config change or a re-arm: the backoff starts from the beginning. */
   #freshStart(reason: string): void {
-    this.#attempt = 0;
+    this.#retry.reset();
     this.#launch(reason);
   }
 
   /** Enters `starting` and plans + spawns in the background. Synchronous state change. */
   #launch(reason: string): void {
-    this.#timers.clear("retry");
-    this.#failedWatch?.stop();
+    this.#retry.cancel();
     const generation = ++this.#generation;
     this.#transition("starting", reason);
     const launching = this.#planAndSpawn(generation).catch((e) => this.#journal.internalError("start", e))
@@ -290,7 +283,7 @@ export class ProfileRunner {
       },
       onLine: (run, line) => this.#onLine(run, line),
     });
-    if (outcome.kind === "failed") return this.#startFailed(outcome.error);
+    if (outcome.kind === "failed") return this.#retry.startFailed(outcome.error);
     if (outcome.kind === "stale") return;
     this.#run = outcome.run;
     this.#started(outcome.run, outcome.run.handle!, outcome.release);
@@ -359,64 +352,29 @@ export class ProfileRunner {
     });
   }
 
-  /** A start that never produced a child: counts as a failure and follows the restart policy. */
-  #startFailed(err: Pick<StartError, "kind" | "message">): void {
-    if (err.kind !== "unreachable") this.#deps.record.countFailure();
-    this.#journal.log("error", err.message);
-    this.#applyDecision(err.kind, err.message, err.message);
-  }
-
-  /** backoff / failed after an unplanned end of a run (or of a start attempt). */
-  #applyDecision(
-    kind: ExitKind,
-    reason: string,
-    errorText: string,
-    afterStableRun = false,
-    sinceStartMs = 0,
-  ): void {
-    const decision = decideAfterExit({
-      policy: this.#spec.retry,
-      attempt: this.#attempt,
-      exitKind: kind,
-      random: this.#deps.random(),
-      afterStableRun,
-      sinceStartMs,
-    });
-    if (decision.action === "restart") {
-      this.#attempt = decision.attempt;
-      this.#lastError = { text: this.#deps.record.mask(errorText), at: this.#deps.clock.now() };
-      this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
-        this.#journal.countRestart(kind === "unreachable" ? "unreachable" : "crash");
-        this.#launch(`retry ${this.#attempt} after backoff`);
-      });
-      return;
-    }
-    const text = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
-    this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
-    this.#transition("failed", kind === "transient" ? decision.reason : reason);
-    if (kind === "permanent") this.#rearmOnKubeconfigChange();
-  }
-
-  /** Enters `backoff` and runs `retry` after `delayMs`, unless something else happened meanwhile. */
-  #backoff(delayMs: number, reason: string, detail: string, retry: () => void): void {
-    this.#transition("backoff", reason, detail);
-    this.#nextRetryAt = this.#deps.clock.now() + delayMs;
-    this.#timers.set("retry", delayMs, () => {
-      if (this.#state === "backoff" && !this.#disposed) retry();
-    });
-  }
-
-  /** While failed permanently, a changed kubeconfig is worth another start. */
-  #rearmOnKubeconfigChange(): void {
-    const generation = this.#generation;
-    this.#failedWatch = this.#watchKubeconfig(() => {
-      this.#queue.run(() => {
-        if (this.#state === "failed" && generation === this.#generation && !this.#disposed) {
-          this.#freshStart("kubeconfig changed");
-        }
-        return Promise.resolve();
-      }).catch((e) => this.#journal.internalError("re-arm", e));
-    });
+  #retryPort(): RetryPort {
+    return {
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      policy: () => this.#spec.retry,
+      state: () => this.#state,
+      disposed: () => this.#disposed,
+      transition: (to, reason, detail) => this.#transition(to, reason, detail),
+      setLastError: (text) => {
+        this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
+      },
+      countFailure: () => this.#deps.record.countFailure(),
+      countRestart: (why) => this.#journal.countRestart(why),
+      log: (level, message) => this.#journal.log(level, message),
+      launch: (reason) => this.#launch(reason),
+      enqueue: (job) => {
+        this.#queue.run(() => {
+          job();
+          return Promise.resolve();
+        }).catch((e) => this.#journal.internalError("re-arm", e));
+      },
+      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
+    };
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -526,7 +484,7 @@ export class ProfileRunner {
     if (delayMs === 0) return this.#launch(`restart: ${reason}`);
     // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
     // slow down on the retry policy's schedule instead of restarting in a tight loop.
-    this.#backoff(
+    this.#retry.backoff(
       delayMs,
       `restarting: ${reason}`,
       `frequent forward restarts; next start in ${delayMs} ms`,
@@ -552,8 +510,7 @@ export class ProfileRunner {
    * where the caller moves on to `starting` itself.
    */
   async #stopNow(reason: string, target: ProfileState, transitional = false, stopMs?: number): Promise<void> {
-    this.#timers.clear("retry");
-    this.#failedWatch?.stop();
+    this.#retry.cancel();
     this.#generation++;
     const run = this.#run;
     if (run?.handle && run.exit === undefined) {
@@ -607,12 +564,8 @@ export class ProfileRunner {
     cleanup.then(() => run.resolveDone());
     if (run.stopping || this.#run !== run) return;
 
-    const afterStableRun = runningMs >= this.#spec.retry.resetAfterMs;
-    this.#attempt = attemptsAfterStableRun(this.#attempt, runningMs, this.#spec.retry);
     const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
-    // An API out of reach is not this child's failure (no crash loop; max_attempts does not apply).
-    if (verdict.kind !== "unreachable") record.countFailure();
     this.#run = undefined;
-    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun, ranMs);
+    this.#retry.childEnded(verdict, ranMs, runningMs);
   }
 }
