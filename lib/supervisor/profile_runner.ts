@@ -12,31 +12,23 @@
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
-import { cleanLeftoverHosts, endRunTimers, exitVerdict, releaseGate, type Run } from "./child_run.ts";
+import { endRunTimers, exitVerdict, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { TrackerUpdate } from "./forward_tracker.ts";
 import { spawnRun } from "./child_launch.ts";
 import type { ActionOutcome } from "./outcome.ts";
 import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
 import { type RetryPort, RetrySchedule } from "./retry_schedule.ts";
-import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
+import { kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { ForwardedServices } from "./pod_return_watch.ts";
-import { RunHealth } from "./run_health.ts";
-import {
-  degradedBecause,
-  emptyVerdict,
-  type ProfileFacts,
-  profileFacts,
-  stateFromForwards,
-} from "./run_view.ts";
+import { beginRun, type EndedRun, type RunLifecyclePort } from "./run_lifecycle.ts";
+import { degradedBecause, emptyVerdict, profileFacts, stateFromForwards } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
-import type { ChildHandle, ExitStatus } from "./spawner.ts";
 import type { ProfileState, ProfileStatus, RestartReason } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
 import { profileStatus } from "./profile_status.ts";
 import { ProfileJournal } from "./profile_journal.ts";
-import { isoTime } from "../util/iso_time.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -51,6 +43,7 @@ export class ProfileRunner {
   /** The current failure (cleared once the profile is healthy again; the events keep it) and when it happened. */
   #lastError: { text: string; at: number } | null = null;
   readonly #retry: RetrySchedule;
+  readonly #lifecycle: RunLifecyclePort;
   /** Every address any of this runner's children announced, for the final sweep at shutdown. */
   readonly #ipsEverAnnounced = new Set<string>();
   readonly #forwardRestarts: ForwardRestarts;
@@ -76,6 +69,7 @@ export class ProfileRunner {
     this.#journal = new ProfileJournal(spec.name, deps);
     this.#state = this.enabled ? "stopped" : "disabled";
     this.#retry = new RetrySchedule(this.#retryPort());
+    this.#lifecycle = this.#lifecyclePort();
     this.#forwardRestarts = new ForwardRestarts(this.#restartPort());
     const { logLinesPerSecond, logBurst } = deps.tuning;
     this.#output = new OutputLimiter(
@@ -286,7 +280,7 @@ export class ProfileRunner {
     if (outcome.kind === "failed") return this.#retry.startFailed(outcome.error);
     if (outcome.kind === "stale") return;
     this.#run = outcome.run;
-    this.#started(outcome.run, outcome.run.handle!, outcome.release);
+    beginRun(outcome.run, outcome.release, this.#lifecycle);
   }
 
   /** kubefwd's own pid: the child, or through sudo the kubefwd under it. */
@@ -296,49 +290,33 @@ export class ProfileRunner {
     return (this.#deps.stopOptions?.findChildren ?? kubefwdPidsUnder)(pid)[0] ?? null;
   }
 
-  /** Bookkeeping right after a successful spawn. */
-  #started(run: Run, handle: ChildHandle, release: () => void): void {
-    const { clock, tuning, record } = this.#deps;
-    run.spawnedAt = clock.now();
-    run.releaseGate = release;
-    run.health = new RunHealth(run, this.#spec, this.#settings, this.#deps, {
-      isLive: () => this.#isLive(run),
-      apply: (update) => this.#apply(run, update),
+  /** A child that announced nothing within the startup grace: `running` or `degraded` by the profile's terms. */
+  #graceOver(run: Run): void {
+    if (!this.#isLive(run) || this.#state !== "starting" || run.tracker.size > 0) return;
+    run.runningSince = this.#deps.clock.now();
+    const verdict = emptyVerdict(profileFacts(this.#spec));
+    if (verdict.state === "running") this.#healthy(verdict.reason, verdict.detail);
+    else this.#transition(verdict.state, verdict.reason, verdict.detail);
+  }
+
+  #lifecyclePort(): RunLifecyclePort {
+    return {
+      deps: this.#deps,
+      spec: () => this.#spec,
+      settings: () => this.#settings,
+      forwarded: this.#forwarded,
+      isLive: (run) => this.#isLive(run),
+      apply: (run, update) => this.#apply(run, update),
+      log: (level, message) => this.#journal.log(level, message),
       internalError: (where, e) => this.#journal.internalError(where, e),
-    }, this.#forwarded);
-    if (tuning.startStaggerMs > 0) {
-      run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
-    } else releaseGate(run);
-    record.childSpawned({
-      pid: handle.pid,
-      cmdline: cmdlineOf(handle.argv),
-      startedAt: isoTime(run.spawnedAt),
-      viaSudo: run.plan.viaSudo,
-    });
-    this.#journal.log(
-      "info",
-      `spawned kubefwd ${run.plan.version.raw} pid ${handle.pid}: ${run.plan.argv.join(" ")}`,
-    );
-    run.timers.set("grace", tuning.startupGraceMs, () => {
-      if (!this.#isLive(run) || this.#state !== "starting" || run.tracker.size > 0) return;
-      run.runningSince = clock.now();
-      const verdict = emptyVerdict(this.#facts());
-      if (verdict.state === "running") this.#healthy(verdict.reason, verdict.detail);
-      else this.#transition(verdict.state, verdict.reason, verdict.detail);
-    });
-    // kubefwd keeps the clients it built at startup: a changed kubeconfig needs a new child.
-    run.kubeconfigWatch = this.#watchKubeconfig(() => {
-      this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
-      this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
-    });
-    handle.exited.then((status) => {
-      try {
-        this.#onExit(run, status);
-      } catch (e) {
-        this.#journal.internalError("exit handling", e);
-        run.resolveDone();
-      }
-    });
+      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
+      graceOver: (run) => this.#graceOver(run),
+      kubeconfigChanged: (run) => {
+        this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
+        this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
+      },
+      exited: (run, ended) => this.#onExit(run, ended),
+    };
   }
 
   #watchKubeconfig(onChange: () => void): FileWatch {
@@ -448,11 +426,6 @@ export class ProfileRunner {
     this.#transition("running", reason, cleared ? `${detail}; clears last error: ${cleared.text}` : detail);
   }
 
-  /** The profile facts `status` and the empty-profile verdict name. */
-  #facts(): ProfileFacts {
-    return profileFacts(this.#spec);
-  }
-
   // -------------------------------------------------------------------------------------------------------
   // Restarts for the forwards' sake (decided in forward_restarts.ts)
 
@@ -537,35 +510,13 @@ export class ProfileRunner {
     if (!transitional) this.#transition(target, reason);
   }
 
-  #onExit(run: Run, status: ExitStatus): void {
-    // Flush buffered output first: the FATA line or the not-root text decides the classification.
-    run.stdout.close();
-    run.stderr.close();
-    run.exit = status;
-    endRunTimers(run);
-    const { clock, record } = this.#deps;
-    const now = clock.now();
-    const ranMs = Math.max(0, now - run.spawnedAt);
-    const runningMs = run.runningSince === undefined ? 0 : now - run.runningSince;
-    record.addUptime(ranMs);
-    const what = status.signal !== null ? `killed by ${status.signal}` : `exit code ${status.code}`;
-    const pid = run.handle?.pid;
-    this.#journal.log(run.stopping ? "info" : "warn", `kubefwd pid ${pid} ended (${what}) after ${ranMs} ms`);
-    const hosts = this.#deps.hostsFile(this.#settings);
-    const cleanup = cleanLeftoverHosts(
-      run,
-      status,
-      hosts,
-      this.#settings.hostsPath,
-      (level, m) => this.#journal.log(level, m),
-    )
-      .finally(() => record.childGone(pid));
-    this.#cleanup = this.#cleanup.then(() => cleanup);
-    cleanup.then(() => run.resolveDone());
+  /** The child of `run` exited (booked by run_lifecycle.ts): an unplanned end goes to the retry schedule. */
+  #onExit(run: Run, ended: EndedRun): void {
+    this.#cleanup = this.#cleanup.then(() => ended.cleanup);
     if (run.stopping || this.#run !== run) return;
 
-    const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
+    const verdict = exitVerdict(run, ended.status, this.#settings, this.#deps.env);
     this.#run = undefined;
-    this.#retry.childEnded(verdict, ranMs, runningMs);
+    this.#retry.childEnded(verdict, ended.ranMs, ended.runningMs);
   }
 }
