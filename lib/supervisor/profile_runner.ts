@@ -23,7 +23,7 @@ import { kubefwdPidsUnder, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { ForwardedServices } from "./pod_return_watch.ts";
 import { beginRun, type EndedRun, type RunLifecyclePort } from "./run_lifecycle.ts";
-import { degradedBecause, emptyVerdict, profileFacts, stateFromForwards } from "./run_view.ts";
+import { emptyVerdict, forwardsVerdict, profileFacts } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
 import type { ProfileState, ProfileStatus, RestartReason } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
@@ -399,24 +399,11 @@ export class ProfileRunner {
   /** starting/running/degraded from the forward states: `running` only once every forward answered. */
   #refreshRunState(run: Run, why: string): void {
     if (!this.#isLive(run) || !this.active) return;
-    const summary = run.tracker.summary();
-    const target = stateFromForwards(summary);
-    if (target === undefined || target === this.#state) return;
+    const verdict = forwardsVerdict(run.tracker.summary(), this.#state);
+    if (verdict === undefined) return;
     run.runningSince ??= this.#deps.clock.now();
-    const { total } = summary;
-    if (target === "degraded") {
-      const { reason, detail } = degradedBecause(summary);
-      this.#transition("degraded", reason, detail, why);
-    } else {
-      this.#healthy(
-        this.#state !== "starting"
-          ? "all forwards up"
-          : total === 1
-          ? "the forward answers"
-          : `all ${total} forwards answer`,
-        why,
-      );
-    }
+    if (verdict.state === "running") this.#healthy(verdict.reason, why);
+    else this.#transition("degraded", verdict.reason, verdict.detail, why);
   }
 
   /** Enters `running` with every forward up: the failure that was is over (its events keep it). */
