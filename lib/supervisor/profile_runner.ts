@@ -10,9 +10,8 @@
  * still the live one (`#isLive`). The Supervisor owns the runners.
  */
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
-import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
-import { endRunTimers, exitVerdict, type Run } from "./child_run.ts";
+import { endRunTimers, exitVerdict, readChildLine, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { TrackerUpdate } from "./forward_tracker.ts";
 import { spawnRun } from "./child_launch.ts";
@@ -361,15 +360,9 @@ export class ProfileRunner {
   #onLine(run: Run, line: KubefwdLine): void {
     try {
       if (this.#output.admit()) this.#deps.log.write(childLogEntry(this.name, line, this.#deps.clock.now()));
-      if (line.stream === "stdout" && line.message.startsWith("Forced shutdown")) {
-        run.sawForcedShutdown = true;
-      }
-      const event = parseKubefwdLine(line);
-      if (event.kind === "fatal") run.lastFatal = event.message;
-      else if (event.kind === "not_root") run.sawNotRoot = true;
-      else if (event.kind === "clean_exit") run.sawCleanExit = true;
+      const event = readChildLine(run, line);
       // Forward events count until the child is gone, also while it stops (its addresses need cleaning).
-      else if (this.#run === run && run.exit === undefined) {
+      if (event && this.#run === run && run.exit === undefined) {
         this.#apply(run, run.tracker.onEvent(event, this.#deps.clock.now()));
       }
     } catch (e) {
