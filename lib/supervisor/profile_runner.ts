@@ -418,31 +418,19 @@ export class ProfileRunner {
       apply: (run, update) => this.#apply(run, update),
       log: (level, message) => this.#journal.log(level, message),
       internalError: (where, e) => this.#journal.internalError(where, e),
-      enqueue: (run, cycle) => {
+      enqueue: (run, job) => {
         this.#queue.run(async () => {
           if (!this.#isLive(run) || this.#disposed) return;
-          await cycle((reason, why, delayMs) => this.#cycleForForwards(run, reason, why, delayMs));
+          await job();
         }).catch((e) => this.#journal.internalError("restart", e));
       },
+      countRestart: (why) => this.#journal.countRestart(why),
+      stop: (reason, stopMs) => this.#stopNow(reason, "stopped", true, stopMs),
+      disposed: () => this.#disposed,
+      launch: (reason) => this.#launch(reason),
+      backoff: (delayMs, reason, detail, retry) => this.#retry.backoff(delayMs, reason, detail, retry),
+      quickStopMs: this.#deps.tuning.quickStopMs,
     };
-  }
-
-  /** Stops the child for its forwards' sake and starts the next one after `delayMs`, attempts kept. */
-  async #cycleForForwards(run: Run, reason: string, why: RestartReason, delayMs: number): Promise<void> {
-    this.#journal.countRestart(why);
-    const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
-    await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
-    if (this.#disposed) return;
-    // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
-    if (delayMs === 0) return this.#launch(`restart: ${reason}`);
-    // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
-    // slow down on the retry policy's schedule instead of restarting in a tight loop.
-    this.#retry.backoff(
-      delayMs,
-      `restarting: ${reason}`,
-      `frequent forward restarts; next start in ${delayMs} ms`,
-      () => this.#launch(`restart: ${reason}`),
-    );
   }
 
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
