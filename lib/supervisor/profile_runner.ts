@@ -16,9 +16,9 @@ import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { TrackerUpdate } from "./forward_tracker.ts";
 import { spawnRun } from "./child_launch.ts";
 import type { ActionOutcome } from "./outcome.ts";
-import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
+import { childLogEntry, OutputLimiter, suppressedNotice } from "./output_limiter.ts";
 import { type RetryPort, RetrySchedule } from "./retry_schedule.ts";
-import { kubefwdPidsUnder, stopChild } from "./process_control.ts";
+import { kubefwdPidOf, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { ForwardedServices } from "./pod_return_watch.ts";
 import { beginRun, type EndedRun, type RunLifecyclePort } from "./run_lifecycle.ts";
@@ -70,16 +70,10 @@ export class ProfileRunner {
     this.#retry = new RetrySchedule(this.#retryPort());
     this.#lifecycle = this.#lifecyclePort();
     this.#forwardRestarts = new ForwardRestarts(this.#restartPort());
-    const { logLinesPerSecond, logBurst } = deps.tuning;
-    this.#output = new OutputLimiter(
-      deps.clock,
-      { linesPerSecond: logLinesPerSecond, burst: logBurst },
-      (n) =>
-        this.#journal.log(
-          "warn",
-          `${n} kubefwd output line${n === 1 ? "" : "s"} suppressed (more than ${logLinesPerSecond}/s)`,
-        ),
-    );
+    const { logLinesPerSecond: linesPerSecond, logBurst: burst } = deps.tuning;
+    this.#output = new OutputLimiter(deps.clock, { linesPerSecond, burst }, (n) => {
+      this.#journal.log("warn", suppressedNotice(n, linesPerSecond));
+    });
   }
 
   /** Current state. */
@@ -212,7 +206,9 @@ export class ProfileRunner {
       state: this.#state,
       record: this.#deps.record,
       run,
-      kubefwdPid: run?.handle ? this.#kubefwdPid(run) : null,
+      kubefwdPid: run?.handle
+        ? kubefwdPidOf(run.handle.pid, run.plan.viaSudo, this.#deps.stopOptions?.findChildren)
+        : null,
       now: this.#deps.clock.now(),
       startupGraceMs: this.#deps.tuning.startupGraceMs,
       lastError: this.#lastError,
@@ -280,13 +276,6 @@ export class ProfileRunner {
     if (outcome.kind === "stale") return;
     this.#run = outcome.run;
     beginRun(outcome.run, outcome.release, this.#lifecycle);
-  }
-
-  /** kubefwd's own pid: the child, or through sudo the kubefwd under it. */
-  #kubefwdPid(run: Run): number | null {
-    const pid = run.handle!.pid;
-    if (!run.plan.viaSudo) return pid;
-    return (this.#deps.stopOptions?.findChildren ?? kubefwdPidsUnder)(pid)[0] ?? null;
   }
 
   /** A child that announced nothing within the startup grace: `running` or `degraded` by the profile's terms. */
