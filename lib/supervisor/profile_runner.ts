@@ -287,62 +287,6 @@ export class ProfileRunner {
     else this.#transition(verdict.state, verdict.reason, verdict.detail);
   }
 
-  #lifecyclePort(): RunLifecyclePort {
-    return {
-      deps: this.#deps,
-      spec: () => this.#spec,
-      settings: () => this.#settings,
-      forwarded: this.#forwarded,
-      isLive: (run) => this.#isLive(run),
-      apply: (run, update) => this.#apply(run, update),
-      log: (level, message) => this.#journal.log(level, message),
-      internalError: (where, e) => this.#journal.internalError(where, e),
-      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
-      graceOver: (run) => this.#graceOver(run),
-      kubeconfigChanged: (run) => {
-        this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
-        this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
-      },
-      exited: (run, ended) => this.#onExit(run, ended),
-    };
-  }
-
-  #watchKubeconfig(onChange: () => void): FileWatch {
-    return watchFile({
-      clock: this.#deps.clock,
-      fingerprint: this.#deps.fingerprint,
-      path: this.#spec.kubeconfig,
-      intervalMs: this.#deps.tuning.kubeconfigPollMs,
-      onChange,
-      onError: (e) => this.#journal.internalError("kubeconfig watch", e),
-    });
-  }
-
-  #retryPort(): RetryPort {
-    return {
-      clock: this.#deps.clock,
-      random: () => this.#deps.random(),
-      policy: () => this.#spec.retry,
-      state: () => this.#state,
-      disposed: () => this.#disposed,
-      transition: (to, reason, detail) => this.#transition(to, reason, detail),
-      setLastError: (text) => {
-        this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
-      },
-      countFailure: () => this.#deps.record.countFailure(),
-      countRestart: (why) => this.#journal.countRestart(why),
-      log: (level, message) => this.#journal.log(level, message),
-      launch: (reason) => this.#launch(reason),
-      enqueue: (job) => {
-        this.#queue.run(() => {
-          job();
-          return Promise.resolve();
-        }).catch((e) => this.#journal.internalError("re-arm", e));
-      },
-      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
-    };
-  }
-
   // -------------------------------------------------------------------------------------------------------
   // Output, forwards and probes
 
@@ -396,31 +340,7 @@ export class ProfileRunner {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // Restarts for the forwards' sake (decided in forward_restarts.ts)
-
-  #restartPort(): RestartPort {
-    return {
-      spec: () => this.#spec,
-      clock: this.#deps.clock,
-      random: () => this.#deps.random(),
-      isLive: (run) => this.#isLive(run),
-      apply: (run, update) => this.#apply(run, update),
-      log: (level, message) => this.#journal.log(level, message),
-      internalError: (where, e) => this.#journal.internalError(where, e),
-      enqueue: (run, job) => {
-        this.#queue.run(async () => {
-          if (!this.#isLive(run) || this.#disposed) return;
-          await job();
-        }).catch((e) => this.#journal.internalError("restart", e));
-      },
-      countRestart: (why) => this.#journal.countRestart(why),
-      stop: (reason, stopMs) => this.#stopNow(reason, "stopped", true, stopMs),
-      disposed: () => this.#disposed,
-      launch: (reason) => this.#launch(reason),
-      backoff: (delayMs, reason, detail, retry) => this.#retry.backoff(delayMs, reason, detail, retry),
-      quickStopMs: this.#deps.tuning.quickStopMs,
-    };
-  }
+  // Stopping, restarting and exits
 
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
   async #restartNow(stopReason: string, startReason: string, why: RestartReason): Promise<void> {
@@ -430,9 +350,6 @@ export class ProfileRunner {
     if (this.#disposed) return;
     this.#freshStart(startReason);
   }
-
-  // -------------------------------------------------------------------------------------------------------
-  // Stopping and exits
 
   /**
    * Stops whatever is going on: cancels timers and pending starts, stops the child with the escalation,
@@ -475,5 +392,88 @@ export class ProfileRunner {
     const verdict = exitVerdict(run, ended.status, this.#settings, this.#deps.env);
     this.#run = undefined;
     this.#retry.childEnded(verdict, ended.ranMs, ended.runningMs);
+  }
+
+  // -------------------------------------------------------------------------------------------------------
+  // What the collaborators get of the runner (each only what it needs)
+
+  #lifecyclePort(): RunLifecyclePort {
+    return {
+      deps: this.#deps,
+      spec: () => this.#spec,
+      settings: () => this.#settings,
+      forwarded: this.#forwarded,
+      isLive: (run) => this.#isLive(run),
+      apply: (run, update) => this.#apply(run, update),
+      log: (level, message) => this.#journal.log(level, message),
+      internalError: (where, e) => this.#journal.internalError(where, e),
+      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
+      graceOver: (run) => this.#graceOver(run),
+      kubeconfigChanged: (run) => {
+        this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
+        this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
+      },
+      exited: (run, ended) => this.#onExit(run, ended),
+    };
+  }
+
+  #retryPort(): RetryPort {
+    return {
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      policy: () => this.#spec.retry,
+      state: () => this.#state,
+      disposed: () => this.#disposed,
+      transition: (to, reason, detail) => this.#transition(to, reason, detail),
+      setLastError: (text) => {
+        this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
+      },
+      countFailure: () => this.#deps.record.countFailure(),
+      countRestart: (why) => this.#journal.countRestart(why),
+      log: (level, message) => this.#journal.log(level, message),
+      launch: (reason) => this.#launch(reason),
+      enqueue: (job) => {
+        this.#queue.run(() => {
+          job();
+          return Promise.resolve();
+        }).catch((e) => this.#journal.internalError("re-arm", e));
+      },
+      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
+    };
+  }
+
+  #restartPort(): RestartPort {
+    return {
+      spec: () => this.#spec,
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      isLive: (run) => this.#isLive(run),
+      apply: (run, update) => this.#apply(run, update),
+      log: (level, message) => this.#journal.log(level, message),
+      internalError: (where, e) => this.#journal.internalError(where, e),
+      enqueue: (run, job) => {
+        this.#queue.run(async () => {
+          if (!this.#isLive(run) || this.#disposed) return;
+          await job();
+        }).catch((e) => this.#journal.internalError("restart", e));
+      },
+      countRestart: (why) => this.#journal.countRestart(why),
+      stop: (reason, stopMs) => this.#stopNow(reason, "stopped", true, stopMs),
+      disposed: () => this.#disposed,
+      launch: (reason) => this.#launch(reason),
+      backoff: (delayMs, reason, detail, retry) => this.#retry.backoff(delayMs, reason, detail, retry),
+      quickStopMs: this.#deps.tuning.quickStopMs,
+    };
+  }
+
+  #watchKubeconfig(onChange: () => void): FileWatch {
+    return watchFile({
+      clock: this.#deps.clock,
+      fingerprint: this.#deps.fingerprint,
+      path: this.#spec.kubeconfig,
+      intervalMs: this.#deps.tuning.kubeconfigPollMs,
+      onChange,
+      onError: (e) => this.#journal.internalError("kubeconfig watch", e),
+    });
   }
 }
