@@ -6,8 +6,8 @@
 import type { Clock } from "../clock.ts";
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
 import type { HostsFile } from "../kubefwd/hosts.ts";
-import { classifyExit, OutputAssembler } from "../kubefwd/output.ts";
-import type { KubefwdLine } from "../kubefwd/types.ts";
+import { classifyExit, OutputAssembler, parseKubefwdLine } from "../kubefwd/output.ts";
+import type { KubefwdEvent, KubefwdLine } from "../kubefwd/types.ts";
 import { kubefwdSupports } from "../kubefwd/version.ts";
 import type { FileWatch } from "./file_watcher.ts";
 import { ForwardTracker } from "./forward_tracker.ts";
@@ -112,6 +112,21 @@ export function newRun(
     resolveDone,
   };
   return run;
+}
+
+/**
+ * Parses a line of the child. What it says about the coming exit (the FATA message, the not-root text, a
+ * clean or a forced shutdown: they decide how the exit is classified and which hosts lines it left) is
+ * noted on the run; any other event is returned, for the forwards.
+ */
+export function readChildLine(run: Run, line: KubefwdLine): KubefwdEvent | undefined {
+  if (line.stream === "stdout" && line.message.startsWith("Forced shutdown")) run.sawForcedShutdown = true;
+  const event = parseKubefwdLine(line);
+  if (event.kind === "fatal") run.lastFatal = event.message;
+  else if (event.kind === "not_root") run.sawNotRoot = true;
+  else if (event.kind === "clean_exit") run.sawCleanExit = true;
+  else return event;
+  return undefined;
 }
 
 /** Lets the next profile's child start (the start gate), once. */

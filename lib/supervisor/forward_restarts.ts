@@ -3,7 +3,8 @@
  * churn, a changed kubeconfig): when to restart, when a restart would only cycle healthy forwards (the
  * failure came back after the restart made for it: hold it, show its forwards failed, retry slowly), and
  * when restarts come too often (slow down on the retry policy). The decisions are the RestartThrottle's; this
- * module applies them to a run through the small {@link RestartPort} the ProfileRunner gives it.
+ * module applies them to a run, and stops and starts the child for them, through the small
+ * {@link RestartPort} the ProfileRunner gives it.
  */
 import type { ProfileSpec } from "../config/types.ts";
 import type { Clock } from "../clock.ts";
@@ -26,16 +27,20 @@ export interface RestartPort {
   apply(run: Run, update: TrackerUpdate): void;
   log(level: LogEntry["level"], message: string): void;
   internalError(where: string, e: unknown): void;
-  /**
-   * Runs `cycle` in the runner's operation queue when the run is still live then; `cycle` gets the run's
-   * stop-and-start: count the restart (`why`), stop the child and start a new one after `delayMs` (0: at once).
-   */
-  enqueue(
-    run: Run,
-    cycle: (
-      restart: (reason: string, why: RestartReason, delayMs: number) => Promise<void>,
-    ) => void | Promise<void>,
-  ): void;
+  /** Runs `job` in the runner's operation queue when the run is still live (and the runner not disposed) then. */
+  enqueue(run: Run, job: () => void | Promise<void>): void;
+  /** Counts a restart; the transition that begins it carries `why`. */
+  countRestart(why: RestartReason): void;
+  /** Stops the live child on the way to the next start, gracefully for at most `stopMs` when given. */
+  stop(reason: string, stopMs?: number): Promise<void>;
+  /** The runner is being disposed: nothing starts any more. */
+  disposed(): boolean;
+  /** Enters `starting` and starts the next child; the retry attempt counter is kept. */
+  launch(reason: string): void;
+  /** Enters `backoff` and runs `retry` after `delayMs`, unless something else happened meanwhile. */
+  backoff(delayMs: number, reason: string, detail: string, retry: () => void): void;
+  /** The graceful stop of a kubefwd restarted with no forward up (see RunnerTuning.quickStopMs). */
+  quickStopMs: number;
 }
 
 /** Applies restart requests of one profile's runs; owns the profile's RestartThrottle across runs. */
@@ -97,7 +102,7 @@ export class ForwardRestarts {
     const port = this.#port;
     if (run.restartRequested || !port.isLive(run)) return;
     run.restartRequested = true;
-    port.enqueue(run, (restart) => {
+    port.enqueue(run, () => {
       const now = port.clock.now();
       const spec = port.spec();
       if (heldRetry && cause) this.#throttle.retrying(cause.key, now);
@@ -112,8 +117,27 @@ export class ForwardRestarts {
         if (cause) this.#hold(run, reason, cause, decision.retryInMs, !decision.alreadyHeld);
         return;
       }
-      return restart(reason, why, decision.delayMs);
+      return this.#cycle(run, reason, why, decision.delayMs);
     });
+  }
+
+  /** Stops the child for its forwards' sake and starts the next one after `delayMs`, attempts kept. */
+  async #cycle(run: Run, reason: string, why: RestartReason, delayMs: number): Promise<void> {
+    const port = this.#port;
+    port.countRestart(why);
+    const quick = run.tracker.anyUp() ? undefined : port.quickStopMs; // nothing up to keep
+    await port.stop(`restarting: ${reason}`, quick);
+    if (port.disposed()) return;
+    // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
+    if (delayMs === 0) return port.launch(`restart: ${reason}`);
+    // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
+    // slow down on the retry policy's schedule instead of restarting in a tight loop.
+    port.backoff(
+      delayMs,
+      `restarting: ${reason}`,
+      `frequent forward restarts; next start in ${delayMs} ms`,
+      () => port.launch(`restart: ${reason}`),
+    );
   }
 
   /**

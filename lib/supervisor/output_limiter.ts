@@ -21,6 +21,11 @@ export function childLogEntry(profile: string, line: KubefwdLine, now: number): 
   return { at: new Date(now).toISOString(), level, profile, source: line.stream, message: line.message };
 }
 
+/** The daemon's log line reporting `count` child lines an {@link OutputLimiter} dropped. */
+export function suppressedNotice(count: number, linesPerSecond: number): string {
+  return `${count} kubefwd output line${count === 1 ? "" : "s"} suppressed (more than ${linesPerSecond}/s)`;
+}
+
 /** Rate and burst of an {@link OutputLimiter}. */
 export interface OutputLimit {
   /** Sustained lines per second. */

@@ -237,6 +237,15 @@ export function kubefwdPidsUnder(
   return [];
 }
 
+/** kubefwd's own pid: the child itself, or, started through sudo, the kubefwd under it (null while none is). */
+export function kubefwdPidOf(
+  pid: number,
+  viaSudo: boolean,
+  findChildren: (pid: number) => number[] = kubefwdPidsUnder,
+): number | null {
+  return viaSudo ? findChildren(pid)[0] ?? null : pid;
+}
+
 async function succeeds(argv: string[]): Promise<boolean> {
   try {
     const out = await runCommand(argv, { timeoutMs: 10_000, discardStdout: true });

@@ -7,6 +7,7 @@ import {
   findChildPids,
   isSameProcess,
   killOrphans,
+  kubefwdPidOf,
   kubefwdPidsUnder,
   processGroupMembers,
   readCmdline,
@@ -323,4 +324,10 @@ Deno.test("kubefwdPidsUnder: kubefwd is sudo's child, or its monitor's child wit
       name,
     );
   }
+});
+
+Deno.test("kubefwdPidOf: the child itself, or through sudo the kubefwd under it", () => {
+  assert.equal(kubefwdPidOf(10, false, () => [11]), 10);
+  assert.equal(kubefwdPidOf(10, true, (p) => (p === 10 ? [12, 13] : [])), 12);
+  assert.equal(kubefwdPidOf(10, true, () => []), null, "sudo has no kubefwd (yet, or any more)");
 });

@@ -2,41 +2,32 @@
  * One profile = one kubefwd child and the state machine around it: disabled, stopped, starting, running,
  * degraded, backoff, failed, stopping. Each start is planned afresh (launch_plan.ts); the child's output
  * and the probes feed a ForwardTracker (forward_tracker.ts), whose restart requests and forward states this
- * runner applies; exits go through the restart policy (policy.ts). Every transition is one TransitionEvent.
+ * runner applies; failures go through the retry schedule (retry_schedule.ts, over the pure policy.ts).
+ * Every transition is one TransitionEvent, worded and delivered by profile_journal.ts.
  *
  * Concurrency: public operations (start, stop, restart, update, dispose) run one at a time through a
  * SerialQueue; child output, exits and timers are handled synchronously and act only while their run is
  * still the live one (`#isLive`). The Supervisor owns the runners.
  */
 import type { KubefwdSettings, ProfileSpec } from "../config/types.ts";
-import { parseKubefwdLine } from "../kubefwd/output.ts";
 import type { KubefwdLine, KubefwdVersion } from "../kubefwd/types.ts";
-import { cleanLeftoverHosts, endRunTimers, exitVerdict, releaseGate, type Run } from "./child_run.ts";
+import { endRunTimers, exitVerdict, readChildLine, type Run } from "./child_run.ts";
 import { type FileWatch, watchFile } from "./file_watcher.ts";
 import type { TrackerUpdate } from "./forward_tracker.ts";
-import type { StartError } from "./launch_plan.ts";
 import { spawnRun } from "./child_launch.ts";
-import { NamedTimers } from "./named_timers.ts";
 import type { ActionOutcome } from "./outcome.ts";
-import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
-import { attemptsAfterStableRun, decideAfterExit, type ExitKind } from "./policy.ts";
-import { cmdlineOf, kubefwdPidsUnder, stopChild } from "./process_control.ts";
+import { childLogEntry, OutputLimiter, suppressedNotice } from "./output_limiter.ts";
+import { type RetryPort, RetrySchedule } from "./retry_schedule.ts";
+import { kubefwdPidOf, stopChild } from "./process_control.ts";
 import { ForwardRestarts, type RestartPort } from "./forward_restarts.ts";
 import { ForwardedServices } from "./pod_return_watch.ts";
-import { RunHealth } from "./run_health.ts";
-import {
-  degradedBecause,
-  emptyVerdict,
-  type ProfileFacts,
-  profileFacts,
-  stateFromForwards,
-} from "./run_view.ts";
+import { beginRun, type EndedRun, type RunLifecyclePort } from "./run_lifecycle.ts";
+import { emptyVerdict, forwardsVerdict, profileFacts } from "./run_view.ts";
 import { SerialQueue } from "../util/async.ts";
-import type { ChildHandle, ExitStatus } from "./spawner.ts";
-import type { LogEntry, ProfileState, ProfileStatus, RestartReason, TransitionEvent } from "./types.ts";
+import type { ProfileState, ProfileStatus, RestartReason } from "./types.ts";
 import type { RunnerDeps } from "./runner_deps.ts";
 import { profileStatus } from "./profile_status.ts";
-import { isoTime } from "../util/iso_time.ts";
+import { ProfileJournal } from "./profile_journal.ts";
 
 /** The per-profile state machine. Created and driven by the Supervisor only. */
 export class ProfileRunner {
@@ -45,14 +36,13 @@ export class ProfileRunner {
   #spec: ProfileSpec;
   #settings: KubefwdSettings;
   readonly #deps: RunnerDeps;
+  readonly #journal: ProfileJournal;
   #state: ProfileState;
-  #attempt = 0;
   #run: Run | undefined;
   /** The current failure (cleared once the profile is healthy again; the events keep it) and when it happened. */
   #lastError: { text: string; at: number } | null = null;
-  #nextRetryAt: number | null = null;
-  readonly #timers: NamedTimers<"retry">;
-  #failedWatch: FileWatch | undefined;
+  readonly #retry: RetrySchedule;
+  readonly #lifecycle: RunLifecyclePort;
   /** Every address any of this runner's children announced, for the final sweep at shutdown. */
   readonly #ipsEverAnnounced = new Set<string>();
   readonly #forwardRestarts: ForwardRestarts;
@@ -67,8 +57,6 @@ export class ProfileRunner {
   #launching: Promise<void> | undefined;
   #disposed = false;
   #totalReconnects = 0;
-  /** Why the restart just counted happens; carried by the next transition (the one that begins it). */
-  #restartReason: RestartReason | undefined;
   readonly #output: OutputLimiter;
 
   /** A runner for `spec`, stopped or disabled; nothing starts until the Supervisor calls start. */
@@ -77,19 +65,15 @@ export class ProfileRunner {
     this.#spec = spec;
     this.#settings = settings;
     this.#deps = deps;
+    this.#journal = new ProfileJournal(spec.name, deps);
     this.#state = this.enabled ? "stopped" : "disabled";
-    this.#timers = new NamedTimers(deps.clock);
+    this.#retry = new RetrySchedule(this.#retryPort());
+    this.#lifecycle = this.#lifecyclePort();
     this.#forwardRestarts = new ForwardRestarts(this.#restartPort());
-    const { logLinesPerSecond, logBurst } = deps.tuning;
-    this.#output = new OutputLimiter(
-      deps.clock,
-      { linesPerSecond: logLinesPerSecond, burst: logBurst },
-      (n) =>
-        this.#log(
-          "warn",
-          `${n} kubefwd output line${n === 1 ? "" : "s"} suppressed (more than ${logLinesPerSecond}/s)`,
-        ),
-    );
+    const { logLinesPerSecond: linesPerSecond, logBurst: burst } = deps.tuning;
+    this.#output = new OutputLimiter(deps.clock, { linesPerSecond, burst }, (n) => {
+      this.#journal.log("warn", suppressedNotice(n, linesPerSecond));
+    });
   }
 
   /** Current state. */
@@ -203,7 +187,7 @@ export class ProfileRunner {
       this.#output.close();
       await this.#cleanup;
       if (this.#launching) {
-        this.#log("debug", "waiting for the start being planned to give up");
+        this.#journal.log("debug", "waiting for the start being planned to give up");
         await this.#launching;
       }
     });
@@ -222,11 +206,13 @@ export class ProfileRunner {
       state: this.#state,
       record: this.#deps.record,
       run,
-      kubefwdPid: run?.handle ? this.#kubefwdPid(run) : null,
+      kubefwdPid: run?.handle
+        ? kubefwdPidOf(run.handle.pid, run.plan.viaSudo, this.#deps.stopOptions?.findChildren)
+        : null,
       now: this.#deps.clock.now(),
       startupGraceMs: this.#deps.tuning.startupGraceMs,
       lastError: this.#lastError,
-      nextRetryAt: this.#nextRetryAt,
+      nextRetryAt: this.#retry.nextRetryAt,
       version: this.#version,
       reconnects: this.#totalReconnects,
       details,
@@ -234,47 +220,13 @@ export class ProfileRunner {
   }
 
   // -------------------------------------------------------------------------------------------------------
-  // Transitions and logging
+  // Transitions
 
   #transition(to: ProfileState, reason: string, detail?: string, cause?: string): void {
     const from = this.#state;
     if (from === to) return;
     this.#state = to;
-    if (to !== "backoff") this.#nextRetryAt = null;
-    const event: TransitionEvent = {
-      at: isoTime(this.#deps.clock.now()),
-      profile: this.name,
-      from,
-      to,
-      reason,
-    };
-    if (detail !== undefined) event.detail = detail;
-    if (this.#restartReason !== undefined) event.restart = this.#restartReason;
-    this.#restartReason = undefined;
-    if (cause !== undefined) event.cause = cause;
-    this.#deps.record.recordEvent(event);
-    const level = to === "failed" ? "error" : to === "backoff" || to === "degraded" ? "warn" : "info";
-    this.#log(level, `${from} → ${to}: ${reason}${detail ? ` (${detail})` : ""}`);
-    try {
-      this.#deps.emit(event);
-    } catch (e) {
-      this.#internalError("an event listener", e);
-    }
-  }
-
-  /** A bug in this module: logged with its stack, never allowed to take the daemon down. */
-  #internalError(where: string, e: unknown): void {
-    const err = e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e);
-    try {
-      this.#log("error", `internal error in ${where}: ${err}`);
-    } catch {
-      // the log itself failed; nothing more to do
-    }
-  }
-
-  #log(level: LogEntry["level"], message: string): void {
-    const at = isoTime(this.#deps.clock.now());
-    this.#deps.log.write({ at, level, profile: this.name, source: "daemon", message });
+    this.#journal.transitioned(from, to, reason, detail, cause);
   }
 
   /** The run is the current child, alive, and not being stopped by us. */
@@ -287,17 +239,16 @@ export class ProfileRunner {
 
   /** A start by the user, a config change or a re-arm: the backoff starts from the beginning. */
   #freshStart(reason: string): void {
-    this.#attempt = 0;
+    this.#retry.reset();
     this.#launch(reason);
   }
 
   /** Enters `starting` and plans + spawns in the background. Synchronous state change. */
   #launch(reason: string): void {
-    this.#timers.clear("retry");
-    this.#failedWatch?.stop();
+    this.#retry.cancel();
     const generation = ++this.#generation;
     this.#transition("starting", reason);
-    const launching = this.#planAndSpawn(generation).catch((e) => this.#internalError("start", e))
+    const launching = this.#planAndSpawn(generation).catch((e) => this.#journal.internalError("start", e))
       .finally(() => {
         if (this.#launching === launching) this.#launching = undefined;
       });
@@ -316,138 +267,24 @@ export class ProfileRunner {
       stale,
       onPlan: (plan) => {
         this.#version = plan.version;
-        for (const note of plan.notes) this.#log("debug", note);
-        for (const warning of plan.warnings) this.#log("warn", warning);
+        for (const note of plan.notes) this.#journal.log("debug", note);
+        for (const warning of plan.warnings) this.#journal.log("warn", warning);
       },
       onLine: (run, line) => this.#onLine(run, line),
     });
-    if (outcome.kind === "failed") return this.#startFailed(outcome.error);
+    if (outcome.kind === "failed") return this.#retry.startFailed(outcome.error);
     if (outcome.kind === "stale") return;
     this.#run = outcome.run;
-    this.#started(outcome.run, outcome.run.handle!, outcome.release);
+    beginRun(outcome.run, outcome.release, this.#lifecycle);
   }
 
-  /** kubefwd's own pid: the child, or through sudo the kubefwd under it. */
-  #kubefwdPid(run: Run): number | null {
-    const pid = run.handle!.pid;
-    if (!run.plan.viaSudo) return pid;
-    return (this.#deps.stopOptions?.findChildren ?? kubefwdPidsUnder)(pid)[0] ?? null;
-  }
-
-  /** Bookkeeping right after a successful spawn. */
-  #started(run: Run, handle: ChildHandle, release: () => void): void {
-    const { clock, tuning, record } = this.#deps;
-    run.spawnedAt = clock.now();
-    run.releaseGate = release;
-    run.health = new RunHealth(run, this.#spec, this.#settings, this.#deps, {
-      isLive: () => this.#isLive(run),
-      apply: (update) => this.#apply(run, update),
-      internalError: (where, e) => this.#internalError(where, e),
-    }, this.#forwarded);
-    if (tuning.startStaggerMs > 0) {
-      run.timers.set("gate", tuning.startStaggerMs, () => releaseGate(run));
-    } else releaseGate(run);
-    record.childSpawned({
-      pid: handle.pid,
-      cmdline: cmdlineOf(handle.argv),
-      startedAt: isoTime(run.spawnedAt),
-      viaSudo: run.plan.viaSudo,
-    });
-    this.#log(
-      "info",
-      `spawned kubefwd ${run.plan.version.raw} pid ${handle.pid}: ${run.plan.argv.join(" ")}`,
-    );
-    run.timers.set("grace", tuning.startupGraceMs, () => {
-      if (!this.#isLive(run) || this.#state !== "starting" || run.tracker.size > 0) return;
-      run.runningSince = clock.now();
-      const verdict = emptyVerdict(this.#facts());
-      if (verdict.state === "running") this.#healthy(verdict.reason, verdict.detail);
-      else this.#transition(verdict.state, verdict.reason, verdict.detail);
-    });
-    // kubefwd keeps the clients it built at startup: a changed kubeconfig needs a new child.
-    run.kubeconfigWatch = this.#watchKubeconfig(() => {
-      this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
-      this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
-    });
-    handle.exited.then((status) => {
-      try {
-        this.#onExit(run, status);
-      } catch (e) {
-        this.#internalError("exit handling", e);
-        run.resolveDone();
-      }
-    });
-  }
-
-  #watchKubeconfig(onChange: () => void): FileWatch {
-    return watchFile({
-      clock: this.#deps.clock,
-      fingerprint: this.#deps.fingerprint,
-      path: this.#spec.kubeconfig,
-      intervalMs: this.#deps.tuning.kubeconfigPollMs,
-      onChange,
-      onError: (e) => this.#internalError("kubeconfig watch", e),
-    });
-  }
-
-  /** A start that never produced a child: counts as a failure and follows the restart policy. */
-  #startFailed(err: Pick<StartError, "kind" | "message">): void {
-    if (err.kind !== "unreachable") this.#deps.record.countFailure();
-    this.#log("error", err.message);
-    this.#applyDecision(err.kind, err.message, err.message);
-  }
-
-  /** backoff / failed after an unplanned end of a run (or of a start attempt). */
-  #applyDecision(
-    kind: ExitKind,
-    reason: string,
-    errorText: string,
-    afterStableRun = false,
-    sinceStartMs = 0,
-  ): void {
-    const decision = decideAfterExit({
-      policy: this.#spec.retry,
-      attempt: this.#attempt,
-      exitKind: kind,
-      random: this.#deps.random(),
-      afterStableRun,
-      sinceStartMs,
-    });
-    if (decision.action === "restart") {
-      this.#attempt = decision.attempt;
-      this.#lastError = { text: this.#deps.record.mask(errorText), at: this.#deps.clock.now() };
-      this.#backoff(decision.delayMs, reason, `retry ${decision.attempt} in ${decision.delayMs} ms`, () => {
-        this.#countRestart(kind === "unreachable" ? "unreachable" : "crash");
-        this.#launch(`retry ${this.#attempt} after backoff`);
-      });
-      return;
-    }
-    const text = kind === "transient" ? `${decision.reason}; last error: ${errorText}` : errorText;
-    this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
-    this.#transition("failed", kind === "transient" ? decision.reason : reason);
-    if (kind === "permanent") this.#rearmOnKubeconfigChange();
-  }
-
-  /** Enters `backoff` and runs `retry` after `delayMs`, unless something else happened meanwhile. */
-  #backoff(delayMs: number, reason: string, detail: string, retry: () => void): void {
-    this.#transition("backoff", reason, detail);
-    this.#nextRetryAt = this.#deps.clock.now() + delayMs;
-    this.#timers.set("retry", delayMs, () => {
-      if (this.#state === "backoff" && !this.#disposed) retry();
-    });
-  }
-
-  /** While failed permanently, a changed kubeconfig is worth another start. */
-  #rearmOnKubeconfigChange(): void {
-    const generation = this.#generation;
-    this.#failedWatch = this.#watchKubeconfig(() => {
-      this.#queue.run(() => {
-        if (this.#state === "failed" && generation === this.#generation && !this.#disposed) {
-          this.#freshStart("kubeconfig changed");
-        }
-        return Promise.resolve();
-      }).catch((e) => this.#internalError("re-arm", e));
-    });
+  /** A child that announced nothing within the startup grace: `running` or `degraded` by the profile's terms. */
+  #graceOver(run: Run): void {
+    if (!this.#isLive(run) || this.#state !== "starting" || run.tracker.size > 0) return;
+    run.runningSince = this.#deps.clock.now();
+    const verdict = emptyVerdict(profileFacts(this.#spec));
+    if (verdict.state === "running") this.#healthy(verdict.reason, verdict.detail);
+    else this.#transition(verdict.state, verdict.reason, verdict.detail);
   }
 
   // -------------------------------------------------------------------------------------------------------
@@ -456,19 +293,13 @@ export class ProfileRunner {
   #onLine(run: Run, line: KubefwdLine): void {
     try {
       if (this.#output.admit()) this.#deps.log.write(childLogEntry(this.name, line, this.#deps.clock.now()));
-      if (line.stream === "stdout" && line.message.startsWith("Forced shutdown")) {
-        run.sawForcedShutdown = true;
-      }
-      const event = parseKubefwdLine(line);
-      if (event.kind === "fatal") run.lastFatal = event.message;
-      else if (event.kind === "not_root") run.sawNotRoot = true;
-      else if (event.kind === "clean_exit") run.sawCleanExit = true;
+      const event = readChildLine(run, line);
       // Forward events count until the child is gone, also while it stops (its addresses need cleaning).
-      else if (this.#run === run && run.exit === undefined) {
+      if (event && this.#run === run && run.exit === undefined) {
         this.#apply(run, run.tracker.onEvent(event, this.#deps.clock.now()));
       }
     } catch (e) {
-      this.#internalError("output handling", e);
+      this.#journal.internalError("output handling", e);
     }
   }
 
@@ -487,31 +318,18 @@ export class ProfileRunner {
     if (update.fresh) this.#forwardRestarts.reset();
     if (update.reconnect) this.#totalReconnects++;
     if (update.changed) this.#refreshRunState(run, update.changed);
-    if (update.warning) this.#log("warn", update.warning);
+    if (update.warning) this.#journal.log("warn", update.warning);
     if (update.restart) this.#forwardRestarts.onRequest(run, update.restart);
   }
 
   /** starting/running/degraded from the forward states: `running` only once every forward answered. */
   #refreshRunState(run: Run, why: string): void {
     if (!this.#isLive(run) || !this.active) return;
-    const summary = run.tracker.summary();
-    const target = stateFromForwards(summary);
-    if (target === undefined || target === this.#state) return;
+    const verdict = forwardsVerdict(run.tracker.summary(), this.#state);
+    if (verdict === undefined) return;
     run.runningSince ??= this.#deps.clock.now();
-    const { total } = summary;
-    if (target === "degraded") {
-      const { reason, detail } = degradedBecause(summary);
-      this.#transition("degraded", reason, detail, why);
-    } else {
-      this.#healthy(
-        this.#state !== "starting"
-          ? "all forwards up"
-          : total === 1
-          ? "the forward answers"
-          : `all ${total} forwards answer`,
-        why,
-      );
-    }
+    if (verdict.state === "running") this.#healthy(verdict.reason, why);
+    else this.#transition("degraded", verdict.reason, verdict.detail, why);
   }
 
   /** Enters `running` with every forward up: the failure that was is over (its events keep it). */
@@ -521,61 +339,17 @@ export class ProfileRunner {
     this.#transition("running", reason, cleared ? `${detail}; clears last error: ${cleared.text}` : detail);
   }
 
-  /** The profile facts `status` and the empty-profile verdict name. */
-  #facts(): ProfileFacts {
-    return profileFacts(this.#spec);
-  }
-
   // -------------------------------------------------------------------------------------------------------
-  // Restarts for the forwards' sake (decided in forward_restarts.ts)
-
-  #restartPort(): RestartPort {
-    return {
-      spec: () => this.#spec,
-      clock: this.#deps.clock,
-      random: () => this.#deps.random(),
-      isLive: (run) => this.#isLive(run),
-      apply: (run, update) => this.#apply(run, update),
-      log: (level, message) => this.#log(level, message),
-      internalError: (where, e) => this.#internalError(where, e),
-      enqueue: (run, cycle) => {
-        this.#queue.run(async () => {
-          if (!this.#isLive(run) || this.#disposed) return;
-          await cycle((reason, why, delayMs) => this.#cycleForForwards(run, reason, why, delayMs));
-        }).catch((e) => this.#internalError("restart", e));
-      },
-    };
-  }
-
-  /** Stops the child for its forwards' sake and starts the next one after `delayMs`, attempts kept. */
-  async #cycleForForwards(run: Run, reason: string, why: RestartReason, delayMs: number): Promise<void> {
-    this.#countRestart(why);
-    const quick = run.tracker.anyUp() ? undefined : this.#deps.tuning.quickStopMs; // nothing up to keep
-    await this.#stopNow(`restarting: ${reason}`, "stopped", true, quick);
-    if (this.#disposed) return;
-    // The attempt counter is kept: these restarts are not crashes, and a crash loop must still back off.
-    if (delayMs === 0) return this.#launch(`restart: ${reason}`);
-    // Restarts for dead forwards keep coming (a port someone else holds, a pod that never answers):
-    // slow down on the retry policy's schedule instead of restarting in a tight loop.
-    this.#backoff(
-      delayMs,
-      `restarting: ${reason}`,
-      `frequent forward restarts; next start in ${delayMs} ms`,
-      () => this.#launch(`restart: ${reason}`),
-    );
-  }
+  // Stopping, restarting and exits
 
   /** Stops a live child (counted as a restart) and launches a new one with a fresh attempt counter. */
   async #restartNow(stopReason: string, startReason: string, why: RestartReason): Promise<void> {
     this.#forwardRestarts.reset(); // the user's restart or a config change: held failures get a fresh chance
-    if (this.childAlive) this.#countRestart(why);
+    if (this.childAlive) this.#journal.countRestart(why);
     await this.#stopNow(stopReason, "stopped", true);
     if (this.#disposed) return;
     this.#freshStart(startReason);
   }
-
-  // -------------------------------------------------------------------------------------------------------
-  // Stopping and exits
 
   /**
    * Stops whatever is going on: cancels timers and pending starts, stops the child with the escalation,
@@ -583,8 +357,7 @@ export class ProfileRunner {
    * where the caller moves on to `starting` itself.
    */
   async #stopNow(reason: string, target: ProfileState, transitional = false, stopMs?: number): Promise<void> {
-    this.#timers.clear("retry");
-    this.#failedWatch?.stop();
+    this.#retry.cancel();
     this.#generation++;
     const run = this.#run;
     if (run?.handle && run.exit === undefined) {
@@ -596,10 +369,10 @@ export class ProfileRunner {
         viaSudo: run.plan.viaSudo,
         stopTimeoutMs: Math.min(stopMs ?? Infinity, this.#settings.stopTimeoutMs),
         ...this.#deps.stopOptions,
-        onStep: (m) => this.#log("warn", m),
+        onStep: (m) => this.#journal.log("warn", m),
       });
       if (result.exit === null) {
-        this.#log(
+        this.#journal.log(
           "error",
           `kubefwd pid ${run.handle.pid} did not exit even after SIGKILL; it stays recorded for the next daemon start`,
         );
@@ -611,45 +384,96 @@ export class ProfileRunner {
     if (!transitional) this.#transition(target, reason);
   }
 
-  #onExit(run: Run, status: ExitStatus): void {
-    // Flush buffered output first: the FATA line or the not-root text decides the classification.
-    run.stdout.close();
-    run.stderr.close();
-    run.exit = status;
-    endRunTimers(run);
-    const { clock, record } = this.#deps;
-    const now = clock.now();
-    const ranMs = Math.max(0, now - run.spawnedAt);
-    const runningMs = run.runningSince === undefined ? 0 : now - run.runningSince;
-    record.addUptime(ranMs);
-    const what = status.signal !== null ? `killed by ${status.signal}` : `exit code ${status.code}`;
-    const pid = run.handle?.pid;
-    this.#log(run.stopping ? "info" : "warn", `kubefwd pid ${pid} ended (${what}) after ${ranMs} ms`);
-    const hosts = this.#deps.hostsFile(this.#settings);
-    const cleanup = cleanLeftoverHosts(
-      run,
-      status,
-      hosts,
-      this.#settings.hostsPath,
-      (level, m) => this.#log(level, m),
-    )
-      .finally(() => record.childGone(pid));
-    this.#cleanup = this.#cleanup.then(() => cleanup);
-    cleanup.then(() => run.resolveDone());
+  /** The child of `run` exited (booked by run_lifecycle.ts): an unplanned end goes to the retry schedule. */
+  #onExit(run: Run, ended: EndedRun): void {
+    this.#cleanup = this.#cleanup.then(() => ended.cleanup);
     if (run.stopping || this.#run !== run) return;
 
-    const afterStableRun = runningMs >= this.#spec.retry.resetAfterMs;
-    this.#attempt = attemptsAfterStableRun(this.#attempt, runningMs, this.#spec.retry);
-    const verdict = exitVerdict(run, status, this.#settings, this.#deps.env);
-    // An API out of reach is not this child's failure (no crash loop; max_attempts does not apply).
-    if (verdict.kind !== "unreachable") record.countFailure();
+    const verdict = exitVerdict(run, ended.status, this.#settings, this.#deps.env);
     this.#run = undefined;
-    this.#applyDecision(verdict.kind, verdict.reason, verdict.errorText, afterStableRun, ranMs);
+    this.#retry.childEnded(verdict, ended.ranMs, ended.runningMs);
   }
 
-  /** Counts a restart; the transition that begins it (the next one) carries `why`. */
-  #countRestart(why: RestartReason): void {
-    this.#deps.record.countRestart();
-    this.#restartReason = why;
+  // -------------------------------------------------------------------------------------------------------
+  // What the collaborators get of the runner (each only what it needs)
+
+  #lifecyclePort(): RunLifecyclePort {
+    return {
+      deps: this.#deps,
+      spec: () => this.#spec,
+      settings: () => this.#settings,
+      forwarded: this.#forwarded,
+      isLive: (run) => this.#isLive(run),
+      apply: (run, update) => this.#apply(run, update),
+      log: (level, message) => this.#journal.log(level, message),
+      internalError: (where, e) => this.#journal.internalError(where, e),
+      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
+      graceOver: (run) => this.#graceOver(run),
+      kubeconfigChanged: (run) => {
+        this.#forwardRestarts.reset(); // a change: every held failure gets a fresh chance
+        this.#forwardRestarts.request(run, "kubeconfig changed", undefined, false, "kubeconfig_change");
+      },
+      exited: (run, ended) => this.#onExit(run, ended),
+    };
+  }
+
+  #retryPort(): RetryPort {
+    return {
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      policy: () => this.#spec.retry,
+      state: () => this.#state,
+      disposed: () => this.#disposed,
+      transition: (to, reason, detail) => this.#transition(to, reason, detail),
+      setLastError: (text) => {
+        this.#lastError = { text: this.#deps.record.mask(text), at: this.#deps.clock.now() };
+      },
+      countFailure: () => this.#deps.record.countFailure(),
+      countRestart: (why) => this.#journal.countRestart(why),
+      log: (level, message) => this.#journal.log(level, message),
+      launch: (reason) => this.#launch(reason),
+      enqueue: (job) => {
+        this.#queue.run(() => {
+          job();
+          return Promise.resolve();
+        }).catch((e) => this.#journal.internalError("re-arm", e));
+      },
+      watchKubeconfig: (onChange) => this.#watchKubeconfig(onChange),
+    };
+  }
+
+  #restartPort(): RestartPort {
+    return {
+      spec: () => this.#spec,
+      clock: this.#deps.clock,
+      random: () => this.#deps.random(),
+      isLive: (run) => this.#isLive(run),
+      apply: (run, update) => this.#apply(run, update),
+      log: (level, message) => this.#journal.log(level, message),
+      internalError: (where, e) => this.#journal.internalError(where, e),
+      enqueue: (run, job) => {
+        this.#queue.run(async () => {
+          if (!this.#isLive(run) || this.#disposed) return;
+          await job();
+        }).catch((e) => this.#journal.internalError("restart", e));
+      },
+      countRestart: (why) => this.#journal.countRestart(why),
+      stop: (reason, stopMs) => this.#stopNow(reason, "stopped", true, stopMs),
+      disposed: () => this.#disposed,
+      launch: (reason) => this.#launch(reason),
+      backoff: (delayMs, reason, detail, retry) => this.#retry.backoff(delayMs, reason, detail, retry),
+      quickStopMs: this.#deps.tuning.quickStopMs,
+    };
+  }
+
+  #watchKubeconfig(onChange: () => void): FileWatch {
+    return watchFile({
+      clock: this.#deps.clock,
+      fingerprint: this.#deps.fingerprint,
+      path: this.#spec.kubeconfig,
+      intervalMs: this.#deps.tuning.kubeconfigPollMs,
+      onChange,
+      onError: (e) => this.#journal.internalError("kubeconfig watch", e),
+    });
   }
 }

@@ -34,6 +34,29 @@ export function degradedBecause(summary: ForwardSummary): { reason: string; deta
   return { reason, detail: [...summary.down, ...unverified].slice(0, 10).join(", ") };
 }
 
+/** A change of state the forwards of a live child call for, with the transition's reason and detail. */
+export type ForwardsVerdict =
+  | { state: "degraded"; reason: string; detail: string }
+  | { state: "running"; reason: string };
+
+/**
+ * The transition the forwards of a live child call for from the profile's `current` state, or undefined to
+ * stay: `degraded` with its cause and the forwards concerned ({@link degradedBecause}), or `running` saying
+ * that every forward answers (the first time) or is up again.
+ */
+export function forwardsVerdict(summary: ForwardSummary, current: ProfileState): ForwardsVerdict | undefined {
+  const target = stateFromForwards(summary);
+  if (target === undefined || target === current) return undefined;
+  if (target === "degraded") return { state: "degraded", ...degradedBecause(summary) };
+  const { total } = summary;
+  const reason = current !== "starting"
+    ? "all forwards up"
+    : total === 1
+    ? "the forward answers"
+    : `all ${total} forwards answer`;
+  return { state: "running", reason };
+}
+
 /** What to say about a child that announced nothing within the startup grace. */
 export interface EmptyVerdict {
   /** The state to enter. */

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import type { ForwardSummary } from "./forward_tracker.ts";
-import { degradedBecause, emptyVerdict, stateDetail, stateFromForwards } from "./run_view.ts";
+import type { ProfileState } from "./types.ts";
+import {
+  degradedBecause,
+  emptyVerdict,
+  forwardsVerdict,
+  stateDetail,
+  stateFromForwards,
+} from "./run_view.ts";
 
 const sum = (total: number, down: string[] = [], pending: string[] = []): ForwardSummary => ({
   total,
@@ -119,4 +126,24 @@ Deno.test("stateDetail: names the cause and the unverified forwards", () => {
     allowEmpty: false,
   });
   assert.equal(detail, "apiserver unreachable since X; 2 of 2 forwards unverified: a:80, b:80");
+});
+
+Deno.test("forwardsVerdict: the transition the forwards call for, worded from the current state", () => {
+  const cases: [ForwardSummary, ProfileState, ReturnType<typeof forwardsVerdict>][] = [
+    [sum(2, [], ["b:80"]), "starting", undefined],
+    [sum(2), "running", undefined],
+    [sum(2, ["a:80"]), "degraded", undefined],
+    [sum(1), "starting", { state: "running", reason: "the forward answers" }],
+    [sum(3), "starting", { state: "running", reason: "all 3 forwards answer" }],
+    [sum(3), "degraded", { state: "running", reason: "all forwards up" }],
+    [sum(2, ["a:80"]), "running", { state: "degraded", reason: "1 of 2 forwards down", detail: "a:80" }],
+    [sum(2, ["a:80"], ["b:80"]), "starting", {
+      state: "degraded",
+      reason: "1 of 2 forwards down",
+      detail: "a:80",
+    }],
+  ];
+  for (const [summary, current, want] of cases) {
+    assert.deepEqual(forwardsVerdict(summary, current), want, `${current} ${JSON.stringify(summary)}`);
+  }
 });

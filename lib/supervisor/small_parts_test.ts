@@ -4,7 +4,7 @@ import { FakeClock } from "../testing/fake_clock.ts";
 import { watchFile } from "./file_watcher.ts";
 import { NamedTimers } from "./named_timers.ts";
 import { describeOutcome } from "./outcome.ts";
-import { childLogEntry, OutputLimiter } from "./output_limiter.ts";
+import { childLogEntry, OutputLimiter, suppressedNotice } from "./output_limiter.ts";
 import type { KubefwdLine } from "../kubefwd/types.ts";
 import type { LogEntry } from "./types.ts";
 import { newPersistedProfile, ProfileRecord } from "./profile_record.ts";
@@ -31,6 +31,11 @@ Deno.test("OutputLimiter: a burst passes, the excess is counted and reported onc
   limiter.admit();
   limiter.close();
   assert.equal(clock.pending, 0);
+});
+
+Deno.test("suppressedNotice: how many lines were dropped, and the rate they exceeded", () => {
+  assert.equal(suppressedNotice(1, 200), "1 kubefwd output line suppressed (more than 200/s)");
+  assert.equal(suppressedNotice(1600, 200), "1600 kubefwd output lines suppressed (more than 200/s)");
 });
 
 Deno.test("OutputLimiter: close reports what is still pending", () => {
