@@ -63,6 +63,15 @@ function tempPathFor(path: string, pid: number): string {
 const TEMP_NAME = /^(.+)\.tmp-(\d+)-[0-9a-f]{12}$/;
 
 /**
+ * The pid of the process whose write to a file named `base` the directory entry `name` is, or undefined when
+ * `name` is no such temp file (see {@link tempPathFor}).
+ */
+export function tempFileWriter(base: string, name: string): number | undefined {
+  const m = TEMP_NAME.exec(name);
+  return m !== null && m[1] === base ? Number(m[2]) : undefined;
+}
+
+/**
  * Delete the temp files that writes of other processes left beside `path` (killed between create and
  * rename). Only the one owner of `path` may call this (the daemon holds the state dir's lock): a write of
  * this process is never touched. Returns the names removed; a file it cannot remove is left alone.
@@ -78,8 +87,8 @@ export async function removeStaleTempFiles(path: string): Promise<string[]> {
     return removed;
   }
   for (const entry of entries) {
-    const m = TEMP_NAME.exec(entry.name);
-    if (!entry.isFile || m === null || m[1] !== base || Number(m[2]) === Deno.pid) continue;
+    const writer = tempFileWriter(base, entry.name);
+    if (!entry.isFile || writer === undefined || writer === Deno.pid) continue;
     try {
       await Deno.remove(`${dir}/${entry.name}`);
       removed.push(entry.name);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { atomicWriteFile, removeStaleTempFiles } from "./atomic_write.ts";
+import { atomicWriteFile, removeStaleTempFiles, tempFileWriter } from "./atomic_write.ts";
 import { tempDir } from "../../tests/temp_dir.ts";
 
 async function listDir(dir: string): Promise<string[]> {
@@ -41,4 +41,11 @@ Deno.test("removeStaleTempFiles: only other processes' temp files of that one fi
     [names.mine, names.otherFile, names.notOurs, names.target, "f.json.tmp-4242425-a1b2c3d4e5f6"].sort(),
   );
   assert.deepEqual(await removeStaleTempFiles(`${tmp.path}/missing-dir/f.json`), []);
+});
+
+Deno.test("tempFileWriter: the writing pid of a temp file of that one file, else undefined", () => {
+  assert.equal(tempFileWriter("f.json", "f.json.tmp-4242-a1b2c3d4e5f6"), 4242);
+  assert.equal(tempFileWriter("f.json", "g.json.tmp-4242-a1b2c3d4e5f6"), undefined);
+  assert.equal(tempFileWriter("f.json", "f.json.tmp-4242-backup"), undefined);
+  assert.equal(tempFileWriter("f.json", "f.json"), undefined);
 });

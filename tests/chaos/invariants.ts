@@ -8,6 +8,7 @@
 import type { StatusResult } from "../../lib/ipc/protocol.ts";
 import { processAlive, waitFor } from "../integration/harness.ts";
 import { type ChaosEnv, FOREIGN_HOSTS_LINES } from "./chaos_env.ts";
+import { tempFileWriter } from "../../lib/util/atomic_write.ts";
 
 /** The invariant columns of the table, in order. */
 export const INVARIANTS = ["answering", "no orphan", "hosts clean", "no secret", "state consistent"] as const;
@@ -156,8 +157,7 @@ async function stateDirTexts(env: ChaosEnv): Promise<[string, string][]> {
  * is scanned (the daemon removes those when it starts).
  */
 function inFlightStateWrite(env: ChaosEnv, name: string): boolean {
-  const m = /^state\.json\.tmp-(\d+)-[0-9a-f]+$/.exec(name);
-  return m !== null && env.daemonAlive && Number(m[1]) === env.daemonPid;
+  return env.daemonAlive && tempFileWriter("state.json", name) === env.daemonPid;
 }
 
 /**
