@@ -54,7 +54,7 @@ export async function healthyDaemon(scenario: unknown): Promise<Daemon> {
   const env = owned.use(await TestEnv.create({ scenario }));
   await env.writeConfig(alphaBeta(env));
   const started = await env.cli("--json", "start");
-  assert.equal(started.code, 0, started.stderr);
+  assert.equal(started.code, 0, started.stdout + started.stderr);
   const pid: number = JSON.parse(started.stdout).pid;
   assert.ok(pid > 0, started.stdout);
   const healthy = await env.cli("status", "--wait-healthy", "--timeout", "30s");
